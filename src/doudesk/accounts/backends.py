@@ -1,0 +1,28 @@
+"""Log in with an email address or a mainland mobile number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.http import HttpRequest
+
+from doudesk.accounts.models import User
+from doudesk.errors import DomainError
+
+
+class IdentifierBackend(ModelBackend):
+    """Normalises the identifier (case, spaces, +86) before the usual password check."""
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        from doudesk.accounts.services import normalize_identifier
+
+        if username is None:
+            return None
+        try:
+            _, value = normalize_identifier(username)
+        except DomainError:
+            value = username
+        return super().authenticate(request, username=value, password=password, **kwargs)

@@ -1,0 +1,45 @@
+"""Demo customers for the sandbox: verified, funded, with an API key."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import transaction
+
+from doudesk.accounts.idcheck import resident_id_check_char
+from doudesk.accounts.models import CustomerKind
+from doudesk.accounts.services import api_key_create, customer_sign_up, verification_submit
+from doudesk.wallet.models import AccountKind
+from doudesk.wallet.services import customer_account, journal_post, platform_account
+
+
+def demo_resident_id() -> str:
+    """A syntactically valid resident ID for a demo person (Beijing, born 1990-01-01)."""
+    body = "11010519900101" + f"{secrets.randbelow(1000):03d}"
+    return body + resident_id_check_char(body)
+
+
+@transaction.atomic
+def demo_account_create(*, balance_fen: int) -> dict[str, str]:
+    """Create a verified individual customer with ``balance_fen`` and an API key (sandbox only)."""
+    if not settings.SANDBOX:
+        raise RuntimeError("demo accounts exist only in sandbox mode")
+    email = f"demo-{secrets.token_hex(4)}@sandbox.doudesk.cn"
+    password = secrets.token_urlsafe(12)
+    customer = customer_sign_up(
+        identifier=email, password=password, kind=CustomerKind.INDIVIDUAL, display_name="演示用户"
+    )
+    verification_submit(customer=customer, legal_name="演示用户", number=demo_resident_id())
+    if balance_fen > 0:
+        journal_post(
+            ref=f"demo-credit:{customer.pk}",
+            kind="topup",
+            memo="沙盒演示额度",
+            legs=[
+                (platform_account(AccountKind.PAYMENT_CLEARING), -balance_fen),
+                (customer_account(customer), balance_fen),
+            ],
+        )
+    _, key = api_key_create(customer=customer, name="demo")
+    return {"email": email, "password": password, "api_key": key}

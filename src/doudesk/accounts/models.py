@@ -1,0 +1,100 @@
+"""Users, customers, identity verification (KYC) and API keys."""
+
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class User(AbstractUser):
+    """A login; ``username`` holds the identifier used to sign in (email or mobile number)."""
+
+    phone = models.CharField(_("手机号"), max_length=20, unique=True, null=True, blank=True)
+
+
+class CustomerKind(models.TextChoices):
+    INDIVIDUAL = "individual", _("个人")
+    ENTERPRISE = "enterprise", _("企业")
+
+
+def _new_salt() -> str:
+    return secrets.token_hex(16)
+
+
+class Customer(models.Model):
+    """The buyer behind a user: an individual creator or an enterprise."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    kind = models.CharField(_("类型"), max_length=20, choices=CustomerKind.choices)
+    display_name = models.CharField(_("名称"), max_length=100, blank=True)
+    # Salt for hashing the customer id into public transparency-log leaves.
+    ledger_salt = models.CharField(max_length=32, default=_new_salt, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("客户")
+        verbose_name_plural = _("客户")
+
+    def __str__(self) -> str:
+        return self.display_name or self.user.username
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", _("待审核")
+    APPROVED = "approved", _("已通过")
+    REJECTED = "rejected", _("已驳回")
+
+
+class Verification(models.Model):
+    """One identity-verification submission; the latest approved one unlocks ordering."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="verifications")
+    kind = models.CharField(_("类型"), max_length=20, choices=CustomerKind.choices)
+    status = models.CharField(
+        _("状态"),
+        max_length=20,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.PENDING,
+        db_index=True,
+    )
+    legal_name = models.CharField(_("姓名/企业名称"), max_length=100)
+    number_encrypted = models.TextField(editable=False)
+    number_masked = models.CharField(_("证件号码"), max_length=32)
+    licence = models.FileField(_("营业执照"), upload_to="licences/%Y/%m/", blank=True)
+    submitted_at = models.DateTimeField(auto_now_add=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reject_reason = models.CharField(_("驳回原因"), max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("实名认证")
+        verbose_name_plural = _("实名认证")
+        ordering = ["-submitted_at"]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} {self.number_masked} ({self.get_status_display()})"
+
+
+class ApiKey(models.Model):
+    """A customer's API key; only its SHA-256 digest is stored, the key is shown once."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(_("名称"), max_length=50, default="default")
+    prefix = models.CharField(max_length=12, db_index=True)
+    digest = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("API 密钥")
+        verbose_name_plural = _("API 密钥")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name})"

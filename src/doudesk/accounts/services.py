@@ -1,0 +1,246 @@
+"""Sign-up, identity verification (KYC) and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from django.conf import settings
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import validate_email
+from django.db import transaction
+from django.utils import timezone
+
+from doudesk.accounts import idcheck
+from doudesk.accounts.crypto import encrypt_text
+from doudesk.accounts.error_codes import AccountsErrorCode as Code
+from doudesk.accounts.models import (
+    ApiKey,
+    Customer,
+    CustomerKind,
+    User,
+    Verification,
+    VerificationStatus,
+)
+from doudesk.errors import DomainError, FieldError
+
+MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
+LICENCE_MAX_BYTES = 5 * 1024 * 1024
+LICENCE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+
+
+def normalize_identifier(identifier: str) -> tuple[str, str]:
+    """Return ``("email"|"phone", normalised value)`` or raise a field error."""
+    value = (identifier or "").strip()
+    digits = re.sub(r"[\s-]", "", value)
+    if digits.startswith("+86"):
+        digits = digits[3:]
+    if MOBILE_RE.match(digits):
+        return "phone", digits
+    try:
+        validate_email(value)
+    except ValidationError:
+        raise DomainError.single(
+            "identifier",
+            Code.INVALID_IDENTIFIER,
+            "请输入有效的邮箱或中国大陆手机号",
+            "Enter a valid email address or mainland China mobile number",
+        ) from None
+    return "email", value.lower()
+
+
+@transaction.atomic
+def customer_sign_up(
+    *, identifier: str, password: str, kind: str, display_name: str = ""
+) -> Customer:
+    """Create a user and its customer; refuses taken identifiers and weak passwords."""
+    errors: list[FieldError] = []
+    try:
+        field, value = normalize_identifier(identifier)
+    except DomainError as exc:
+        errors.extend(exc.errors)
+        field, value = "", ""
+    if value and User.objects.filter(username=value).exists():
+        errors.append(
+            FieldError(
+                "identifier", Code.IDENTIFIER_TAKEN, "该账号已注册", "This account already exists"
+            )
+        )
+    if kind not in CustomerKind.values:
+        errors.append(
+            FieldError("kind", Code.INVALID_KIND, "请选择个人或企业", "Choose individual or enterprise")
+        )
+    try:
+        validate_password(password or "")
+    except ValidationError:
+        errors.append(
+            FieldError(
+                "password",
+                Code.WEAK_PASSWORD,
+                "密码至少 8 位，且不能过于常见",
+                "Password needs at least 8 characters and must not be a common one",
+            )
+        )
+    if errors:
+        raise DomainError(*errors)
+    user = User(username=value, **{field: value})
+    user.set_password(password)
+    user.save()
+    return Customer.objects.create(user=user, kind=kind, display_name=display_name.strip()[:100])
+
+
+def customer_is_verified(customer: Customer) -> bool:
+    """Whether the customer's verification has been approved."""
+    return customer.verifications.filter(status=VerificationStatus.APPROVED).exists()
+
+
+def customer_require_verified(customer: Customer) -> None:
+    """Raise a 403 field error unless the customer is verified."""
+    if not customer_is_verified(customer):
+        raise DomainError.single(
+            "customer",
+            Code.NOT_VERIFIED,
+            "请先完成实名认证后再下单",
+            "Complete identity verification before ordering",
+            status=403,
+        )
+
+
+def _check_licence(licence: UploadedFile | None) -> None:
+    if licence is None:
+        raise DomainError.single(
+            "licence", Code.LICENCE_REQUIRED, "请上传营业执照图片", "Upload the business licence image"
+        )
+    head = licence.read(8)
+    licence.seek(0)
+    if licence.size is None or licence.size > LICENCE_MAX_BYTES or licence.size == 0:
+        raise DomainError.single(
+            "licence",
+            Code.LICENCE_INVALID,
+            "营业执照图片不能超过 5 MB",
+            "The licence image must be at most 5 MB",
+        )
+    if not any(head.startswith(magic) for magic in LICENCE_TYPES.values()):
+        raise DomainError.single(
+            "licence",
+            Code.LICENCE_INVALID,
+            "营业执照须为 JPEG 或 PNG 图片",
+            "The licence must be a JPEG or PNG image",
+        )
+
+
+@transaction.atomic
+def verification_submit(
+    *,
+    customer: Customer,
+    legal_name: str,
+    number: str,
+    licence: UploadedFile | None = None,
+) -> Verification:
+    """Submit identity details; sandbox mode approves a valid submission at once.
+
+    Individuals give their name and 18-digit resident ID; enterprises give the company name,
+    unified social credit code and a licence image. Numbers are stored encrypted and masked.
+    """
+    if customer_is_verified(customer):
+        raise DomainError.single(
+            "customer", Code.ALREADY_VERIFIED, "已完成实名认证", "Already verified", status=409
+        )
+    errors: list[FieldError] = []
+    name = (legal_name or "").strip()
+    if not 2 <= len(name) <= 100:
+        errors.append(
+            FieldError(
+                "legal_name",
+                Code.NAME_REQUIRED,
+                "请填写真实姓名或企业全称",
+                "Enter the legal name of the person or company",
+            )
+        )
+    normalized = ""
+    try:
+        if customer.kind == CustomerKind.INDIVIDUAL:
+            normalized = idcheck.validate_resident_id(number).value
+        else:
+            normalized = idcheck.validate_credit_code(number).value
+    except DomainError as exc:
+        errors.extend(exc.errors)
+    if customer.kind == CustomerKind.ENTERPRISE:
+        try:
+            _check_licence(licence)
+        except DomainError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise DomainError(*errors)
+    verification = Verification(
+        customer=customer,
+        kind=customer.kind,
+        legal_name=name,
+        number_encrypted=encrypt_text(normalized),
+        number_masked=idcheck.mask_id(normalized),
+    )
+    if licence is not None and customer.kind == CustomerKind.ENTERPRISE:
+        verification.licence = licence
+    if settings.SANDBOX:
+        verification.status = VerificationStatus.APPROVED
+        verification.reviewed_at = timezone.now()
+    verification.save()
+    if not customer.display_name:
+        customer.display_name = name
+        customer.save(update_fields=["display_name"])
+    return verification
+
+
+@transaction.atomic
+def verification_review(
+    *, verification: Verification, reviewer: User, approve: bool, reason: str = ""
+) -> Verification:
+    """An operator approves or rejects a pending submission."""
+    verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
+    verification.reviewed_at = timezone.now()
+    verification.reviewed_by = reviewer
+    verification.reject_reason = "" if approve else reason[:200]
+    verification.save(update_fields=["status", "reviewed_at", "reviewed_by", "reject_reason"])
+    return verification
+
+
+def _digest(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def api_key_create(*, customer: Customer, name: str = "default") -> tuple[ApiKey, str]:
+    """Create an API key; returns the row and the plain key, which is never stored."""
+    plain = ("dd_test_" if settings.SANDBOX else "dd_live_") + secrets.token_urlsafe(24)
+    key = ApiKey.objects.create(
+        customer=customer, name=(name or "default")[:50], prefix=plain[:12], digest=_digest(plain)
+    )
+    return key, plain
+
+
+def api_key_authenticate(plain: str) -> Customer | None:
+    """Return the customer owning the live key ``plain``, or ``None``."""
+    if not plain or len(plain) > 200:
+        return None
+    key = (
+        ApiKey.objects.select_related("customer", "customer__user")
+        .filter(digest=_digest(plain), revoked_at__isnull=True)
+        .first()
+    )
+    if key is None:
+        return None
+    now = timezone.now()
+    if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
+    return key.customer
+
+
+def api_key_revoke(*, customer: Customer, key_id: int) -> bool:
+    """Revoke one of the customer's keys; returns whether one was revoked."""
+    return bool(
+        ApiKey.objects.filter(customer=customer, pk=key_id, revoked_at__isnull=True).update(
+            revoked_at=timezone.now()
+        )
+    )

@@ -1,0 +1,61 @@
+"""Turning refusals into the v1 error shape ``{"detail", "errors": [{"field", "message"}]}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import get_language
+
+from doudesk.errors import DomainError, FieldError
+
+# Pydantic error types → (中文, English) for requests that fail schema validation.
+_PYDANTIC_MESSAGES = {
+    "missing": ("必填", "This field is required"),
+    "int_parsing": ("须为整数", "Must be an integer"),
+    "int_type": ("须为整数", "Must be an integer"),
+    "int_from_float": ("须为整数", "Must be an integer"),
+    "string_type": ("须为文本", "Must be a string"),
+    "dict_type": ("须为对象", "Must be an object"),
+    "model_attributes_type": ("须为对象", "Must be an object"),
+    "decimal_parsing": ("须为数字", "Must be a number"),
+    "string_too_long": ("内容过长", "Too long"),
+    "greater_than": ("数值过小", "Too small"),
+    "greater_than_equal": ("数值过小", "Too small"),
+    "less_than_equal": ("数值过大", "Too large"),
+    "json_invalid": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+}
+
+
+def _language() -> str:
+    return get_language() or "zh-hans"
+
+
+def error_item(error: FieldError) -> dict[str, str]:
+    """One entry of the ``errors`` list."""
+    return {
+        "field": error.field,
+        "code": error.code,
+        "message": error.message(_language()),
+        "message_zh": error.message_zh,
+        "message_en": error.message_en,
+    }
+
+
+def domain_error_body(exc: DomainError) -> dict[str, Any]:
+    """The JSON body for a :class:`DomainError`."""
+    items = [error_item(e) for e in exc.errors]
+    return {"detail": items[0]["message"], "errors": items, **exc.extra}
+
+
+def schema_errors(raw: list[dict[str, Any]]) -> DomainError:
+    """Translate ninja/pydantic validation errors into field errors in both languages."""
+    errors = []
+    for item in raw:
+        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path", "header")]
+        field = ".".join(loc) or "body"
+        kind = str(item.get("type", ""))
+        zh, en = _PYDANTIC_MESSAGES.get(kind, ("格式不正确", str(item.get("msg") or "Invalid value")))
+        errors.append(FieldError(field, kind or "invalid", zh, en))
+    if not errors:
+        errors.append(FieldError("body", "invalid", "请求格式不正确", "Malformed request"))
+    return DomainError(*errors, status=422)

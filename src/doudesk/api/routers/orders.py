@@ -1,0 +1,80 @@
+"""Orders: place (with Idempotency-Key), list, get, cancel, refill."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Header, Router, Schema
+
+from doudesk.api.auth import AUTH
+from doudesk.api.serializers import order_dict
+from doudesk.orders import selectors, services
+
+router = Router(tags=["orders"], auth=AUTH)
+
+
+class OrderIn(Schema):
+    service_id: int
+    target: str = ""
+    quantity: int
+    quote_id: str | None = None
+    options: dict[str, Any] | None = None
+
+
+@router.post("/orders", response={200: dict, 201: dict})
+def orders_create(
+    request: HttpRequest,
+    payload: OrderIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> tuple[int, dict[str, Any]]:
+    """Place an order; funds are held at once and released to delivery or refunded."""
+    params = payload.dict()
+    if idempotency_key is not None:
+        return services.order_place_idempotent(
+            customer=request.auth, idempotency_key=idempotency_key, params=params, render=order_dict
+        )
+    return 201, order_dict(services.order_place(customer=request.auth, **params))
+
+
+@router.get("/orders")
+def orders_list(
+    request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
+) -> dict[str, Any]:
+    """The caller's orders, newest first."""
+    limit = max(1, min(limit, 200))
+    offset = max(0, offset)
+    qs = selectors.order_list(customer=request.auth, status=status)
+    return {
+        "count": qs.count(),
+        "results": [order_dict(o) for o in qs[offset : offset + limit]],
+    }
+
+
+@router.get("/orders/{order_id}")
+def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    """One of the caller's orders."""
+    return order_dict(selectors.order_get(customer=request.auth, order_id=order_id))
+
+
+@router.get("/orders/{order_id}/events")
+def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+    """The order's timeline."""
+    order = selectors.order_get(customer=request.auth, order_id=order_id)
+    return [
+        {"kind": e.kind, "status": e.to_status, "data": e.data, "at": e.created_at.isoformat()}
+        for e in selectors.order_events(order=order)
+    ]
+
+
+@router.post("/orders/{order_id}/cancel")
+def orders_cancel(request: HttpRequest, order_id: int) -> dict[str, Any]:
+    """Cancel: refunded at once before dispatch, else when the provider reports."""
+    return order_dict(services.order_cancel(customer=request.auth, order_id=order_id))
+
+
+@router.post("/orders/{order_id}/refill", response={201: dict})
+def orders_refill(request: HttpRequest, order_id: int) -> tuple[int, dict[str, Any]]:
+    """Ask for a refill within the service's guarantee period."""
+    refill = services.order_refill(customer=request.auth, order_id=order_id)
+    return 201, {"refill": refill.pk, "order": order_id, "status": refill.status}

@@ -1,0 +1,40 @@
+"""Catalogue and quotes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema
+
+from doudesk.api.auth import AUTH
+from doudesk.api.serializers import service_dict
+from doudesk.catalog.selectors import module_get, module_list
+from doudesk.pricing.services import quote_as_dict, quote_create
+
+router = Router(tags=["services"])
+
+
+class QuoteIn(Schema):
+    service_id: int
+    quantity: int
+
+
+@router.get("/services", auth=None)
+def services_list(request: HttpRequest) -> list[dict[str, Any]]:
+    """Every service a customer can order, with its price per 1,000 units."""
+    return [service_dict(m) for m in module_list()]
+
+
+@router.get("/services/{service_id}", auth=None)
+def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
+    """One service."""
+    return service_dict(module_get(module_id=service_id, field="service_id"))
+
+
+@router.post("/quotes", auth=AUTH, response={201: dict})
+def quotes_create(request: HttpRequest, payload: QuoteIn) -> tuple[int, dict[str, Any]]:
+    """Price a quantity of a service; the quote holds for ten minutes."""
+    module = module_get(module_id=payload.service_id)
+    quote = quote_create(customer=request.auth, module=module, quantity=payload.quantity)
+    return 201, quote_as_dict(quote)

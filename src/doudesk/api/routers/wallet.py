@@ -1,0 +1,60 @@
+"""Wallet: balances, journal and top-ups."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.http import HttpRequest
+from django.urls import reverse
+from ninja import Router, Schema
+
+from doudesk.api.auth import AUTH
+from doudesk.errors import DomainError
+from doudesk.wallet import selectors
+from doudesk.wallet.money import yuan_str, yuan_to_fen
+from doudesk.wallet.services import topup_create
+
+router = Router(tags=["wallet"], auth=AUTH)
+
+
+class TopUpIn(Schema):
+    amount: Decimal
+
+
+@router.get("/wallet")
+def wallet_get(request: HttpRequest) -> dict[str, Any]:
+    """Available and held balance, and the latest journal lines."""
+    balances = selectors.wallet_balances(customer=request.auth)
+    return {
+        "balance": yuan_str(balances["available_fen"]),
+        "held": yuan_str(balances["held_fen"]),
+        "currency": "CNY",
+        "journal": [
+            {
+                "entry": leg.entry_id,
+                "kind": leg.entry.kind,
+                "memo": leg.entry.memo,
+                "amount": yuan_str(leg.amount_fen),
+                "at": leg.entry.created_at.isoformat(),
+            }
+            for leg in selectors.wallet_journal(customer=request.auth)
+        ],
+    }
+
+
+@router.post("/wallet/topups", response={201: dict})
+def wallet_topup(request: HttpRequest, payload: TopUpIn) -> tuple[int, dict[str, Any]]:
+    """Open a top-up; pay it at ``pay_url`` (the sandbox gateway in sandbox mode)."""
+    try:
+        amount_fen = yuan_to_fen(payload.amount)
+    except ValueError:
+        raise DomainError.single("amount", "invalid_amount", "金额无效", "Invalid amount") from None
+    topup = topup_create(customer=request.auth, amount_fen=amount_fen)
+    return 201, {
+        "id": topup.out_trade_no,
+        "amount": yuan_str(topup.amount_fen),
+        "currency": "CNY",
+        "status": topup.status,
+        "pay_url": request.build_absolute_uri(reverse("web:sandbox_pay", args=[topup.out_trade_no])),
+    }

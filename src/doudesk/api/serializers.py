@@ -1,0 +1,60 @@
+"""Plain-dict API shapes of domain objects (v1)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doudesk.catalog.models import ServiceModule
+from doudesk.orders.models import Order
+from doudesk.wallet.money import rate_str, yuan_str
+
+
+def service_dict(module: ServiceModule) -> dict[str, Any]:
+    """A catalogue module as v1 shows it."""
+    return {
+        "id": module.pk,
+        "code": module.code,
+        "name": module.name,
+        "name_zh": module.name_zh,
+        "name_en": module.name_en,
+        "description": module.description,
+        "category": module.category.name,
+        "kind": module.kind,
+        "target_kind": module.target_kind,
+        "channel": module.channel,
+        "unit": module.unit,
+        "min": module.min_quantity,
+        "max": module.max_quantity,
+        "step": module.step,
+        "rate": rate_str(module.rate_per_1000),
+        "rate_per": 1000,
+        "currency": "CNY",
+        "avg_completion_hours": rate_str(module.avg_completion_hours),
+        "refill_days": module.refill_days,
+        "cancel": module.cancel_allowed,
+        "refill": module.refill_allowed,
+    }
+
+
+def order_dict(order: Order) -> dict[str, Any]:
+    """An order as v1 shows it; ``charge`` is what the customer pays after any refund."""
+    return {
+        "id": order.pk,
+        "service_id": order.module_id,
+        "target": order.target,
+        "quantity": order.quantity,
+        "status": order.status,
+        "charge": yuan_str(order.charge_fen - order.refunded_fen),
+        "held": yuan_str(order.charge_fen),
+        "refunded": yuan_str(order.refunded_fen),
+        "unit_rate": rate_str(order.unit_rate),
+        "currency": "CNY",
+        "start_count": order.start_count,
+        "delivered": order.delivered,
+        "remains": order.quantity - order.delivered if order.remains is None else order.remains,
+        "quote_id": order.quote_id,
+        "group_id": order.group_id,
+        "options": order.options,
+        "created_at": order.created_at.isoformat() if order.created_at else None,
+        "finished_at": order.finished_at.isoformat() if order.finished_at else None,
+    }

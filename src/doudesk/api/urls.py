@@ -1,0 +1,56 @@
+"""REST v1: the typed API under ``/api/v1/`` (OpenAPI at ``/api/v1/docs``)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+
+from doudesk.api.errors import domain_error_body, schema_errors
+from doudesk.api.routers import keys, orders, services, wallet
+from doudesk.errors import DomainError, FieldError
+
+api_v1 = NinjaAPI(
+    title="DouDesk API",
+    version="1",
+    description="抖音业务自助下单平台 REST API. Amounts are CNY yuan as decimal strings.",
+    urls_namespace="api_v1",
+)
+api_v1.add_router("/", services.router)
+api_v1.add_router("/", orders.router)
+api_v1.add_router("/", wallet.router)
+api_v1.add_router("/", keys.router)
+
+
+@api_v1.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
+    return api_v1.create_response(request, domain_error_body(exc), status=exc.status)
+
+
+@api_v1.exception_handler(ValidationError)
+def _validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    error = schema_errors(list(exc.errors))
+    return api_v1.create_response(request, domain_error_body(error), status=422)
+
+
+@api_v1.exception_handler(AuthenticationError)
+def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
+    error = DomainError(
+        FieldError(
+            "Authorization",
+            "unauthenticated",
+            "缺少或无效的 API 密钥（Authorization: Bearer <key>）",
+            "Missing or invalid API key (Authorization: Bearer <key>)",
+        ),
+        status=401,
+    )
+    return api_v1.create_response(request, domain_error_body(error), status=401)
+
+
+@api_v1.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    error = DomainError(
+        FieldError("body", "bad_request", "请求无效", str(exc) or "Bad request"),
+        status=exc.status_code,
+    )
+    return api_v1.create_response(request, domain_error_body(error), status=exc.status_code)

@@ -1,0 +1,193 @@
+"""``/api/v2``: the SMM-panel reseller convention (form POST with ``key`` and ``action``).
+
+Answers keep the convention's exact shapes and field names, amounts in CNY; every failure is
+``{"error": "..."}`` with HTTP 200, as existing reseller clients expect.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from django.http import HttpRequest, JsonResponse
+from django.utils.translation import get_language
+from django.views.decorators.csrf import csrf_exempt
+
+from doudesk.accounts.models import Customer
+from doudesk.accounts.services import api_key_authenticate
+from doudesk.catalog.selectors import module_list
+from doudesk.errors import DomainError
+from doudesk.orders import selectors, services
+from doudesk.orders.models import Order, OrderStatus
+from doudesk.wallet.money import rate_str, yuan_str
+from doudesk.wallet.selectors import wallet_balances
+
+MAX_IDS = 100
+INCORRECT_ORDER_ID = "Incorrect order ID"
+STATUS_WORDS = {
+    OrderStatus.PENDING: "Pending",
+    OrderStatus.IN_PROGRESS: "In progress",
+    OrderStatus.PROCESSING: "Processing",
+    OrderStatus.COMPLETED: "Completed",
+    OrderStatus.PARTIAL: "Partial",
+    OrderStatus.CANCELED: "Canceled",
+}
+
+
+def _error(message: str) -> JsonResponse:
+    return JsonResponse({"error": message})
+
+
+def _domain_message(exc: DomainError) -> str:
+    lang = get_language() or "zh-hans"
+    return "; ".join(f"{e.field}: {e.message(lang)}" for e in exc.errors)
+
+
+def _status_dict(order: Order) -> dict[str, str]:
+    remains = order.quantity - order.delivered if order.remains is None else order.remains
+    return {
+        "charge": yuan_str(order.charge_fen - order.refunded_fen),
+        "start_count": str(order.start_count if order.start_count is not None else 0),
+        "status": STATUS_WORDS[order.status],
+        "remains": str(remains),
+        "currency": "CNY",
+    }
+
+
+def _parse_ids(raw: str) -> list[str]:
+    return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def _as_int(raw: str) -> int | None:
+    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+
+
+def _services(customer: Customer, data: dict[str, str]) -> Any:
+    return [
+        {
+            "service": m.pk,
+            "name": m.name,
+            "type": "Default",
+            "category": m.category.name,
+            "rate": rate_str(m.rate_per_1000),
+            "min": str(m.min_quantity),
+            "max": str(m.max_quantity),
+            "refill": m.refill_allowed,
+            "cancel": m.cancel_allowed,
+        }
+        for m in module_list()
+    ]
+
+
+def _add(customer: Customer, data: dict[str, str]) -> Any:
+    quantity_raw = data.get("quantity", "").strip()
+    quantity: Any = int(quantity_raw) if quantity_raw.lstrip("-").isdigit() else quantity_raw
+    if "service" not in data:
+        raise DomainError.single("service", "missing", "缺少 service 参数", "Missing service")
+    options = None
+    if data.get("options"):
+        try:
+            options = json.loads(data["options"])
+        except ValueError:
+            raise DomainError.single(
+                "options", "invalid_json", "options 须为 JSON", "options must be JSON"
+            ) from None
+    order = services.order_place(
+        customer=customer,
+        service_id=data.get("service"),
+        target=data.get("link", ""),
+        quantity=quantity,
+        options=options,
+    )
+    return {"order": order.pk}
+
+
+def _status(customer: Customer, data: dict[str, str]) -> Any:
+    if "orders" in data:
+        ids = _parse_ids(data["orders"])[:MAX_IDS]
+        found = selectors.orders_by_ids(
+            customer=customer, ids=[i for i in map(_as_int, ids) if i is not None]
+        )
+        answer: dict[str, Any] = {}
+        for raw in ids:
+            pk = _as_int(raw)
+            order = found.get(pk) if pk is not None else None
+            answer[raw] = _status_dict(order) if order else {"error": INCORRECT_ORDER_ID}
+        return answer
+    pk = _as_int(data.get("order", "").strip())
+    order = selectors.orders_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None
+    if order is None:
+        return {"error": INCORRECT_ORDER_ID}
+    return _status_dict(order)
+
+
+def _balance(customer: Customer, data: dict[str, str]) -> Any:
+    return {"balance": yuan_str(wallet_balances(customer=customer)["available_fen"]), "currency": "CNY"}
+
+
+def _cancel_one(customer: Customer, raw: str) -> Any:
+    pk = _as_int(raw)
+    if pk is None:
+        return {"error": INCORRECT_ORDER_ID}
+    try:
+        services.order_cancel(customer=customer, order_id=pk)
+    except DomainError as exc:
+        if exc.status == 404:
+            return {"error": INCORRECT_ORDER_ID}
+        return {"error": _domain_message(exc)}
+    return 1
+
+
+def _cancel(customer: Customer, data: dict[str, str]) -> Any:
+    ids = _parse_ids(data.get("orders") or data.get("order", ""))[:MAX_IDS]
+    if not ids:
+        return {"error": INCORRECT_ORDER_ID}
+    return [{"order": _as_int(raw) or raw, "cancel": _cancel_one(customer, raw)} for raw in ids]
+
+
+def _refill_one(customer: Customer, raw: str) -> Any:
+    pk = _as_int(raw)
+    if pk is None:
+        return {"error": INCORRECT_ORDER_ID}
+    try:
+        return services.order_refill(customer=customer, order_id=pk).pk
+    except DomainError as exc:
+        if exc.status == 404:
+            return {"error": INCORRECT_ORDER_ID}
+        return {"error": _domain_message(exc)}
+
+
+def _refill(customer: Customer, data: dict[str, str]) -> Any:
+    if "orders" in data:
+        ids = _parse_ids(data["orders"])[:MAX_IDS]
+        return [{"order": _as_int(raw) or raw, "refill": _refill_one(customer, raw)} for raw in ids]
+    result = _refill_one(customer, data.get("order", "").strip())
+    return result if isinstance(result, dict) else {"refill": str(result)}
+
+
+ACTIONS: dict[str, Callable[[Customer, dict[str, str]], Any]] = {
+    "services": _services,
+    "add": _add,
+    "status": _status,
+    "balance": _balance,
+    "cancel": _cancel,
+    "refill": _refill,
+}
+
+
+@csrf_exempt
+def api_v2(request: HttpRequest) -> JsonResponse:
+    """Dispatch one reseller action."""
+    data = {k: v for k, v in (request.POST if request.method == "POST" else request.GET).items()}
+    customer = api_key_authenticate(data.get("key", ""))
+    if customer is None:
+        return _error("Invalid API key")
+    action = ACTIONS.get(data.get("action", ""))
+    if action is None:
+        return _error("Incorrect request")
+    try:
+        answer = action(customer, data)
+    except DomainError as exc:
+        return _error(_domain_message(exc))
+    return JsonResponse(answer, safe=False)

@@ -1,0 +1,129 @@
+"""Options of the official promotion channel (DOU+-style), validated and normalised.
+
+Pure module (no Django). Every key is optional; what is given must be one of the values the
+channel offers. Durations are 2, 6, 12 or 24 hours, or a multiple of 12 up to 720 hours.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from doudesk.errors import DomainError, FieldError
+
+OBJECTIVES = {"plays", "engagement", "followers", "live_traffic", "store_visits"}
+AUDIENCE_MODES = {"auto", "custom"}
+GENDERS = {"any", "male", "female"}
+AGE_BANDS = ("18-23", "24-30", "31-40", "41-49")
+MAX_DURATION_HOURS = 720
+MAX_LIST_ITEMS = 20
+KNOWN_KEYS = {"objective", "audience", "gender", "ages", "regions", "interests", "duration_hours"}
+
+
+def valid_duration(hours: int) -> bool:
+    """Whether ``hours`` is a duration the promotion channel sells."""
+    return hours in (2, 6, 12, 24) or (hours % 12 == 0 and 24 < hours <= MAX_DURATION_HOURS)
+
+
+def _err(key: str, zh: str, en: str) -> FieldError:
+    return FieldError(f"options.{key}", "invalid_option", zh, en)
+
+
+def _str_list(value: Any, key: str, errors: list[FieldError]) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        errors.append(_err(key, "须为非空文本列表", "Must be a list of non-empty strings"))
+        return []
+    if len(value) > MAX_LIST_ITEMS:
+        errors.append(
+            _err(key, f"最多 {MAX_LIST_ITEMS} 项", f"At most {MAX_LIST_ITEMS} items allowed")
+        )
+        return []
+    return sorted({v.strip()[:30] for v in value})
+
+
+def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any]:
+    """Return the normalised options, or raise :class:`DomainError` naming each bad key.
+
+    Modules outside the official promotion channel take no options.
+    """
+    if options in (None, {}):
+        return {"audience": "auto", "duration_hours": 24} if official else {}
+    if not isinstance(options, dict):
+        raise DomainError(
+            FieldError("options", "invalid_option", "选项须为对象", "Options must be an object")
+        )
+    if not official:
+        raise DomainError(
+            FieldError(
+                "options",
+                "options_not_supported",
+                "该服务不支持投放选项",
+                "This service takes no promotion options",
+            )
+        )
+    errors: list[FieldError] = []
+    out: dict[str, Any] = {}
+    for key in sorted(set(options) - KNOWN_KEYS):
+        errors.append(_err(key, "未知选项", "Unknown option"))
+    if "objective" in options:
+        if options["objective"] not in OBJECTIVES:
+            errors.append(
+                _err(
+                    "objective",
+                    "投放目标须为 " + "/".join(sorted(OBJECTIVES)),
+                    "Objective must be one of " + ", ".join(sorted(OBJECTIVES)),
+                )
+            )
+        else:
+            out["objective"] = options["objective"]
+    mode = options.get("audience", "auto")
+    if mode not in AUDIENCE_MODES:
+        errors.append(_err("audience", "人群须为 auto 或 custom", "Audience must be auto or custom"))
+    out["audience"] = mode
+    targeting = {"gender", "ages", "regions", "interests"} & set(options)
+    if targeting and mode != "custom":
+        errors.append(
+            _err(
+                "audience",
+                "定向人群须选择 custom 模式",
+                "Targeting options need the custom audience mode",
+            )
+        )
+    if "gender" in options:
+        if options["gender"] not in GENDERS:
+            errors.append(
+                _err("gender", "性别须为 any/male/female", "Gender must be any, male or female")
+            )
+        else:
+            out["gender"] = options["gender"]
+    if "ages" in options:
+        ages = _str_list(options["ages"], "ages", errors)
+        bad = [a for a in ages if a not in AGE_BANDS]
+        if bad:
+            errors.append(
+                _err(
+                    "ages",
+                    "年龄段须为 " + "、".join(AGE_BANDS),
+                    "Age bands must be among " + ", ".join(AGE_BANDS),
+                )
+            )
+        elif ages:
+            out["ages"] = ages
+    for key in ("regions", "interests"):
+        if key in options:
+            values = _str_list(options[key], key, errors)
+            if values:
+                out[key] = values
+    hours = options.get("duration_hours", 24)
+    if isinstance(hours, bool) or not isinstance(hours, int) or not valid_duration(hours):
+        errors.append(
+            _err(
+                "duration_hours",
+                "投放时长须为 2/6/12/24 小时或 12 的倍数（最长 720 小时）",
+                "Duration must be 2, 6, 12 or 24 hours, or a multiple of 12 up to 720",
+            )
+        )
+    else:
+        out["duration_hours"] = hours
+    if errors:
+        raise DomainError(*errors)
+    return out

@@ -1,0 +1,55 @@
+"""Reads of the catalogue."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from doudesk.catalog.error_codes import CatalogErrorCode
+from doudesk.catalog.models import Category, GrowthPlan, Package, PackageItem, ServiceModule
+from doudesk.errors import DomainError
+
+
+def module_list() -> QuerySet[ServiceModule]:
+    """Active modules with their category, in catalogue order."""
+    return ServiceModule.objects.filter(active=True).select_related("category")
+
+
+def category_list() -> QuerySet[Category]:
+    """Categories with their active modules prefetched."""
+    return Category.objects.prefetch_related(
+        Prefetch("modules", queryset=ServiceModule.objects.filter(active=True))
+    )
+
+
+def module_get(*, module_id: object, field: str = "service_id") -> ServiceModule:
+    """The active module ``module_id``, or a field error naming ``field``."""
+    try:
+        pk = int(str(module_id))
+    except (TypeError, ValueError):
+        pk = None
+    module = (
+        ServiceModule.objects.select_related("category", "provider").filter(pk=pk, active=True).first()
+        if pk is not None
+        else None
+    )
+    if module is None:
+        raise DomainError.single(
+            field,
+            CatalogErrorCode.UNKNOWN_SERVICE,
+            "服务不存在或已下架",
+            "Unknown or unavailable service",
+            status=404 if pk is not None else 400,
+        )
+    return module
+
+
+def package_list() -> QuerySet[Package]:
+    """Active packages with their items."""
+    return Package.objects.filter(active=True).prefetch_related(
+        Prefetch("items", queryset=PackageItem.objects.select_related("module"))
+    )
+
+
+def growth_plan_list() -> QuerySet[GrowthPlan]:
+    """Active growth plans."""
+    return GrowthPlan.objects.filter(active=True).select_related("module")

@@ -1,0 +1,781 @@
+"""Plan optimiser: an :class:`Understood` need + a catalogue -> up to three optimal plans.
+
+Design:
+
+* **Value of a plan.** Each offer brings expected outcomes per unit (a play brings 0.04
+  likes, ...). Outcome ``j`` is worth ``omega_j = w_j * v_j``: the need's intent weight times
+  the typical market value of one unit in yuan (``outcome_value_yuan`` in the lexicon), so a
+  follower and a play are comparable. When the need asks a quantity ``a_j`` of an intent, only
+  ``EXCESS_CREDIT`` (10 %) of the value beyond ``a_j`` counts: ``V = sum_j omega_j *
+  ((1 - e) * min(o_j, a_j) + e * o_j)``. :func:`plan_value` computes it for any plan.
+* **Integer program** (``scipy.optimize.milp``, HiGHS). Per candidate offer ``i``: integer
+  ``k_i`` (quantity ``q_i = min_i * y_i + step_i * k_i``), binary ``y_i`` ("used"), integer
+  ``c_i`` (its cost in fen). ``1000 c_i >= rate_i q_i - 499 y_i`` makes ``c_i`` the catalogue
+  price rounded half up, exactly; ``sum c_i <= budget``; ``k_i <= K_i y_i`` where ``K_i`` already
+  caps the quantity by ``max_qty``, the deadline (``start + hours_per_1000 * q / 1000 <=
+  deadline``) and the budget; ``sum_{i in kind} y_i <= max_per_kind``; ``z_j <= o_j``, ``z_j <= a_j``
+  linearise the ``min``. Offers whose audience options or target kind do not fit are removed
+  before the solve.
+* **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
+  cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
+  budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
+  minimise the plan's ETA (the slowest item; items run in parallel) subject to ``V >=
+  FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V`` by a term too small to change
+  the primary objective (< 0.5 fen; < 0.001 h). Identical plans are shown once.
+* **Speed at 10,000 offers.** Before the solve each kind is cut to a shortlist: exact Pareto
+  dominance (an offer no cheaper, no better in any weighted outcome, no faster and with no more
+  quantity choices than ``max_per_kind`` others is dropped, which never loses the optimum), and,
+  for kinds with more than ``SHORTLIST`` offers, the union of the best few by value per fen,
+  reachable value, speed and entry cost (a heuristic).
+* **Prices.** The default price is the catalogue rate (:func:`.offers.catalogue_price`). An
+  injected ``price(offer, quantity) -> fen`` (e.g. the pricing engine) is modelled as each
+  shortlisted offer's highest sampled rate, and the plan is re-priced with the real function
+  and re-solved under a tighter budget if it ever overshoots.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+from doudesk.errors import DomainError, FieldError
+
+from .lexicon import get_lexicon
+from .offers import Catalogue, Offer, PriceFn, catalogue_price
+from .understand import Understood
+
+VALUE_SHARE = 0.6
+FAST_SHARE = 0.8
+EXCESS_CREDIT = 0.1
+SHORTLIST = 8
+TIME_LIMIT_S = 2.0
+MIP_REL_GAP = 1e-9
+_INT_TOL = 1e-6
+
+PLAN_NAMES = {
+    "value": ("最省钱", "Best value"),
+    "fast": ("最快", "Fastest"),
+    "balanced": ("均衡", "Balanced"),
+}
+
+
+@dataclass(frozen=True)
+class PlanItem:
+    """One line of a plan: a module, a quantity on its grid, its cost in fen."""
+
+    service_id: int | str
+    kind: str
+    name_zh: str
+    name_en: str
+    quantity: int
+    cost_fen: int
+    eta_hours: float
+    channel: str = ""
+
+    def name(self, language: str) -> str:
+        """Return the module name in ``language``."""
+        return self.name_en if language.startswith("en") else self.name_zh
+
+
+@dataclass(frozen=True)
+class Plan:
+    """One alternative: items, total, expected outcomes, ETA and an explanation.
+
+    ``key`` is ``value`` (最省钱), ``fast`` (最快) or ``balanced`` (均衡); ``value`` is the
+    objective :func:`plan_value` of the plan.
+    """
+
+    key: str
+    language: str
+    items: tuple[PlanItem, ...]
+    total_fen: int
+    expected: Mapping[str, float]
+    eta_hours: float
+    value: float
+    explanation: str
+
+    @property
+    def name_zh(self) -> str:
+        """Chinese name of the plan."""
+        return PLAN_NAMES[self.key][0]
+
+    @property
+    def name_en(self) -> str:
+        """English name of the plan."""
+        return PLAN_NAMES[self.key][1]
+
+    @property
+    def name(self) -> str:
+        """Name in the need's language."""
+        return self.name_en if self.language == "en" else self.name_zh
+
+    @property
+    def total(self) -> Decimal:
+        """Total in yuan."""
+        return Decimal(self.total_fen) / 100
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the API shape: amounts as yuan strings, ``currency`` CNY."""
+        return {
+            "key": self.key,
+            "name": self.name,
+            "total": f"{self.total:.2f}",
+            "currency": "CNY",
+            "items": [
+                {
+                    "service_id": it.service_id,
+                    "name": it.name(self.language),
+                    "quantity": it.quantity,
+                    "cost": f"{Decimal(it.cost_fen) / 100:.2f}",
+                }
+                for it in self.items
+            ],
+            "expected": dict(self.expected),
+            "eta_hours": self.eta_hours,
+            "explanation": self.explanation,
+        }
+
+
+# --------------------------------------------------------------------------- objective
+
+
+def outcome_weights(need: Understood) -> dict[str, float]:
+    """Return ``omega_j``: intent weight x market value of one unit of outcome ``j`` (yuan)."""
+    ref = get_lexicon().outcome_value_yuan
+    return {j: w * ref[j] for j, w in need.intents.items() if w > 0}
+
+
+def asked_quantities(need: Understood) -> dict[str, int]:
+    """Return the asked quantities that count (intents with a positive weight)."""
+    return {j: q for j, q in need.quantities.items() if q > 0 and need.intents.get(j, 0) > 0}
+
+
+def expected_outcomes(picks: Sequence[tuple[Offer, int]]) -> dict[str, float]:
+    """Return the expected outcomes of buying ``quantity`` of each offer."""
+    out: dict[str, float] = {}
+    for offer, q in picks:
+        for j, per_unit in (offer.outcomes or {}).items():
+            out[j] = out.get(j, 0.0) + per_unit * q
+    return out
+
+
+def plan_value(need: Understood, picks: Sequence[tuple[Offer, int]]) -> float:
+    """Return the objective ``V`` of a plan (see the module docstring)."""
+    omega = outcome_weights(need)
+    asked = asked_quantities(need)
+    o = expected_outcomes(picks)
+    total = 0.0
+    for j, w in omega.items():
+        oj = o.get(j, 0.0)
+        if j in asked:
+            total += w * ((1 - EXCESS_CREDIT) * min(oj, asked[j]) + EXCESS_CREDIT * oj)
+        else:
+            total += w * oj
+    return total
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@dataclass
+class _Candidates:
+    idx: np.ndarray  # indices into the catalogue
+    rate: np.ndarray  # fen per 1000 (float, for the model)
+    qmin: np.ndarray
+    step: np.ndarray
+    kmax: np.ndarray
+    start: np.ndarray
+    hpk: np.ndarray
+    out: np.ndarray  # per unit, columns = objective intents
+    kind: np.ndarray
+    slack: float  # 499 for the catalogue price's exact rounding, 0 for an injected price
+
+
+def _error(field: str, code: str, zh: str, en: str) -> DomainError:
+    return DomainError(FieldError(field, code, zh, en))
+
+
+def _filter(
+    need: Understood, cat: Catalogue, budget_fen: int, price: PriceFn | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """Return (indices, top quantity, unit value, objective intents) of feasible offers.
+
+    Raises a field error naming the constraint that leaves nothing to buy.
+    """
+    lex = get_lexicon()
+    omega = outcome_weights(need)
+    intents = [j for j in cat.intents if j in omega]
+    col = [cat.intents.index(j) for j in intents]
+    unit_value = cat.out[:, col] @ np.array([omega[j] for j in intents]) if col else np.zeros(
+        len(cat)
+    )
+    mask = unit_value > 0
+    if not mask.any():
+        raise _error(
+            "need",
+            "no_matching_service",
+            "目录中没有能满足该需求的服务。",
+            "No service in the catalogue serves this need.",
+        )
+    if need.target_kind in ("video", "user", "live"):
+        ok_kinds = [i for i, k in enumerate(cat.kinds) if need.target_kind in cat.kind_targets[i]]
+        mask &= np.isin(cat.kind_idx, ok_kinds)
+        if not mask.any():
+            raise _error(
+                "target",
+                "wrong_kind",
+                "目标链接类型与可选服务不符。",
+                "No service for this need accepts this kind of target link.",
+            )
+    wanted = [
+        cat.audience_columns[(dim, v)]
+        for dim in ("genders", "ages", "regions", "interests")
+        for v in getattr(need.audience, dim)
+        if (dim, v) in cat.audience_columns
+    ]
+    if wanted:
+        mask &= cat.audience_free | cat.audience[:, wanted].all(axis=1)
+        if not mask.any():
+            raise _error(
+                "audience",
+                "unsupported",
+                "没有服务支持所选受众定向，请放宽受众条件。",
+                "No service supports this audience targeting; please relax the audience.",
+            )
+    qtop = cat.qmax.astype(np.float64)
+    if need.deadline_hours is not None:
+        d = float(need.deadline_hours)
+        room = d - cat.start
+        with np.errstate(divide="ignore", invalid="ignore"):
+            qcap = np.where(cat.hpk > 0, np.floor(room * 1000.0 / cat.hpk + 1e-9), np.inf)
+        qcap = np.where(room >= 0, qcap, -1.0)
+        qtop = np.minimum(qtop, qcap)
+        fits = mask & (qtop >= cat.qmin)
+        if not fits.any():
+            raise _error(
+                "deadline_hours",
+                "too_short",
+                f"在{need.deadline_hours:g}小时内没有服务能完成，请放宽时限。",
+                f"No service can deliver within {need.deadline_hours:g} hours; "
+                "please allow more time.",
+            )
+        mask = fits
+    if price is None:
+        entry = (cat.qmin * cat.rate + 500) // 1000
+        affordable = mask & (entry <= budget_fen)
+        if not affordable.any():
+            cheapest = int(entry[mask].min())
+            raise _budget_error(cheapest)
+        mask = affordable
+        with np.errstate(divide="ignore"):
+            qbud = np.where(cat.rate > 0, (1000 * budget_fen + 499) // np.maximum(cat.rate, 1), np.inf)
+        qtop = np.minimum(qtop, qbud)
+    idx = np.flatnonzero(mask)
+    _ = lex
+    return idx, qtop[idx], unit_value[idx], intents
+
+
+def _budget_error(cheapest_fen: int) -> DomainError:
+    y = f"¥{Decimal(cheapest_fen) / 100:,.2f}"
+    return _error(
+        "budget",
+        "below_minimum",
+        f"预算低于可选服务的最低起订金额（{y}），请提高预算。",
+        f"The budget is below the cheapest module that fits this need ({y}); please raise it.",
+    )
+
+
+def _shortlist(
+    cat: Catalogue,
+    idx: np.ndarray,
+    qtop: np.ndarray,
+    unit_value: np.ndarray,
+    intents: list[str],
+    cap: int,
+    exact: bool,
+    keep: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cut each kind to a few offers (dominance, then a heuristic shortlist)."""
+    kinds = cat.kind_idx[idx]
+    cols = [cat.intents.index(j) for j in intents]
+    kmax = np.floor((qtop - cat.qmin[idx]) / cat.step[idx]).astype(np.int64)
+    qtop_al = cat.qmin[idx] + cat.step[idx] * kmax
+    keep_rows: list[np.ndarray] = []
+    rate = cat.rate[idx].astype(np.float64)
+    for kind in np.unique(kinds):
+        rows = np.flatnonzero(kinds == kind)
+        if rows.size > keep:
+            ratio = unit_value[rows] * 1000.0 / np.maximum(rate[rows], 1e-9)
+            reach = unit_value[rows] * qtop_al[rows]
+            speed = unit_value[rows] * 1000.0 / np.maximum(cat.hpk[idx][rows], 1e-9)
+            entry = rate[rows] * cat.qmin[idx][rows]
+            start = cat.start[idx][rows]
+            picks = set()
+            for score, n in ((-ratio, 4), (-reach, 3), (-speed, 2), (entry, 2), (start, 1)):
+                picks.update(np.argsort(score, kind="stable")[:n].tolist())
+            rows = rows[sorted(picks)]
+        if exact and rows.size > 1:
+            rows = _undominated(cat, idx, rows, qtop_al, cols, cap)
+        keep_rows.append(rows)
+    sel = np.concatenate(keep_rows) if keep_rows else np.array([], dtype=np.int64)
+    return idx[sel], kmax[sel]
+
+
+def _undominated(
+    cat: Catalogue, idx: np.ndarray, rows: np.ndarray, qtop: np.ndarray, cols: list[int], cap: int
+) -> np.ndarray:
+    """Drop offers dominated by at least ``cap`` others of the same kind (exact pruning)."""
+    g = idx[rows]
+    rate, qmin, step = cat.rate[g], cat.qmin[g], cat.step[g]
+    start, hpk, top = cat.start[g], cat.hpk[g], qtop[rows]
+    out = cat.out[g][:, cols]
+    a = slice(None), None  # dominator on axis 0
+    b = None, slice(None)
+    le = (
+        (rate[a] <= rate[b])
+        & (start[a] <= start[b])
+        & (hpk[a] <= hpk[b])
+        & (qmin[a] <= qmin[b])
+        & (top[a] >= top[b])
+        & (step[b] % step[a] == 0)
+        & ((qmin[b] - qmin[a]) % step[a] == 0)
+        & (out[:, None, :] >= out[None, :, :]).all(axis=2)
+    )
+    strict = (
+        (rate[a] < rate[b])
+        | (start[a] < start[b])
+        | (hpk[a] < hpk[b])
+        | (qmin[a] < qmin[b])
+        | (top[a] > top[b])
+        | (step[a] < step[b])
+        | (out[:, None, :] > out[None, :, :]).any(axis=2)
+    )
+    order = np.arange(rows.size)
+    dominates = le & (strict | (order[a] < order[b]))
+    np.fill_diagonal(dominates, False)
+    return rows[dominates.sum(axis=0) < cap]
+
+
+# --------------------------------------------------------------------------- the MILP
+
+
+class _Model:
+    """The integer program of one need over a shortlist; solved with different objectives."""
+
+    def __init__(
+        self,
+        need: Understood,
+        cat: Catalogue,
+        chosen: np.ndarray,
+        kmax: np.ndarray,
+        intents: list[str],
+        budget_fen: int,
+        rates: np.ndarray,
+        slack: float,
+    ) -> None:
+        self.need = need
+        self.cat = cat
+        self.chosen = chosen
+        self.budget = budget_fen
+        n = chosen.size
+        self.n = n
+        omega_map = outcome_weights(need)
+        asked_map = asked_quantities(need)
+        cols = [cat.intents.index(j) for j in intents]
+        out = cat.out[chosen][:, cols]
+        omega = np.array([omega_map[j] for j in intents])
+        asked_idx = [t for t, j in enumerate(intents) if j in asked_map]
+        self.asked = np.array([asked_map[intents[t]] for t in asked_idx], dtype=np.float64)
+        m = len(asked_idx)
+        self.m = m
+        qmin = cat.qmin[chosen].astype(np.float64)
+        step = cat.step[chosen].astype(np.float64)
+        self.qmin, self.step, self.kmax = qmin, step, kmax.astype(np.float64)
+        credit = np.ones(len(intents))
+        credit[asked_idx] = EXCESS_CREDIT
+        w_eff = omega * credit
+        # Column layout: k | y | c | z | T
+        self.nv = 3 * n + m + 1
+        self.ks, self.ys, self.cs = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
+        self.zs, self.t = slice(3 * n, 3 * n + m), 3 * n + m
+        self.v = np.zeros(self.nv)
+        self.v[self.ks] = (out * step[:, None]) @ w_eff
+        self.v[self.ys] = (out * qmin[:, None]) @ w_eff
+        self.v[self.zs] = omega[asked_idx] * (1 - EXCESS_CREDIT)
+        self.cost = np.zeros(self.nv)
+        self.cost[self.cs] = 1.0
+        # Outcome rows o_j(k, y) for the asked intents.
+        self.o_rows = np.zeros((m, self.nv))
+        for r, t in enumerate(asked_idx):
+            self.o_rows[r, self.ks] = out[:, t] * step
+            self.o_rows[r, self.ys] = out[:, t] * qmin
+        eye = np.eye(n)
+        rows: list[np.ndarray] = []
+        lb: list[np.ndarray] = []
+        ub: list[np.ndarray] = []
+        link = np.zeros((n, self.nv))
+        link[:, self.ks] = eye
+        link[:, self.ys] = -eye * self.kmax
+        rows.append(link)
+        lb.append(np.full(n, -np.inf))
+        ub.append(np.zeros(n))
+        price_rows = np.zeros((n, self.nv))
+        price_rows[:, self.cs] = eye
+        price_rows[:, self.ys] = -eye * ((rates * qmin - slack) / 1000.0)
+        price_rows[:, self.ks] = -eye * (rates * step / 1000.0)
+        rows.append(price_rows)
+        lb.append(np.zeros(n))
+        ub.append(np.full(n, np.inf))
+        self.budget_row = np.zeros((1, self.nv))
+        self.budget_row[0, self.cs] = 1.0
+        rows.append(self.budget_row)
+        lb.append(np.array([-np.inf]))
+        ub.append(np.array([float(budget_fen)]))
+        kinds = cat.kind_idx[chosen]
+        uniq = np.unique(kinds)
+        kind_rows = np.zeros((uniq.size, self.nv))
+        for r, kd in enumerate(uniq):
+            kind_rows[r, n + np.flatnonzero(kinds == kd)] = 1.0
+        rows.append(kind_rows)
+        lb.append(np.full(uniq.size, -np.inf))
+        ub.append(np.full(uniq.size, float(need.max_per_kind)))
+        if m:
+            z_rows = -self.o_rows.copy()
+            z_rows[:, self.zs] = np.eye(m)
+            rows.append(z_rows)
+            lb.append(np.full(m, -np.inf))
+            ub.append(np.zeros(m))
+        self.A = np.vstack(rows)
+        self.lb = np.concatenate(lb)
+        self.ub = np.concatenate(ub)
+        start = cat.start[chosen]
+        hpk = cat.hpk[chosen]
+        self.t_rows = np.zeros((n, self.nv))
+        self.t_rows[:, self.ys] = eye * (start + hpk * qmin / 1000.0)
+        self.t_rows[:, self.ks] = eye * (hpk * step / 1000.0)
+        self.t_rows[:, self.t] = -1.0
+        self.max_eta = float(np.max(start + hpk * (qmin + step * self.kmax) / 1000.0)) if n else 0.0
+        lo = np.zeros(self.nv)
+        hi = np.zeros(self.nv)
+        hi[self.ks] = self.kmax
+        hi[self.ys] = 1.0
+        hi[self.cs] = float(budget_fen)
+        hi[self.zs] = self.asked
+        hi[self.t] = self.max_eta
+        self.bounds = Bounds(lo, hi)
+        self.integrality = np.zeros(self.nv)
+        self.integrality[: 3 * n] = 1
+
+    def solve(
+        self,
+        objective: np.ndarray,
+        extra: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] = (),
+        budget_fen: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """Minimise ``objective``; return (quantities, used) or None when infeasible."""
+        A, lb, ub = [self.A], [self.lb], [self.ub.copy()]
+        if budget_fen is not None:
+            ub[0][2 * self.n] = float(budget_fen)
+        for rows, lo, hi in extra:
+            A.append(rows)
+            lb.append(lo)
+            ub.append(hi)
+        res = milp(
+            objective,
+            integrality=self.integrality,
+            bounds=self.bounds,
+            constraints=LinearConstraint(np.vstack(A), np.concatenate(lb), np.concatenate(ub)),
+            options={"time_limit": TIME_LIMIT_S, "mip_rel_gap": MIP_REL_GAP},
+        )
+        if res.x is None:
+            return None
+        x = res.x
+        y = np.round(x[self.ys]).astype(np.int64)
+        k = np.round(x[self.ks]).astype(np.int64)
+        k = np.clip(k, 0, self.kmax.astype(np.int64)) * y
+        q = (self.qmin.astype(np.int64) + self.step.astype(np.int64) * k) * y
+        return q, y
+
+    def value_of(self, q: np.ndarray, y: np.ndarray) -> float:
+        """Exact objective of a solution, through :func:`plan_value`."""
+        return plan_value(self.need, self.picks(q, y))
+
+    def picks(self, q: np.ndarray, y: np.ndarray) -> list[tuple[Offer, int]]:
+        """Return the (offer, quantity) pairs of a solution."""
+        return [
+            (self.cat.offers[int(self.chosen[i])], int(q[i])) for i in np.flatnonzero(y > 0)
+        ]
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def optimise(
+    need: Understood,
+    offers: Catalogue | Sequence[Offer],
+    *,
+    price: PriceFn | None = None,
+    shortlist: int = SHORTLIST,
+) -> list[Plan]:
+    """Return up to three plans (最省钱, 最快, 均衡), each optimal for its own objective.
+
+    ``offers`` is a :class:`Catalogue` (build it once for many needs) or a sequence of
+    :class:`Offer`. ``price(offer, quantity) -> fen`` replaces the catalogue rate. Raises a
+    :class:`DomainError` naming the field (``budget``, ``deadline_hours``, ``audience``,
+    ``target``, ``need``) when no plan is possible.
+    """
+    cat = Catalogue.of(offers)
+    budget = need.budget_fen
+    price_fn = price or catalogue_price
+    idx, qtop, unit_value, intents = _filter(need, cat, budget, price)
+    chosen, kmax = _shortlist(
+        cat, idx, qtop, unit_value, intents, need.max_per_kind, price is None, shortlist
+    )
+    if price is None:
+        rates = cat.rate[chosen].astype(np.float64)
+        slack = 499.0
+    else:
+        rates, kmax, entry = _effective_rates(cat, chosen, kmax, price, budget)
+        keep = entry <= budget
+        if not keep.any():
+            raise _budget_error(int(entry.min()))
+        chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
+        slack = 0.0
+    model = _Model(need, cat, chosen, kmax, intents, budget, rates, slack)
+
+    def run(objective: np.ndarray, extra: Sequence[Any] = ()) -> list[tuple[Offer, int]] | None:
+        limit = budget
+        for _ in range(4):
+            sol = model.solve(objective, extra, limit)
+            if sol is None:
+                return None
+            picks = model.picks(*sol)
+            total = sum(price_fn(o, q) for o, q in picks)
+            if total <= budget:
+                return picks
+            limit -= total - budget  # re-solve under the overshoot
+            if limit <= 0:
+                return None
+        return None
+
+    balanced = run(-model.v)
+    if not balanced:
+        raise _budget_error(min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen))
+    v_star = plan_value(need, balanced)
+    threshold = lambda share: (  # noqa: E731
+        model.v[None, :],
+        np.array([share * v_star * (1 - 1e-9)]),
+        np.array([np.inf]),
+    )
+    plans: dict[str, list[tuple[Offer, int]]] = {"balanced": balanced}
+    asks_met = False
+    if model.m:
+        asks = (model.o_rows, model.asked * (1 - 1e-9), np.full(model.m, np.inf))
+        value = run(model.cost - 0.5 / max(v_star, 1e-12) * model.v, [threshold(VALUE_SHARE), asks])
+        asks_met = value is not None
+    if not asks_met:
+        value = run(model.cost - 0.5 / max(v_star, 1e-12) * model.v, [threshold(VALUE_SHARE)])
+    if value:
+        plans["value"] = value
+    fast_obj = -1e-3 / max(v_star, 1e-12) * model.v
+    fast_obj[model.t] = 1.0
+    fast = run(
+        fast_obj,
+        [threshold(FAST_SHARE), (model.t_rows, np.full(model.n, -np.inf), np.zeros(model.n))],
+    )
+    if fast:
+        plans["fast"] = fast
+    return _present(need, plans, price_fn, v_star, asks_met)
+
+
+def greedy_plan(
+    need: Understood,
+    offers: Catalogue | Sequence[Offer],
+    *,
+    price: PriceFn | None = None,
+) -> list[tuple[Offer, int]]:
+    """Baseline: take offers by best value per fen, each as large as the budget allows.
+
+    Respects the same constraints as :func:`optimise` (bounds, steps, deadline, audience,
+    one module per kind); used by the benchmark and tests as a lower bound.
+    """
+    cat = Catalogue.of(offers)
+    price_fn = price or catalogue_price
+    budget = need.budget_fen
+    try:
+        idx, qtop, unit_value, _ = _filter(need, cat, budget, price)
+    except DomainError:
+        return []
+    ratio = unit_value * 1000.0 / np.maximum(cat.rate[idx], 1e-9)
+    used: dict[int, int] = {}
+    picks: list[tuple[Offer, int]] = []
+    left = budget
+    for r in np.argsort(-ratio, kind="stable"):
+        i = int(idx[r])
+        kind = int(cat.kind_idx[i])
+        if used.get(kind, 0) >= need.max_per_kind:
+            continue
+        o = cat.offers[i]
+        top = int(min(qtop[r], o.top_qty))
+        if o.rate_fen_per_1000 > 0:
+            top = min(top, (1000 * left + 499) // o.rate_fen_per_1000)
+        q = o.min_qty + o.step * ((top - o.min_qty) // o.step) if top >= o.min_qty else 0
+        while q >= o.min_qty and price_fn(o, q) > left:
+            q -= o.step
+        if q < o.min_qty:
+            continue
+        picks.append((o, q))
+        left -= price_fn(o, q)
+        used[kind] = used.get(kind, 0) + 1
+    return picks
+
+
+def _effective_rates(
+    cat: Catalogue, chosen: np.ndarray, kmax: np.ndarray, price: PriceFn, budget: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Model an injected price as each offer's highest sampled rate (integer fen per 1000)."""
+    rates = np.zeros(chosen.size)
+    entry = np.zeros(chosen.size, dtype=np.int64)
+    new_kmax = kmax.copy()
+    for r, i in enumerate(chosen):
+        o = cat.offers[int(i)]
+        top = o.min_qty + o.step * int(kmax[r])
+        mid = o.min_qty + o.step * (int(kmax[r]) // 2)
+        samples = {o.min_qty, mid, top}
+        worst = max(-(-price(o, q) * 1000 // q) for q in samples)
+        rates[r] = float(worst)
+        entry[r] = price(o, o.min_qty)
+        if worst > 0:
+            qb = 1000 * budget // worst
+            new_kmax[r] = max(0, min(int(kmax[r]), (qb - o.min_qty) // o.step))
+    return rates, new_kmax, entry
+
+
+def _present(
+    need: Understood,
+    plans: Mapping[str, list[tuple[Offer, int]]],
+    price_fn: PriceFn,
+    v_star: float,
+    asks_met: bool,
+) -> list[Plan]:
+    """Turn solutions into :class:`Plan` objects in the order 最省钱, 最快, 均衡, without repeats."""
+    def signature(picks: list[tuple[Offer, int]]) -> tuple[tuple[str, int], ...]:
+        return tuple(sorted((str(o.service_id), q) for o, q in picks))
+
+    bal_sig = signature(plans["balanced"])
+    seen = {bal_sig}
+    order: list[str] = []
+    for key in ("value", "fast"):
+        if key in plans and signature(plans[key]) not in seen:
+            seen.add(signature(plans[key]))
+            order.append(key)
+    order.append("balanced")
+    bal_eta = max(o.eta_hours(q) for o, q in plans["balanced"])
+    bal_total = sum(price_fn(o, q) for o, q in plans["balanced"])
+    return [
+        _make_plan(need, key, plans[key], price_fn, v_star, asks_met, bal_eta, bal_total)
+        for key in order
+    ]
+
+
+def _fmt_qty(q: float) -> str:
+    return f"{q:,.0f}" if q >= 10 else f"{q:g}"
+
+
+def _make_plan(
+    need: Understood,
+    key: str,
+    picks: list[tuple[Offer, int]],
+    price_fn: PriceFn,
+    v_star: float,
+    asks_met: bool,
+    bal_eta: float,
+    bal_total: int,
+) -> Plan:
+    lex = get_lexicon()
+    lang = need.language
+    en = lang == "en"
+    picks = sorted(picks, key=lambda p: (lex.kinds.index(p[0].kind), str(p[0].service_id)))
+    items = tuple(
+        PlanItem(
+            service_id=o.service_id,
+            kind=o.kind,
+            name_zh=o.name_zh,
+            name_en=o.name_en,
+            quantity=q,
+            cost_fen=price_fn(o, q),
+            eta_hours=round(o.eta_hours(q), 1),
+            channel=o.channel,
+        )
+        for o, q in picks
+    )
+    total = sum(it.cost_fen for it in items)
+    expected_raw = expected_outcomes(picks)
+    expected = {
+        j: (round(v) if v >= 10 else round(v, 1))
+        for j, v in sorted(expected_raw.items(), key=lambda kv: lex.intents.index(kv[0]))
+        if v > 0
+    }
+    eta = round(max(it.eta_hours for it in items), 1)
+    value = plan_value(need, picks)
+    share = value / v_star if v_star > 0 else 1.0
+    budget_y = f"¥{need.budget:,.2f}"
+    total_y = f"¥{Decimal(total) / 100:,.2f}"
+    goals = "、".join(
+        f"{lex.intent_labels[j][0]}{w:.0%}" for j, w in need.intents.items()
+    ) if not en else ", ".join(f"{lex.intent_labels[j][1]} {w:.0%}" for j, w in need.intents.items())
+    lines = []
+    for (o, q), it in zip(picks, items, strict=True):
+        unit_zh, unit_en = lex.kind_units[o.kind]
+        main = lex.kind_intent[o.kind]
+        label_zh, label_en = lex.intent_labels[main]
+        per_yuan = (o.outcomes or {}).get(main, 0) * q / max(it.cost_fen / 100, 0.01)
+        if en:
+            lines.append(
+                f"{o.name_en} × {q:,} {unit_en} (¥{it.cost_fen / 100:,.2f}, about "
+                f"{_fmt_qty(per_yuan)} {label_en} per yuan, ~{it.eta_hours:g} h)"
+            )
+        else:
+            lines.append(
+                f"{o.name_zh}{q:,}{unit_zh}（¥{it.cost_fen / 100:,.2f}，每元约带来"
+                f"{_fmt_qty(per_yuan)}{label_zh}，约{it.eta_hours:g}小时）"
+            )
+    asked = asked_quantities(need)
+    if en:
+        head = {
+            "balanced": f"The largest expected result within your {budget_y} budget "
+            f"(goals: {goals}).",
+            "value": f"The cheapest plan: {total_y} of {budget_y} for {share:.0%} of the best "
+            f"result" + (", reaching every quantity you asked for." if asks_met and asked else "."),
+            "fast": f"Done in about {eta:g} h (balanced plan: {bal_eta:.1f} h) while keeping "
+            f"{share:.0%} of the best result.",
+        }[key]
+        text = head + " " + "; ".join(lines) + "."
+        if need.deadline_hours is not None:
+            text += f" Every item completes within your {need.deadline_hours:g} h deadline."
+    else:
+        head = {
+            "balanced": f"在{budget_y}预算内期望效果最大（目标：{goals}）。",
+            "value": f"最省钱：花{total_y}（预算{budget_y}），达到最优效果的{share:.0%}"
+            + ("，并满足您要求的数量。" if asks_met and asked else "。"),
+            "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:.1f}小时），保留最优效果的{share:.0%}。",
+        }[key]
+        text = head + "；".join(lines) + "。"
+        if need.deadline_hours is not None:
+            text += f"所有项目均在您要求的{need.deadline_hours:g}小时内完成。"
+    _ = bal_total
+    return Plan(
+        key=key,
+        language=lang,
+        items=items,
+        total_fen=total,
+        expected=expected,
+        eta_hours=eta,
+        value=value,
+        explanation=text,
+    )

@@ -1,0 +1,1213 @@
+"""Need understanding: free text (Chinese or English) plus structured fields -> :class:`Understood`.
+
+Design:
+
+1. Normalise (NFKC, lower case) and replace every number by a placeholder character
+   (:mod:`.numerals`: Arabic, Chinese via cn2an, shorthand such as "1.5万" / "2k").
+2. Read money and time with regular expressions over that text, where one character class
+   stands for "a number": periodic budgets ("每天20元，做三个月" -> ¥1,800 over 90 days), total
+   budgets ("预算500元", "budget ¥300", "五百元"), deadlines ("三天内", "一周内见效",
+   "下周一前" relative to ``now``, "by Friday"), age ranges. Numbers used there are consumed.
+3. Segment with jieba (a private tokenizer, initialised once, lazily and quietly, with the
+   domain user dictionary) and match token n-grams against the lexicon (:mod:`.lexicon`):
+   intents, negations ("不要评论"), audience words (gender, age words, regions, interests),
+   urgency. A number token next to an intent phrase ("2万播放", "涨粉1000", "20k plays") is
+   the quantity asked for that intent.
+4. Structured fields override what the text says (budget, deadline, target, audience, goal
+   weights); every override or inconsistency is kept as a :class:`Note`.
+
+Input the user can get wrong raises :class:`doudesk.errors.DomainError` with a field-level
+message in Chinese and English; a missing budget is the one thing we must ask for.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from doudesk.errors import DomainError, FieldError
+
+from .lexicon import USERDICT_PATH, get_lexicon
+from .numerals import NUM, Encoded, encode_numbers, is_number, parse_number
+from .offers import Audience
+
+TIMEZONE = ZoneInfo("Asia/Shanghai")
+MAX_BUDGET = Decimal("10000000")
+MAX_DEADLINE_HOURS = 24 * 366
+DEFAULT_PERIOD_DAYS = 30
+MAX_QUANTITY = 1_000_000_000
+
+_P = NUM
+_CUR_PRE = r"(?:¥|\$|rmb|cny|人民币)"
+_CUR_POST = r"(?:块钱|块|元|圆|rmb|cny|yuan|kuai|人民币)"
+_AMOUNT = (
+    rf"(?P<neg>-)?\s*(?P<pre>{_CUR_PRE})?\s*(?P<amt>{_P})\s*(?P<cur1>{_CUR_POST})?"
+    rf"(?:\s*(?:-|~|到|至|—|to)\s*{_CUR_PRE}?\s*(?P<amt2>{_P}))?\s*(?P<cur2>{_CUR_POST})?"
+)
+_FILLER = r"(?:是|为|有|大概|大约|约|在|:|：|=|不超过|最多|控制在|差不多|左右|of|is|around|about|approx\.?|roughly|up to|under|below|max|~|\s)*"
+_UNIT_DAYS = {
+    "天": 1,
+    "日": 1,
+    "day": 1,
+    "daily": 1,
+    "周": 7,
+    "星期": 7,
+    "礼拜": 7,
+    "week": 7,
+    "weekly": 7,
+    "月": 30,
+    "个月": 30,
+    "month": 30,
+    "monthly": 30,
+    "年": 365,
+    "year": 365,
+}
+_UNIT_HOURS = {"小时": 1, "钟头": 1, "h": 1, "hr": 1, "hour": 1}
+
+_PERIODIC_RES = (
+    # 每天20元 / 日预算20 / 一天20块
+    re.compile(
+        rf"(?:每(?:一|{_P})?\s*个?|日均|(?P<one>{_P})\s*个?)(?P<unit>天|日|周|星期|礼拜|月)"
+        rf"\s*(?P<kw>预算|花|投|投入|花费|消费|充值)?{_FILLER}{_AMOUNT}"
+    ),
+    re.compile(rf"(?P<unit>日|周|月)(?P<kw>预算|投入){_FILLER}{_AMOUNT}"),
+    re.compile(rf"(?P<unit>日)均(?P<kw>预算|花费|投入|消费)?{_FILLER}{_AMOUNT}"),
+    # 20元/天 / 20元每天 / 20块一天
+    re.compile(
+        rf"{_AMOUNT}\s*(?:/|每|(?P<one>{_P}))\s*个?\s*(?P<unit>天|日|周|星期|礼拜|月|day|week|month)"
+    ),
+    re.compile(rf"(?P<unit>daily|weekly|monthly)\s+(?P<kw>budget){_FILLER}{_AMOUNT}"),
+    re.compile(rf"{_AMOUNT}\s*(?:per|a|an|each|every)\s+(?P<unit>day|week|month)\b"),
+    re.compile(rf"{_AMOUNT}\s+(?P<unit>daily|weekly|monthly)\b"),
+)
+_PERIOD_RES = (
+    re.compile(
+        rf"(?:做|投|持续|坚持|连续|跑|为期|周期|投放|推广|坚持做|共|总共)\s*(?P<n>{_P}|半)\s*"
+        rf"(?P<unit>个月|天|日|周|星期|礼拜|月|年)(?!内|以内|之内)"
+    ),
+    re.compile(
+        rf"\b(?:for|over|during|lasting|across)\s+(?:the\s+next\s+)?(?P<n>{_P}|a|an|half\s+a)\s*"
+        rf"(?P<unit>day|week|month|year)s?\b"
+    ),
+)
+_PERIOD_FALLBACK_RE = re.compile(
+    rf"(?P<n>{_P}|半)\s*(?P<unit>个月|天|周|星期|年)(?!内|以内|之内|前|之前|后)"
+)
+_STRONG_BUDGET_RES = (
+    re.compile(rf"(?:总预算|预算|经费|总费用|费用|budget|total budget){_FILLER}{_AMOUNT}"),
+    re.compile(rf"{_AMOUNT}\s*(?:的)?(?:总预算|预算|经费|(?:total\s+)?budget\b)"),
+)
+_WEAK_BUDGET_RES = (
+    re.compile(
+        rf"(?:花费|投入|最多花|最多|不超过|控制在|花|spend|spending|up to|at most|no more than|"
+        rf"maximum|max|cap){_FILLER}{_AMOUNT}"
+    ),
+)
+_MONEY_RE = re.compile(_AMOUNT)
+
+_DURATION_DEADLINE_RES = (
+    re.compile(
+        rf"(?P<n>{_P}|半)\s*个?\s*(?P<half>半)?\s*(?P<unit>小时|钟头|h|天|日|周|星期|礼拜|个月|月|年)\s*"
+        r"(?:之内|以内|内|完成|搞定|见效|出效果|到账|上线|交付|做完|起效|必须|要)"
+    ),
+    re.compile(
+        r"\b(?:within|in|under|inside|less than|in the next|no more than|by)\s+(?:the\s+next\s+)?"
+        rf"(?P<n>{_P}|a|an|one|half\s+a|a\s+couple\s+of)\s*(?P<unit>hours?|hrs?|h|days?|weeks?|months?)\b"
+    ),
+    re.compile(
+        rf"(?P<n>{_P})\s*-?\s*(?P<unit>hours?|hrs?|h|days?|weeks?)\s+(?:deadline|turnaround|delivery)"
+    ),
+)
+_WEEKDAYS_EN = {
+    "monday": 0,
+    "mon": 0,
+    "tuesday": 1,
+    "tue": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "wed": 2,
+    "thursday": 3,
+    "thu": 3,
+    "thur": 3,
+    "thurs": 3,
+    "friday": 4,
+    "fri": 4,
+    "saturday": 5,
+    "sat": 5,
+    "sunday": 6,
+    "sun": 6,
+}
+_ZH_WEEKDAY_RE = re.compile(
+    rf"(?P<which>下|这|本)?个?(?:周|星期|礼拜)(?P<day>{_P}|日|天)\s*(?P<rel>之前|以前|前|内|截止|为止)?"
+)
+_EN_WEEKDAY_RE = re.compile(
+    r"\b(?P<rel>by|before|until|till|no later than|due)\s+(?:(?P<which>next|this|coming)\s+)?"
+    rf"(?P<day>{'|'.join(sorted(_WEEKDAYS_EN, key=len, reverse=True))})\b"
+)
+_NAMED_DEADLINES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?:下周|下个星期|下星期|下礼拜)(?:之内|以内|内)|by the end of next week"), "end_next_week"),
+    (re.compile(r"(?:下周|下个星期|下星期)(?:之前|以前|前)|before next week|by next week"), "end_week"),
+    (
+        re.compile(
+            r"(?:这周|本周|这个星期|这星期|本星期)(?:之内|以内|内)?(?:完成|见效|内|之内|以内)|"
+            r"by the end of (?:the |this )?week|by end of (?:the )?week|end of this week|"
+            r"by the weekend|this week"
+        ),
+        "end_week",
+    ),
+    (re.compile(r"周末(?:之前|以前|前)|before the weekend"), "start_weekend"),
+    (
+        re.compile(
+            r"(?:月底|月末|本月内|这个月内|这个月底)|by the end of (?:the |this )?month|"
+            r"end of (?:the |this )?month|by month end|this month"
+        ),
+        "end_month",
+    ),
+    (re.compile(r"年底|年末|by the end of (?:the |this )?year|end of (?:the |this )?year"), "end_year"),
+    (re.compile(r"后天|day after tomorrow"), "day_after_tomorrow"),
+    (re.compile(r"明天|明日|明早|明晚|tomorrow"), "tomorrow"),
+    (re.compile(r"今天|今日|今晚|当天|today|tonight|end of day|\beod\b"), "today"),
+)
+_DATE_RE = re.compile(
+    rf"(?:(?P<month>{_P})\s*月\s*)?(?P<day>{_P})\s*(?:号|日)\s*(?P<rel>之前|以前|前|截止|为止)"
+)
+_AGE_RES = (
+    re.compile(
+        rf"(?P<a>{_P})\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P})\s*(?:周岁|岁|years?\s*old|year\s*olds?|yo\b)"
+    ),
+    re.compile(
+        rf"(?:aged?|ages|年龄|年龄段)\s*(?:of|between|:|：|在|\s)*(?P<a>{_P})\s*"
+        rf"(?:-|~|到|至|—|–|to|and)\s*(?P<b>{_P})"
+    ),
+)
+_SKIP_AFTER_NUMBER = frozenset(
+    "个 次 条 位 名 人 人次 份 篇 场 支 多 左右 以上 真实 真人 活跃 优质 精准 的 新 视频 条视频 "
+    "个视频 + x new real more extra active organic genuine local video videos targeted quality "
+    "high 有效".split()
+)
+_SKIP_BEFORE_NUMBER = frozenset(
+    "量 数 数量 达到 到 破 涨 增加 突破 至少 超过 冲 冲到 : ： of to at least about around ~ 再 加 刷 "
+    "要 需要 上 目标 个 有 做 大概 约 大约 = is target goal reach hit 能 涨到 增长 增长到".split()
+)
+_STOP_TOKENS = frozenset("，。,.;；!！?？、\n")
+_TARGET_RES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^https?://(?:www\.)?douyin\.com/video/\d+"), "video"),
+    (re.compile(r"^https?://(?:www\.)?iesdouyin\.com/share/video/\d+"), "video"),
+    (re.compile(r"^https?://(?:www\.)?douyin\.com/user/[\w-]+"), "user"),
+    (re.compile(r"^https?://(?:www\.)?iesdouyin\.com/share/user/[\w-]+"), "user"),
+    (re.compile(r"^https?://live\.douyin\.com/\d+"), "live"),
+    (re.compile(r"^https?://v\.douyin\.com/[\w-]+/?$"), "short"),
+)
+_DOUYIN_ID_RE = re.compile(r"^@?[a-z0-9_.]{2,40}$")
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something understood with a caveat: an override, a contradiction, an assumption."""
+
+    code: str
+    message_zh: str
+    message_en: str
+
+    def message(self, language: str) -> str:
+        """Return the message in ``language`` (``zh`` or ``en``)."""
+        return self.message_en if language.startswith("en") else self.message_zh
+
+
+@dataclass(frozen=True)
+class Understood:
+    """What a need asks for, ready for the optimiser.
+
+    ``intents`` are normalised weights (sum 1) over the lexicon's intents; ``budget`` is the
+    total in yuan (for a periodic budget, ``daily_budget`` x ``period_days``);
+    ``quantities`` are the amounts asked per intent; ``deadline_hours`` is None when no deadline
+    was given; ``max_per_kind`` is how many modules of one kind a plan may use.
+    """
+
+    language: str
+    intents: Mapping[str, float]
+    budget: Decimal
+    budget_source: str
+    deadline_hours: float | None
+    quantities: Mapping[str, int] = field(default_factory=dict)
+    audience: Audience = field(default_factory=Audience)
+    daily_budget: Decimal | None = None
+    period_days: int | None = None
+    target: str | None = None
+    target_kind: str | None = None
+    urgent: bool = False
+    max_per_kind: int = 1
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def budget_fen(self) -> int:
+        """Return the budget in integer fen."""
+        return int(self.budget * 100)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the JSON shape the API shows as ``understood`` (amounts as yuan strings)."""
+        return {
+            "language": self.language,
+            "intents": {k: round(v, 3) for k, v in self.intents.items()},
+            "budget": f"{self.budget:.2f}",
+            "currency": "CNY",
+            "budget_source": self.budget_source,
+            "daily_budget": None if self.daily_budget is None else f"{self.daily_budget:.2f}",
+            "period_days": self.period_days,
+            "deadline_hours": self.deadline_hours,
+            "quantities": dict(self.quantities),
+            "audience": self.audience.as_dict(),
+            "target": self.target,
+            "target_kind": self.target_kind,
+            "urgent": self.urgent,
+            "notes": [{"code": n.code, "message": n.message(self.language)} for n in self.notes],
+        }
+
+
+# --------------------------------------------------------------------------- jieba, lazily
+
+_TOKENIZER: Any = None
+_TOKENIZER_LOCK = threading.Lock()
+
+
+def _tokenizer() -> Any:
+    """Return the shared jieba tokenizer, initialising it once (quietly) on first use."""
+    global _TOKENIZER
+    if _TOKENIZER is None:
+        with _TOKENIZER_LOCK:
+            if _TOKENIZER is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tok = jieba.Tokenizer()
+                tok.initialize()
+                tok.load_userdict(str(USERDICT_PATH))
+                for word in get_lexicon().domain_words:
+                    tok.add_word(word, freq=1000)
+                _TOKENIZER = tok
+    return _TOKENIZER
+
+
+def warm_up() -> None:
+    """Load jieba and the lexicon now (e.g. at worker start) instead of on the first request."""
+    _tokenizer()
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _note(code: str, zh: str, en: str) -> Note:
+    return Note(code, zh, en)
+
+
+def _yuan(value: Decimal) -> str:
+    return f"¥{value.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+
+
+def _error(field_name: str, code: str, zh: str, en: str) -> DomainError:
+    return DomainError(FieldError(field_name, code, zh, en))
+
+
+def detect_language(text: str) -> str:
+    """Return ``zh`` when the text is mostly Chinese (or empty), else ``en``."""
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in text if ch.isascii() and ch.isalpha())
+    if cjk == 0 and latin > 0:
+        return "en"
+    return "zh" if cjk * 3 >= latin else "en"
+
+
+def _normalise(text: str) -> str:
+    s = unicodedata.normalize("NFKC", text).lower()
+    s = re.sub(r"(?<=[a-z])['’](?=[a-z])", "", s)
+    return re.sub(r"(?<=[a-z])-(?=[a-z])", " ", s)
+
+
+def _quantize(value: Decimal) -> Decimal:
+    return value.quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+def _check_budget(value: Decimal, source: str) -> Decimal:
+    """Validate a budget in yuan; raise a field error on the ``budget`` field."""
+    if value <= 0:
+        raise _error(
+            "budget",
+            "not_positive",
+            "预算必须大于0元。",
+            "The budget must be more than ¥0.",
+        )
+    if value > MAX_BUDGET:
+        raise _error(
+            "budget",
+            "too_large",
+            f"预算不能超过{_yuan(MAX_BUDGET)}，请联系客服定制方案。",
+            f"The budget cannot exceed {_yuan(MAX_BUDGET)}; please contact us for a custom plan.",
+        )
+    q = _quantize(value)
+    if q <= 0:
+        raise _error("budget", "not_positive", "预算必须大于0元。", "The budget must be more than ¥0.")
+    return q
+
+
+def parse_budget_field(value: object) -> Decimal:
+    """Parse and validate a structured budget in yuan (number, Decimal or text like "1.5万")."""
+    if isinstance(value, bool):
+        value = None
+    parsed: Decimal | None
+    if isinstance(value, Decimal):
+        parsed = value
+    elif isinstance(value, int):
+        parsed = Decimal(value)
+    elif isinstance(value, float):
+        parsed = Decimal(repr(value)) if math.isfinite(value) else None
+    elif isinstance(value, str):
+        raw = _normalise(value).strip().replace("¥", "").replace("元", "").strip()
+        try:
+            parsed = Decimal(raw.replace(",", ""))
+        except InvalidOperation:
+            negative = raw.startswith("-")
+            parsed = parse_number(raw.lstrip("-").strip())
+            if parsed is not None and negative:
+                parsed = -parsed
+        if parsed is not None and not parsed.is_finite():
+            parsed = None
+    else:
+        parsed = None
+    if parsed is None:
+        raise _error(
+            "budget",
+            "invalid",
+            "预算格式不正确，请填写金额（元），例如 500。",
+            "The budget is not a valid amount; give yuan, e.g. 500.",
+        )
+    return _check_budget(parsed, "field")
+
+
+def parse_deadline_field(value: object) -> float:
+    """Validate a structured deadline in hours (0 < hours <= one year)."""
+    try:
+        hours = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        hours = float("nan")
+    if isinstance(value, bool) or not math.isfinite(hours) or hours <= 0:
+        raise _error(
+            "deadline_hours",
+            "invalid",
+            "完成时限必须是大于0的小时数。",
+            "The deadline must be a positive number of hours.",
+        )
+    if hours > MAX_DEADLINE_HOURS:
+        raise _error(
+            "deadline_hours",
+            "too_large",
+            "完成时限不能超过一年。",
+            "The deadline cannot be more than a year away.",
+        )
+    return hours
+
+
+_AUDIENCE_KEYS = {
+    "gender": "genders",
+    "genders": "genders",
+    "age": "ages",
+    "ages": "ages",
+    "age_bands": "ages",
+    "region": "regions",
+    "regions": "regions",
+    "city": "regions",
+    "cities": "regions",
+    "interest": "interests",
+    "interests": "interests",
+}
+
+
+def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
+    """Validate a structured audience (zh or en names, or slugs) into canonical slugs.
+
+    Keys: ``gender``/``genders``, ``ages``/``age_bands``, ``regions``/``cities``,
+    ``interests``; each a string or a list of strings. Unknown keys or values raise a
+    :class:`DomainError` naming the field (e.g. ``audience.regions``).
+    """
+    if value is None:
+        return Audience()
+    if not isinstance(value, Mapping):
+        raise _error(
+            "audience", "invalid", "受众格式不正确。", "The audience must be an object."
+        )
+    lex = get_lexicon()
+    dims: dict[str, set[str]] = {"genders": set(), "ages": set(), "regions": set(), "interests": set()}
+    errors: list[FieldError] = []
+    for key, raw in value.items():
+        dim = _AUDIENCE_KEYS.get(str(key).lower())
+        if dim is None:
+            errors.append(
+                FieldError(
+                    f"audience.{key}",
+                    "unknown_field",
+                    f"不支持的受众条件“{key}”；可用：gender、ages、regions、interests。",
+                    f"Unknown audience option “{key}”; use gender, ages, regions or interests.",
+                )
+            )
+            continue
+        items = [raw] if isinstance(raw, str) else list(raw or [])
+        unknown: list[str] = []
+        for item in items:
+            name = _normalise(str(item)).strip()
+            if dim == "ages":
+                slug = name.replace("岁", "").replace("~", "-").replace(" ", "")
+                if slug in lex.slugs["ages"]:
+                    dims[dim].add(slug)
+                elif name in lex.age_words:
+                    dims[dim].update(lex.age_words[name])
+                else:
+                    unknown.append(str(item))
+                continue
+            found = lex.audience[dim].get(name)
+            if found is None:
+                unknown.append(str(item))
+            else:
+                dims[dim].add(found)
+        if unknown:
+            allowed = "、".join(lex.slugs[dim][:8])
+            errors.append(
+                FieldError(
+                    f"audience.{dim}",
+                    "unknown_value",
+                    f"不支持的受众取值：{'、'.join(unknown)}（可选如：{allowed}…）。",
+                    f"Unknown audience value(s): {', '.join(unknown)} (e.g. {allowed}…).",
+                )
+            )
+    if errors:
+        raise DomainError(*errors)
+    return Audience(**{k: frozenset(v) for k, v in dims.items()})
+
+
+def classify_target(target: str | None) -> str | None:
+    """Return the kind of a Douyin target: video, user, live, short (v.douyin.com), account.
+
+    Raise a ``target`` field error for links that are not Douyin links.
+    """
+    if target is None or not target.strip():
+        return None
+    t = target.strip()
+    low = t.lower()
+    for pattern, kind in _TARGET_RES:
+        if pattern.match(low):
+            return kind
+    if _DOUYIN_ID_RE.match(low) and not low.startswith(("http", "www.")):
+        return "account"
+    raise _error(
+        "target",
+        "not_douyin",
+        "目标必须是抖音视频、主页或直播间链接（douyin.com），或抖音号。",
+        "The target must be a Douyin video, profile or live-room link (douyin.com) or a Douyin ID.",
+    )
+
+
+def parse_goal_weights(value: Mapping[str, Any]) -> dict[str, float]:
+    """Validate goal weights (intent -> non-negative number, not all zero); normalise to sum 1."""
+    lex = get_lexicon()
+    aliases = {k: k for k in lex.intents}
+    aliases.update({"live": "live_viewers", "local": "lbs", "video_edit": "content"})
+    weights: dict[str, float] = {}
+    bad: list[str] = []
+    for key, raw in value.items():
+        intent = aliases.get(str(key).lower())
+        try:
+            w = float(raw)
+        except (TypeError, ValueError):
+            w = float("nan")
+        if intent is None or not math.isfinite(w) or w < 0:
+            bad.append(str(key))
+            continue
+        weights[intent] = weights.get(intent, 0.0) + w
+    total = sum(weights.values())
+    if bad or total <= 0:
+        raise _error(
+            "goal_weights",
+            "invalid",
+            f"目标权重无效{'：' + '、'.join(bad) if bad else ''}；可用：{'、'.join(lex.intents)}，且至少一个大于0。",
+            f"Invalid goal weights{': ' + ', '.join(bad) if bad else ''}; use "
+            f"{', '.join(lex.intents)} with at least one above 0.",
+        )
+    return {k: v / total for k, v in weights.items() if v > 0}
+
+
+# --------------------------------------------------------------------------- text reading
+
+
+@dataclass
+class _Reading:
+    """Mutable scratchpad of one understanding pass."""
+
+    enc: Encoded
+    now: datetime
+    used: set[str] = field(default_factory=set)
+    notes: list[Note] = field(default_factory=list)
+
+    def value(self, ch: str) -> Decimal:
+        return self.enc.value(ch)
+
+    def take(self, m: re.Match[str], *groups: str) -> None:
+        for g in groups:
+            ch = m.groupdict().get(g)
+            if ch and is_number(ch):
+                self.used.add(ch)
+
+    def fresh(self, m: re.Match[str], *groups: str) -> bool:
+        return all(
+            not (m.groupdict().get(g) and m.group(g) in self.used) for g in groups
+        )
+
+
+def _count(reading: _Reading, raw: str | None) -> Decimal | None:
+    """Value of a duration count: a number placeholder, 半, or an English article."""
+    if raw is None:
+        return Decimal(1)
+    raw = raw.strip()
+    if is_number(raw):
+        return reading.value(raw)
+    if raw in ("半", "half a"):
+        return Decimal("0.5")
+    if raw in ("a", "an", "one"):
+        return Decimal(1)
+    if raw == "a couple of":
+        return Decimal(2)
+    return None
+
+
+def _unit_days(unit: str) -> int:
+    if unit.endswith("s") and unit[:-1] in _UNIT_DAYS:
+        unit = unit[:-1]
+    return _UNIT_DAYS[unit]
+
+
+def _amount(reading: _Reading, m: re.Match[str]) -> Decimal:
+    """Read an amount match: the upper end of a range, negative when written with a minus."""
+    value = reading.value(m.group("amt"))
+    if m.groupdict().get("amt2"):
+        upper = reading.value(m.group("amt2"))
+        if upper > value:
+            value = upper
+    if m.groupdict().get("neg"):
+        value = -value
+    return value
+
+
+def _has_currency(m: re.Match[str]) -> bool:
+    return bool(m.group("pre") or m.group("cur1") or m.group("cur2"))
+
+
+def _read_periodic(reading: _Reading) -> tuple[Decimal, int] | None:
+    """Find "每天20元"-style budgets; return (amount per period, days per period)."""
+    s = reading.enc.text
+    for pattern in _PERIODIC_RES:
+        for m in pattern.finditer(s):
+            if not reading.fresh(m, "amt", "amt2", "one"):
+                continue
+            if m.groupdict().get("one") and reading.value(m.group("one")) != 1:
+                continue
+            if not (_has_currency(m) or m.groupdict().get("kw")):
+                continue
+            reading.take(m, "amt", "amt2", "one")
+            return _amount(reading, m), _unit_days(m.group("unit"))
+    return None
+
+
+def _read_period_days(reading: _Reading, fallback: bool) -> int | None:
+    s = reading.enc.text
+    patterns = [*_PERIOD_RES, _PERIOD_FALLBACK_RE] if fallback else list(_PERIOD_RES)
+    for pattern in patterns:
+        for m in pattern.finditer(s):
+            if not reading.fresh(m, "n"):
+                continue
+            n = _count(reading, m.group("n"))
+            if n is None or n <= 0:
+                continue
+            reading.take(m, "n")
+            return max(1, int((n * _unit_days(m.group("unit"))).to_integral_value(ROUND_HALF_UP)))
+    return None
+
+
+def _read_total_budgets(reading: _Reading) -> list[tuple[Decimal, bool]]:
+    """Return (amount, stated-with-a-budget-word) for every total amount in the text."""
+    s = reading.enc.text
+    found: list[tuple[int, Decimal, bool]] = []
+    for patterns, strong in ((_STRONG_BUDGET_RES, True), (_WEAK_BUDGET_RES, False)):
+        for pattern in patterns:
+            for m in pattern.finditer(s):
+                if not reading.fresh(m, "amt", "amt2"):
+                    continue
+                if not strong and not _has_currency(m):
+                    continue
+                reading.take(m, "amt", "amt2")
+                found.append((m.start(), _amount(reading, m), True))
+                if m.group("pre") == "$":
+                    reading.notes.append(_usd_note())
+    for m in _MONEY_RE.finditer(s):
+        if not _has_currency(m) or not reading.fresh(m, "amt", "amt2"):
+            continue
+        reading.take(m, "amt", "amt2")
+        found.append((m.start(), _amount(reading, m), False))
+        if m.group("pre") == "$":
+            reading.notes.append(_usd_note())
+    found.sort(key=lambda t: t[0])
+    return [(v, strong) for _, v, strong in found]
+
+
+def _usd_note() -> Note:
+    return _note(
+        "currency_assumed_cny",
+        "金额按人民币理解。",
+        "Amounts are read as Chinese yuan (CNY).",
+    )
+
+
+def _start_of(d: date, now: datetime) -> datetime:
+    return datetime(d.year, d.month, d.day, tzinfo=now.tzinfo)
+
+
+def _end_of(d: date, now: datetime) -> datetime:
+    return _start_of(d + timedelta(days=1), now)
+
+
+def _hours_until(when: datetime, now: datetime) -> float:
+    return max(1.0, math.floor((when - now).total_seconds() / 360.0) / 10.0)
+
+
+def _read_deadlines(reading: _Reading) -> list[float]:
+    """Return every deadline the text states, in hours from ``now``."""
+    s = reading.enc.text
+    now = reading.now
+    today = now.date()
+    out: list[float] = []
+    for pattern in _DURATION_DEADLINE_RES:
+        for m in pattern.finditer(s):
+            if not reading.fresh(m, "n"):
+                continue
+            n = _count(reading, m.group("n"))
+            if n is None or n <= 0:
+                continue
+            if m.groupdict().get("half"):
+                n += Decimal("0.5")
+            unit = m.group("unit")
+            base = unit.rstrip("s") if unit.endswith("s") else unit
+            hours = (
+                Decimal(_UNIT_HOURS[base]) if base in _UNIT_HOURS else Decimal(24 * _unit_days(base))
+            )
+            reading.take(m, "n")
+            out.append(float(n * hours))
+    for m in _ZH_WEEKDAY_RE.finditer(s):
+        day_raw = m.group("day")
+        if is_number(day_raw):
+            if day_raw in reading.used:
+                continue
+            v = reading.value(day_raw)
+            if v != v.to_integral_value() or not 1 <= v <= 6:
+                continue
+            weekday = int(v) - 1
+        else:
+            weekday = 6
+        if not (m.group("rel") or m.group("which")):
+            continue
+        reading.take(m, "day")
+        monday = today - timedelta(days=today.weekday())
+        if m.group("which") == "下":
+            target = monday + timedelta(days=7 + weekday)
+        else:
+            target = monday + timedelta(days=weekday)
+            if target < today:
+                target += timedelta(days=7)
+        before = m.group("rel") in ("之前", "以前", "前")
+        when = _start_of(target, now) if before else _end_of(target, now)
+        if when <= now:
+            when = _end_of(target, now)
+        out.append(_hours_until(when, now))
+    for m in _EN_WEEKDAY_RE.finditer(s):
+        weekday = _WEEKDAYS_EN[m.group("day")]
+        ahead = (weekday - today.weekday()) % 7
+        if m.group("which") == "next" and ahead == 0:
+            ahead = 7
+        target = today + timedelta(days=ahead)
+        before = m.group("rel") == "before"
+        when = _start_of(target, now) if before else _end_of(target, now)
+        if when <= now:
+            when = _end_of(target, now)
+        out.append(_hours_until(when, now))
+    for m in _DATE_RE.finditer(s):
+        if not reading.fresh(m, "month", "day"):
+            continue
+        day_v = reading.value(m.group("day"))
+        month_v = reading.value(m.group("month")) if m.group("month") else Decimal(today.month)
+        try:
+            target = date(today.year, int(month_v), int(day_v))
+        except ValueError:
+            continue
+        if target < today:
+            try:
+                target = (
+                    date(today.year + 1, int(month_v), int(day_v))
+                    if m.group("month")
+                    else _add_month(target)
+                )
+            except ValueError:
+                continue
+        reading.take(m, "month", "day")
+        out.append(_hours_until(_start_of(target, now), now))
+    for pattern, name in _NAMED_DEADLINES:
+        if pattern.search(s):
+            out.append(_hours_until(_named_deadline(name, now), now))
+            s = pattern.sub(" ", s)
+    return out
+
+
+def _add_month(d: date) -> date:
+    return date(d.year + (d.month // 12), d.month % 12 + 1, d.day)
+
+
+def _named_deadline(name: str, now: datetime) -> datetime:
+    today = now.date()
+    monday = today - timedelta(days=today.weekday())
+    if name == "end_next_week":
+        return _end_of(monday + timedelta(days=13), now)
+    if name == "end_week":
+        return _end_of(monday + timedelta(days=6), now)
+    if name == "start_weekend":
+        saturday = monday + timedelta(days=5)
+        return _start_of(saturday, now) if saturday > today else _end_of(saturday + timedelta(days=1), now)
+    if name == "end_month":
+        return _start_of(_add_month(today.replace(day=1)), now)
+    if name == "end_year":
+        return _start_of(date(today.year + 1, 1, 1), now)
+    if name == "day_after_tomorrow":
+        return _end_of(today + timedelta(days=2), now)
+    if name == "tomorrow":
+        return _end_of(today + timedelta(days=1), now)
+    return _end_of(today, now)
+
+
+def _read_ages(reading: _Reading) -> set[str]:
+    lex = get_lexicon()
+    bands: set[str] = set()
+    for pattern in _AGE_RES:
+        for m in pattern.finditer(reading.enc.text):
+            if not reading.fresh(m, "a", "b"):
+                continue
+            a, b = sorted((reading.value(m.group("a")), reading.value(m.group("b"))))
+            reading.take(m, "a", "b")
+            hit = {slug for lo, hi, slug in lex.age_bands if lo <= b and hi >= a}
+            if not hit:
+                reading.notes.append(
+                    _note(
+                        "age_out_of_range",
+                        f"年龄段{a}-{b}岁不在可定向范围（18-49岁）内，已忽略。",
+                        f"Ages {a}-{b} are outside the targetable bands (18-49) and were ignored.",
+                    )
+                )
+            bands |= hit
+    return bands
+
+
+@dataclass
+class _Tokens:
+    intents: dict[str, float]
+    negated: set[str]
+    quantities: dict[str, int]
+    genders: set[str]
+    gender_any: bool
+    ages: set[str]
+    regions: set[str]
+    interests: set[str]
+    urgent: bool
+    multi: bool
+
+
+def _join(tokens: Sequence[str]) -> str:
+    out = tokens[0]
+    for t in tokens[1:]:
+        out += (" " + t) if (out[-1:].isascii() and t[:1].isascii()) else t
+    return out
+
+
+def _read_tokens(reading: _Reading) -> _Tokens:
+    """Segment with jieba and match the lexicon on token n-grams."""
+    lex = get_lexicon()
+    raw = _tokenizer().lcut(reading.enc.text, HMM=False)
+    tokens = [t for t in (t.strip() for t in raw) if t]
+    res = _Tokens({}, set(), {}, set(), False, set(), set(), set(), False, False)
+    phrase_at: dict[int, tuple[int, Mapping[str, float]]] = {}
+    i = 0
+    n_tok = len(tokens)
+    while i < n_tok:
+        matched = 0
+        for n in range(min(lex.max_phrase_tokens, n_tok - i), 0, -1):
+            cand = _join(tokens[i : i + n]) if n > 1 else tokens[i]
+            hit = False
+            shares = lex.phrases.get(cand)
+            if shares is not None:
+                negated = _is_negated(tokens, i, lex.negators)
+                for intent, share in shares.items():
+                    if negated:
+                        res.negated.add(intent)
+                    else:
+                        res.intents[intent] = res.intents.get(intent, 0.0) + share
+                if not negated and len(shares) == 1:
+                    phrase_at[i] = (n, shares)
+                hit = True
+            for dim, table in (("genders", lex.audience["genders"]),
+                               ("regions", lex.audience["regions"]),
+                               ("interests", lex.audience["interests"])):
+                slug = table.get(cand)
+                if slug is not None:
+                    getattr(res, dim).add(slug)
+                    hit = True
+            if cand in lex.age_words:
+                res.ages.update(lex.age_words[cand])
+                hit = True
+            if cand in lex.gender_any:
+                res.gender_any = True
+                hit = True
+            if cand in lex.urgent:
+                res.urgent = True
+                hit = True
+            if cand in lex.multi_provider:
+                res.multi = True
+                hit = True
+            if hit:
+                matched = n
+                break
+        if not matched and len(tokens[i]) >= 3 and not tokens[i].isascii():
+            _audience_in_compound(tokens[i], res)
+        i += matched or 1
+    # Quantities: a free number right before or after a single-intent phrase.
+    for idx, tok in enumerate(tokens):
+        if not is_number(tok) or tok in reading.used:
+            continue
+        value = reading.value(tok)
+        if value < 1 or value > MAX_QUANTITY:
+            continue
+        intent = _intent_after(tokens, idx, phrase_at) or _intent_before(tokens, idx, phrase_at)
+        if intent is None:
+            continue
+        reading.used.add(tok)
+        q = int(value)
+        res.quantities[intent] = max(q, res.quantities.get(intent, 0))
+    return res
+
+
+def _audience_in_compound(token: str, res: _Tokens) -> None:
+    """Find a region or interest inside a longer word ("美妆店", "成都市")."""
+    lex = get_lexicon()
+    for size in range(len(token) - 1, 1, -1):
+        for part in (token[:size], token[-size:]):
+            for dim in ("regions", "interests"):
+                slug = lex.audience[dim].get(part)
+                if slug is not None:
+                    getattr(res, dim).add(slug)
+                    return
+
+
+def _is_negated(tokens: Sequence[str], i: int, negators: frozenset[str]) -> bool:
+    for j in range(i - 1, max(-1, i - 4), -1):
+        t = tokens[j]
+        if t in _STOP_TOKENS:
+            return False
+        if t in negators:
+            return True
+    return False
+
+
+def _single(shares: Mapping[str, float]) -> str:
+    return next(iter(shares))
+
+
+def _intent_after(
+    tokens: Sequence[str], idx: int, phrase_at: Mapping[int, tuple[int, Mapping[str, float]]]
+) -> str | None:
+    j = idx + 1
+    while j < len(tokens) and j <= idx + 4:
+        if j in phrase_at:
+            return _single(phrase_at[j][1])
+        if tokens[j] not in _SKIP_AFTER_NUMBER:
+            return None
+        j += 1
+    return None
+
+
+def _intent_before(
+    tokens: Sequence[str], idx: int, phrase_at: Mapping[int, tuple[int, Mapping[str, float]]]
+) -> str | None:
+    j = idx - 1
+    while j >= 0 and j >= idx - 5:
+        for start, (n, shares) in phrase_at.items():
+            if start + n - 1 == j:
+                return _single(shares)
+        if tokens[j] not in _SKIP_BEFORE_NUMBER:
+            return None
+        j -= 1
+    return None
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def understand(
+    text: str | None,
+    *,
+    budget: object = None,
+    deadline_hours: object = None,
+    target: str | None = None,
+    audience: Mapping[str, Any] | None = None,
+    goal_weights: Mapping[str, Any] | None = None,
+    now: datetime | None = None,
+    language: str | None = None,
+    max_per_kind: int | None = None,
+) -> Understood:
+    """Read a need written in Chinese or English; structured fields override the text.
+
+    ``budget`` is in yuan (number, Decimal or string), ``deadline_hours`` in hours, ``audience``
+    a mapping as in :func:`parse_audience_field`, ``goal_weights`` intent -> weight, ``now`` the
+    reference time for relative dates (default: now in Asia/Shanghai). Raises
+    :class:`DomainError` for a missing or invalid budget and other invalid fields.
+    """
+    lex = get_lexicon()
+    text = text or ""
+    if now is None:
+        now = datetime.now(TIMEZONE)
+    elif now.tzinfo is None:
+        now = now.replace(tzinfo=TIMEZONE)
+    lang = language if language in ("zh", "en") else detect_language(text)
+    errors: list[FieldError] = []
+
+    def guard(fn: Any, *args: Any) -> Any:
+        try:
+            return fn(*args)
+        except DomainError as exc:
+            errors.extend(exc.errors)
+            return None
+
+    field_budget = guard(parse_budget_field, budget) if budget not in (None, "") else None
+    field_deadline = (
+        guard(parse_deadline_field, deadline_hours) if deadline_hours not in (None, "") else None
+    )
+    field_audience = guard(parse_audience_field, audience) if audience else None
+    field_weights = guard(parse_goal_weights, goal_weights) if goal_weights else None
+    target_kind = guard(classify_target, target) if target else None
+
+    reading = _Reading(encode_numbers(_normalise(text)), now)
+    notes = reading.notes
+
+    # Money: periodic budgets first, their period next, then totals.
+    periodic = _read_periodic(reading)
+    period_days = _read_period_days(reading, fallback=periodic is not None)
+    totals = _read_total_budgets(reading)
+    deadlines = _read_deadlines(reading)
+    ages = _read_ages(reading)
+    tokens = _read_tokens(reading)
+
+    text_budget: Decimal | None = None
+    daily_budget: Decimal | None = None
+    source = "text"
+    strong = [v for v, s in totals if s]
+    candidates = strong or [v for v, _ in totals]
+    if candidates:
+        text_budget = candidates[0] if strong else max(candidates)
+        if len(set(candidates)) > 1:
+            shown = "、".join(_yuan(v) for v in dict.fromkeys(candidates))
+            notes.append(
+                _note(
+                    "several_budgets",
+                    f"文中出现多个金额（{shown}），按{_yuan(text_budget)}理解。",
+                    f"The text names several amounts ({shown.replace('、', ', ')}); "
+                    f"we used {_yuan(text_budget)}.",
+                )
+            )
+    if periodic is not None:
+        per_amount, per_days = periodic
+        if period_days is None:
+            if field_deadline is not None:
+                period_days = max(1, math.ceil(field_deadline / 24))
+            elif deadlines:
+                period_days = max(1, math.ceil(min(deadlines) / 24))
+            else:
+                period_days = DEFAULT_PERIOD_DAYS
+                notes.append(
+                    _note(
+                        "period_assumed",
+                        f"未说明投放多久，按{DEFAULT_PERIOD_DAYS}天计算。",
+                        f"No duration given for the recurring budget; assumed {DEFAULT_PERIOD_DAYS} days.",
+                    )
+                )
+        periods = Decimal(period_days) / Decimal(per_days)
+        periodic_total = per_amount * periods
+        daily_budget = _quantize(per_amount / per_days) if per_amount > 0 else per_amount
+        if text_budget is not None and text_budget != periodic_total:
+            notes.append(
+                _note(
+                    "total_and_periodic_differ",
+                    f"总预算{_yuan(text_budget)}与按天计算的{_yuan(periodic_total)}不一致，按总预算理解。",
+                    f"The total {_yuan(text_budget)} differs from the recurring amount "
+                    f"({_yuan(periodic_total)}); we used the total.",
+                )
+            )
+        else:
+            text_budget = periodic_total
+            source = "periodic"
+
+    final_budget: Decimal | None = None
+    if field_budget is not None:
+        final_budget = field_budget
+        if text_budget is not None and text_budget != field_budget:
+            notes.append(
+                _note(
+                    "budget_field_overrides_text",
+                    f"以填写的预算{_yuan(field_budget)}为准（文中为{_yuan(text_budget)}）。",
+                    f"The budget field ({_yuan(field_budget)}) overrides the text ({_yuan(text_budget)}).",
+                )
+            )
+        source = "field"
+    elif text_budget is not None:
+        final_budget = guard(_check_budget, text_budget, "text")
+    elif budget in (None, "") and not any(e.field == "budget" for e in errors):
+        errors.append(
+            FieldError(
+                "budget",
+                "missing",
+                "请告诉我们预算，例如“预算500元”或“每天20元，做三个月”。",
+                "Please tell us your budget, e.g. “budget ¥500” or “¥20 a day for 3 months”.",
+            )
+        )
+
+    final_deadline: float | None = None
+    if deadlines:
+        final_deadline = min(deadlines)
+        if len(set(deadlines)) > 1:
+            notes.append(
+                _note(
+                    "several_deadlines",
+                    f"文中有多个时限，按最早的{final_deadline:g}小时理解。",
+                    f"The text names several deadlines; we used the earliest ({final_deadline:g} h).",
+                )
+            )
+    if field_deadline is not None:
+        if final_deadline is not None and abs(final_deadline - field_deadline) > 1e-9:
+            notes.append(
+                _note(
+                    "deadline_field_overrides_text",
+                    f"以填写的时限{field_deadline:g}小时为准（文中为{final_deadline:g}小时）。",
+                    f"The deadline field ({field_deadline:g} h) overrides the text ({final_deadline:g} h).",
+                )
+            )
+        final_deadline = field_deadline
+    if final_deadline is None and period_days is not None and periodic is not None:
+        final_deadline = float(period_days * 24)
+
+    # Intents.
+    intents = dict(tokens.intents)
+    for intent in tokens.quantities:
+        intents[intent] = intents.get(intent, 0.0) + 1.0
+    both = tokens.negated & set(intents)
+    if both:
+        names = [lex.intent_labels[i] for i in sorted(both)]
+        notes.append(
+            _note(
+                "intent_contradiction",
+                f"文中既要又不要：{'、'.join(n[0] for n in names)}，已按“不要”处理。",
+                f"The text both asks for and rules out: {', '.join(n[1] for n in names)}; "
+                "we left them out.",
+            )
+        )
+    for intent in tokens.negated:
+        intents.pop(intent, None)
+    quantities = {k: v for k, v in tokens.quantities.items() if k not in tokens.negated}
+    if field_weights is not None:
+        if intents and set(intents) != set(field_weights):
+            notes.append(
+                _note(
+                    "goal_weights_override_text",
+                    "以填写的目标权重为准。",
+                    "The goal weights field overrides the goals read from the text.",
+                )
+            )
+        intents = dict(field_weights)
+    if not intents:
+        intents = dict(lex.default_intents)
+        notes.append(
+            _note(
+                "no_goal_recognised",
+                "没有识别出明确目标，按综合增长（涨粉、播放、点赞）规划。",
+                "No clear goal recognised; planning for general growth (followers, plays, likes).",
+            )
+        )
+    total_w = sum(intents.values())
+    weights = dict(
+        sorted(((k, v / total_w) for k, v in intents.items() if v > 0), key=lambda kv: -kv[1])
+    )
+
+    # Audience: text first, field dimensions override.
+    genders = set() if tokens.gender_any or len(tokens.genders) > 1 else set(tokens.genders)
+    text_audience = Audience(
+        genders=frozenset(genders),
+        ages=frozenset(ages | tokens.ages),
+        regions=frozenset(tokens.regions),
+        interests=frozenset(tokens.interests),
+    )
+    final_audience = text_audience
+    if field_audience is not None:
+        merged = {}
+        for dim in ("genders", "ages", "regions", "interests"):
+            fv = getattr(field_audience, dim)
+            tv = getattr(text_audience, dim)
+            if fv and tv and fv != tv:
+                notes.append(
+                    _note(
+                        f"audience_{dim}_field_overrides_text",
+                        f"受众（{dim}）以填写内容为准。",
+                        f"The audience field ({dim}) overrides the text.",
+                    )
+                )
+            merged[dim] = fv or tv
+        final_audience = Audience(**merged)
+
+    if target_kind is not None and target_kind not in ("short", "account"):
+        wanted_kinds = [k for k, i in lex.kind_intent.items() if i in weights]
+        if wanted_kinds and not any(target_kind in lex.kind_targets[k] for k in wanted_kinds):
+            errors.append(
+                FieldError(
+                    "target",
+                    "wrong_kind",
+                    "目标链接类型与需求不符（例如涨粉需要主页链接，直播间人气需要直播间链接）。",
+                    "The target link is the wrong kind for this need (e.g. followers need a "
+                    "profile link, live-room traffic a live-room link).",
+                )
+            )
+    if errors:
+        raise DomainError(*errors)
+    assert final_budget is not None
+
+    per_kind = max_per_kind if max_per_kind is not None else (2 if tokens.multi else 1)
+    return Understood(
+        language=lang,
+        intents=weights,
+        budget=final_budget,
+        budget_source=source,
+        deadline_hours=final_deadline,
+        quantities=quantities,
+        audience=final_audience,
+        daily_budget=daily_budget if periodic is not None else None,
+        period_days=period_days if periodic is not None else None,
+        target=target.strip() if target else None,
+        target_kind=target_kind,
+        urgent=tokens.urgent,
+        max_per_kind=max(1, int(per_kind)),
+        notes=tuple(dict.fromkeys(notes)),
+    )

@@ -1,0 +1,14 @@
+"""Error codes of the orders app."""
+
+from enum import StrEnum
+
+
+class OrderErrorCode(StrEnum):
+    NOT_FOUND = "order_not_found"
+    CANCEL_NOT_ALLOWED = "cancel_not_allowed"
+    REFILL_NOT_ALLOWED = "refill_not_allowed"
+    ALREADY_FINISHED = "already_finished"
+    DISPATCHING = "dispatching"
+    IDEMPOTENCY_MISMATCH = "idempotency_key_reused"
+    IDEMPOTENCY_KEY = "idempotency_key_invalid"
+    EMPTY_GROUP = "empty_group"

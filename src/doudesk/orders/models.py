@@ -1,0 +1,136 @@
+"""Orders, their events, groups (packages, plans), refills and idempotency records."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("等待中")
+    IN_PROGRESS = "in_progress", _("进行中")
+    PROCESSING = "processing", _("处理中")
+    COMPLETED = "completed", _("已完成")
+    PARTIAL = "partial", _("部分完成")
+    CANCELED = "canceled", _("已取消")
+
+
+TERMINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED)
+
+
+class OrderGroup(models.Model):
+    """Orders placed together in one transaction (a package, a growth plan, a matched plan)."""
+
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT)
+    kind = models.CharField(max_length=20)
+    label = models.CharField(max_length=100)
+    total_fen = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.label}"
+
+
+class Order(models.Model):
+    customer = models.ForeignKey(
+        "accounts.Customer", on_delete=models.PROTECT, related_name="orders"
+    )
+    module = models.ForeignKey("catalog.ServiceModule", on_delete=models.PROTECT)
+    group = models.ForeignKey(
+        OrderGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+    )
+    quote = models.OneToOneField(
+        "pricing.Quote", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+    )
+    target = models.CharField(max_length=300, blank=True)
+    target_kind = models.CharField(max_length=10)
+    quantity = models.PositiveIntegerField()
+    unit_rate = models.DecimalField(max_digits=12, decimal_places=4)
+    charge_fen = models.BigIntegerField()
+    options = models.JSONField(default=dict, blank=True)
+    status = models.CharField(
+        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+    )
+    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
+    external_id = models.CharField(max_length=64, blank=True, db_index=True)
+    dispatch_claimed_at = models.DateTimeField(null=True, blank=True)
+    scheduled_for = models.DateTimeField(null=True, blank=True)
+    start_count = models.BigIntegerField(null=True, blank=True)
+    delivered = models.PositiveIntegerField(default=0)
+    remains = models.PositiveIntegerField(null=True, blank=True)
+    provider_cost_fen = models.BigIntegerField(default=0)
+    refunded_fen = models.BigIntegerField(default=0)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("订单")
+        verbose_name_plural = _("订单")
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(charge_fen__gte=0), name="order_charge_nonneg"),
+            models.CheckConstraint(
+                condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=models.F("charge_fen")),
+                name="order_refund_within_charge",
+            ),
+            models.CheckConstraint(
+                condition=Q(delivered__lte=models.F("quantity")), name="order_delivered_le_qty"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.module_id}×{self.quantity} {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def progress_percent(self) -> int:
+        return min(100, (100 * self.delivered) // self.quantity) if self.quantity else 0
+
+
+class OrderEvent(models.Model):
+    """One recorded step of an order: every status transition and every money movement."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=30)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} {self.kind} {self.from_status}->{self.to_status}"
+
+
+class Refill(models.Model):
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
+    external_id = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=20, default="requested")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"refill {self.pk} of #{self.order_id}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to a request made with an ``Idempotency-Key``, replayed on retries."""
+
+    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE)
+    key = models.CharField(max_length=255)
+    request_hash = models.CharField(max_length=64)
+    response_status = models.PositiveSmallIntegerField()
+    response_body = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "key"], name="idempotency_key_once")
+        ]

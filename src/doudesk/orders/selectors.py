@@ -1,0 +1,46 @@
+"""Reads of orders, always scoped to their customer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db.models import QuerySet
+
+from doudesk.accounts.models import Customer
+from doudesk.errors import DomainError
+from doudesk.orders.error_codes import OrderErrorCode
+from doudesk.orders.models import Order, OrderEvent
+
+
+def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
+    """The customer's orders, newest first."""
+    qs = Order.objects.filter(customer=customer).select_related("module")
+    return qs.filter(status=status) if status else qs
+
+
+def order_get(*, customer: Customer, order_id: object) -> Order:
+    """One of the customer's orders, or a 404 field error (also for other customers' orders)."""
+    try:
+        pk = int(str(order_id))
+    except (TypeError, ValueError):
+        pk = None
+    order = (
+        Order.objects.select_related("module", "customer").filter(pk=pk, customer=customer).first()
+        if pk is not None
+        else None
+    )
+    if order is None:
+        raise DomainError.single(
+            "order", OrderErrorCode.NOT_FOUND, "订单不存在", "Order not found", status=404
+        )
+    return order
+
+
+def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]:
+    """The customer's orders among ``ids``, by id."""
+    return {o.pk: o for o in Order.objects.filter(customer=customer, pk__in=list(ids))}
+
+
+def order_events(*, order: Order) -> QuerySet[OrderEvent]:
+    """The order's timeline, oldest first."""
+    return order.events.order_by("pk")

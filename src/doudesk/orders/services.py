@@ -1,0 +1,676 @@
+"""Orders: placement, dispatch, status sync, settlement, cancel and refill.
+
+Design overview
+---------------
+* **Place.** Everything the customer sent is validated before any write (module, quantity, link,
+  options, quote). Then one durable transaction creates the order, holds its charge
+  (customer cash → customer hold) and records the ``placed`` event and log leaf. Dispatch is
+  enqueued after commit; a failed check writes nothing.
+* **Dispatch.** A worker claims the order with a conditional update (so two workers never place it
+  twice), calls the provider outside any transaction, and records the provider's id.
+* **Sync.** The beat asks providers about open orders in batches; each answer is applied in its
+  own transaction through the state machine in ``transitions``.
+* **Settle.** A final status releases the hold in one balanced entry: the delivered share
+  (``charge × delivered ÷ quantity``, half-up to the fen) goes to the provider's payable, the
+  guarantee fund and platform revenue; the undelivered remainder returns to the customer's cash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from doudesk.accounts.models import Customer
+from doudesk.accounts.services import customer_require_verified
+from doudesk.catalog import targets
+from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
+from doudesk.catalog.selectors import module_get
+from doudesk.catalog.services import order_request_validate
+from doudesk.errors import DomainError, FieldError
+from doudesk.oncommit import enqueue_on_commit
+from doudesk.orders.error_codes import OrderErrorCode as Code
+from doudesk.orders.lock_objects import order_qs_select_for_update
+from doudesk.orders.models import (
+    IdempotencyRecord,
+    Order,
+    OrderGroup,
+    OrderStatus,
+    Refill,
+)
+from doudesk.orders.transitions import StaleTransition, record_event, transition
+from doudesk.pricing.models import Quote
+from doudesk.pricing.services import quote_create, quote_take
+from doudesk.providers.adapters.base import (
+    ProviderError,
+    ProviderOrderStatus,
+    ProviderRejected,
+    ProviderStatus,
+)
+from doudesk.providers.registry import adapter_for, is_operator_driven
+from doudesk.wallet.models import AccountKind
+from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
+from doudesk.wallet.services import (
+    customer_account,
+    journal_post,
+    platform_account,
+    provider_account,
+)
+
+# A dispatch claim older than this is presumed dead (worker crashed mid-call) and may be retried.
+CLAIM_TTL = timedelta(minutes=2)
+# Orders not dispatched this long after placement are picked up again by the sync.
+REDISPATCH_AFTER = timedelta(seconds=30)
+# Share of every delivered charge set aside for the guarantee fund, in percent.
+GUARANTEE_PERCENT = 1
+STATUS_BATCH = 100
+
+_PROVIDER_TO_ORDER = {
+    ProviderStatus.PENDING: OrderStatus.PENDING,
+    ProviderStatus.IN_PROGRESS: OrderStatus.IN_PROGRESS,
+    ProviderStatus.PROCESSING: OrderStatus.PROCESSING,
+    ProviderStatus.COMPLETED: OrderStatus.COMPLETED,
+    ProviderStatus.PARTIAL: OrderStatus.PARTIAL,
+    ProviderStatus.CANCELED: OrderStatus.CANCELED,
+}
+
+
+@dataclass
+class OrderLine:
+    """One validated order request, ready to be written."""
+
+    module: ServiceModule
+    target: targets.Target | None
+    quantity: int
+    options: dict[str, Any]
+    quote: Quote | None = None
+    charge_fen: int | None = None
+    scheduled_for: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _order_not_found() -> DomainError:
+    return DomainError.single(
+        "order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404
+    )
+
+
+def customer_public_hash(customer: Customer) -> str:
+    """The customer's id as it appears in public log leaves (salted per customer)."""
+    return hashlib.sha256(f"{customer.ledger_salt}:{customer.pk}".encode()).hexdigest()
+
+
+def order_line_prepare(
+    *,
+    customer: Customer,
+    service_id: Any,
+    target: Any,
+    quantity: Any,
+    quote_id: Any = None,
+    options: Any = None,
+) -> OrderLine:
+    """Validate one order request without writing anything but, on a bad quote, a fresh quote."""
+    module = module_get(module_id=service_id)
+    parsed, normalized = order_request_validate(
+        module=module, target=target, quantity=quantity, options=options
+    )
+    quote = None
+    if quote_id not in (None, ""):
+        quote = quote_take(
+            customer=customer, quote_id=str(quote_id), module=module, quantity=quantity
+        )
+    return OrderLine(module=module, target=parsed, quantity=quantity, options=normalized, quote=quote)
+
+
+def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | None) -> Order:
+    """Write one order and its ``placed`` event; the caller holds the funds."""
+    quote = line.quote or quote_create(customer=customer, module=line.module, quantity=line.quantity)
+    charge = quote.total_fen if line.charge_fen is None else line.charge_fen
+    target_url = line.target.url if line.target else ""
+    order = Order.objects.create(
+        customer=customer,
+        module=line.module,
+        group=group,
+        quote=quote,
+        target=target_url,
+        target_kind=line.module.target_kind,
+        quantity=line.quantity,
+        unit_rate=quote.unit_rate,
+        charge_fen=charge,
+        options=line.options,
+        provider=line.module.provider,
+        scheduled_for=line.scheduled_for,
+        remains=line.quantity,
+    )
+    record_event(
+        order,
+        "placed",
+        to_status=OrderStatus.PENDING,
+        data={
+            "customer": customer_public_hash(customer),
+            "service": line.module.pk,
+            "target": targets.target_hash(line.target) if line.target else "",
+            "quantity": line.quantity,
+            "price": yuan_str(charge),
+            "unit_rate": rate_str(quote.unit_rate),
+            "quote": quote.pk,
+            **({"group": group.pk} if group else {}),
+            **({"scheduled_for": line.scheduled_for.isoformat()} if line.scheduled_for else {}),
+        },
+    )
+    if line.scheduled_for is None or line.scheduled_for <= timezone.now():
+        from doudesk.orders.tasks import order_dispatch_task
+
+        enqueue_on_commit(order_dispatch_task, order.pk)
+    return order
+
+
+def _hold(customer: Customer, amount_fen: int, *, ref: str, memo: str, order_id: int | None) -> None:
+    journal_post(
+        ref=ref,
+        kind="order_hold",
+        memo=memo,
+        order_id=order_id,
+        legs=[
+            (customer_account(customer), -amount_fen),
+            (customer_account(customer, AccountKind.CUSTOMER_HOLD), amount_fen),
+        ],
+    )
+
+
+def _quote_conflict(exc: IntegrityError, line: OrderLine) -> DomainError:
+    if line.quote is not None and Order.objects.filter(quote_id=line.quote.pk).exists():
+        return DomainError.single(
+            "quote_id", "quote_used", "报价已被使用", "Quote has already been used", status=409
+        )
+    raise exc
+
+
+def order_place(
+    *,
+    customer: Customer,
+    service_id: Any,
+    target: Any,
+    quantity: Any,
+    quote_id: Any = None,
+    options: Any = None,
+) -> Order:
+    """Place one order: validate, then create it and hold its charge in one transaction."""
+    customer_require_verified(customer)
+    line = order_line_prepare(
+        customer=customer,
+        service_id=service_id,
+        target=target,
+        quantity=quantity,
+        quote_id=quote_id,
+        options=options,
+    )
+    try:
+        with transaction.atomic(durable=True):
+            return _order_place_line(customer, line)
+    except IntegrityError as exc:
+        raise _quote_conflict(exc, line) from exc
+
+
+def _order_place_line(customer: Customer, line: OrderLine) -> Order:
+    order = _order_create(customer, line, group=None)
+    _hold(
+        customer,
+        order.charge_fen,
+        ref=f"order:{order.pk}:hold",
+        memo=f"订单 #{order.pk} 冻结",
+        order_id=order.pk,
+    )
+    return order
+
+
+def request_fingerprint(params: dict[str, Any]) -> str:
+    """A stable hash of a request's parameters (for Idempotency-Key comparison)."""
+    text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, dict[str, Any]]:
+    if record.request_hash != fingerprint:
+        raise DomainError.single(
+            "Idempotency-Key",
+            Code.IDEMPOTENCY_MISMATCH,
+            "该幂等键已用于参数不同的请求",
+            "This Idempotency-Key was already used with different parameters",
+            status=422,
+        )
+    return record.response_status, record.response_body
+
+
+def order_place_idempotent(
+    *,
+    customer: Customer,
+    idempotency_key: str,
+    params: dict[str, Any],
+    render: Callable[[Order], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Place an order once per ``Idempotency-Key``: a retry gets the first answer unchanged.
+
+    The same key with other parameters is refused (422) and creates nothing.
+    """
+    key = idempotency_key.strip()
+    if not 1 <= len(key) <= 255:
+        raise DomainError.single(
+            "Idempotency-Key",
+            Code.IDEMPOTENCY_KEY,
+            "幂等键长度须为 1-255 个字符",
+            "Idempotency-Key must be 1-255 characters",
+        )
+    fingerprint = request_fingerprint(params)
+    existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    customer_require_verified(customer)
+    line = order_line_prepare(customer=customer, **params)
+    try:
+        with transaction.atomic(durable=True):
+            order = _order_place_line(customer, line)
+            body = render(order)
+            IdempotencyRecord.objects.create(
+                customer=customer,
+                key=key,
+                request_hash=fingerprint,
+                response_status=201,
+                response_body=body,
+            )
+            return 201, body
+    except IntegrityError as exc:
+        existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        raise _quote_conflict(exc, line) from exc
+
+
+def _allocate(total_fen: int, weights: Sequence[int]) -> list[int]:
+    """Split ``total_fen`` in proportion to ``weights`` so the parts sum exactly (largest remainder)."""
+    whole = sum(weights)
+    if whole <= 0:
+        return [total_fen // len(weights)] * len(weights)
+    shares = [total_fen * w // whole for w in weights]
+    order = sorted(range(len(weights)), key=lambda i: -((total_fen * weights[i]) % whole))
+    for i in order[: total_fen - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def order_group_place(
+    *,
+    customer: Customer,
+    kind: str,
+    label: str,
+    lines: Sequence[OrderLine],
+    total_fen: int | None = None,
+) -> OrderGroup:
+    """Place several orders in one transaction with one hold (a package, plan or matched plan).
+
+    With ``total_fen`` (a bundle price) the total is split across the lines in proportion to their
+    list prices; otherwise each line is charged its own quote.
+    """
+    customer_require_verified(customer)
+    if not lines:
+        raise DomainError.single("items", Code.EMPTY_GROUP, "没有可下单的项目", "Nothing to order")
+    with transaction.atomic(durable=True):
+        quotes = [
+            line.quote or quote_create(customer=customer, module=line.module, quantity=line.quantity)
+            for line in lines
+        ]
+        charges = (
+            _allocate(total_fen, [q.total_fen for q in quotes])
+            if total_fen is not None
+            else [line.charge_fen if line.charge_fen is not None else q.total_fen for line, q in zip(lines, quotes, strict=True)]
+        )
+        group = OrderGroup.objects.create(
+            customer=customer, kind=kind, label=label[:100], total_fen=sum(charges)
+        )
+        for line, quote, charge in zip(lines, quotes, charges, strict=True):
+            line.quote, line.charge_fen = quote, charge
+            _order_create(customer, line, group=group)
+        _hold(customer, group.total_fen, ref=f"group:{group.pk}:hold", memo=f"{label} 冻结", order_id=None)
+    return group
+
+
+def package_order(*, customer: Customer, package: Package, target: Any) -> OrderGroup:
+    """Order a package for one target at its bundle price."""
+    lines = []
+    errors: list[FieldError] = []
+    for item in package.items.select_related("module"):
+        try:
+            parsed, options = order_request_validate(
+                module=item.module, target=target, quantity=item.quantity, options=None
+            )
+        except DomainError as exc:
+            errors.extend(e for e in exc.errors if e not in errors)
+            continue
+        lines.append(OrderLine(module=item.module, target=parsed, quantity=item.quantity, options=options))
+    if errors:
+        raise DomainError(*errors)
+    return order_group_place(
+        customer=customer, kind="package", label=package.name_zh, lines=lines, total_fen=package.price_fen
+    )
+
+
+def growth_plan_order(*, customer: Customer, plan: GrowthPlan, target: Any) -> OrderGroup:
+    """Order a daily growth plan: one order a day, the first at once, all funds held now."""
+    parsed, options = order_request_validate(
+        module=plan.module, target=target, quantity=plan.daily_quantity, options=None
+    )
+    start = timezone.now()
+    lines = [
+        OrderLine(
+            module=plan.module,
+            target=parsed,
+            quantity=plan.daily_quantity,
+            options=options,
+            scheduled_for=None if day == 0 else start + timedelta(days=day),
+        )
+        for day in range(plan.days)
+    ]
+    return order_group_place(customer=customer, kind="growth_plan", label=plan.name_zh, lines=lines)
+
+
+def order_dispatch(*, order_id: int) -> str:
+    """Send a pending order to its provider once; returns what happened.
+
+    Raises :class:`ProviderError` for transient failures so the task retries.
+    """
+    now = timezone.now()
+    claimed = (
+        Order.objects.filter(
+            pk=order_id, status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True
+        )
+        .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
+        .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
+        .update(dispatch_claimed_at=now)
+    )
+    if not claimed:
+        return "skipped"
+    order = Order.objects.select_related("module", "provider").get(pk=order_id)
+    adapter = adapter_for(order.provider)
+    try:
+        placed = adapter.place(
+            service=order.module.provider_service_id,
+            link=order.target,
+            quantity=order.quantity,
+            options=order.options,
+        )
+    except ProviderRejected as exc:
+        with transaction.atomic(durable=True):
+            order = order_qs_select_for_update().get(pk=order_id)
+            if order.status == OrderStatus.PENDING and not order.external_id:
+                _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=str(exc)[:200])
+        return "rejected"
+    except ProviderError as exc:
+        if not exc.maybe_applied:
+            Order.objects.filter(pk=order_id, external_id="").update(dispatch_claimed_at=None)
+        raise
+    with transaction.atomic(durable=True):
+        order = order_qs_select_for_update().select_related("provider").get(pk=order_id)
+        Order.objects.filter(pk=order_id).update(external_id=placed.external_id)
+        order.external_id = placed.external_id
+        record_event(
+            order,
+            "dispatched",
+            data={"provider": order.provider.code, "provider_order": placed.external_id},
+        )
+    return "dispatched"
+
+
+def _settle(
+    order: Order,
+    final: str,
+    *,
+    delivered: int,
+    cost_fen: int,
+    start_count: int | None = None,
+    reason: str = "",
+) -> None:
+    """Finish ``order`` (locked) and release its hold in one balanced entry."""
+    delivered = max(0, min(delivered, order.quantity))
+    if final == OrderStatus.COMPLETED and delivered < order.quantity:
+        final = OrderStatus.PARTIAL
+    if final in (OrderStatus.PARTIAL, OrderStatus.CANCELED):
+        final = OrderStatus.CANCELED if delivered == 0 else OrderStatus.PARTIAL
+        if delivered == order.quantity:
+            final = OrderStatus.COMPLETED
+    payable = prorate_fen(order.charge_fen, delivered, order.quantity)
+    refund = order.charge_fen - payable
+    cost_fen = max(0, cost_fen) if delivered else 0
+    guarantee = prorate_fen(payable, GUARANTEE_PERCENT, 100)
+    customer = order.customer
+    journal_post(
+        ref=f"order:{order.pk}:settle",
+        kind="order_settle",
+        memo=f"订单 #{order.pk} 结算",
+        order_id=order.pk,
+        legs=[
+            (customer_account(customer, AccountKind.CUSTOMER_HOLD), -order.charge_fen),
+            (customer_account(customer), refund),
+            (provider_account(order.provider), cost_fen),
+            (platform_account(AccountKind.GUARANTEE_FUND), guarantee),
+            (platform_account(AccountKind.PLATFORM_REVENUE), payable - cost_fen - guarantee),
+        ],
+    )
+    fields: dict[str, Any] = {
+        "delivered": delivered,
+        "remains": order.quantity - delivered,
+        "refunded_fen": refund,
+        "provider_cost_fen": cost_fen,
+    }
+    if start_count is not None:
+        fields["start_count"] = start_count
+    data: dict[str, Any] = {"delivered": delivered, "charged": yuan_str(payable)}
+    if reason:
+        data["reason"] = reason
+    transition(order, final, kind=final, data=data, **fields)
+    if refund:
+        record_event(order, "refunded", data={"amount": yuan_str(refund), "currency": "CNY"})
+
+
+def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -> Order:
+    """Apply a provider's status report to an order through the state machine."""
+    with transaction.atomic(durable=True):
+        order = order_qs_select_for_update().select_related("customer", "provider").get(pk=order_id)
+        if order.is_finished:
+            return order
+        status = _PROVIDER_TO_ORDER[report.status]
+        if report.remains is not None:
+            delivered = order.quantity - max(0, min(report.remains, order.quantity))
+        elif status == OrderStatus.COMPLETED:
+            delivered = order.quantity
+        else:
+            delivered = order.delivered
+        if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
+            cost = yuan_to_fen(report.charge) if report.charge is not None else 0
+            _settle(order, status, delivered=delivered, cost_fen=cost, start_count=report.start_count)
+            return order
+        delivered = max(delivered, order.delivered)
+        fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
+        if report.start_count is not None:
+            fields["start_count"] = report.start_count
+        if status != order.status and status != OrderStatus.PENDING:
+            transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
+        elif delivered != order.delivered or fields.get("start_count") != order.start_count:
+            before = (10 * order.delivered) // order.quantity
+            Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
+            if (10 * delivered) // order.quantity != before:
+                record_event(order, "progress", data={"delivered": delivered})
+            for name, value in fields.items():
+                setattr(order, name, value)
+        return order
+
+
+def orders_sync(*, limit: int = 1000) -> dict[str, int]:
+    """One round of the beat: re-dispatch stuck or due orders and poll providers for the rest."""
+    from doudesk.orders.tasks import order_dispatch_task
+
+    now = timezone.now()
+    counts = {"redispatched": 0, "polled": 0, "applied": 0, "errors": 0}
+    stuck = (
+        Order.objects.filter(status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True)
+        .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
+        .filter(
+            Q(scheduled_for__isnull=True, created_at__lt=now - REDISPATCH_AFTER)
+            | Q(scheduled_for__lte=now)
+        )
+        .values_list("pk", flat=True)[:limit]
+    )
+    for pk in stuck:
+        order_dispatch_task.delay(pk)
+        counts["redispatched"] += 1
+    open_orders = (
+        Order.objects.filter(
+            status__in=[OrderStatus.PENDING, OrderStatus.IN_PROGRESS, OrderStatus.PROCESSING]
+        )
+        .exclude(external_id="")
+        .select_related("provider")
+        .order_by("updated_at")[:limit]
+    )
+    by_provider: dict[int, list[Order]] = {}
+    for order in open_orders:
+        if not is_operator_driven(order.provider):
+            by_provider.setdefault(order.provider_id, []).append(order)
+    for orders in by_provider.values():
+        adapter = adapter_for(orders[0].provider)
+        for start in range(0, len(orders), STATUS_BATCH):
+            chunk = {o.external_id: o for o in orders[start : start + STATUS_BATCH]}
+            try:
+                reports = adapter.status_many(list(chunk))
+            except ProviderError:
+                counts["errors"] += 1
+                continue
+            counts["polled"] += len(chunk)
+            for external_id, report in reports.items():
+                if isinstance(report, ProviderError) or external_id not in chunk:
+                    counts["errors"] += 1
+                    continue
+                try:
+                    order_apply_provider_status(order_id=chunk[external_id].pk, report=report)
+                    counts["applied"] += 1
+                except StaleTransition:
+                    counts["errors"] += 1
+    return counts
+
+
+def order_cancel(*, customer: Customer, order_id: int) -> Order:
+    """Cancel an order for its customer.
+
+    Before dispatch the whole charge returns at once; after dispatch the provider is asked to stop
+    and the undelivered remainder is refunded when it reports the final count.
+    """
+    from doudesk.orders.tasks import order_provider_cancel_task
+
+    with transaction.atomic(durable=True):
+        order = (
+            order_qs_select_for_update()
+            .select_related("module", "customer", "provider")
+            .filter(pk=order_id, customer=customer)
+            .first()
+        )
+        if order is None:
+            raise _order_not_found()
+        if not order.module.cancel_allowed:
+            raise DomainError.single(
+                "order", Code.CANCEL_NOT_ALLOWED, "该服务不支持取消", "This service cannot be canceled"
+            )
+        if order.is_finished:
+            raise DomainError.single(
+                "order", Code.ALREADY_FINISHED, "订单已结束", "The order has already finished", status=409
+            )
+        now = timezone.now()
+        claim_live = order.dispatch_claimed_at and order.dispatch_claimed_at >= now - CLAIM_TTL
+        if not order.external_id and not claim_live:
+            _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason="customer")
+            return order
+        if not order.external_id:
+            raise DomainError.single(
+                "order",
+                Code.DISPATCHING,
+                "订单正在提交给服务商，请稍后再试",
+                "The order is being sent to the provider; try again in a moment",
+                status=409,
+            )
+        if order.cancel_requested_at is None:
+            Order.objects.filter(pk=order.pk).update(cancel_requested_at=now)
+            order.cancel_requested_at = now
+            record_event(order, "cancel_requested")
+            enqueue_on_commit(order_provider_cancel_task, order.pk)
+        return order
+
+
+def order_provider_cancel(*, order_id: int) -> bool:
+    """Ask the provider to stop an order whose cancel was requested."""
+    order = Order.objects.select_related("provider").get(pk=order_id)
+    if order.is_finished or not order.external_id:
+        return False
+    result = adapter_for(order.provider).cancel([order.external_id])
+    return bool(result.get(order.external_id))
+
+
+def order_refill(*, customer: Customer, order_id: int) -> Refill:
+    """Request a refill of a finished order within its module's guarantee period."""
+    from doudesk.orders.tasks import order_refill_task
+
+    with transaction.atomic(durable=True):
+        order = (
+            order_qs_select_for_update()
+            .select_related("module")
+            .filter(pk=order_id, customer=customer)
+            .first()
+        )
+        if order is None:
+            raise _order_not_found()
+        module = order.module
+        in_period = (
+            order.finished_at is not None
+            and timezone.now() <= order.finished_at + timedelta(days=module.refill_days)
+        )
+        if (
+            not module.refill_allowed
+            or order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+            or not in_period
+        ):
+            raise DomainError.single(
+                "order",
+                Code.REFILL_NOT_ALLOWED,
+                f"仅支持补量的服务在完成后 {module.refill_days} 天内可申请补量",
+                f"Refills are available for refillable services within {module.refill_days} "
+                "days of completion",
+            )
+        refill = Refill.objects.create(order=order)
+        record_event(order, "refill_requested", data={"refill": refill.pk})
+        enqueue_on_commit(order_refill_task, refill.pk)
+        return refill
+
+
+def order_provider_refill(*, refill_id: int) -> str:
+    """Send a refill request to the provider once."""
+    refill = Refill.objects.select_related("order__provider").get(pk=refill_id)
+    if refill.external_id:
+        return refill.external_id
+    result = adapter_for(refill.order.provider).refill(refill.order.external_id)
+    Refill.objects.filter(pk=refill_id).update(external_id=result.refill_id, status="sent")
+    return result.refill_id
+
+
+def order_record_manual_delivery(*, order_id: int, delivered: int, final: bool) -> Order:
+    """An operator records what a manual provider delivered (the admin calls this)."""
+    order = Order.objects.get(pk=order_id)
+    remains = max(0, order.quantity - delivered)
+    if final:
+        status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
+    else:
+        status = ProviderStatus.IN_PROGRESS
+    report = ProviderOrderStatus(external_id=order.external_id, status=status, remains=remains)
+    return order_apply_provider_status(order_id=order_id, report=report)

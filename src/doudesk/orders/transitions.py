@@ -1,0 +1,85 @@
+"""The order state machine: the one place order statuses change.
+
+A transition is a conditional ``UPDATE ... WHERE status = <from>``: if another process moved the
+order first, nothing is written and :class:`StaleTransition` is raised. Every transition writes an
+``OrderEvent`` and a transparency-log leaf in the caller's transaction.
+
+    pending ──▶ in_progress ⇄ processing
+       │             │             │
+       └─────────────┴─────────────┴──▶ completed | partial | canceled   (final)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from doudesk.ledger.services import ledger_record
+from doudesk.orders.models import TERMINAL_STATUSES, Order, OrderEvent
+from doudesk.orders.models import OrderStatus as S
+
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED}),
+    S.IN_PROGRESS: frozenset({S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED}),
+    S.PROCESSING: frozenset({S.IN_PROGRESS, S.COMPLETED, S.PARTIAL, S.CANCELED}),
+    S.COMPLETED: frozenset(),
+    S.PARTIAL: frozenset(),
+    S.CANCELED: frozenset(),
+}
+
+
+class StaleTransition(Exception):
+    """The order was not in the expected status any more (someone else moved it)."""
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    """Whether the table allows ``from_status`` → ``to_status``."""
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def record_event(
+    order: Order,
+    kind: str,
+    *,
+    from_status: str = "",
+    to_status: str = "",
+    data: dict[str, Any] | None = None,
+) -> OrderEvent:
+    """Write an ``OrderEvent`` and its transparency-log leaf."""
+    data = data or {}
+    event = OrderEvent.objects.create(
+        order=order, kind=kind, from_status=from_status, to_status=to_status, data=data
+    )
+    leaf: dict[str, Any] = {
+        "type": kind,
+        "order": order.pk,
+        "event": event.pk,
+        "time": event.created_at.isoformat(),
+        **data,
+    }
+    if to_status:
+        leaf["status"] = to_status
+    ledger_record(event=leaf, order_id=order.pk)
+    return event
+
+
+def transition(
+    order: Order, to_status: str, *, kind: str, data: dict[str, Any] | None = None, **fields: Any
+) -> OrderEvent:
+    """Move ``order`` to ``to_status`` (and set ``fields``) if it is still where we saw it."""
+    from_status = order.status
+    if not can_transition(from_status, to_status):
+        raise StaleTransition(f"order {order.pk}: {from_status} → {to_status} not allowed")
+    now = timezone.now()
+    if to_status in TERMINAL_STATUSES:
+        fields["finished_at"] = now
+    updated = Order.objects.filter(pk=order.pk, status=from_status).update(
+        status=to_status, updated_at=now, **fields
+    )
+    if not updated:
+        raise StaleTransition(f"order {order.pk} is no longer {from_status}")
+    order.status = to_status
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return record_event(order, kind, from_status=from_status, to_status=to_status, data=data)

@@ -1,0 +1,421 @@
+"""HTTP client for providers speaking the SMM API v2 ("perfect panel") reseller convention.
+
+Design overview
+---------------
+Every call is one form-encoded ``POST`` to a single URL with ``key`` and ``action``; answers are
+JSON, and failures are ``{"error": "..."}`` with HTTP 200. :class:`SmmV2Adapter` turns those
+answers into the dataclasses of :mod:`doudesk.providers.adapters.base` and sorts failures:
+
+* transport problems (connection refused, timeouts), HTTP 429/5xx, non-JSON or malformed answers
+  become :class:`ProviderError` (transient), with ``maybe_applied`` set when the request may have
+  been acted on;
+* an ``{"error": ...}`` answer is the provider refusing deliberately, so it becomes
+  :class:`ProviderRejected`, unless its wording says it is temporary ("try again", "too many
+  requests", "maintenance", ...), which stays a :class:`ProviderError`.
+
+Providers are lax about types (``"3572"`` or ``3572``, ``"0.27819"`` or ``0.27819``): integers
+and decimals are read leniently, amounts always as :class:`~decimal.Decimal`. A value that is
+present but unreadable is a malformed answer (:class:`ProviderError`), never silently zero.
+
+The API key is sent in the form body and never appears in errors or ``repr``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import httpx
+
+from doudesk.providers.adapters.base import (
+    PlacedOrder,
+    ProviderError,
+    ProviderOrderStatus,
+    ProviderRejected,
+    ProviderService,
+    ProviderStatus,
+    RefillResult,
+)
+
+__all__ = ["MAX_IDS_PER_CALL", "SmmV2Adapter"]
+
+logger = logging.getLogger(__name__)
+
+#: The convention caps multi-order calls (``orders=1,2,3``) at 100 ids; larger lists are chunked.
+MAX_IDS_PER_CALL = 100
+
+_RESERVED_FIELDS = frozenset({"key", "action", "service", "link", "quantity"})
+
+_TRANSIENT_WORDING = re.compile(
+    r"too many|rate.?limit|try again|temporar|maintenance|timeout|timed out|"
+    r"internal|server error|busy|overload",
+    re.IGNORECASE,
+)
+
+# Coarse reason codes for ProviderRejected, from the wording panels commonly use.
+_REJECT_CODES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"api.?key|\bkey\b|unauthori[sz]ed|forbidden", re.I), "invalid_key"),
+    (re.compile(r"fund|balance", re.I), "insufficient_funds"),
+    (re.compile(r"refill.*(id|not found)|incorrect refill", re.I), "unknown_refill"),
+    (re.compile(r"order id|order not found|incorrect order", re.I), "unknown_order"),
+    (re.compile(r"service", re.I), "unknown_service"),
+    (re.compile(r"link|url", re.I), "invalid_link"),
+    (re.compile(r"quantit|minimal|maximal", re.I), "invalid_quantity"),
+    (re.compile(r"cancel", re.I), "not_cancelable"),
+    (re.compile(r"refill", re.I), "not_refillable"),
+)
+
+
+def _classify(message: str) -> ProviderError:
+    """Turn a provider's ``{"error": message}`` into the matching exception."""
+    if _TRANSIENT_WORDING.search(message):
+        return ProviderError(f"provider error: {message}", maybe_applied=False)
+    for pattern, code in _REJECT_CODES:
+        if pattern.search(message):
+            return ProviderRejected(message, code=code)
+    return ProviderRejected(message)
+
+
+def _error_message(value: Any) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def _parse_int(value: Any, field: str) -> int | None:
+    """Read an integer sent as ``3572``, ``"3572"``, ``"3572.0"`` or ``"3,572"``; None if absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True)
+    if isinstance(value, int):
+        return value
+    try:
+        number = Decimal(str(value).strip().replace(",", ""))
+        if number == number.to_integral_value():
+            return int(number)
+    except (InvalidOperation, ValueError):
+        pass
+    raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True)
+
+
+def _parse_decimal(value: Any, field: str) -> Decimal | None:
+    """Read an amount sent as a string or a JSON number, exactly; None if absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True)
+    try:
+        # str() of a float is its shortest repr, so 0.1 becomes Decimal("0.1"), not the binary.
+        number = Decimal(str(value).strip().replace(",", ""))
+    except (InvalidOperation, ValueError):
+        raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True) from None
+    if not number.is_finite():
+        raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True)
+    return number
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().casefold() in {"1", "true", "yes"}
+    return bool(value)
+
+
+def _chunks(ids: list[str]) -> Iterator[list[str]]:
+    for start in range(0, len(ids), MAX_IDS_PER_CALL):
+        yield ids[start : start + MAX_IDS_PER_CALL]
+
+
+def _clean_ids(ids: Iterable[str]) -> list[str]:
+    """Stringify and de-duplicate ids, keeping order; refuse ids that would break the CSV."""
+    seen: dict[str, None] = {}
+    for raw in ids:
+        text = str(raw).strip()
+        if not text or "," in text:
+            raise ValueError(f"invalid order id {raw!r}")
+        seen.setdefault(text, None)
+    return list(seen)
+
+
+def _option_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        # Custom comments and similar lists travel one item per line.
+        return "\n".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    return str(value)
+
+
+class SmmV2Adapter:
+    """A :class:`~doudesk.providers.adapters.base.ProviderAdapter` over SMM API v2 HTTP.
+
+    ``url`` is the provider's single endpoint (e.g. ``http://127.0.0.1:8765/api/v2``). Pass
+    ``client`` to share a connection pool (it is then not closed by :meth:`close`).
+    ``request_units`` adds ``units=1`` to status calls, which the DouDesk sandbox provider answers
+    with the hashed ids of delivered units (other panels ignore unknown fields).
+    """
+
+    def __init__(
+        self,
+        url: str,
+        key: str,
+        *,
+        timeout: float = 10.0,
+        client: httpx.Client | None = None,
+        request_units: bool = False,
+    ) -> None:
+        self.url = url
+        self._key = key
+        self.timeout = timeout
+        self.request_units = request_units
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"SmmV2Adapter(url={self.url!r}, key='***')"
+
+    def close(self) -> None:
+        """Close the HTTP client if this adapter created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> SmmV2Adapter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- transport -----------------------------------------------------------------------------
+
+    def _call(self, action: str, fields: Mapping[str, str] | None = None) -> Any:
+        """POST one action and return the decoded JSON; raise on transport or ``{"error"}``."""
+        data = {"key": self._key, "action": action, **(fields or {})}
+        try:
+            response = self._client.post(self.url, data=data, timeout=self.timeout)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            raise ProviderError(
+                f"cannot connect to provider ({action}): {type(exc).__name__}", maybe_applied=False
+            ) from exc
+        except httpx.TimeoutException as exc:
+            raise ProviderError(
+                f"provider timed out ({action}): {type(exc).__name__}", maybe_applied=True
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ProviderError(
+                f"provider request failed ({action}): {type(exc).__name__}: {exc}",
+                maybe_applied=True,
+            ) from exc
+
+        if response.status_code == 429:
+            raise ProviderError(f"provider rate-limited {action} (HTTP 429)", maybe_applied=False)
+        if response.status_code >= 500:
+            raise ProviderError(
+                f"provider failed {action} (HTTP {response.status_code})", maybe_applied=True
+            )
+        try:
+            payload = response.json()
+        except ValueError:
+            raise ProviderError(
+                f"provider answered {action} with non-JSON (HTTP {response.status_code})",
+                maybe_applied=True,
+            ) from None
+        if isinstance(payload, dict) and "error" in payload:
+            raise _classify(_error_message(payload["error"]))
+        if response.status_code >= 400:
+            raise ProviderError(
+                f"provider refused {action} (HTTP {response.status_code})", maybe_applied=False
+            )
+        return payload
+
+    # -- actions -------------------------------------------------------------------------------
+
+    def services(self) -> list[ProviderService]:
+        """List the provider's services; malformed entries are skipped with a warning."""
+        payload = self._call("services")
+        if not isinstance(payload, list):
+            raise ProviderError("provider answered services with a non-list", maybe_applied=True)
+        result: list[ProviderService] = []
+        for entry in payload:
+            try:
+                result.append(self._parse_service(entry))
+            except (ProviderError, KeyError, TypeError) as exc:
+                logger.warning("skipping malformed provider service %r: %s", entry, exc)
+        return result
+
+    @staticmethod
+    def _parse_service(entry: Any) -> ProviderService:
+        if not isinstance(entry, dict):
+            raise TypeError("service entry is not an object")
+        rate = _parse_decimal(entry["rate"], "rate")
+        low = _parse_int(entry.get("min"), "min")
+        high = _parse_int(entry.get("max"), "max")
+        if rate is None or low is None or high is None:
+            raise TypeError("service entry lacks rate, min or max")
+        return ProviderService(
+            service_id=str(entry["service"]),
+            name=str(entry.get("name", "")),
+            type=str(entry.get("type") or "Default"),
+            category=str(entry.get("category", "")),
+            rate=rate,
+            min_quantity=low,
+            max_quantity=high,
+            refill=_parse_bool(entry.get("refill", False)),
+            cancel=_parse_bool(entry.get("cancel", False)),
+        )
+
+    def place(
+        self, *, service: str, link: str, quantity: int, options: dict[str, Any] | None = None
+    ) -> PlacedOrder:
+        """Place an order (``action=add``); ``options`` are sent as extra form fields.
+
+        A :class:`ProviderError` with ``maybe_applied`` means the order may exist upstream
+        although no id came back: reconcile before placing it again.
+        """
+        fields = {"service": str(service), "link": link, "quantity": str(int(quantity))}
+        for name, value in (options or {}).items():
+            if name in _RESERVED_FIELDS:
+                raise ValueError(f"option {name!r} would override a standard field")
+            if value is not None:
+                fields[name] = _option_value(value)
+        payload = self._call("add", fields)
+        order = payload.get("order") if isinstance(payload, dict) else None
+        if order is None or isinstance(order, bool | dict | list) or str(order).strip() == "":
+            raise ProviderError("provider answered add without an order id", maybe_applied=True)
+        return PlacedOrder(external_id=str(order).strip())
+
+    def _status_fields(self) -> dict[str, str]:
+        return {"units": "1"} if self.request_units else {}
+
+    @staticmethod
+    def _parse_status(external_id: str, entry: Any) -> ProviderOrderStatus:
+        if not isinstance(entry, dict) or not isinstance(entry.get("status"), str):
+            raise ProviderError(
+                f"malformed status for order {external_id}: {entry!r}", maybe_applied=True
+            )
+        try:
+            status = ProviderStatus.parse(entry["status"])
+        except ValueError as exc:
+            raise ProviderError(str(exc), maybe_applied=True) from None
+        remains = _parse_int(entry.get("remains"), "remains")
+        if remains is None and status is ProviderStatus.COMPLETED:
+            remains = 0
+        units = entry.get("units") or ()
+        if not isinstance(units, list | tuple) or not all(isinstance(u, str) for u in units):
+            raise ProviderError(f"malformed units for order {external_id}", maybe_applied=True)
+        currency = entry.get("currency")
+        return ProviderOrderStatus(
+            external_id=external_id,
+            status=status,
+            start_count=_parse_int(entry.get("start_count"), "start_count"),
+            remains=remains,
+            charge=_parse_decimal(entry.get("charge"), "charge"),
+            currency=str(currency) if currency not in (None, "") else None,
+            delivered_units=tuple(units),
+        )
+
+    def status(self, external_id: str) -> ProviderOrderStatus:
+        """Return one order's status (``action=status&order=ID``)."""
+        [order_id] = _clean_ids([external_id])
+        payload = self._call("status", {"order": order_id, **self._status_fields()})
+        return self._parse_status(order_id, payload)
+
+    def status_many(self, ids: Iterable[str]) -> dict[str, ProviderOrderStatus | ProviderError]:
+        """Return each order's status or its own error (``action=status&orders=1,2,3``).
+
+        An id the provider does not know maps to ``ProviderRejected(code="unknown_order")``; an
+        id missing from the answer or with a malformed entry maps to a :class:`ProviderError`.
+        A failure of the whole call (network, bad key) raises instead.
+        """
+        wanted = _clean_ids(ids)
+        result: dict[str, ProviderOrderStatus | ProviderError] = {}
+        for chunk in _chunks(wanted):
+            payload = self._call("status", {"orders": ",".join(chunk), **self._status_fields()})
+            if not isinstance(payload, dict):
+                raise ProviderError(
+                    "provider answered status with a non-object", maybe_applied=True
+                )
+            for order_id in chunk:
+                entry = payload.get(order_id)
+                if entry is None:
+                    result[order_id] = ProviderError(
+                        f"provider answer lacks order {order_id}", maybe_applied=True
+                    )
+                elif isinstance(entry, dict) and "error" in entry:
+                    result[order_id] = _classify(_error_message(entry["error"]))
+                else:
+                    try:
+                        result[order_id] = self._parse_status(order_id, entry)
+                    except ProviderError as exc:
+                        result[order_id] = exc
+        return result
+
+    def cancel(self, ids: Iterable[str]) -> dict[str, bool]:
+        """Ask for cancellation (``action=cancel&orders=1,2``); True where it was accepted.
+
+        Acceptance is not the end state: the order's later status (Partial or Canceled, with
+        ``remains``) says what was actually left undelivered.
+        """
+        wanted = _clean_ids(ids)
+        result = dict.fromkeys(wanted, False)
+        for chunk in _chunks(wanted):
+            payload = self._call("cancel", {"orders": ",".join(chunk)})
+            if isinstance(payload, list):
+                rows = [
+                    (str(row.get("order")), row.get("cancel"))
+                    for row in payload
+                    if isinstance(row, dict)
+                ]
+            elif isinstance(payload, dict):
+                # Some panels key the answer by order id instead of returning a list.
+                rows = [
+                    (str(k), v.get("cancel") if isinstance(v, dict) else v)
+                    for k, v in payload.items()
+                ]
+            else:
+                raise ProviderError("provider answered cancel with garbage", maybe_applied=True)
+            for order_id, outcome in rows:
+                if order_id in result:
+                    result[order_id] = _accepted(outcome)
+        return result
+
+    def refill(self, external_id: str) -> RefillResult:
+        """Ask for a refill of a completed order (``action=refill&order=ID``)."""
+        [order_id] = _clean_ids([external_id])
+        payload = self._call("refill", {"order": order_id})
+        refill = payload.get("refill") if isinstance(payload, dict) else None
+        if isinstance(refill, dict) and "error" in refill:
+            raise _classify(_error_message(refill["error"]))
+        if refill is None or isinstance(refill, bool | dict | list) or str(refill).strip() == "":
+            raise ProviderError("provider answered refill without a refill id", maybe_applied=True)
+        return RefillResult(refill_id=str(refill).strip())
+
+    def refill_status(self, refill_id: str) -> str:
+        """Return a refill's status word as the provider spells it (``action=refill_status``)."""
+        payload = self._call("refill_status", {"refill": str(refill_id)})
+        status = payload.get("status") if isinstance(payload, dict) else None
+        if isinstance(status, dict) and "error" in status:
+            raise _classify(_error_message(status["error"]))
+        if not isinstance(status, str) or not status:
+            raise ProviderError(
+                "provider answered refill_status without a status", maybe_applied=True
+            )
+        return status
+
+    def balance(self) -> Decimal:
+        """Return the remaining balance at the provider (``action=balance``)."""
+        payload = self._call("balance")
+        value = payload.get("balance") if isinstance(payload, dict) else None
+        amount = _parse_decimal(value, "balance")
+        if amount is None:
+            raise ProviderError("provider answered balance without a balance", maybe_applied=True)
+        return amount
+
+
+def _accepted(outcome: Any) -> bool:
+    """Read a cancel outcome: ``1``/``true``/a message is acceptance, ``{"error"}`` is not."""
+    if isinstance(outcome, dict):
+        return "error" not in outcome and bool(outcome)
+    if isinstance(outcome, str):
+        return outcome.strip().casefold() not in {"", "0", "false"}
+    return bool(outcome)

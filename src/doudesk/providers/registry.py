@@ -1,0 +1,31 @@
+"""Provider registry: builds the adapter for a provider row from settings."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from doudesk.providers.adapters.base import ProviderAdapter
+from doudesk.providers.adapters.manual import ManualAdapter
+from doudesk.providers.adapters.smm_v2 import SmmV2Adapter
+from doudesk.providers.models import AdapterKind, Provider
+
+
+def sandbox_provider_url() -> str:
+    """Where the sandbox upstream provider listens (loopback)."""
+    return f"http://{settings.SANDBOX_PROVIDER_HOST}:{settings.SANDBOX_PROVIDER_PORT}/api/v2"
+
+
+def adapter_for(provider: Provider) -> ProviderAdapter:
+    """The adapter that speaks to ``provider``."""
+    if provider.adapter == AdapterKind.MANUAL:
+        return ManualAdapter(provider_code=provider.code)
+    if provider.is_sandbox:
+        if not settings.SANDBOX:
+            raise RuntimeError("the sandbox provider is disabled in production mode")
+        return SmmV2Adapter(sandbox_provider_url(), settings.SANDBOX_PROVIDER_KEY)
+    return SmmV2Adapter(provider.api_url, provider.api_key)
+
+
+def is_operator_driven(provider: Provider) -> bool:
+    """Whether an operator, not a status sync, reports this provider's deliveries."""
+    return provider.adapter == AdapterKind.MANUAL

@@ -1,0 +1,170 @@
+"""Django settings, read from the environment.
+
+``DOUDESK_MODE`` is ``sandbox`` (default: demo data, sandbox provider and payment) or
+``production`` (refuses to start without ``DOUDESK_SECRET_KEY``, seeds nothing).
+``DATABASE_URL`` selects PostgreSQL; without it the embedded SQLite file in ``DOUDESK_DATA_DIR``.
+``REDIS_URL`` selects the Redis broker; without it kombu's SQLAlchemy transport on SQLite.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = BASE_DIR.parent.parent
+DATA_DIR = Path(os.environ.get("DOUDESK_DATA_DIR", PROJECT_DIR / "var")).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+MODE = os.environ.get("DOUDESK_MODE", "sandbox").strip().lower()
+if MODE not in {"sandbox", "production"}:
+    raise ImproperlyConfigured("DOUDESK_MODE must be 'sandbox' or 'production'")
+SANDBOX = MODE == "sandbox"
+
+_secret = os.environ.get("DOUDESK_SECRET_KEY", "")
+if not _secret:
+    if not SANDBOX:
+        raise ImproperlyConfigured("production mode needs DOUDESK_SECRET_KEY")
+    _secret = "sandbox-insecure-secret-key-do-not-use-in-production"
+SECRET_KEY = _secret
+DEBUG = os.environ.get("DOUDESK_DEBUG", "") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("DOUDESK_ALLOWED_HOSTS", "*").split(",") if h]
+CSRF_TRUSTED_ORIGINS = [
+    o for o in os.environ.get("DOUDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "doudesk.accounts",
+    "doudesk.catalog",
+    "doudesk.wallet",
+    "doudesk.providers",
+    "doudesk.pricing",
+    "doudesk.ledger",
+    "doudesk.orders",
+    "doudesk.health",
+    "doudesk.web",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "doudesk.urls"
+ASGI_APPLICATION = "doudesk.asgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "doudesk.web.context.site",
+            ],
+        },
+    },
+]
+
+_default_db = f"sqlite:///{DATA_DIR / 'doudesk.sqlite3'}"
+DATABASES = {"default": dj_database_url.parse(os.environ.get("DATABASE_URL") or _default_db)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take the write lock up front, so concurrent writers queue on the
+    # busy timeout instead of failing with "database is locked" on lock upgrade.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+    DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = 60
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "accounts.User"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "web:login"
+LOGIN_REDIRECT_URL = "web:catalog"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", _("简体中文")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = DATA_DIR / "static"
+# Front-end packages installed by npm from package.json, served by WhiteNoise (no CDN).
+_NODE_MODULES = PROJECT_DIR / "node_modules"
+STATICFILES_DIRS = [
+    (prefix, _NODE_MODULES / package / "dist")
+    for prefix, package in (("vendor/htmx", "htmx.org"), ("vendor/echarts", "echarts"))
+    if (_NODE_MODULES / package / "dist").is_dir()
+]
+MEDIA_ROOT = DATA_DIR / "uploads"
+MEDIA_URL = "/media/"
+WHITENOISE_USE_FINDERS = True
+DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+
+# Celery: Redis when configured, else the serverless SQLAlchemy transport on a SQLite file.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CELERY_BROKER_URL = REDIS_URL or f"sqla+sqlite:///{DATA_DIR / 'broker.sqlite3'}"
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ALWAYS_EAGER = os.environ.get("DOUDESK_TASKS_EAGER", "") == "1"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+# Operator facts shown on the site.
+ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1")
+OPERATOR_NAME = os.environ.get("DOUDESK_OPERATOR_NAME", "DouDesk")
+
+# Personal data at rest: a Fernet key derived from the secret key unless given.
+FIELD_ENCRYPTION_KEY = os.environ.get("DOUDESK_FIELD_KEY", "")
+
+# Sandbox provider and payment gateway.
+SANDBOX_PROVIDER_HOST = os.environ.get("DOUDESK_SANDBOX_HOST", "127.0.0.1")
+SANDBOX_PROVIDER_PORT = int(os.environ.get("DOUDESK_SANDBOX_PORT", "8765"))
+SANDBOX_PROVIDER_KEY = os.environ.get("DOUDESK_SANDBOX_KEY", "sandbox-provider-key")
+SANDBOX_SPEED = float(os.environ.get("DOUDESK_SANDBOX_SPEED", "100"))
+SANDBOX_PARTIAL_RATE = float(os.environ.get("DOUDESK_SANDBOX_PARTIAL_RATE", "0"))
+SANDBOX_FAIL_RATE = float(os.environ.get("DOUDESK_SANDBOX_FAIL_RATE", "0"))
+PAYMENT_SANDBOX_SECRET = os.environ.get("DOUDESK_PAYMENT_SECRET", "sandbox-payment-secret")
+
+# How often the beat asks providers about open orders (seconds).
+STATUS_SYNC_INTERVAL = float(os.environ.get("DOUDESK_STATUS_SYNC_INTERVAL", "2"))
+QUOTE_TTL_SECONDS = 600
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("DOUDESK_LOG_LEVEL", "WARNING")},
+}
+
+AUTHENTICATION_BACKENDS = ["doudesk.accounts.backends.IdentifierBackend"]

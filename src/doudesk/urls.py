@@ -1,0 +1,17 @@
+"""URL map: web pages, admin, REST v1, the /api/v2 reseller endpoint, health."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+from doudesk.api.urls import api_v1
+from doudesk.api.v2 import api_v2
+from doudesk.web.views.health import healthz
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", api_v1.urls),
+    path("api/v2", api_v2, name="api_v2"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("doudesk.web.urls")),
+]

@@ -1,0 +1,11 @@
+"""Error codes of the wallet app."""
+
+from enum import StrEnum
+
+
+class WalletErrorCode(StrEnum):
+    INSUFFICIENT_BALANCE = "insufficient_balance"
+    INVALID_AMOUNT = "invalid_amount"
+    BAD_SIGNATURE = "bad_signature"
+    UNKNOWN_PAYMENT = "unknown_payment"
+    AMOUNT_MISMATCH = "amount_mismatch"

@@ -1,0 +1,42 @@
+"""Money helpers: integer fen, Decimal yuan, half-up rounding (no Django import)."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+FEN_PER_YUAN = 100
+
+
+def yuan_str(fen: int) -> str:
+    """Format fen as a yuan decimal string with two places (``12345`` → ``"123.45"``)."""
+    sign = "-" if fen < 0 else ""
+    fen = abs(fen)
+    return f"{sign}{fen // 100}.{fen % 100:02d}"
+
+
+def yuan_to_fen(value: Decimal | str | int) -> int:
+    """Convert yuan to fen, rounding half-up; raises ValueError on junk."""
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"not an amount: {value!r}") from exc
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {value!r}")
+    return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def charge_fen(quantity: int, rate_per_1000: Decimal) -> int:
+    """Price of ``quantity`` units at ``rate_per_1000`` yuan, rounded half-up to the fen once."""
+    return yuan_to_fen(Decimal(quantity) * rate_per_1000 / 1000)
+
+
+def prorate_fen(total_fen: int, part: int, whole: int) -> int:
+    """``total_fen × part ÷ whole`` rounded half-up, in exact integer arithmetic."""
+    if whole <= 0:
+        raise ValueError("whole must be positive")
+    return (2 * total_fen * part + whole) // (2 * whole)
+
+
+def rate_str(rate: Decimal) -> str:
+    """A rate without trailing zeros or exponent (``Decimal("20.0000")`` → ``"20"``)."""
+    return format(rate.normalize(), "f")

@@ -1,0 +1,171 @@
+"""Wallet: the double-entry journal, customer balances, and top-ups through payment gateways.
+
+Design overview
+---------------
+``journal_post`` is the only writer of money. It locks the touched accounts in primary-key order
+(so two entries never deadlock), refuses an entry whose legs do not sum to zero or that would
+take a customer account below zero, writes the entry and its legs, and moves the cached balances
+in the same transaction. ``ref`` is unique, so replaying a movement (a retried task, a gateway
+calling back twice) posts nothing the second time. Legs are never edited: corrections are new,
+reversing entries.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from doudesk.accounts.models import Customer
+from doudesk.errors import DomainError
+from doudesk.providers.models import Provider
+from doudesk.wallet import gateway
+from doudesk.wallet.error_codes import WalletErrorCode
+from doudesk.wallet.models import (
+    DEBIT_NORMAL,
+    NON_NEGATIVE,
+    Account,
+    AccountKind,
+    JournalEntry,
+    Leg,
+    TopUp,
+    TopUpStatus,
+)
+from doudesk.wallet.money import yuan_str
+
+MIN_TOPUP_FEN = 100
+MAX_TOPUP_FEN = 100_000_000
+
+
+def _account(code: str, kind: str, **owner: object) -> Account:
+    account = Account.objects.filter(code=code).first()
+    if account is not None:
+        return account
+    try:
+        with transaction.atomic():
+            return Account.objects.create(code=code, kind=kind, **owner)
+    except IntegrityError:
+        return Account.objects.get(code=code)
+
+
+def customer_account(customer: Customer, kind: str = AccountKind.CUSTOMER_CASH) -> Account:
+    """Return (creating once) the customer's cash or hold account."""
+    return _account(f"customer:{customer.pk}:{kind}", kind, customer=customer)
+
+
+def platform_account(kind: str) -> Account:
+    """Return (creating once) one of the platform's own accounts."""
+    return _account(f"platform:{kind}", kind)
+
+
+def provider_account(provider: Provider) -> Account:
+    """Return (creating once) what the platform owes ``provider``."""
+    return _account(f"provider:{provider.pk}:payable", AccountKind.PROVIDER_PAYABLE, provider=provider)
+
+
+def journal_post(
+    *,
+    ref: str,
+    kind: str,
+    legs: Sequence[tuple[Account, int]],
+    memo: str = "",
+    order_id: int | None = None,
+) -> JournalEntry | None:
+    """Post one balanced entry; return it, or ``None`` if ``ref`` was already posted.
+
+    Must run inside a transaction. Raises :class:`DomainError` (``insufficient_balance``) when a
+    customer account would go negative; nothing is written then.
+    """
+    legs = [(account, amount) for account, amount in legs if amount != 0]
+    if sum(amount for _, amount in legs) != 0:
+        raise ValueError(f"unbalanced journal entry {ref}: {legs}")
+    if not legs:
+        return None
+    if JournalEntry.objects.filter(ref=ref).exists():
+        return None
+    deltas: dict[int, int] = {}
+    for account, amount in legs:
+        sign = -1 if account.kind in DEBIT_NORMAL else 1
+        deltas[account.pk] = deltas.get(account.pk, 0) + sign * amount
+    locked = {
+        a.pk: a
+        for a in Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
+    }
+    for pk, delta in deltas.items():
+        account = locked[pk]
+        if account.kind in NON_NEGATIVE and account.balance_fen + delta < 0:
+            raise DomainError.single(
+                "balance",
+                WalletErrorCode.INSUFFICIENT_BALANCE,
+                f"余额不足：可用 ¥{yuan_str(account.balance_fen)}，需要 ¥{yuan_str(-delta)}",
+                f"Insufficient balance: ¥{yuan_str(account.balance_fen)} available, "
+                f"¥{yuan_str(-delta)} needed",
+                status=402,
+            )
+    entry = JournalEntry.objects.create(ref=ref, kind=kind, memo=memo[:200], order_id=order_id)
+    Leg.objects.bulk_create(Leg(entry=entry, account=a, amount_fen=amt) for a, amt in legs)
+    for pk, delta in deltas.items():
+        if delta:
+            Account.objects.filter(pk=pk).update(balance_fen=F("balance_fen") + delta)
+    return entry
+
+
+def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
+    """Open a pending top-up of ``amount_fen`` through the sandbox gateway."""
+    if not MIN_TOPUP_FEN <= amount_fen <= MAX_TOPUP_FEN:
+        raise DomainError.single(
+            "amount",
+            WalletErrorCode.INVALID_AMOUNT,
+            f"充值金额须在 ¥{yuan_str(MIN_TOPUP_FEN)} 至 ¥{yuan_str(MAX_TOPUP_FEN)} 之间",
+            f"Top-up amount must be between ¥{yuan_str(MIN_TOPUP_FEN)} "
+            f"and ¥{yuan_str(MAX_TOPUP_FEN)}",
+        )
+    return TopUp.objects.create(
+        customer=customer,
+        amount_fen=amount_fen,
+        out_trade_no="T" + timezone.now().strftime("%Y%m%d") + secrets.token_hex(8).upper(),
+    )
+
+
+def _bad_notify(code: str, zh: str, en: str) -> DomainError:
+    return DomainError.single("notify", code, zh, en)
+
+
+@transaction.atomic
+def topup_notify_apply(*, params: dict[str, str]) -> TopUp:
+    """Apply a gateway's signed payment notification exactly once.
+
+    The signature is checked first; a repeated notification for a paid top-up changes nothing.
+    """
+    if not gateway.verify(params):
+        raise _bad_notify(WalletErrorCode.BAD_SIGNATURE, "签名无效", "Invalid signature")
+    topup = (
+        TopUp.objects.select_for_update().filter(out_trade_no=params.get("out_trade_no")).first()
+    )
+    if topup is None:
+        raise _bad_notify(WalletErrorCode.UNKNOWN_PAYMENT, "未知的支付单号", "Unknown payment")
+    if str(topup.amount_fen) != params.get("amount_fen"):
+        raise _bad_notify(WalletErrorCode.AMOUNT_MISMATCH, "金额不符", "Amount mismatch")
+    if topup.status != TopUpStatus.PENDING:
+        return topup
+    if params.get("trade_status") != "paid":
+        topup.status = TopUpStatus.FAILED
+        topup.save(update_fields=["status"])
+        return topup
+    topup.status = TopUpStatus.PAID
+    topup.gateway_txn = params.get("txn_id", "")[:64]
+    topup.paid_at = timezone.now()
+    topup.save(update_fields=["status", "gateway_txn", "paid_at"])
+    journal_post(
+        ref=f"topup:{topup.pk}",
+        kind="topup",
+        memo=f"充值 {topup.out_trade_no}",
+        legs=[
+            (platform_account(AccountKind.PAYMENT_CLEARING), -topup.amount_fen),
+            (customer_account(topup.customer), topup.amount_fen),
+        ],
+    )
+    return topup

@@ -1,0 +1,15 @@
+"""Template context shared by every page."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest
+
+
+def site(request: HttpRequest) -> dict:
+    """Operator facts for the footer and the sandbox banner."""
+    return {
+        "ICP_FILING": settings.ICP_FILING,
+        "OPERATOR_NAME": settings.OPERATOR_NAME,
+        "SANDBOX_MODE": settings.SANDBOX,
+    }

@@ -1,0 +1,103 @@
+"""``doudesk serve``: migrate, seed once, then run web, worker, beat and sandbox provider."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand
+
+from doudesk.catalog.seed import seed_demo
+
+STOP_GRACE_SECONDS = 10
+
+
+class Command(BaseCommand):
+    help = "Run the whole platform in one command (Ctrl-C stops everything)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
+
+    def handle(self, *args, **options) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        if settings.SANDBOX and seed_demo():
+            self.stdout.write("已写入沙盒演示目录 / seeded the sandbox demo catalogue")
+        processes = self._start(options)
+        url = f"http://{options['host']}:{options['port']}"
+        self.stdout.write(f"DouDesk 已启动 / running at {url}  (Ctrl-C 停止 / to stop)")
+        sys.stdout.flush()
+        stopping = False
+
+        def _stop(signum: int, _frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGTERM, _stop)
+        signal.signal(signal.SIGINT, _stop)
+        code = 0
+        while not stopping:
+            for name, proc in processes.items():
+                if proc.poll() is not None:
+                    self.stderr.write(f"{name} exited with {proc.returncode}; stopping")
+                    stopping, code = True, 1
+                    break
+            time.sleep(0.5)
+        self._stop_all(processes)
+        self.stdout.write("DouDesk 已停止 / stopped")
+        if code:
+            sys.exit(code)
+
+    def _start(self, options: dict) -> dict[str, subprocess.Popen]:
+        python = sys.executable
+        data = settings.DATA_DIR
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "doudesk.settings"}
+        commands: dict[str, list[str]] = {}
+        if settings.SANDBOX:
+            commands["sandbox-provider"] = [
+                python, "-m", "doudesk.sandbox.provider_server",
+                "--host", settings.SANDBOX_PROVIDER_HOST,
+                "--port", str(settings.SANDBOX_PROVIDER_PORT),
+                "--db", str(data / "sandbox_provider.sqlite3"),
+                "--key", settings.SANDBOX_PROVIDER_KEY,
+                "--speed", str(settings.SANDBOX_SPEED),
+                "--partial-rate", str(settings.SANDBOX_PARTIAL_RATE),
+                "--fail-rate", str(settings.SANDBOX_FAIL_RATE),
+            ]  # fmt: skip
+        commands["worker"] = [
+            python, "-m", "celery", "-A", "doudesk", "worker", "--pool", "threads",
+            "--concurrency", str(options["concurrency"]), "--loglevel", "WARNING",
+            "--hostname", f"worker-{os.getpid()}@%h",
+        ]  # fmt: skip
+        commands["beat"] = [
+            python, "-m", "celery", "-A", "doudesk", "beat", "--loglevel", "WARNING",
+            "--schedule", str(data / "celerybeat-schedule"),
+        ]  # fmt: skip
+        commands["web"] = [
+            python, "-m", "uvicorn", "doudesk.asgi:application",
+            "--host", options["host"], "--port", str(options["port"]), "--log-level", "warning",
+        ]  # fmt: skip
+        # Each child gets its own process group so a terminal's Ctrl-C reaches only us, and we
+        # stop them in order.
+        return {
+            name: subprocess.Popen(cmd, env=env, start_new_session=True)
+            for name, cmd in commands.items()
+        }
+
+    def _stop_all(self, processes: dict[str, subprocess.Popen]) -> None:
+        for proc in processes.values():
+            if proc.poll() is None:
+                proc.terminate()
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
+        for proc in processes.values():
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

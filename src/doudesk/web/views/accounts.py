@@ -1,0 +1,105 @@
+"""Sign-up, log-in, verification (KYC) and API keys pages."""
+
+from __future__ import annotations
+
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from doudesk.accounts.models import ApiKey, CustomerKind
+from doudesk.accounts.services import (
+    api_key_create,
+    api_key_revoke,
+    customer_is_verified,
+    customer_sign_up,
+    verification_submit,
+)
+from doudesk.errors import DomainError
+from doudesk.web.views.common import customer_required, field_errors
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """Create an account (email or mobile number, password, individual or enterprise)."""
+    context: dict = {"kinds": CustomerKind.choices, "values": request.POST}
+    if request.method == "POST":
+        try:
+            customer = customer_sign_up(
+                identifier=request.POST.get("identifier", ""),
+                password=request.POST.get("password", ""),
+                kind=request.POST.get("kind", ""),
+                display_name=request.POST.get("display_name", ""),
+            )
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            return render(request, "web/signup.html", context, status=400)
+        login(request, customer.user, backend="doudesk.accounts.backends.IdentifierBackend")
+        return redirect("web:verify")
+    return render(request, "web/signup.html", context)
+
+
+def login_view(request: HttpRequest) -> HttpResponse:
+    """Log in with email or mobile number."""
+    context: dict = {"values": request.POST, "next": request.GET.get("next", "")}
+    if request.method == "POST":
+        user = authenticate(
+            request,
+            username=request.POST.get("identifier", ""),
+            password=request.POST.get("password", ""),
+        )
+        if user is None:
+            context["errors"] = {"identifier": [_("账号或密码错误")]}
+            return render(request, "web/login.html", context, status=400)
+        login(request, user)
+        target = request.POST.get("next") or ""
+        return redirect(target if target.startswith("/") and not target.startswith("//") else "web:catalog")
+    return render(request, "web/login.html", context)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    """Log out."""
+    logout(request)
+    return redirect("web:catalog")
+
+
+@customer_required
+def verify(request: HttpRequest) -> HttpResponse:
+    """Identity verification: resident ID for individuals, credit code + licence for companies."""
+    customer = request.customer  # type: ignore[attr-defined]
+    context: dict = {
+        "verified": customer_is_verified(customer),
+        "latest": customer.verifications.first(),
+        "values": request.POST,
+    }
+    if request.method == "POST":
+        try:
+            verification_submit(
+                customer=customer,
+                legal_name=request.POST.get("legal_name", ""),
+                number=request.POST.get("number", ""),
+                licence=request.FILES.get("licence"),
+            )
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            return render(request, "web/verify.html", context, status=400)
+        return redirect("web:verify")
+    return render(request, "web/verify.html", context)
+
+
+@customer_required
+def api_keys(request: HttpRequest) -> HttpResponse:
+    """List keys; create one (shown once) or revoke one."""
+    customer = request.customer  # type: ignore[attr-defined]
+    context: dict = {}
+    if request.method == "POST":
+        if "revoke" in request.POST:
+            raw = request.POST.get("revoke", "")
+            api_key_revoke(customer=customer, key_id=int(raw) if raw.isdigit() else 0)
+        else:
+            _, context["new_key"] = api_key_create(
+                customer=customer, name=request.POST.get("name", "default")
+            )
+    context["keys"] = ApiKey.objects.filter(customer=customer).order_by("-pk")
+    return render(request, "web/api_keys.html", context)

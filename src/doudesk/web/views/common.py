@@ -1,0 +1,39 @@
+"""Helpers shared by the web views."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
+from django.utils.translation import get_language
+
+from doudesk.accounts.models import Customer
+from doudesk.errors import DomainError
+
+
+def field_errors(exc: DomainError) -> dict[str, list[str]]:
+    """Messages by field, in the active language, for a form to show next to each input."""
+    lang = get_language() or "zh-hans"
+    out: dict[str, list[str]] = {}
+    for error in exc.errors:
+        out.setdefault(error.field.split(".")[0], []).append(error.message(lang))
+    return out
+
+
+def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Log in first; staff without a customer profile are sent to the admin."""
+
+    @login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        customer = Customer.objects.filter(user=request.user).first()
+        if customer is None:
+            return redirect("admin:index")
+        request.customer = customer  # type: ignore[attr-defined]
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -1,0 +1,124 @@
+"""Catalogue, order forms with live price and link check, packages and growth plans."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+
+from doudesk.accounts.services import customer_is_verified
+from doudesk.catalog import selectors, targets
+from doudesk.catalog.models import GrowthPlan, Package
+from doudesk.catalog.promotion import AGE_BANDS
+from doudesk.catalog.services import quantity_errors
+from doudesk.errors import DomainError
+from doudesk.orders import services
+from doudesk.pricing.services import module_unit_rate
+from doudesk.wallet.money import charge_fen, yuan_str
+from doudesk.web.views.common import customer_required, field_errors
+
+
+def catalog(request: HttpRequest) -> HttpResponse:
+    """Every category with its modules, the packages and the growth plans."""
+    return render(
+        request,
+        "web/catalog.html",
+        {
+            "categories": selectors.category_list(),
+            "packages": selectors.package_list(),
+            "plans": selectors.growth_plan_list(),
+        },
+    )
+
+
+def _quantity(raw: str) -> int | str:
+    raw = (raw or "").strip().replace(",", "")
+    return int(raw) if raw.isdigit() else raw
+
+
+def _options_from_form(request: HttpRequest) -> dict | None:
+    post = request.POST
+    if not post.get("audience"):
+        return None
+    options: dict = {"audience": post.get("audience")}
+    raw_hours = post.get("duration_hours", "24").strip()
+    options["duration_hours"] = int(raw_hours) if raw_hours.isdigit() else raw_hours
+    if post.get("objective"):
+        options["objective"] = post.get("objective")
+    if options["audience"] == "custom":
+        if post.get("gender") and post.get("gender") != "any":
+            options["gender"] = post.get("gender")
+        if post.getlist("ages"):
+            options["ages"] = post.getlist("ages")
+        regions = [r.strip() for r in post.get("regions", "").replace("，", ",").split(",") if r.strip()]
+        if regions:
+            options["regions"] = regions
+    return options
+
+
+def price_check(request: HttpRequest, module_id: int) -> HttpResponse:
+    """The htmx partial under the order form: live price and link check."""
+    module = selectors.module_get(module_id=module_id)
+    quantity = _quantity(request.GET.get("quantity", ""))
+    context: dict = {"module": module}
+    errors = quantity_errors(module, quantity)
+    if errors:
+        context["quantity_error"] = errors[0]
+    else:
+        rate = module_unit_rate(module=module, quantity=int(quantity))
+        context["total"] = yuan_str(charge_fen(int(quantity), rate))
+    raw_target = request.GET.get("target", "")
+    if raw_target.strip() or module.target_kind != "none":
+        try:
+            context["target"] = targets.parse_target(raw_target, module.target_kind)
+        except DomainError as exc:
+            if raw_target.strip():
+                context["target_error"] = exc.errors[0]
+    return render(request, "web/_price_check.html", context)
+
+
+@customer_required
+def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
+    """Order one module: quantity, target link, promotion options."""
+    module = selectors.module_get(module_id=module_id)
+    customer = request.customer  # type: ignore[attr-defined]
+    context: dict = {
+        "module": module,
+        "values": request.POST or {"quantity": module.min_quantity},
+        "verified": customer_is_verified(customer),
+        "age_bands": AGE_BANDS,
+    }
+    if request.method == "POST":
+        try:
+            order = services.order_place(
+                customer=customer,
+                service_id=module.pk,
+                target=request.POST.get("target", ""),
+                quantity=_quantity(request.POST.get("quantity", "")),
+                options=_options_from_form(request),
+            )
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            return render(request, "web/order_form.html", context, status=400)
+        return redirect("web:order_detail", order_id=order.pk)
+    return render(request, "web/order_form.html", context)
+
+
+@customer_required
+def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpResponse:
+    """Order a package or a growth plan for one target."""
+    model = Package if kind == "package" else GrowthPlan
+    bundle = get_object_or_404(model, pk=bundle_id, active=True)
+    customer = request.customer  # type: ignore[attr-defined]
+    context: dict = {"bundle": bundle, "kind": kind, "values": request.POST, "verified": customer_is_verified(customer)}
+    if request.method == "POST":
+        target = request.POST.get("target", "")
+        try:
+            if isinstance(bundle, Package):
+                services.package_order(customer=customer, package=bundle, target=target)
+            else:
+                services.growth_plan_order(customer=customer, plan=bundle, target=target)
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            return render(request, "web/bundle_form.html", context, status=400)
+        return redirect("web:orders")
+    return render(request, "web/bundle_form.html", context)

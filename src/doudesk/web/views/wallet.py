@@ -1,0 +1,77 @@
+"""Wallet pages, top-up, the sandbox gateway page and the gateway callback."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from doudesk.errors import DomainError
+from doudesk.sandbox.payment import sandbox_payment_confirm
+from doudesk.wallet import selectors
+from doudesk.wallet.models import TopUp
+from doudesk.wallet.money import yuan_to_fen
+from doudesk.wallet.services import topup_create, topup_notify_apply
+from doudesk.web.views.common import customer_required, field_errors
+
+TOPUP_PRESETS = (50, 100, 500, 1000)
+
+
+def _wallet_context(request: HttpRequest) -> dict:
+    customer = request.customer  # type: ignore[attr-defined]
+    return {
+        "balances": selectors.wallet_balances(customer=customer),
+        "journal": selectors.wallet_journal(customer=customer),
+        "topups": selectors.wallet_topups(customer=customer),
+        "presets": TOPUP_PRESETS,
+    }
+
+
+@customer_required
+def wallet(request: HttpRequest) -> HttpResponse:
+    """Balances, the journal and the top-up form."""
+    context = _wallet_context(request)
+    if request.method == "POST":
+        try:
+            amount = yuan_to_fen(Decimal(request.POST.get("amount", "").strip() or "x"))
+        except Exception:  # noqa: BLE001 - any unreadable amount is a field error
+            amount = -1
+        try:
+            topup = topup_create(customer=request.customer, amount_fen=amount)  # type: ignore[attr-defined]
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            return render(request, "web/wallet.html", context, status=400)
+        return redirect("web:sandbox_pay", out_trade_no=topup.out_trade_no)
+    template = "web/_wallet_body.html" if request.headers.get("HX-Request") else "web/wallet.html"
+    return render(request, template, context)
+
+
+@customer_required
+def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
+    """The sandbox gateway's cashier page (clearly labelled as a test mode)."""
+    topup = get_object_or_404(
+        TopUp, out_trade_no=out_trade_no, customer=request.customer  # type: ignore[attr-defined]
+    )
+    if request.method == "POST":
+        notify_url = request.build_absolute_uri(reverse("web:payment_notify"))
+        try:
+            sandbox_payment_confirm(topup=topup, notify_url=notify_url)
+        except DomainError as exc:
+            return render(request, "web/sandbox_pay.html", {"topup": topup, "errors": field_errors(exc)}, status=403)
+        return redirect(reverse("web:wallet") + f"?paid={topup.out_trade_no}")
+    return render(request, "web/sandbox_pay.html", {"topup": topup})
+
+
+@csrf_exempt
+@require_POST
+def payment_notify(request: HttpRequest) -> HttpResponse:
+    """The gateway's signed asynchronous notification; answers ``success`` once applied."""
+    try:
+        topup_notify_apply(params={k: v for k, v in request.POST.items()})
+    except DomainError as exc:
+        return HttpResponse(exc.errors[0].message_en, status=400, content_type="text/plain")
+    return HttpResponse("success", content_type="text/plain")
