@@ -1,0 +1,70 @@
+"""Shared fixtures: seeded catalogue, verified and funded customers, API clients."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+import pytest
+from django.test import Client
+
+from factories import (
+    CustomerFactory,
+    FakeAdapter,
+    fund_customer,
+    make_verified_customer,
+)
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture
+def seeded(db) -> None:
+    """The sandbox demo catalogue."""
+    from doudesk.catalog.seed import seed_demo
+
+    seed_demo()
+
+
+@pytest.fixture
+def customer(seeded):
+    """A verified individual customer with ¥1,000."""
+    customer = make_verified_customer()
+    fund_customer(customer, 100_000)
+    return customer
+
+
+@pytest.fixture
+def other_customer(seeded):
+    """A second verified, funded customer (for isolation tests)."""
+    customer = make_verified_customer()
+    fund_customer(customer, 100_000)
+    return customer
+
+
+@pytest.fixture
+def api_key_for() -> Callable:
+    """Create an API key for a customer; returns the plain key."""
+    from doudesk.accounts.services import api_key_create
+
+    def make(customer) -> str:
+        return api_key_create(customer=customer)[1]
+
+    return make
+
+
+@pytest.fixture
+def api(customer, api_key_for) -> Client:
+    """A test client authenticated with the customer's API key."""
+    return Client(headers={"Authorization": f"Bearer {api_key_for(customer)}"})
+
+
+@pytest.fixture
+def fake_adapter(monkeypatch) -> FakeAdapter:
+    """Replace provider adapters with a scripted in-memory one (unit tests of the order flow)."""
+    adapter = FakeAdapter()
+    monkeypatch.setattr("doudesk.orders.services.adapter_for", lambda provider: adapter)
+    return adapter
+
+
+__all__ = ["CustomerFactory"]

@@ -1,0 +1,146 @@
+"""factory_boy factories and small test helpers shared by the suites."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import factory
+
+from doudesk.accounts.idcheck import credit_code_check_char, resident_id_check_char
+from doudesk.accounts.models import Customer, CustomerKind, User
+from doudesk.providers.adapters.base import (
+    PlacedOrder,
+    ProviderError,
+    ProviderOrderStatus,
+    ProviderRejected,
+    ProviderStatus,
+    RefillResult,
+)
+from doudesk.wallet.models import AccountKind
+
+VIDEO_URL = "https://www.douyin.com/video/7301234567890123456"
+ACCOUNT_URL = "https://www.douyin.com/user/MS4wLjABAAAAv7iSuuXDJGDvJkmH_vz1qkDZYo1apxgzaxdBlovjuGk"
+_serial = itertools.count(100)
+
+
+def valid_resident_id(serial: int | None = None) -> str:
+    """A valid 18-digit resident ID (Beijing Chaoyang, born 1990-01-01)."""
+    body = f"11010519900101{(serial if serial is not None else next(_serial)) % 1000:03d}"
+    return body + resident_id_check_char(body)
+
+
+def valid_credit_code() -> str:
+    """A valid unified social credit code."""
+    body = "91350100M000100Y4"
+    return body + credit_code_check_char(body)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}@example.com")
+    email = factory.LazyAttribute(lambda u: u.username)
+    @factory.post_generation
+    def password(self, create: bool, extracted: str | None, **kwargs) -> None:
+        self.set_password(extracted or "correct-horse-9")
+        if create:
+            self.save(update_fields=["password"])
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    user = factory.SubFactory(UserFactory)
+    kind = CustomerKind.INDIVIDUAL
+    display_name = factory.Sequence(lambda n: f"客户{n}")
+
+
+def make_verified_customer(**kwargs) -> Customer:
+    """A customer whose identity verification is approved (sandbox mode)."""
+    from doudesk.accounts.services import verification_submit
+
+    customer = CustomerFactory(**kwargs)
+    verification_submit(customer=customer, legal_name="张三", number=valid_resident_id())
+    return customer
+
+
+def fund_customer(customer: Customer, fen: int) -> None:
+    """Credit ``fen`` to the customer through a balanced journal entry."""
+    from django.db import transaction
+
+    from doudesk.wallet.services import customer_account, journal_post, platform_account
+
+    with transaction.atomic():
+        journal_post(
+            ref=f"test-credit:{customer.pk}:{next(_serial)}",
+            kind="topup",
+            legs=[
+                (platform_account(AccountKind.PAYMENT_CLEARING), -fen),
+                (customer_account(customer), fen),
+            ],
+        )
+
+
+class FakeAdapter:
+    """A scripted provider: records placements and answers statuses set by the test."""
+
+    def __init__(self) -> None:
+        self.placed: list[dict] = []
+        self.statuses: dict[str, ProviderOrderStatus] = {}
+        self.place_error: Exception | None = None
+        self.canceled: list[str] = []
+        self.refills: list[str] = []
+
+    def place(self, *, service: str, link: str, quantity: int, options=None) -> PlacedOrder:
+        if self.place_error is not None:
+            raise self.place_error
+        external_id = str(5000 + len(self.placed))
+        self.placed.append({"service": service, "link": link, "quantity": quantity, "id": external_id})
+        self.statuses[external_id] = ProviderOrderStatus(external_id, ProviderStatus.PENDING)
+        return PlacedOrder(external_id)
+
+    def report(self, external_id: str, status: ProviderStatus, *, remains: int, charge: str = "0") -> None:
+        """Set what the provider will answer next for ``external_id``."""
+        self.statuses[external_id] = ProviderOrderStatus(
+            external_id, status, start_count=1000, remains=remains, charge=Decimal(charge), currency="CNY"
+        )
+
+    def status_many(self, ids):
+        return {
+            i: self.statuses.get(i) or ProviderRejected("Incorrect order ID", code="unknown_order")
+            for i in ids
+        }
+
+    def status(self, external_id: str) -> ProviderOrderStatus:
+        return self.statuses[external_id]
+
+    def cancel(self, ids):
+        self.canceled.extend(ids)
+        return {i: True for i in ids}
+
+    def refill(self, external_id: str) -> RefillResult:
+        self.refills.append(external_id)
+        return RefillResult(f"R{external_id}")
+
+    def services(self):
+        return []
+
+    def balance(self) -> Decimal:
+        return Decimal(0)
+
+
+__all__ = [
+    "ACCOUNT_URL",
+    "VIDEO_URL",
+    "CustomerFactory",
+    "FakeAdapter",
+    "ProviderError",
+    "fund_customer",
+    "make_verified_customer",
+    "valid_credit_code",
+    "valid_resident_id",
+]

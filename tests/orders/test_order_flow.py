@@ -1,0 +1,183 @@
+"""The order flow through the state machine: place, dispatch, sync, settle, cancel, refill."""
+
+from __future__ import annotations
+
+import pytest
+
+from doudesk.errors import DomainError
+from doudesk.ledger.models import LogLeaf
+from doudesk.orders import services
+from doudesk.orders.models import Order, OrderEvent, OrderStatus
+from doudesk.providers.adapters.base import ProviderError, ProviderRejected, ProviderStatus
+from doudesk.wallet.selectors import journal_total_fen, wallet_balances
+from factories import VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+PLAYS = 1  # seeded: ¥16.00 per 1,000 plays, min 500, step 100
+
+
+def place(customer, quantity=10_000, **kwargs) -> Order:
+    return services.order_place(
+        customer=customer, service_id=kwargs.pop("service_id", PLAYS), target=VIDEO_URL,
+        quantity=quantity, **kwargs,
+    )  # fmt: skip
+
+
+def test_placing_holds_the_charge_and_records_the_event(customer):
+    order = place(customer)
+    assert order.charge_fen == 16_000
+    assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 16_000}
+    assert list(order.events.values_list("kind", flat=True)) == ["placed"]
+    assert LogLeaf.objects.filter(order=order).count() == 1
+    assert journal_total_fen() == 0
+
+
+def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_adapter):
+    order = place(customer)
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=4_000)
+    services.orders_sync()
+    order.refresh_from_db()
+    assert (order.status, order.delivered) == (OrderStatus.IN_PROGRESS, 6_000)
+    fake_adapter.report(external, ProviderStatus.COMPLETED, remains=0, charge="120")
+    services.orders_sync()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert order.refunded_fen == 0
+    assert order.provider_cost_fen == 12_000
+    assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 0}
+    assert journal_total_fen() == 0
+
+
+def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer, fake_adapter):
+    order = place(customer, quantity=1_300)  # ¥20.80
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.PARTIAL, remains=457)
+    services.orders_sync()
+    order.refresh_from_db()
+    # Pays 843/1300 of 2,080 fen = 1348.8 → 1,349 fen; refund 731 fen.
+    assert order.status == OrderStatus.PARTIAL
+    assert (order.delivered, order.refunded_fen) == (843, 731)
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000 - 1_349
+    kinds = list(order.events.values_list("kind", flat=True))
+    assert kinds[-2:] == ["partial", "refunded"]
+    assert journal_total_fen() == 0
+
+
+def test_provider_cancel_refunds_everything(customer, fake_adapter):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.CANCELED, remains=10_000)
+    services.orders_sync()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELED
+    assert order.refunded_fen == order.charge_fen
+    assert wallet_balances(customer=customer) == {"available_fen": 100_000, "held_fen": 0}
+
+
+def test_provider_rejection_cancels_with_a_full_refund(customer, fake_adapter):
+    fake_adapter.place_error = ProviderRejected("Incorrect link", code="invalid_link")
+    order = place(customer)
+    assert services.order_dispatch(order_id=order.pk) == "rejected"
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELED
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000
+
+
+def test_transient_provider_error_releases_the_claim_for_a_retry(customer, fake_adapter):
+    fake_adapter.place_error = ProviderError("connection refused")
+    order = place(customer)
+    with pytest.raises(ProviderError):
+        services.order_dispatch(order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.external_id, order.dispatch_claimed_at) == ("pending", "", None)
+    fake_adapter.place_error = None
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+
+
+def test_dispatch_twice_places_once(customer, fake_adapter):
+    order = place(customer)
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    assert services.order_dispatch(order_id=order.pk) == "skipped"
+    assert len(fake_adapter.placed) == 1
+
+
+def test_a_final_status_applied_twice_settles_once(customer, fake_adapter):
+    order = place(customer, quantity=1_000)
+    services.order_dispatch(order_id=order.pk)
+    report_id = fake_adapter.placed[0]["id"]
+    fake_adapter.report(report_id, ProviderStatus.PARTIAL, remains=500)
+    status = fake_adapter.statuses[report_id]
+    services.order_apply_provider_status(order_id=order.pk, report=status)
+    services.order_apply_provider_status(order_id=order.pk, report=status)
+    order.refresh_from_db()
+    assert order.refunded_fen == 800
+    assert order.journal.filter(kind="order_settle").count() == 1
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000 - 800
+
+
+def test_cancel_before_dispatch_refunds_at_once(customer):
+    order = place(customer)
+    services.order_cancel(customer=customer, order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.CANCELED
+    assert wallet_balances(customer=customer) == {"available_fen": 100_000, "held_fen": 0}
+
+
+def test_cancel_after_dispatch_asks_the_provider_and_waits_for_its_count(customer, fake_adapter):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    services.order_cancel(customer=customer, order_id=order.pk)
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING and order.cancel_requested_at is not None
+    assert services.order_provider_cancel(order_id=order.pk) is True
+    assert fake_adapter.canceled == [order.external_id]
+
+
+def test_cancel_of_another_customers_order_is_not_found(customer, other_customer):
+    order = place(customer)
+    with pytest.raises(DomainError) as err:
+        services.order_cancel(customer=other_customer, order_id=order.pk)
+    assert err.value.status == 404
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+
+def test_finished_order_cannot_be_canceled(customer):
+    order = place(customer)
+    services.order_cancel(customer=customer, order_id=order.pk)
+    with pytest.raises(DomainError) as err:
+        services.order_cancel(customer=customer, order_id=order.pk)
+    assert err.value.status == 409
+
+
+def test_refill_only_for_refillable_finished_orders(customer, fake_adapter):
+    likes = 2  # refill within 7 days
+    order = place(customer, service_id=likes, quantity=100)
+    with pytest.raises(DomainError):
+        services.order_refill(customer=customer, order_id=order.pk)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    refill = services.order_refill(customer=customer, order_id=order.pk)
+    order.refresh_from_db()
+    assert services.order_provider_refill(refill_id=refill.pk) == f"R{order.external_id}"
+    plays_order = place(customer)
+    with pytest.raises(DomainError):
+        services.order_refill(customer=customer, order_id=plays_order.pk)
+
+
+def test_every_transition_is_an_event(customer, fake_adapter):
+    order = place(customer, quantity=1_000)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.IN_PROGRESS, remains=900)
+    services.orders_sync()
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    transitions = list(
+        OrderEvent.objects.filter(order=order).exclude(to_status="").values_list("to_status", flat=True)
+    )
+    assert transitions == ["pending", "in_progress", "completed"]
+    assert LogLeaf.objects.filter(order=order).count() == order.events.count()
