@@ -1,0 +1,104 @@
+"""The command-line contracts: serve, demo-account and production mode."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+DOUDESK = [sys.executable, "-m", "doudesk.cli"]
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DOUDESK_MODE"}}
+    env.update({"DOUDESK_DATA_DIR": str(tmp_path), **extra})
+    return env
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
+    result = subprocess.run(
+        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_MODE="production"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "DOUDESK_SECRET_KEY" in result.stderr
+
+
+def test_production_mode_has_no_demo_account(tmp_path):
+    env = _env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY="x" * 50)
+    subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)
+    result = subprocess.run(
+        [*DOUDESK, "demo-account"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0
+    assert "sandbox" in result.stderr
+
+
+def test_demo_account_prints_one_json_line_with_a_working_key(tmp_path):
+    env = _env(tmp_path)
+    subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)
+    result = subprocess.run(
+        [*DOUDESK, "demo-account", "--balance", "250"],
+        env=env, capture_output=True, text=True, timeout=60, check=True,
+    )  # fmt: skip
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1
+    account = json.loads(lines[0])
+    assert set(account) == {"email", "password", "api_key"}
+    check = (
+        "from doudesk.accounts.services import api_key_authenticate as a;"
+        "from doudesk.wallet.selectors import wallet_balances as w;"
+        f"c=a({account['api_key']!r});print(w(customer=c)['available_fen'])"
+    )
+    balance = subprocess.run(
+        [*DOUDESK, "shell", "-c", check], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert balance.stdout.strip().splitlines()[-1] == "25000"
+
+
+@pytest.mark.e2e
+def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
+    port, sandbox_port = _free_port(), _free_port()
+    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port))
+    proc = subprocess.Popen(
+        [*DOUDESK, "serve", "--port", str(port)], env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 90
+        health = None
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+                if health.status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        assert health is not None and health.json() == {"status": "ok"}
+        home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
+        assert "抖音业务自助下单平台" in home.text
+        assert httpx.get(f"http://127.0.0.1:{port}/static/vendor/htmx/htmx.min.js", timeout=5).status_code == 200
+        services = httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5).json()
+        assert len(services) >= 12
+    finally:
+        proc.send_signal(signal.SIGINT)
+        output, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, output
+    assert "stopped" in output
+    with socket.socket() as s:  # every child released its port
+        assert s.connect_ex(("127.0.0.1", sandbox_port)) != 0
