@@ -24,6 +24,13 @@ ACCOUNT_URL = "https://www.douyin.com/user/MS4wLjABAAAAv7iSuuXDJGDvJkmH_vz1qkDZY
 _serial = itertools.count(100)
 
 
+def module_id(code: str) -> int:
+    """The id of a seeded module (ids differ between databases, codes do not)."""
+    from doudesk.catalog.models import ServiceModule
+
+    return ServiceModule.objects.get(code=code).pk
+
+
 def valid_resident_id(serial: int | None = None) -> str:
     """A valid 18-digit resident ID (Beijing Chaoyang, born 1990-01-01)."""
     body = f"11010519900101{(serial if serial is not None else next(_serial)) % 1000:03d}"
@@ -141,6 +148,7 @@ __all__ = [
     "ProviderError",
     "fund_customer",
     "make_verified_customer",
+    "module_id",
     "valid_credit_code",
     "valid_resident_id",
 ]

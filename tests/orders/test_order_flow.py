@@ -10,16 +10,15 @@ from doudesk.orders import services
 from doudesk.orders.models import Order, OrderEvent, OrderStatus
 from doudesk.providers.adapters.base import ProviderError, ProviderRejected, ProviderStatus
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import VIDEO_URL
+from factories import VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
 
-PLAYS = 1  # seeded: ¥16.00 per 1,000 plays, min 500, step 100
-
 
 def place(customer, quantity=10_000, **kwargs) -> Order:
+    """Order seeded plays (¥16.00 per 1,000, min 500, step 100) unless told otherwise."""
     return services.order_place(
-        customer=customer, service_id=kwargs.pop("service_id", PLAYS), target=VIDEO_URL,
+        customer=customer, service_id=kwargs.pop("service_id", module_id("plays")), target=VIDEO_URL,
         quantity=quantity, **kwargs,
     )  # fmt: skip
 
@@ -154,8 +153,7 @@ def test_finished_order_cannot_be_canceled(customer):
 
 
 def test_refill_only_for_refillable_finished_orders(customer, fake_adapter):
-    likes = 2  # refill within 7 days
-    order = place(customer, service_id=likes, quantity=100)
+    order = place(customer, service_id=module_id("likes"), quantity=100)  # refill within 7 days
     with pytest.raises(DomainError):
         services.order_refill(customer=customer, order_id=order.pk)
     services.order_dispatch(order_id=order.pk)
