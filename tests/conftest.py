@@ -20,7 +20,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 @pytest.fixture
 def seeded(db) -> None:
-    """The sandbox demo catalogue."""
+    """Return the sandbox demo catalogue."""
     from doudesk.catalog.seed import seed_demo
 
     seed_demo()
@@ -28,7 +28,7 @@ def seeded(db) -> None:
 
 @pytest.fixture
 def customer(seeded):
-    """A verified individual customer with ¥1,000."""
+    """Return a verified individual customer with ¥1,000."""
     customer = make_verified_customer()
     fund_customer(customer, 100_000)
     return customer
@@ -36,7 +36,7 @@ def customer(seeded):
 
 @pytest.fixture
 def other_customer(seeded):
-    """A second verified, funded customer (for isolation tests)."""
+    """Return a second verified, funded customer (for isolation tests)."""
     customer = make_verified_customer()
     fund_customer(customer, 100_000)
     return customer
@@ -55,7 +55,7 @@ def api_key_for() -> Callable:
 
 @pytest.fixture
 def api(customer, api_key_for) -> Client:
-    """A test client authenticated with the customer's API key."""
+    """Return a test client authenticated with the customer's API key."""
     return Client(headers={"Authorization": f"Bearer {api_key_for(customer)}"})
 
 

@@ -25,20 +25,20 @@ _serial = itertools.count(100)
 
 
 def module_id(code: str) -> int:
-    """The id of a seeded module (ids differ between databases, codes do not)."""
+    """Return the id of a seeded module (ids differ between databases, codes do not)."""
     from doudesk.catalog.models import ServiceModule
 
     return ServiceModule.objects.get(code=code).pk
 
 
 def valid_resident_id(serial: int | None = None) -> str:
-    """A valid 18-digit resident ID (Beijing Chaoyang, born 1990-01-01)."""
+    """Return a valid 18-digit resident ID (Beijing Chaoyang, born 1990-01-01)."""
     body = f"11010519900101{(serial if serial is not None else next(_serial)) % 1000:03d}"
     return body + resident_id_check_char(body)
 
 
 def valid_credit_code() -> str:
-    """A valid unified social credit code."""
+    """Return a valid unified social credit code."""
     body = "91350100M000100Y4"
     return body + credit_code_check_char(body)
 
@@ -50,6 +50,7 @@ class UserFactory(factory.django.DjangoModelFactory):
 
     username = factory.Sequence(lambda n: f"user{n}@example.com")
     email = factory.LazyAttribute(lambda u: u.username)
+
     @factory.post_generation
     def password(self, create: bool, extracted: str | None, **kwargs) -> None:
         self.set_password(extracted or "correct-horse-9")
@@ -67,7 +68,7 @@ class CustomerFactory(factory.django.DjangoModelFactory):
 
 
 def make_verified_customer(**kwargs) -> Customer:
-    """A customer whose identity verification is approved (sandbox mode)."""
+    """Return a customer whose identity verification is approved (sandbox mode)."""
     from doudesk.accounts.services import verification_submit
 
     customer = CustomerFactory(**kwargs)
@@ -106,14 +107,23 @@ class FakeAdapter:
         if self.place_error is not None:
             raise self.place_error
         external_id = str(5000 + len(self.placed))
-        self.placed.append({"service": service, "link": link, "quantity": quantity, "id": external_id})
+        self.placed.append(
+            {"service": service, "link": link, "quantity": quantity, "id": external_id}
+        )
         self.statuses[external_id] = ProviderOrderStatus(external_id, ProviderStatus.PENDING)
         return PlacedOrder(external_id)
 
-    def report(self, external_id: str, status: ProviderStatus, *, remains: int, charge: str = "0") -> None:
+    def report(
+        self, external_id: str, status: ProviderStatus, *, remains: int, charge: str = "0"
+    ) -> None:
         """Set what the provider will answer next for ``external_id``."""
         self.statuses[external_id] = ProviderOrderStatus(
-            external_id, status, start_count=1000, remains=remains, charge=Decimal(charge), currency="CNY"
+            external_id,
+            status,
+            start_count=1000,
+            remains=remains,
+            charge=Decimal(charge),
+            currency="CNY",
         )
 
     def status_many(self, ids):

@@ -18,7 +18,11 @@ DOUDESK = [sys.executable, "-m", "doudesk.cli"]
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL", "DOUDESK_MODE"}}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "DOUDESK_MODE"}
+    }
     env.update({"DOUDESK_DATA_DIR": str(tmp_path), **extra})
     return env
 
@@ -89,10 +93,16 @@ def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
             except httpx.HTTPError:
                 pass
             time.sleep(0.5)
-        assert health is not None and health.json() == {"status": "ok"}
+        assert health is not None
+        assert health.json() == {"status": "ok"}
         home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
         assert "抖音业务自助下单平台" in home.text
-        assert httpx.get(f"http://127.0.0.1:{port}/static/vendor/htmx/htmx.min.js", timeout=5).status_code == 200
+        assert (
+            httpx.get(
+                f"http://127.0.0.1:{port}/static/vendor/htmx/htmx.min.js", timeout=5
+            ).status_code
+            == 200
+        )
         services = httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5).json()
         assert len(services) >= 12
     finally:

@@ -1,4 +1,4 @@
-"""The ``doudesk`` console script: ``serve``, ``demo-account``, ``verify`` and manage.py commands."""
+"""The ``doudesk`` console script: ``serve``, ``demo-account`` and the manage.py commands."""
 
 from __future__ import annotations
 

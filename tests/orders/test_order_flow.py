@@ -18,7 +18,8 @@ pytestmark = pytest.mark.django_db
 def place(customer, quantity=10_000, **kwargs) -> Order:
     """Order seeded plays (¥16.00 per 1,000, min 500, step 100) unless told otherwise."""
     return services.order_place(
-        customer=customer, service_id=kwargs.pop("service_id", module_id("plays")), target=VIDEO_URL,
+        customer=customer, service_id=kwargs.pop("service_id", module_id("plays")),
+        target=VIDEO_URL,
         quantity=quantity, **kwargs,
     )  # fmt: skip
 
@@ -130,7 +131,8 @@ def test_cancel_after_dispatch_asks_the_provider_and_waits_for_its_count(custome
     services.order_dispatch(order_id=order.pk)
     services.order_cancel(customer=customer, order_id=order.pk)
     order.refresh_from_db()
-    assert order.status == OrderStatus.PENDING and order.cancel_requested_at is not None
+    assert order.status == OrderStatus.PENDING
+    assert order.cancel_requested_at is not None
     assert services.order_provider_cancel(order_id=order.pk) is True
     assert fake_adapter.canceled == [order.external_id]
 
@@ -175,7 +177,9 @@ def test_every_transition_is_an_event(customer, fake_adapter):
     fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
     services.orders_sync()
     transitions = list(
-        OrderEvent.objects.filter(order=order).exclude(to_status="").values_list("to_status", flat=True)
+        OrderEvent.objects.filter(order=order)
+        .exclude(to_status="")
+        .values_list("to_status", flat=True)
     )
     assert transitions == ["pending", "in_progress", "completed"]
     assert LogLeaf.objects.filter(order=order).count() == order.events.count()

@@ -34,7 +34,15 @@ class CustomerAdmin(admin.ModelAdmin):
 class VerificationAdmin(admin.ModelAdmin):
     """The review queue: pending submissions first; approve or reject in bulk."""
 
-    list_display = ("pk", "customer", "kind", "legal_name", "number_masked", "status", "submitted_at")
+    list_display = (
+        "pk",
+        "customer",
+        "kind",
+        "legal_name",
+        "number_masked",
+        "status",
+        "submitted_at",
+    )
     list_filter = ("status", "kind")
     search_fields = ("legal_name", "customer__user__username")
     readonly_fields = (

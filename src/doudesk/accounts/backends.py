@@ -15,7 +15,11 @@ class IdentifierBackend(ModelBackend):
     """Normalises the identifier (case, spaces, +86) before the usual password check."""
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+        self,
+        request: HttpRequest | None,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> User | None:
         from doudesk.accounts.services import normalize_identifier
 

@@ -15,7 +15,7 @@ from doudesk.wallet.services import customer_account, journal_post, platform_acc
 
 
 def demo_resident_id() -> str:
-    """A syntactically valid resident ID for a demo person (Beijing, born 1990-01-01)."""
+    """Return a syntactically valid resident ID for a demo person (Beijing, born 1990-01-01)."""
     body = "11010519900101" + f"{secrets.randbelow(1000):03d}"
     return body + resident_id_check_char(body)
 

@@ -71,7 +71,9 @@ def customer_sign_up(
         )
     if kind not in CustomerKind.values:
         errors.append(
-            FieldError("kind", Code.INVALID_KIND, "请选择个人或企业", "Choose individual or enterprise")
+            FieldError(
+                "kind", Code.INVALID_KIND, "请选择个人或企业", "Choose individual or enterprise"
+            )
         )
     try:
         validate_password(password or "")
@@ -112,7 +114,10 @@ def customer_require_verified(customer: Customer) -> None:
 def _check_licence(licence: UploadedFile | None) -> None:
     if licence is None:
         raise DomainError.single(
-            "licence", Code.LICENCE_REQUIRED, "请上传营业执照图片", "Upload the business licence image"
+            "licence",
+            Code.LICENCE_REQUIRED,
+            "请上传营业执照图片",
+            "Upload the business licence image",
         )
     head = licence.read(8)
     licence.seek(0)
@@ -198,7 +203,7 @@ def verification_submit(
 def verification_review(
     *, verification: Verification, reviewer: User, approve: bool, reason: str = ""
 ) -> Verification:
-    """An operator approves or rejects a pending submission."""
+    """Approve or reject a pending submission (an operator's review)."""
     verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
     verification.reviewed_at = timezone.now()
     verification.reviewed_by = reviewer

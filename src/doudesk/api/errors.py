@@ -42,7 +42,7 @@ def error_item(error: FieldError) -> dict[str, str]:
 
 
 def domain_error_body(exc: DomainError) -> dict[str, Any]:
-    """The JSON body for a :class:`DomainError`."""
+    """Return the JSON body for a :class:`DomainError`."""
     items = [error_item(e) for e in exc.errors]
     return {"detail": items[0]["message"], "errors": items, **exc.extra}
 
@@ -51,10 +51,16 @@ def schema_errors(raw: list[dict[str, Any]]) -> DomainError:
     """Translate ninja/pydantic validation errors into field errors in both languages."""
     errors = []
     for item in raw:
-        loc = [str(part) for part in item.get("loc", ()) if part not in ("body", "payload", "query", "path", "header")]
+        loc = [
+            str(part)
+            for part in item.get("loc", ())
+            if part not in ("body", "payload", "query", "path", "header")
+        ]
         field = ".".join(loc) or "body"
         kind = str(item.get("type", ""))
-        zh, en = _PYDANTIC_MESSAGES.get(kind, ("格式不正确", str(item.get("msg") or "Invalid value")))
+        zh, en = _PYDANTIC_MESSAGES.get(
+            kind, ("格式不正确", str(item.get("msg") or "Invalid value"))
+        )
         errors.append(FieldError(field, kind or "invalid", zh, en))
     if not errors:
         errors.append(FieldError("body", "invalid", "请求格式不正确", "Malformed request"))

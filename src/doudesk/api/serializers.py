@@ -10,7 +10,7 @@ from doudesk.wallet.money import rate_str, yuan_str
 
 
 def service_dict(module: ServiceModule) -> dict[str, Any]:
-    """A catalogue module as v1 shows it."""
+    """Return a catalogue module as v1 shows it."""
     return {
         "id": module.pk,
         "code": module.code,
@@ -37,7 +37,7 @@ def service_dict(module: ServiceModule) -> dict[str, Any]:
 
 
 def order_dict(order: Order) -> dict[str, Any]:
-    """An order as v1 shows it; ``charge`` is what the customer pays after any refund."""
+    """Return an order as v1 shows it; ``charge`` is what the customer pays after any refund."""
     return {
         "id": order.pk,
         "service_id": order.module_id,

@@ -123,7 +123,10 @@ def _status(customer: Customer, data: dict[str, str]) -> Any:
 
 
 def _balance(customer: Customer, data: dict[str, str]) -> Any:
-    return {"balance": yuan_str(wallet_balances(customer=customer)["available_fen"]), "currency": "CNY"}
+    return {
+        "balance": yuan_str(wallet_balances(customer=customer)["available_fen"]),
+        "currency": "CNY",
+    }
 
 
 def _cancel_one(customer: Customer, raw: str) -> Any:

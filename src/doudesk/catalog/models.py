@@ -102,9 +102,7 @@ class ServiceModule(Localized, models.Model):
     min_quantity = models.PositiveIntegerField()
     max_quantity = models.PositiveIntegerField()
     step = models.PositiveIntegerField(default=1)
-    rate_per_1000 = models.DecimalField(
-        _("每千单位价格(元)"), max_digits=12, decimal_places=4
-    )
+    rate_per_1000 = models.DecimalField(_("每千单位价格(元)"), max_digits=12, decimal_places=4)
     avg_completion_hours = models.DecimalField(max_digits=8, decimal_places=2)
     refill_days = models.PositiveSmallIntegerField(default=0)
     cancel_allowed = models.BooleanField(default=False)

@@ -77,7 +77,9 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
             out["objective"] = options["objective"]
     mode = options.get("audience", "auto")
     if mode not in AUDIENCE_MODES:
-        errors.append(_err("audience", "人群须为 auto 或 custom", "Audience must be auto or custom"))
+        errors.append(
+            _err("audience", "人群须为 auto 或 custom", "Audience must be auto or custom")
+        )
     out["audience"] = mode
     targeting = {"gender", "ages", "regions", "interests"} & set(options)
     if targeting and mode != "custom":

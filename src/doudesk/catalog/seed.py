@@ -52,7 +52,8 @@ MODULES = [
      50, 50_000, 10, "100.00", "12", 0, True, False, OFFICIAL, "sandbox", "4"),
     ("followers", "promotion", ModuleKind.FOLLOWERS, "账号涨粉", "Account followers",
      "以粉丝增长为目标的官方推广，30 天补量", "Official follower-growth promotion, 30-day refill",
-     A, "个", "followers", 100, 100_000, 10, "180.00", "24", 30, True, True, OFFICIAL, "sandbox", "5"),
+     A, "个", "followers", 100, 100_000, 10, "180.00", "24", 30, True, True, OFFICIAL, "sandbox",
+     "5"),
     ("live-viewers", "promotion", ModuleKind.LIVE_VIEWERS, "直播间人气", "Live-room viewers",
      "直播加热，为直播间带来真实观众", "Live promotion bringing real viewers", L, "人次", "viewers",
      100, 50_000, 10, "75.00", "2", 0, True, False, OFFICIAL, "sandbox", "6"),
@@ -95,7 +96,11 @@ PACKAGES = [
 def _providers() -> dict[str, Provider]:
     sandbox, _ = Provider.objects.get_or_create(
         code="sandbox",
-        defaults={"name": "沙盒服务商 Sandbox provider", "adapter": AdapterKind.SMM_V2, "is_sandbox": True},
+        defaults={
+            "name": "沙盒服务商 Sandbox provider",
+            "adapter": AdapterKind.SMM_V2,
+            "is_sandbox": True,
+        },
     )
     manual, _ = Provider.objects.get_or_create(
         code="xinghe-mcn",
@@ -112,19 +117,36 @@ def seed_demo() -> bool:
     providers = _providers()
     categories = {}
     for sort, (slug, group, zh, en) in enumerate(CATEGORIES):
-        categories[slug] = Category.objects.create(slug=slug, group=group, name_zh=zh, name_en=en, sort=sort)
+        categories[slug] = Category.objects.create(
+            slug=slug, group=group, name_zh=zh, name_en=en, sort=sort
+        )
     modules = {}
     for sort, row in enumerate(MODULES):
         (code, cat, kind, zh, en, dzh, den, target, uzh, uen, lo, hi, step, rate, hours,
          refill_days, cancel, refill, channel, provider, service) = row  # fmt: skip
         modules[code] = module_save(
             module=ServiceModule(
-                category=categories[cat], code=code, kind=kind, name_zh=zh, name_en=en,
-                description_zh=dzh, description_en=den, target_kind=target, unit_zh=uzh,
-                unit_en=uen, min_quantity=lo, max_quantity=hi, step=step,
-                rate_per_1000=Decimal(rate), avg_completion_hours=Decimal(hours),
-                refill_days=refill_days, cancel_allowed=cancel, refill_allowed=refill,
-                channel=channel, provider=providers[provider], provider_service_id=service,
+                category=categories[cat],
+                code=code,
+                kind=kind,
+                name_zh=zh,
+                name_en=en,
+                description_zh=dzh,
+                description_en=den,
+                target_kind=target,
+                unit_zh=uzh,
+                unit_en=uen,
+                min_quantity=lo,
+                max_quantity=hi,
+                step=step,
+                rate_per_1000=Decimal(rate),
+                avg_completion_hours=Decimal(hours),
+                refill_days=refill_days,
+                cancel_allowed=cancel,
+                refill_allowed=refill,
+                channel=channel,
+                provider=providers[provider],
+                provider_service_id=service,
                 sort=sort,
             )  # fmt: skip
         )
@@ -134,7 +156,9 @@ def seed_demo() -> bool:
             target_kind=target, price_fen=price,
         )  # fmt: skip
         for module_code, quantity in items:
-            PackageItem.objects.create(package=package, module=modules[module_code], quantity=quantity)
+            PackageItem.objects.create(
+                package=package, module=modules[module_code], quantity=quantity
+            )
     GrowthPlan.objects.create(
         code="daily-followers", name_zh="每日涨粉计划", name_en="Daily follower growth",
         description_zh="每天 100 粉丝，连续 30 天，稳步增长",

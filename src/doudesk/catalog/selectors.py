@@ -22,13 +22,15 @@ def category_list() -> QuerySet[Category]:
 
 
 def module_get(*, module_id: object, field: str = "service_id") -> ServiceModule:
-    """The active module ``module_id``, or a field error naming ``field``."""
+    """Return the active module ``module_id``, or a field error naming ``field``."""
     try:
         pk = int(str(module_id))
     except (TypeError, ValueError):
         pk = None
     module = (
-        ServiceModule.objects.select_related("category", "provider").filter(pk=pk, active=True).first()
+        ServiceModule.objects.select_related("category", "provider")
+        .filter(pk=pk, active=True)
+        .first()
         if pk is not None
         else None
     )

@@ -32,10 +32,14 @@ def module_save(*, module: ServiceModule) -> ServiceModule:
     return module
 
 
-def quantity_errors(module: ServiceModule, quantity: Any, field: str = "quantity") -> list[FieldError]:
+def quantity_errors(
+    module: ServiceModule, quantity: Any, field: str = "quantity"
+) -> list[FieldError]:
     """Field errors for ``quantity`` against the module's min, max and step (empty if fine)."""
     if isinstance(quantity, bool) or not isinstance(quantity, int):
-        return [FieldError(field, Code.QUANTITY_TYPE, "数量须为整数", "Quantity must be an integer")]
+        return [
+            FieldError(field, Code.QUANTITY_TYPE, "数量须为整数", "Quantity must be an integer")
+        ]
     if not module.min_quantity <= quantity <= module.max_quantity:
         return [
             FieldError(

@@ -31,7 +31,17 @@ class ManualDeliveryForm(forms.Form):
 
 @admin.register(Order)
 class OrderAdmin(admin.ModelAdmin):
-    list_display = ("pk", "customer", "module", "quantity", "delivered", "status", "charge_fen", "refunded_fen", "created_at")
+    list_display = (
+        "pk",
+        "customer",
+        "module",
+        "quantity",
+        "delivered",
+        "status",
+        "charge_fen",
+        "refunded_fen",
+        "created_at",
+    )
     list_filter = ("status", "provider")
     search_fields = ("pk", "external_id", "target")
     readonly_fields = [f.name for f in Order._meta.fields]
@@ -43,7 +53,11 @@ class OrderAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         return [
-            path("<int:order_id>/deliver/", self.admin_site.admin_view(self.deliver_view), name="orders_order_deliver"),
+            path(
+                "<int:order_id>/deliver/",
+                self.admin_site.admin_view(self.deliver_view),
+                name="orders_order_deliver",
+            ),
             *super().get_urls(),
         ]
 
@@ -56,8 +70,15 @@ class OrderAdmin(admin.ModelAdmin):
             return redirect("admin:orders_order_change", order_id)
         if request.method == "POST" and form.is_valid():
             delivered = min(form.cleaned_data["delivered"], order.quantity)
-            order_record_manual_delivery(order_id=order.pk, delivered=delivered, final=form.cleaned_data["final"])
+            order_record_manual_delivery(
+                order_id=order.pk, delivered=delivered, final=form.cleaned_data["final"]
+            )
             messages.success(request, _("已记录交付"))
             return redirect("admin:orders_order_change", order_id)
-        context = {**self.admin_site.each_context(request), "order": order, "form": form, "title": _("记录交付")}
+        context = {
+            **self.admin_site.each_context(request),
+            "order": order,
+            "form": form,
+            "title": _("记录交付"),
+        }
         return render(request, "admin/orders/order/deliver.html", context)

@@ -13,7 +13,7 @@ from doudesk.orders.models import Order, OrderEvent
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
-    """The customer's orders, newest first."""
+    """Return the customer's orders, newest first."""
     qs = Order.objects.filter(customer=customer).select_related("module")
     return qs.filter(status=status) if status else qs
 
@@ -37,10 +37,10 @@ def order_get(*, customer: Customer, order_id: object) -> Order:
 
 
 def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]:
-    """The customer's orders among ``ids``, by id."""
+    """Return the customer's orders among ``ids``, by id."""
     return {o.pk: o for o in Order.objects.filter(customer=customer, pk__in=list(ids))}
 
 
 def order_events(*, order: Order) -> QuerySet[OrderEvent]:
-    """The order's timeline, oldest first."""
+    """Return the order's timeline, oldest first."""
     return order.events.order_by("pk")

@@ -97,13 +97,11 @@ class OrderLine:
 
 
 def _order_not_found() -> DomainError:
-    return DomainError.single(
-        "order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404
-    )
+    return DomainError.single("order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404)
 
 
 def customer_public_hash(customer: Customer) -> str:
-    """The customer's id as it appears in public log leaves (salted per customer)."""
+    """Return the customer's id as it appears in public log leaves (salted per customer)."""
     return hashlib.sha256(f"{customer.ledger_salt}:{customer.pk}".encode()).hexdigest()
 
 
@@ -126,12 +124,16 @@ def order_line_prepare(
         quote = quote_take(
             customer=customer, quote_id=str(quote_id), module=module, quantity=quantity
         )
-    return OrderLine(module=module, target=parsed, quantity=quantity, options=normalized, quote=quote)
+    return OrderLine(
+        module=module, target=parsed, quantity=quantity, options=normalized, quote=quote
+    )
 
 
 def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | None) -> Order:
     """Write one order and its ``placed`` event; the caller holds the funds."""
-    quote = line.quote or quote_create(customer=customer, module=line.module, quantity=line.quantity)
+    quote = line.quote or quote_create(
+        customer=customer, module=line.module, quantity=line.quantity
+    )
     charge = quote.total_fen if line.charge_fen is None else line.charge_fen
     target_url = line.target.url if line.target else ""
     order = Order.objects.create(
@@ -172,7 +174,9 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
     return order
 
 
-def _hold(customer: Customer, amount_fen: int, *, ref: str, memo: str, order_id: int | None) -> None:
+def _hold(
+    customer: Customer, amount_fen: int, *, ref: str, memo: str, order_id: int | None
+) -> None:
     journal_post(
         ref=ref,
         kind="order_hold",
@@ -232,7 +236,7 @@ def _order_place_line(customer: Customer, line: OrderLine) -> Order:
 
 
 def request_fingerprint(params: dict[str, Any]) -> str:
-    """A stable hash of a request's parameters (for Idempotency-Key comparison)."""
+    """Return a stable hash of a request's parameters (for Idempotency-Key comparison)."""
     text = json.dumps(params, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -294,7 +298,7 @@ def order_place_idempotent(
 
 
 def _allocate(total_fen: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total_fen`` in proportion to ``weights`` so the parts sum exactly (largest remainder)."""
+    """Split ``total_fen`` in proportion to ``weights``; the parts sum exactly (largest remainder)."""
     whole = sum(weights)
     if whole <= 0:
         return [total_fen // len(weights)] * len(weights)
@@ -323,13 +327,17 @@ def order_group_place(
         raise DomainError.single("items", Code.EMPTY_GROUP, "没有可下单的项目", "Nothing to order")
     with transaction.atomic(durable=True):
         quotes = [
-            line.quote or quote_create(customer=customer, module=line.module, quantity=line.quantity)
+            line.quote
+            or quote_create(customer=customer, module=line.module, quantity=line.quantity)
             for line in lines
         ]
         charges = (
             _allocate(total_fen, [q.total_fen for q in quotes])
             if total_fen is not None
-            else [line.charge_fen if line.charge_fen is not None else q.total_fen for line, q in zip(lines, quotes, strict=True)]
+            else [
+                line.charge_fen if line.charge_fen is not None else q.total_fen
+                for line, q in zip(lines, quotes, strict=True)
+            ]
         )
         group = OrderGroup.objects.create(
             customer=customer, kind=kind, label=label[:100], total_fen=sum(charges)
@@ -337,7 +345,13 @@ def order_group_place(
         for line, quote, charge in zip(lines, quotes, charges, strict=True):
             line.quote, line.charge_fen = quote, charge
             _order_create(customer, line, group=group)
-        _hold(customer, group.total_fen, ref=f"group:{group.pk}:hold", memo=f"{label} 冻结", order_id=None)
+        _hold(
+            customer,
+            group.total_fen,
+            ref=f"group:{group.pk}:hold",
+            memo=f"{label} 冻结",
+            order_id=None,
+        )
     return group
 
 
@@ -353,11 +367,17 @@ def package_order(*, customer: Customer, package: Package, target: Any) -> Order
         except DomainError as exc:
             errors.extend(e for e in exc.errors if e not in errors)
             continue
-        lines.append(OrderLine(module=item.module, target=parsed, quantity=item.quantity, options=options))
+        lines.append(
+            OrderLine(module=item.module, target=parsed, quantity=item.quantity, options=options)
+        )
     if errors:
         raise DomainError(*errors)
     return order_group_place(
-        customer=customer, kind="package", label=package.name_zh, lines=lines, total_fen=package.price_fen
+        customer=customer,
+        kind="package",
+        label=package.name_zh,
+        lines=lines,
+        total_fen=package.price_fen,
     )
 
 
@@ -388,7 +408,10 @@ def order_dispatch(*, order_id: int) -> str:
     now = timezone.now()
     claimed = (
         Order.objects.filter(
-            pk=order_id, status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True
+            pk=order_id,
+            status=OrderStatus.PENDING,
+            external_id="",
+            cancel_requested_at__isnull=True,
         )
         .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
         .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
@@ -493,7 +516,9 @@ def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -
             delivered = order.delivered
         if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
             cost = yuan_to_fen(report.charge) if report.charge is not None else 0
-            _settle(order, status, delivered=delivered, cost_fen=cost, start_count=report.start_count)
+            _settle(
+                order, status, delivered=delivered, cost_fen=cost, start_count=report.start_count
+            )
             return order
         delivered = max(delivered, order.delivered)
         fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
@@ -518,7 +543,9 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
     now = timezone.now()
     counts = {"redispatched": 0, "polled": 0, "applied": 0, "errors": 0}
     stuck = (
-        Order.objects.filter(status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True)
+        Order.objects.filter(
+            status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True
+        )
         .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
         .filter(
             Q(scheduled_for__isnull=True, created_at__lt=now - REDISPATCH_AFTER)
@@ -582,11 +609,18 @@ def order_cancel(*, customer: Customer, order_id: int) -> Order:
             raise _order_not_found()
         if not order.module.cancel_allowed:
             raise DomainError.single(
-                "order", Code.CANCEL_NOT_ALLOWED, "该服务不支持取消", "This service cannot be canceled"
+                "order",
+                Code.CANCEL_NOT_ALLOWED,
+                "该服务不支持取消",
+                "This service cannot be canceled",
             )
         if order.is_finished:
             raise DomainError.single(
-                "order", Code.ALREADY_FINISHED, "订单已结束", "The order has already finished", status=409
+                "order",
+                Code.ALREADY_FINISHED,
+                "订单已结束",
+                "The order has already finished",
+                status=409,
             )
         now = timezone.now()
         claim_live = order.dispatch_claimed_at and order.dispatch_claimed_at >= now - CLAIM_TTL
@@ -665,7 +699,7 @@ def order_provider_refill(*, refill_id: int) -> str:
 
 
 def order_record_manual_delivery(*, order_id: int, delivered: int, final: bool) -> Order:
-    """An operator records what a manual provider delivered (the admin calls this)."""
+    """Record what a manual provider delivered (an operator, from the admin)."""
     order = Order.objects.get(pk=order_id)
     remains = max(0, order.quantity - delivered)
     if final:

@@ -16,7 +16,7 @@ def sandbox_provider_url() -> str:
 
 
 def adapter_for(provider: Provider) -> ProviderAdapter:
-    """The adapter that speaks to ``provider``."""
+    """Build the adapter that speaks to ``provider``."""
     if provider.adapter == AdapterKind.MANUAL:
         return ManualAdapter(provider_code=provider.code)
     if provider.is_sandbox:

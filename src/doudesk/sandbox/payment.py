@@ -17,7 +17,7 @@ from doudesk.wallet.models import TopUp, TopUpStatus
 
 
 def sandbox_notify_params(*, topup: TopUp, trade_status: str = "paid") -> dict[str, str]:
-    """The signed notification the sandbox gateway sends for ``topup``."""
+    """Return the signed notification the sandbox gateway sends for ``topup``."""
     params = {
         "out_trade_no": topup.out_trade_no,
         "amount_fen": str(topup.amount_fen),
@@ -30,12 +30,16 @@ def sandbox_notify_params(*, topup: TopUp, trade_status: str = "paid") -> dict[s
 
 
 def sandbox_payment_confirm(*, topup: TopUp, notify_url: str) -> None:
-    """The customer confirmed payment on the sandbox page: schedule the gateway's callback."""
+    """Schedule the gateway's callback once the customer confirmed on the sandbox page."""
     from doudesk.sandbox.tasks import sandbox_payment_notify_task
 
     if not settings.SANDBOX:
         raise DomainError.single(
-            "gateway", "sandbox_disabled", "沙盒支付已关闭", "Sandbox payment is disabled", status=403
+            "gateway",
+            "sandbox_disabled",
+            "沙盒支付已关闭",
+            "Sandbox payment is disabled",
+            status=403,
         )
     if topup.status != TopUpStatus.PENDING:
         return

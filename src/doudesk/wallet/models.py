@@ -108,9 +108,7 @@ class TopUp(models.Model):
         verbose_name = _("充值")
         verbose_name_plural = _("充值")
         ordering = ["-pk"]
-        constraints = [
-            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="topup_positive")
-        ]
+        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="topup_positive")]
 
     def __str__(self) -> str:
         return f"{self.out_trade_no} {self.amount_fen / 100:.2f} {self.status}"

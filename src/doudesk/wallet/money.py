@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 FEN_PER_YUAN = 100
 
@@ -18,11 +18,12 @@ def yuan_to_fen(value: Decimal | str | int) -> int:
     """Convert yuan to fen, rounding half-up; raises ValueError on junk."""
     try:
         amount = Decimal(str(value))
-    except InvalidOperation as exc:
+        if not amount.is_finite():
+            raise ValueError(f"not an amount: {value!r}")
+        # Huge exponents overflow or exceed the context precision here (e.g. "1e30").
+        return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    except DecimalException as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
-    if not amount.is_finite():
-        raise ValueError(f"not an amount: {value!r}")
-    return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
 def charge_fen(quantity: int, rate_per_1000: Decimal) -> int:
@@ -38,5 +39,5 @@ def prorate_fen(total_fen: int, part: int, whole: int) -> int:
 
 
 def rate_str(rate: Decimal) -> str:
-    """A rate without trailing zeros or exponent (``Decimal("20.0000")`` → ``"20"``)."""
+    """Return a rate without trailing zeros or exponent (``Decimal("20.0000")`` → ``"20"``)."""
     return format(rate.normalize(), "f")

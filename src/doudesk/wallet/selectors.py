@@ -10,9 +10,7 @@ from doudesk.wallet.models import Account, AccountKind, Leg, TopUp
 
 def wallet_balances(*, customer: Customer) -> dict[str, int]:
     """Available and held fen of a customer."""
-    rows = dict(
-        Account.objects.filter(customer=customer).values_list("kind", "balance_fen")
-    )
+    rows = dict(Account.objects.filter(customer=customer).values_list("kind", "balance_fen"))
     return {
         "available_fen": rows.get(AccountKind.CUSTOMER_CASH, 0),
         "held_fen": rows.get(AccountKind.CUSTOMER_HOLD, 0),
@@ -20,7 +18,7 @@ def wallet_balances(*, customer: Customer) -> dict[str, int]:
 
 
 def wallet_journal(*, customer: Customer, limit: int = 50) -> QuerySet[Leg]:
-    """The customer's cash-account legs, newest first."""
+    """Return the customer's cash-account legs, newest first."""
     return (
         Leg.objects.filter(account__customer=customer, account__kind=AccountKind.CUSTOMER_CASH)
         .select_related("entry")
@@ -29,7 +27,7 @@ def wallet_journal(*, customer: Customer, limit: int = 50) -> QuerySet[Leg]:
 
 
 def wallet_topups(*, customer: Customer, limit: int = 20) -> QuerySet[TopUp]:
-    """The customer's recent top-ups."""
+    """Return the customer's recent top-ups."""
     return TopUp.objects.filter(customer=customer).order_by("-pk")[:limit]
 
 

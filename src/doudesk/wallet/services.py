@@ -63,7 +63,9 @@ def platform_account(kind: str) -> Account:
 
 def provider_account(provider: Provider) -> Account:
     """Return (creating once) what the platform owes ``provider``."""
-    return _account(f"provider:{provider.pk}:payable", AccountKind.PROVIDER_PAYABLE, provider=provider)
+    return _account(
+        f"provider:{provider.pk}:payable", AccountKind.PROVIDER_PAYABLE, provider=provider
+    )
 
 
 def journal_post(
@@ -91,8 +93,7 @@ def journal_post(
         sign = -1 if account.kind in DEBIT_NORMAL else 1
         deltas[account.pk] = deltas.get(account.pk, 0) + sign * amount
     locked = {
-        a.pk: a
-        for a in Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
+        a.pk: a for a in Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
     }
     for pk, delta in deltas.items():
         account = locked[pk]

@@ -8,8 +8,8 @@ from django.http import HttpRequest
 from ninja import Router, Schema
 
 from doudesk.accounts.models import ApiKey
-from doudesk.api.auth import AUTH
 from doudesk.accounts.services import api_key_create, api_key_revoke
+from doudesk.api.auth import AUTH
 from doudesk.errors import DomainError
 
 router = Router(tags=["api-keys"], auth=AUTH)
@@ -32,7 +32,7 @@ def _key_dict(key: ApiKey) -> dict[str, Any]:
 
 @router.get("/api-keys")
 def keys_list(request: HttpRequest) -> list[dict[str, Any]]:
-    """The caller's keys (never the keys themselves)."""
+    """Return the caller's keys (never the keys themselves)."""
     return [_key_dict(k) for k in ApiKey.objects.filter(customer=request.auth).order_by("-pk")]
 
 

@@ -41,7 +41,7 @@ def orders_create(
 def orders_list(
     request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
-    """The caller's orders, newest first."""
+    """Return the caller's orders, newest first."""
     limit = max(1, min(limit, 200))
     offset = max(0, offset)
     qs = selectors.order_list(customer=request.auth, status=status)
@@ -59,7 +59,7 @@ def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 @router.get("/orders/{order_id}/events")
 def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
-    """The order's timeline."""
+    """Return the order's timeline."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
     return [
         {"kind": e.kind, "status": e.to_status, "data": e.data, "at": e.created_at.isoformat()}

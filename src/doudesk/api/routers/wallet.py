@@ -56,5 +56,7 @@ def wallet_topup(request: HttpRequest, payload: TopUpIn) -> tuple[int, dict[str,
         "amount": yuan_str(topup.amount_fen),
         "currency": "CNY",
         "status": topup.status,
-        "pay_url": request.build_absolute_uri(reverse("web:sandbox_pay", args=[topup.out_trade_no])),
+        "pay_url": request.build_absolute_uri(
+            reverse("web:sandbox_pay", args=[topup.out_trade_no])
+        ),
     }

@@ -5,117 +5,224 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('catalog', '0001_initial'),
-        ('pricing', '0001_initial'),
-        ('providers', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("catalog", "0001_initial"),
+        ("pricing", "0001_initial"),
+        ("providers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Order',
+            name="Order",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('target', models.CharField(blank=True, max_length=300)),
-                ('target_kind', models.CharField(max_length=10)),
-                ('quantity', models.PositiveIntegerField()),
-                ('unit_rate', models.DecimalField(decimal_places=4, max_digits=12)),
-                ('charge_fen', models.BigIntegerField()),
-                ('options', models.JSONField(blank=True, default=dict)),
-                ('status', models.CharField(choices=[('pending', '等待中'), ('in_progress', '进行中'), ('processing', '处理中'), ('completed', '已完成'), ('partial', '部分完成'), ('canceled', '已取消')], db_index=True, default='pending', max_length=20)),
-                ('external_id', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('dispatch_claimed_at', models.DateTimeField(blank=True, null=True)),
-                ('scheduled_for', models.DateTimeField(blank=True, null=True)),
-                ('start_count', models.BigIntegerField(blank=True, null=True)),
-                ('delivered', models.PositiveIntegerField(default=0)),
-                ('remains', models.PositiveIntegerField(blank=True, null=True)),
-                ('provider_cost_fen', models.BigIntegerField(default=0)),
-                ('refunded_fen', models.BigIntegerField(default=0)),
-                ('cancel_requested_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='accounts.customer')),
-                ('module', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='catalog.servicemodule')),
-                ('provider', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='providers.provider')),
-                ('quote', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='order', to='pricing.quote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("target", models.CharField(blank=True, max_length=300)),
+                ("target_kind", models.CharField(max_length=10)),
+                ("quantity", models.PositiveIntegerField()),
+                ("unit_rate", models.DecimalField(decimal_places=4, max_digits=12)),
+                ("charge_fen", models.BigIntegerField()),
+                ("options", models.JSONField(blank=True, default=dict)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "等待中"),
+                            ("in_progress", "进行中"),
+                            ("processing", "处理中"),
+                            ("completed", "已完成"),
+                            ("partial", "部分完成"),
+                            ("canceled", "已取消"),
+                        ],
+                        db_index=True,
+                        default="pending",
+                        max_length=20,
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("dispatch_claimed_at", models.DateTimeField(blank=True, null=True)),
+                ("scheduled_for", models.DateTimeField(blank=True, null=True)),
+                ("start_count", models.BigIntegerField(blank=True, null=True)),
+                ("delivered", models.PositiveIntegerField(default=0)),
+                ("remains", models.PositiveIntegerField(blank=True, null=True)),
+                ("provider_cost_fen", models.BigIntegerField(default=0)),
+                ("refunded_fen", models.BigIntegerField(default=0)),
+                ("cancel_requested_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="orders",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "module",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="catalog.servicemodule"
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="providers.provider"
+                    ),
+                ),
+                (
+                    "quote",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="order",
+                        to="pricing.quote",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '订单',
-                'verbose_name_plural': '订单',
-                'ordering': ['-pk'],
+                "verbose_name": "订单",
+                "verbose_name_plural": "订单",
+                "ordering": ["-pk"],
             },
         ),
         migrations.CreateModel(
-            name='OrderEvent',
+            name="OrderEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=30)),
-                ('from_status', models.CharField(blank=True, max_length=20)),
-                ('to_status', models.CharField(blank=True, max_length=20)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=30)),
+                ("from_status", models.CharField(blank=True, max_length=20)),
+                ("to_status", models.CharField(blank=True, max_length=20)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['pk'],
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='OrderGroup',
+            name="OrderGroup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=20)),
-                ('label', models.CharField(max_length=100)),
-                ('total_fen', models.BigIntegerField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=20)),
+                ("label", models.CharField(max_length=100)),
+                ("total_fen", models.BigIntegerField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="accounts.customer"
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='order',
-            name='group',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='orders', to='orders.ordergroup'),
+            model_name="order",
+            name="group",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="orders",
+                to="orders.ordergroup",
+            ),
         ),
         migrations.CreateModel(
-            name='Refill',
+            name="Refill",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('external_id', models.CharField(blank=True, max_length=64)),
-                ('status', models.CharField(default='requested', max_length=20)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('order', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='refills', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("external_id", models.CharField(blank=True, max_length=64)),
+                ("status", models.CharField(default="requested", max_length=20)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="refills",
+                        to="orders.order",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('key', models.CharField(max_length=255)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('response_status', models.PositiveSmallIntegerField()),
-                ('response_body', models.JSONField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("key", models.CharField(max_length=255)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("response_status", models.PositiveSmallIntegerField()),
+                ("response_body", models.JSONField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, to="accounts.customer"
+                    ),
+                ),
             ],
             options={
-                'constraints': [models.UniqueConstraint(fields=('customer', 'key'), name='idempotency_key_once')],
+                "constraints": [
+                    models.UniqueConstraint(fields=("customer", "key"), name="idempotency_key_once")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('charge_fen__gte', 0)), name='order_charge_nonneg'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("charge_fen__gte", 0)), name="order_charge_nonneg"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('refunded_fen__gte', 0), ('refunded_fen__lte', models.F('charge_fen'))), name='order_refund_within_charge'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("refunded_fen__gte", 0), ("refunded_fen__lte", models.F("charge_fen"))
+                ),
+                name="order_refund_within_charge",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='order',
-            constraint=models.CheckConstraint(condition=models.Q(('delivered__lte', models.F('quantity'))), name='order_delivered_le_qty'),
+            model_name="order",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("delivered__lte", models.F("quantity"))),
+                name="order_delivered_le_qty",
+            ),
         ),
     ]

@@ -44,11 +44,11 @@ class ManualAdapter:
         return {i: ProviderRejected("manual orders are reported by an operator") for i in ids}
 
     def cancel(self, ids: Iterable[str]) -> dict[str, bool]:
-        """The operator sees the cancel request on the order and acts on it."""
+        """Acknowledge: the operator sees the cancel request on the order and acts on it."""
         return {i: True for i in ids}
 
     def refill(self, external_id: str) -> RefillResult:
-        """The operator handles refills; the reference is the order's."""
+        """Acknowledge: the operator handles refills; the reference is the order's."""
         return RefillResult(refill_id=external_id)
 
     def balance(self) -> Decimal:

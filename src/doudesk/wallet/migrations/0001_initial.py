@@ -5,85 +5,181 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('orders', '0001_initial'),
-        ('providers', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("orders", "0001_initial"),
+        ("providers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=80, unique=True)),
-                ('kind', models.CharField(choices=[('customer_cash', '客户余额'), ('customer_hold', '客户冻结'), ('platform_revenue', '平台收入'), ('provider_payable', '应付服务商'), ('guarantee_fund', '保障金'), ('payment_clearing', '支付清算')], max_length=30)),
-                ('balance_fen', models.BigIntegerField(default=0)),
-                ('customer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.customer')),
-                ('provider', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='providers.provider')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=80, unique=True)),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("customer_cash", "客户余额"),
+                            ("customer_hold", "客户冻结"),
+                            ("platform_revenue", "平台收入"),
+                            ("provider_payable", "应付服务商"),
+                            ("guarantee_fund", "保障金"),
+                            ("payment_clearing", "支付清算"),
+                        ],
+                        max_length=30,
+                    ),
+                ),
+                ("balance_fen", models.BigIntegerField(default=0)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.customer",
+                    ),
+                ),
+                (
+                    "provider",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="providers.provider",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '账户',
-                'verbose_name_plural': '账户',
+                "verbose_name": "账户",
+                "verbose_name_plural": "账户",
             },
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('ref', models.CharField(max_length=120, unique=True)),
-                ('kind', models.CharField(max_length=30)),
-                ('memo', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('order', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='journal', to='orders.order')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("ref", models.CharField(max_length=120, unique=True)),
+                ("kind", models.CharField(max_length=30)),
+                ("memo", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "order",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="journal",
+                        to="orders.order",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '记账凭证',
-                'verbose_name_plural': '记账凭证',
-                'ordering': ['-pk'],
+                "verbose_name": "记账凭证",
+                "verbose_name_plural": "记账凭证",
+                "ordering": ["-pk"],
             },
         ),
         migrations.CreateModel(
-            name='Leg',
+            name="Leg",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_fen', models.BigIntegerField()),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='legs', to='wallet.account')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='legs', to='wallet.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_fen", models.BigIntegerField()),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="legs",
+                        to="wallet.account",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="legs",
+                        to="wallet.journalentry",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='TopUp',
+            name="TopUp",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_fen', models.BigIntegerField()),
-                ('gateway', models.CharField(default='sandbox', max_length=20)),
-                ('out_trade_no', models.CharField(max_length=40, unique=True)),
-                ('status', models.CharField(choices=[('pending', '待支付'), ('paid', '已到账'), ('failed', '失败')], default='pending', max_length=10)),
-                ('gateway_txn', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='accounts.customer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_fen", models.BigIntegerField()),
+                ("gateway", models.CharField(default="sandbox", max_length=20)),
+                ("out_trade_no", models.CharField(max_length=40, unique=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("pending", "待支付"), ("paid", "已到账"), ("failed", "失败")],
+                        default="pending",
+                        max_length=10,
+                    ),
+                ),
+                ("gateway_txn", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, to="accounts.customer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '充值',
-                'verbose_name_plural': '充值',
-                'ordering': ['-pk'],
+                "verbose_name": "充值",
+                "verbose_name_plural": "充值",
+                "ordering": ["-pk"],
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('kind__in', ['customer_hold', 'customer_cash']), _negated=True), ('balance_fen__gte', 0), _connector='OR'), name='customer_balances_never_negative'),
+            model_name="account",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("kind__in", ["customer_hold", "customer_cash"]), _negated=True),
+                    ("balance_fen__gte", 0),
+                    _connector="OR",
+                ),
+                name="customer_balances_never_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='leg',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_fen', 0), _negated=True), name='leg_not_zero'),
+            model_name="leg",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_fen", 0), _negated=True), name="leg_not_zero"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='topup',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_fen__gt', 0)), name='topup_positive'),
+            model_name="topup",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_fen__gt", 0)), name="topup_positive"
+            ),
         ),
     ]

@@ -1,8 +1,11 @@
-"""Template filters: yuan amounts and order-event labels."""
+"""Template filters: yuan amounts, order-event labels and journal descriptions."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.wallet.money import yuan_str
@@ -30,5 +33,27 @@ def yuan(fen: int | None) -> str:
 
 @register.filter
 def event_label(kind: str) -> str:
-    """A readable label for an order event kind."""
+    """Return a readable label for an order event kind."""
     return str(EVENT_LABELS.get(kind, kind))
+
+
+@register.filter
+def journal_memo(entry: Any) -> str:
+    """Describe a journal entry in the active language.
+
+    Memos are stored in Chinese when the entry is written; the well-known kinds are rebuilt from
+    the entry's kind, order and reference so the English page does not show Chinese text. Anything
+    else falls back to the stored memo.
+    """
+    memo = entry.memo or ""
+    if entry.order_id is not None and entry.kind == "order_hold":
+        return gettext("订单 #%(id)s 冻结") % {"id": entry.order_id}
+    if entry.order_id is not None and entry.kind == "order_settle":
+        return gettext("订单 #%(id)s 结算") % {"id": entry.order_id}
+    if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
+        return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
+    if entry.ref.startswith("demo-credit:"):
+        return gettext("沙盒演示额度")
+    if entry.ref.startswith("group:") and memo.endswith(" 冻结"):
+        return gettext("%(label)s 冻结") % {"label": memo.removesuffix(" 冻结")}
+    return memo

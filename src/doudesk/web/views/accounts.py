@@ -53,7 +53,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
             return render(request, "web/login.html", context, status=400)
         login(request, user)
         target = request.POST.get("next") or ""
-        return redirect(target if target.startswith("/") and not target.startswith("//") else "web:catalog")
+        return redirect(
+            target if target.startswith("/") and not target.startswith("//") else "web:catalog"
+        )
     return render(request, "web/login.html", context)
 
 

@@ -13,7 +13,7 @@ from doudesk.web.views.common import customer_required, field_errors
 
 @customer_required
 def orders(request: HttpRequest) -> HttpResponse:
-    """The customer's orders; htmx refreshes the table while some are open."""
+    """Show the customer's orders; htmx refreshes the table while some are open."""
     qs = selectors.order_list(customer=request.customer)[:100]  # type: ignore[attr-defined]
     template = "web/_orders_table.html" if request.headers.get("HX-Request") else "web/orders.html"
     return render(request, template, {"orders": qs})
@@ -24,7 +24,9 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order with its timeline."""
     order = selectors.order_get(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
     context = {"order": order, "events": selectors.order_events(order=order)}
-    template = "web/_order_live.html" if request.headers.get("HX-Request") else "web/order_detail.html"
+    template = (
+        "web/_order_live.html" if request.headers.get("HX-Request") else "web/order_detail.html"
+    )
     return render(request, template, context)
 
 
@@ -36,6 +38,10 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         services.order_cancel(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
     except DomainError as exc:
         order = selectors.order_get(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
-        context = {"order": order, "events": selectors.order_events(order=order), "errors": field_errors(exc)}
+        context = {
+            "order": order,
+            "events": selectors.order_events(order=order),
+            "errors": field_errors(exc),
+        }
         return render(request, "web/order_detail.html", context, status=exc.status)
     return redirect("web:order_detail", order_id=order_id)

@@ -49,14 +49,16 @@ def _options_from_form(request: HttpRequest) -> dict | None:
             options["gender"] = post.get("gender")
         if post.getlist("ages"):
             options["ages"] = post.getlist("ages")
-        regions = [r.strip() for r in post.get("regions", "").replace("，", ",").split(",") if r.strip()]
+        regions = [
+            r.strip() for r in post.get("regions", "").replace("，", ",").split(",") if r.strip()
+        ]
         if regions:
             options["regions"] = regions
     return options
 
 
 def price_check(request: HttpRequest, module_id: int) -> HttpResponse:
-    """The htmx partial under the order form: live price and link check."""
+    """Render the htmx partial under the order form: live price and link check."""
     module = selectors.module_get(module_id=module_id)
     quantity = _quantity(request.GET.get("quantity", ""))
     context: dict = {"module": module}
@@ -109,7 +111,12 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     model = Package if kind == "package" else GrowthPlan
     bundle = get_object_or_404(model, pk=bundle_id, active=True)
     customer = request.customer  # type: ignore[attr-defined]
-    context: dict = {"bundle": bundle, "kind": kind, "values": request.POST, "verified": customer_is_verified(customer)}
+    context: dict = {
+        "bundle": bundle,
+        "kind": kind,
+        "values": request.POST,
+        "verified": customer_is_verified(customer),
+    }
     if request.method == "POST":
         target = request.POST.get("target", "")
         try:

@@ -52,16 +52,23 @@ def wallet(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
-    """The sandbox gateway's cashier page (clearly labelled as a test mode)."""
+    """Show the sandbox gateway's cashier page (clearly labelled as a test mode)."""
     topup = get_object_or_404(
-        TopUp, out_trade_no=out_trade_no, customer=request.customer  # type: ignore[attr-defined]
+        TopUp,
+        out_trade_no=out_trade_no,
+        customer=request.customer,  # type: ignore[attr-defined]
     )
     if request.method == "POST":
         notify_url = request.build_absolute_uri(reverse("web:payment_notify"))
         try:
             sandbox_payment_confirm(topup=topup, notify_url=notify_url)
         except DomainError as exc:
-            return render(request, "web/sandbox_pay.html", {"topup": topup, "errors": field_errors(exc)}, status=403)
+            return render(
+                request,
+                "web/sandbox_pay.html",
+                {"topup": topup, "errors": field_errors(exc)},
+                status=403,
+            )
         return redirect(reverse("web:wallet") + f"?paid={topup.out_trade_no}")
     return render(request, "web/sandbox_pay.html", {"topup": topup})
 
@@ -69,7 +76,7 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
 @csrf_exempt
 @require_POST
 def payment_notify(request: HttpRequest) -> HttpResponse:
-    """The gateway's signed asynchronous notification; answers ``success`` once applied."""
+    """Apply the gateway's signed notification; answer ``success`` once applied."""
     try:
         topup_notify_apply(params={k: v for k, v in request.POST.items()})
     except DomainError as exc:
