@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from doudesk.web.views import accounts, orders, shop, wallet
+from doudesk.web.views import accounts, orders, pricing, shop, wallet
 
 app_name = "web"
 
@@ -15,10 +15,12 @@ urlpatterns = [
     path("api-keys/", accounts.api_keys, name="api_keys"),
     path("services/<int:module_id>/order/", shop.order_form, name="order_form"),
     path("services/<int:module_id>/price/", shop.price_check, name="price_check"),
+    path("services/<int:module_id>/pricing/", pricing.module_price, name="module_price"),
     path("bundles/<str:kind>/<int:bundle_id>/order/", shop.bundle_order, name="bundle_order"),
     path("orders/", orders.orders, name="orders"),
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
     path("orders/<int:order_id>/cancel/", orders.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/evidence.json", orders.order_evidence, name="order_evidence"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("sandbox/pay/<str:out_trade_no>/", wallet.sandbox_pay, name="sandbox_pay"),
     path("payments/sandbox/notify", wallet.payment_notify, name="payment_notify"),

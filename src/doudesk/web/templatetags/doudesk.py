@@ -1,7 +1,8 @@
-"""Template filters: yuan amounts, order-event labels and journal descriptions."""
+"""Template filters: yuan amounts, unit prices, order-event labels and journal descriptions."""
 
 from __future__ import annotations
 
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
@@ -29,6 +30,17 @@ EVENT_LABELS = {
 def yuan(fen: int | None) -> str:
     """Fen as a yuan string with two decimals."""
     return yuan_str(int(fen or 0))
+
+
+@register.filter
+def per_unit(rate_per_1000: Decimal | str | int) -> str:
+    """Return the price of one unit, in yuan with two decimals, from a rate per 1,000 units.
+
+    The catalogue shows services sold by the piece (video editing, reports) per unit: a rate of
+    ¥199,000 per 1,000 reads as ¥199.00 per video.
+    """
+    per_unit_yuan = Decimal(str(rate_per_1000)) / 1000
+    return str(per_unit_yuan.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
 @register.filter

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import get_language
 
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
+
+T = TypeVar("T")
 
 
 def field_errors(exc: DomainError) -> dict[str, list[str]]:
@@ -37,3 +39,13 @@ def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
         return view(request, *args, **kwargs)
 
     return wrapper
+
+
+def found_or_404(lookup: Callable[[], T]) -> T:
+    """Run a selector; its "not found" error (a foreign order, a removed service) is a 404."""
+    try:
+        return lookup()
+    except DomainError as exc:
+        if exc.status == 404:
+            raise Http404(exc.errors[0].message_en) from None
+        raise

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from doudesk.errors import DomainError
+from doudesk.ledger.selectors import ledger_evidence
+from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
-from doudesk.web.views.common import customer_required, field_errors
+from doudesk.web.views.common import customer_required, field_errors, found_or_404
 
 
 @customer_required
@@ -22,7 +25,8 @@ def orders(request: HttpRequest) -> HttpResponse:
 @customer_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
     """One order with its timeline."""
-    order = selectors.order_get(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
+    customer = request.customer  # type: ignore[attr-defined]
+    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
     context = {"order": order, "events": selectors.order_events(order=order)}
     template = (
         "web/_order_live.html" if request.headers.get("HX-Request") else "web/order_detail.html"
@@ -34,10 +38,12 @@ def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
 @require_POST
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     """Cancel from the order page."""
+    customer = request.customer  # type: ignore[attr-defined]
+    found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
     try:
-        services.order_cancel(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
+        services.order_cancel(customer=customer, order_id=order_id)
     except DomainError as exc:
-        order = selectors.order_get(customer=request.customer, order_id=order_id)  # type: ignore[attr-defined]
+        order = selectors.order_get(customer=customer, order_id=order_id)
         context = {
             "order": order,
             "events": selectors.order_events(order=order),
@@ -45,3 +51,23 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
         }
         return render(request, "web/order_detail.html", context, status=exc.status)
     return redirect("web:order_detail", order_id=order_id)
+
+
+@customer_required
+def order_evidence(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Download the order's evidence bundle (verify offline with ``doudesk verify``)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    try:
+        bundle = ledger_evidence(order=order)
+    except DomainError as exc:
+        context = {
+            "order": order,
+            "events": selectors.order_events(order=order),
+            "errors": {"evidence": [e.message(get_language() or "zh-hans") for e in exc.errors]},
+        }
+        return render(request, "web/order_detail.html", context, status=exc.status)
+    response = HttpResponse(dump_bundle(bundle), content_type="application/json; charset=utf-8")
+    name = f"doudesk-order-{order.pk}-evidence.json"
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
 from doudesk.accounts.services import customer_is_verified
@@ -12,9 +12,9 @@ from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
 from doudesk.orders import services
-from doudesk.pricing.services import module_unit_rate
-from doudesk.wallet.money import charge_fen, yuan_str
-from doudesk.web.views.common import customer_required, field_errors
+from doudesk.pricing.selectors import module_price_at
+from doudesk.wallet.money import yuan_str
+from doudesk.web.views.common import customer_required, field_errors, found_or_404
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -59,15 +59,20 @@ def _options_from_form(request: HttpRequest) -> dict | None:
 
 def price_check(request: HttpRequest, module_id: int) -> HttpResponse:
     """Render the htmx partial under the order form: live price and link check."""
-    module = selectors.module_get(module_id=module_id)
+    module = found_or_404(lambda: selectors.module_get(module_id=module_id))
     quantity = _quantity(request.GET.get("quantity", ""))
     context: dict = {"module": module}
     errors = quantity_errors(module, quantity)
     if errors:
         context["quantity_error"] = errors[0]
     else:
-        rate = module_unit_rate(module=module, quantity=int(quantity))
-        context["total"] = yuan_str(charge_fen(int(quantity), rate))
+        try:
+            price = module_price_at(module=module, quantity=int(quantity))
+        except DomainError as exc:  # unavailable at this quantity (no offer, floor > ceiling)
+            context["quantity_error"] = exc.errors[0]
+        else:
+            context["total"] = yuan_str(price.total_fen)
+            context["price"] = price
     raw_target = request.GET.get("target", "")
     if raw_target.strip() or module.target_kind != "none":
         try:
@@ -81,7 +86,7 @@ def price_check(request: HttpRequest, module_id: int) -> HttpResponse:
 @customer_required
 def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
     """Order one module: quantity, target link, promotion options."""
-    module = selectors.module_get(module_id=module_id)
+    module = found_or_404(lambda: selectors.module_get(module_id=module_id))
     customer = request.customer  # type: ignore[attr-defined]
     context: dict = {
         "module": module,
@@ -108,6 +113,8 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
 @customer_required
 def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpResponse:
     """Order a package or a growth plan for one target."""
+    if kind not in ("package", "plan"):
+        raise Http404("unknown bundle kind")
     model = Package if kind == "package" else GrowthPlan
     bundle = get_object_or_404(model, pk=bundle_id, active=True)
     customer = request.customer  # type: ignore[attr-defined]

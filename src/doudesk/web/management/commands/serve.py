@@ -13,6 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from doudesk.catalog.seed import seed_demo
+from doudesk.pricing.seed import pricing_seed_demo
+from doudesk.pricing.services import pricing_publish_all
 
 STOP_GRACE_SECONDS = 10
 
@@ -29,6 +31,9 @@ class Command(BaseCommand):
         call_command("migrate", interactive=False, verbosity=0)
         if settings.SANDBOX and seed_demo():
             self.stdout.write("已写入沙盒演示目录 / seeded the sandbox demo catalogue")
+        if settings.SANDBOX:
+            pricing_seed_demo()  # demo databases seeded before dynamic pricing existed
+        pricing_publish_all(min_age_seconds=settings.PRICING_PUBLISH_INTERVAL / 2)
         processes = self._start(options)
         url = f"http://{options['host']}:{options['port']}"
         self.stdout.write(f"DouDesk 已启动 / running at {url}  (Ctrl-C 停止 / to stop)")

@@ -1,0 +1,24 @@
+"""The module price page: price history chart, today's price against the market, volume tiers."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+
+from doudesk.catalog.models import ServiceModule
+from doudesk.pricing.selectors import module_price_summary, price_history_dict
+
+
+def module_price(request: HttpRequest, module_id: int) -> HttpResponse:
+    """Show why a module costs what it costs (public, like the catalogue)."""
+    module = get_object_or_404(ServiceModule, pk=module_id, active=True)
+    history = price_history_dict(module=module)
+    return render(
+        request,
+        "web/module_price.html",
+        {
+            "module": module,
+            "summary": module_price_summary(module=module),
+            "history": history,
+        },
+    )
