@@ -1,4 +1,4 @@
-"""Shared fixtures: seeded catalogue, verified and funded customers, API clients."""
+"""Shared fixtures: seeded catalogue, verified and funded customers, API clients, row counts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 
 from factories import (
-    CustomerFactory,
     FakeAdapter,
     fund_customer,
     make_verified_customer,
@@ -67,4 +66,43 @@ def fake_adapter(monkeypatch) -> FakeAdapter:
     return adapter
 
 
-__all__ = ["CustomerFactory"]
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    """Hash test passwords cheaply; the suites exercise the API, not PBKDF2."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def sid(seeded) -> Callable[[str], int]:
+    """Look up a seeded service module's id by its code (ids differ between databases)."""
+    from doudesk.catalog.models import ServiceModule
+
+    ids = dict(ServiceModule.objects.values_list("code", "pk"))
+    return ids.__getitem__
+
+
+@pytest.fixture
+def counts() -> Callable[..., dict[str, int]]:
+    """Snapshot of the rows a write would add, plus the customers' balances."""
+    from doudesk.orders.models import IdempotencyRecord, Order, OrderEvent
+    from doudesk.pricing.models import Quote
+    from doudesk.wallet.models import JournalEntry, Leg, TopUp
+    from doudesk.wallet.selectors import wallet_balances
+
+    def snapshot(*customers, quotes: bool = True) -> dict[str, int]:
+        rows = {
+            "orders": Order.objects.count(),
+            "events": OrderEvent.objects.count(),
+            "entries": JournalEntry.objects.count(),
+            "legs": Leg.objects.count(),
+            "topups": TopUp.objects.count(),
+            "idempotency": IdempotencyRecord.objects.count(),
+        }
+        if quotes:
+            rows["quotes"] = Quote.objects.count()
+        for i, customer in enumerate(customers):
+            rows[f"balance{i}"] = wallet_balances(customer=customer)["available_fen"]
+            rows[f"held{i}"] = wallet_balances(customer=customer)["held_fen"]
+        return rows
+
+    return snapshot

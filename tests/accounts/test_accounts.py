@@ -1,0 +1,182 @@
+"""Accounts services: identifiers, sign-up, verification (KYC) and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from django.contrib.auth import authenticate
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from doudesk.accounts.crypto import decrypt_text
+from doudesk.accounts.models import ApiKey, User, Verification
+from doudesk.accounts.services import (
+    api_key_authenticate,
+    api_key_create,
+    api_key_revoke,
+    customer_is_verified,
+    customer_require_verified,
+    customer_sign_up,
+    normalize_identifier,
+    verification_review,
+    verification_submit,
+)
+from doudesk.errors import DomainError
+from factories import CustomerFactory, valid_credit_code, valid_resident_id
+
+PASSWORD = "Lantern-Harbour-42"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+
+@pytest.fixture(autouse=True)
+def _fast_passwords(settings) -> None:
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("13800138000", ("phone", "13800138000")),
+        (" 138 0013 8000 ", ("phone", "13800138000")),
+        ("+86-138-0013-8000", ("phone", "13800138000")),
+        ("Li.Ming@Example.com", ("email", "li.ming@example.com")),
+    ],
+)
+def test_identifiers_are_normalised(raw, expected):
+    assert normalize_identifier(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["", "li", "12800138000", "1380013800", "+1 415 555 0100", "a@b", None]
+)
+def test_bad_identifiers_are_field_errors(raw):
+    with pytest.raises(DomainError) as err:
+        normalize_identifier(raw)
+    assert [(e.field, e.code) for e in err.value.errors] == [("identifier", "invalid_identifier")]
+
+
+@pytest.mark.django_db
+def test_sign_up_reports_every_bad_field_at_once():
+    with pytest.raises(DomainError) as err:
+        customer_sign_up(identifier="nobody", password="123", kind="company")
+    assert [e.field for e in err.value.errors] == ["identifier", "kind", "password"]
+    assert not User.objects.exists()
+
+
+@pytest.mark.django_db
+def test_sign_up_and_log_in_by_email_or_phone():
+    by_mail = customer_sign_up(identifier="Wang@Example.com", password=PASSWORD, kind="individual")
+    by_phone = customer_sign_up(identifier="13912345678", password=PASSWORD, kind="enterprise")
+    assert authenticate(username="WANG@example.com ", password=PASSWORD) == by_mail.user
+    assert authenticate(username="+86 139 1234 5678", password=PASSWORD) == by_phone.user
+    assert authenticate(username="13912345678", password="wrong-password") is None
+    with pytest.raises(DomainError) as err:
+        customer_sign_up(identifier="139-1234-5678", password=PASSWORD, kind="individual")
+    assert err.value.errors[0].code == "identifier_taken"
+
+
+@pytest.mark.django_db
+def test_individual_verification_is_encrypted_masked_and_approved_in_sandbox():
+    customer = CustomerFactory(display_name="")
+    assert not customer_is_verified(customer)
+    number = valid_resident_id(42)
+    verification = verification_submit(customer=customer, legal_name=" 王小明 ", number=number)
+    assert verification.status == "approved"
+    assert verification.reviewed_at is not None
+    assert verification.legal_name == "王小明"
+    assert verification.number_masked == number[:4] + "*" * 10 + number[-4:]
+    assert number not in verification.number_encrypted
+    assert decrypt_text(verification.number_encrypted) == number
+    assert customer_is_verified(customer)
+    customer.refresh_from_db()
+    assert customer.display_name == "王小明"
+    with pytest.raises(DomainError) as err:
+        verification_submit(customer=customer, legal_name="王小明", number=number)
+    assert err.value.status == 409
+
+
+@pytest.mark.django_db
+def test_production_mode_queues_submissions_for_review(settings):
+    settings.SANDBOX = False
+    customer = CustomerFactory()
+    verification = verification_submit(
+        customer=customer, legal_name="王小明", number=valid_resident_id(43)
+    )
+    assert verification.status == "pending"
+    with pytest.raises(DomainError) as err:
+        customer_require_verified(customer)
+    assert (err.value.status, err.value.errors[0].field) == (403, "customer")
+    reviewer = User.objects.create_user(username="operator", password=PASSWORD, is_staff=True)
+    verification_review(
+        verification=verification, reviewer=reviewer, approve=False, reason="照片模糊"
+    )
+    assert not customer_is_verified(customer)
+    again = verification_submit(
+        customer=customer, legal_name="王小明", number=valid_resident_id(43)
+    )
+    verification_review(verification=again, reviewer=reviewer, approve=True)
+    customer_require_verified(customer)
+
+
+@pytest.mark.django_db
+def test_bad_individual_submissions_write_nothing():
+    customer = CustomerFactory()
+    number = valid_resident_id(44)
+    wrong_check = number[:-1] + ("0" if number[-1] != "0" else "1")
+    with pytest.raises(DomainError) as err:
+        verification_submit(customer=customer, legal_name="王", number=wrong_check)
+    assert [(e.field, e.code) for e in err.value.errors] == [
+        ("legal_name", "name_required"),
+        ("id_number", "checksum"),
+    ]
+    assert not Verification.objects.exists()
+
+
+@pytest.mark.django_db
+def test_enterprise_verification_needs_a_valid_code_and_an_image(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    customer = CustomerFactory(kind="enterprise")
+    with pytest.raises(DomainError) as err:
+        verification_submit(
+            customer=customer, legal_name="某某有限公司", number="91350100M000100Y4X"
+        )
+    assert {e.field for e in err.value.errors} == {"credit_code", "licence"}
+    licence = SimpleUploadedFile("l.png", PNG, content_type="image/png")
+    code = valid_credit_code()
+    verification = verification_submit(
+        customer=customer, legal_name="某某有限公司", number=code, licence=licence
+    )
+    assert verification.status == "approved"
+    assert verification.kind == "enterprise"
+    assert decrypt_text(verification.number_encrypted) == code
+    assert verification.number_masked == code[:4] + "*" * 10 + code[-4:]
+
+
+@pytest.mark.django_db
+def test_api_keys_are_stored_as_digests_and_shown_once():
+    customer = CustomerFactory()
+    key, plain = api_key_create(customer=customer, name="x" * 80)
+    assert plain.startswith("dd_test_")
+    assert len(plain) > 30
+    stored = ApiKey.objects.get(pk=key.pk)
+    assert stored.digest == hashlib.sha256(plain.encode()).hexdigest()
+    assert stored.prefix == plain[:12]
+    assert len(stored.name) == 50
+    assert all(plain not in str(getattr(stored, f.attname)) for f in ApiKey._meta.concrete_fields)
+    assert stored.last_used_at is None
+    assert api_key_authenticate(plain) == customer
+    stored.refresh_from_db()
+    assert stored.last_used_at is not None
+    for bad in ("", plain[:-1], plain + "x", "x" * 300):
+        assert api_key_authenticate(bad) is None
+
+
+@pytest.mark.django_db
+def test_revoking_a_key_is_scoped_to_its_customer():
+    owner, stranger = CustomerFactory(), CustomerFactory()
+    key, plain = api_key_create(customer=owner)
+    assert api_key_revoke(customer=stranger, key_id=key.pk) is False
+    assert api_key_authenticate(plain) == owner
+    assert api_key_revoke(customer=owner, key_id=key.pk) is True
+    assert api_key_authenticate(plain) is None
+    assert api_key_revoke(customer=owner, key_id=key.pk) is False

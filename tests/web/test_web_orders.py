@@ -1,0 +1,283 @@
+"""Order form, live price check, packages and growth plans on the web."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from doudesk.catalog.models import GrowthPlan, Package
+from doudesk.orders import services
+from doudesk.orders.models import Order, OrderGroup
+from doudesk.orders.tasks import order_dispatch_task
+from doudesk.wallet.models import JournalEntry
+from doudesk.wallet.selectors import journal_total_fen, wallet_balances
+from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def web(customer) -> Client:
+    """Log the verified, funded customer in."""
+    client = Client()
+    client.force_login(customer.user)
+    return client
+
+
+@pytest.fixture
+def dispatched(monkeypatch) -> list[int]:
+    """Order ids whose dispatch task would be sent to the broker."""
+    sent: list[int] = []
+    monkeypatch.setattr(
+        order_dispatch_task, "apply_async", lambda args=(), kwargs=None, **_: sent.append(args[0])
+    )
+    return sent
+
+
+def test_the_order_form_shows_the_service_and_its_limits(web, sid):
+    page = web.get(f"/services/{sid('plays')}/order/").content.decode()
+    assert "视频播放" in page
+    assert 'min="500"' in page
+    assert 'step="100"' in page
+    assert "下单前请先完成实名认证" not in page
+
+
+def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
+    customer = CustomerFactory()
+    fund_customer(customer, 100_000)
+    client = Client()
+    client.force_login(customer.user)
+    assert (
+        "下单前请先完成实名认证" in client.get(f"/services/{sid('plays')}/order/").content.decode()
+    )
+    before = counts(customer)
+    response = client.post(
+        f"/services/{sid('plays')}/order/", {"target": VIDEO_URL, "quantity": "1000"}
+    )
+    assert response.status_code == 400
+    assert "请先完成实名认证后再下单" in response.content.decode()
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("form", "field", "message"),
+    [
+        ({"target": "https://example.com/video/1"}, "target", "只接受抖音"),
+        ({"target": ACCOUNT_URL}, "target", "此服务需要视频链接"),
+        ({"target": ""}, "target", "请填写链接"),
+        ({"quantity": "100"}, "quantity", "数量须在 500 至 1000000 之间"),
+        ({"quantity": "1050"}, "quantity", "以 100 递增"),
+        ({"quantity": "一千"}, "quantity", "数量须为整数"),
+        ({"quantity": "-500"}, "quantity", "数量须为整数"),
+        ({"audience": "auto", "duration_hours": "5"}, "options", "投放时长"),
+        ({"audience": "custom", "ages": ["10-17"]}, "options", "年龄段"),
+    ],
+    ids=[
+        "foreign-link",
+        "account-link",
+        "no-link",
+        "too-few",
+        "off-step",
+        "chinese-number",
+        "negative",
+        "duration-5h",
+        "age-band",
+    ],
+)
+def test_order_form_errors_are_shown_and_nothing_is_written(
+    web, customer, sid, counts, form, field, message
+):
+    before = counts(customer)
+    response = web.post(
+        f"/services/{sid('plays')}/order/", {"target": VIDEO_URL, "quantity": "1000"} | form
+    )
+    assert response.status_code == 400
+    errors = response.context["errors"][field]
+    assert any(message in e for e in errors), errors
+    assert errors[0] in response.content.decode()
+    assert counts(customer) == before
+
+
+def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):
+    before = counts(customer)
+    response = web.post(
+        f"/services/{sid('plays')}/order/",
+        {"target": "hello", "quantity": "1050"},
+        headers={"Accept-Language": "en"},
+    )
+    assert response.status_code == 400
+    assert set(response.context["errors"]) == {"target", "quantity"}
+    page = response.content.decode()
+    assert "Quantity must be 500 plus a multiple of 100" in page
+    assert counts(customer) == before
+
+
+def test_an_order_beyond_the_balance_shows_the_balance_error(seeded, sid, counts):
+    from factories import make_verified_customer
+
+    customer = make_verified_customer()
+    fund_customer(customer, 500)
+    client = Client()
+    client.force_login(customer.user)
+    before = counts(customer)
+    response = client.post(
+        f"/services/{sid('plays')}/order/", {"target": VIDEO_URL, "quantity": "1000"}
+    )
+    assert response.status_code == 400
+    assert "余额不足" in response.content.decode()
+    assert counts(customer) == before
+
+
+def test_a_good_order_redirects_to_its_page_with_the_timeline(
+    web, customer, sid, dispatched, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(
+            f"/services/{sid('plays')}/order/",
+            {
+                "target": f"看看这个 {VIDEO_URL} 复制打开抖音",
+                "quantity": "10,000",
+                "audience": "custom",
+                "gender": "female",
+                "ages": ["18-23", "24-30"],
+                "regions": "成都，重庆",
+                "duration_hours": "48",
+            },
+        )
+    order = Order.objects.get(customer=customer)
+    assert (response.status_code, response["Location"]) == (302, f"/orders/{order.pk}/")
+    assert (order.quantity, order.charge_fen, order.target) == (10_000, 16_000, VIDEO_URL)
+    assert order.options == {
+        "audience": "custom",
+        "gender": "female",
+        "ages": ["18-23", "24-30"],
+        "regions": ["成都", "重庆"],
+        "duration_hours": 48,
+    }
+    assert dispatched == [order.pk]
+    page = web.get(response["Location"]).content.decode()
+    assert f"#{order.pk}" in page
+    assert "时间线" in page
+    assert "已下单，资金已冻结" in page
+    assert "¥160.00" in page
+    english = web.get(response["Location"], headers={"Accept-Language": "en"}).content.decode()
+    assert "Order placed, funds held" in english
+    assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 16_000}
+
+
+def test_the_order_page_polls_until_finished_and_shows_cancel(web, customer, sid):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    partial = web.get(f"/orders/{order.pk}/", headers={"HX-Request": "true"}).content.decode()
+    assert 'id="order-live"' in partial
+    assert "hx-trigger" in partial
+    assert "<footer" not in partial
+    response = web.post(f"/orders/{order.pk}/cancel/")
+    assert response.status_code == 302
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "已取消" in page
+    assert "未交付部分已退款" in page
+    again = web.post(f"/orders/{order.pk}/cancel/")
+    assert again.status_code == 409
+    assert "订单已结束" in again.content.decode()
+
+
+def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts):
+    before = counts()
+    client = Client()
+    ok = client.get(f"/services/{sid('plays')}/price/", {"quantity": "10000", "target": VIDEO_URL})
+    page = ok.content.decode()
+    assert "应付 ¥160.00" in page
+    assert "链接有效" in page
+    assert "<html" not in page
+    bad = client.get(f"/services/{sid('plays')}/price/", {"quantity": "550", "target": ACCOUNT_URL})
+    page = bad.content.decode()
+    assert "以 100 递增" in page
+    assert "此服务需要视频链接" in page
+    assert "应付" not in page
+    english = client.get(
+        f"/services/{sid('plays')}/price/", {"quantity": "x"}, headers={"Accept-Language": "en"}
+    )
+    assert "Quantity must be an integer" in english.content.decode()
+    assert counts() == before
+
+
+def test_a_package_is_ordered_at_its_bundle_price_with_one_hold(
+    web, customer, sid, dispatched, django_capture_on_commit_callbacks
+):
+    package = Package.objects.get(code="starter")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    assert (response.status_code, response["Location"]) == (302, "/orders/")
+    group = OrderGroup.objects.get(customer=customer)
+    orders = list(group.orders.order_by("pk"))
+    assert [(o.module.code, o.quantity) for o in orders] == [
+        ("plays", 10_000),
+        ("likes", 300),
+        ("comments", 20),
+    ]
+    assert sum(o.charge_fen for o in orders) == group.total_fen == 16_800
+    assert JournalEntry.objects.filter(kind="order_hold").count() == 1
+    assert wallet_balances(customer=customer) == {"available_fen": 83_200, "held_fen": 16_800}
+    assert sorted(dispatched) == [o.pk for o in orders]
+    assert journal_total_fen() == 0
+
+
+def test_a_package_with_the_wrong_kind_of_link_orders_nothing(web, customer, counts):
+    package = Package.objects.get(code="grow")  # followers + report: needs an account link
+    before = counts(customer)
+    response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    assert response.status_code == 400
+    assert "此服务需要账号主页链接" in response.content.decode()
+    assert counts(customer) == before
+
+
+def test_a_growth_plan_places_thirty_orders_dispatches_the_first_and_holds_once(
+    web, customer, dispatched, django_capture_on_commit_callbacks
+):
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
+    assert response.status_code == 302
+    group = OrderGroup.objects.get(customer=customer, kind="growth_plan")
+    orders = list(group.orders.order_by("pk"))
+    assert len(orders) == 30
+    assert {o.quantity for o in orders} == {100}
+    first, later = orders[0], orders[1:]
+    assert first.scheduled_for is None
+    assert all(o.scheduled_for is not None for o in later)
+    assert [o.scheduled_for.date() for o in later] == sorted(o.scheduled_for.date() for o in later)
+    assert dispatched == [first.pk]
+    assert services.order_dispatch(order_id=later[0].pk) == "skipped"
+    holds = JournalEntry.objects.filter(kind="order_hold")
+    assert holds.count() == 1
+    assert holds.get().ref == f"group:{group.pk}:hold"
+    assert group.total_fen == 30 * 1_800
+    assert wallet_balances(customer=customer) == {"available_fen": 46_000, "held_fen": 54_000}
+
+
+def test_a_growth_plan_beyond_the_balance_orders_nothing(seeded, counts):
+    from factories import make_verified_customer
+
+    customer = make_verified_customer()
+    fund_customer(customer, 10_000)  # ¥100 < ¥540
+    client = Client()
+    client.force_login(customer.user)
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    before = counts(customer)
+    response = client.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
+    assert response.status_code == 400
+    assert "余额不足" in response.content.decode()
+    assert counts(customer) == before
+
+
+def test_my_orders_lists_the_customers_orders(web, customer, sid):
+    order = services.order_place(
+        customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=100
+    )
+    page = web.get("/orders/").content.decode()
+    assert f"/orders/{order.pk}/" in page
+    table = web.get("/orders/", headers={"HX-Request": "true"}).content.decode()
+    assert f"/orders/{order.pk}/" in table
+    assert "<footer" not in table

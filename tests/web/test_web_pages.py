@@ -1,0 +1,112 @@
+"""Catalogue page, language switch, health check and customer isolation on the web."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from doudesk.health.models import WorkerHeartbeat
+from doudesk.orders import services
+from factories import VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+
+def test_catalogue_lists_modules_packages_plan_and_the_icp_number(seeded, settings):
+    settings.ICP_FILING = "沪ICP备2099123456号-7"
+    response = Client().get("/")
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert len(set(re.findall(r'data-module="(\d+)"', page))) >= 12
+    assert len(set(re.findall(r'href="/bundles/package/(\d+)/order/"', page))) == 3
+    assert len(set(re.findall(r'href="/bundles/plan/(\d+)/order/"', page))) == 1
+    for name in (
+        "视频播放",
+        "同城曝光",
+        "短视频剪辑",
+        "账号诊断报告",
+        "新视频起量包",
+        "每日涨粉计划",
+    ):
+        assert name in page
+    footer = page[page.index('<footer class="footer">') :]
+    assert "沪ICP备2099123456号-7" in footer
+    assert '<html lang="zh-hans">' in page
+
+
+def test_the_language_switch_turns_the_site_english(seeded):
+    client = Client()
+    response = client.post("/i18n/setlang/", {"language": "en", "next": "/"})
+    assert (response.status_code, response["Location"]) == (302, "/")
+    page = client.get("/").content.decode()
+    assert '<html lang="en">' in page
+    assert "Video plays" in page
+    assert "New video starter" in page
+    assert "Daily follower growth" in page
+    assert "Packages and plans" in page
+    assert "组合套餐" not in page
+    assert "视频播放" not in page
+    client.post("/i18n/setlang/", {"language": "zh-hans", "next": "/"})
+    assert "视频播放" in client.get("/").content.decode()
+
+
+def test_accept_language_alone_picks_english(seeded):
+    page = Client().get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).content.decode()
+    assert "Video plays" in page
+
+
+def test_healthz_is_503_without_a_worker_heartbeat(db):
+    response = Client().get("/healthz")
+    assert response.status_code == 503
+    assert response.json()["status"] != "ok"
+
+
+def test_healthz_is_ok_with_a_fresh_heartbeat(db):
+    WorkerHeartbeat.objects.create(hostname="celery@test", seen_at=timezone.now())
+    response = Client().get("/healthz")
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_healthz_is_503_when_the_heartbeat_is_stale(db):
+    WorkerHeartbeat.objects.create(
+        hostname="celery@old", seen_at=timezone.now() - timedelta(minutes=5)
+    )
+    assert Client().get("/healthz").status_code == 503
+
+
+def test_a_customer_never_sees_another_customers_order(customer, other_customer, sid):
+    theirs = services.order_place(
+        customer=other_customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    client = Client()
+    client.force_login(customer.user)
+    assert client.get(f"/orders/{theirs.pk}/").status_code == 404
+    assert client.get(f"/orders/{theirs.pk}/", headers={"HX-Request": "true"}).status_code == 404
+    assert client.post(f"/orders/{theirs.pk}/cancel/").status_code == 404
+    listing = client.get("/orders/").content.decode()
+    assert f"/orders/{theirs.pk}/" not in listing
+    theirs.refresh_from_db()
+    assert theirs.status == "pending"
+
+
+def test_unknown_services_and_bundles_are_404(customer):
+    client = Client()
+    client.force_login(customer.user)
+    assert client.get("/services/987654/order/").status_code == 404
+    assert client.get("/services/987654/price/?quantity=1000").status_code == 404
+    assert client.get("/bundles/package/987654/order/").status_code == 404
+    assert client.get("/bundles/gift/1/order/").status_code == 404
+
+
+def test_a_customer_sees_only_their_own_sandbox_payment(customer, other_customer):
+    from doudesk.wallet.services import topup_create
+
+    theirs = topup_create(customer=other_customer, amount_fen=10_000)
+    client = Client()
+    client.force_login(customer.user)
+    assert client.get(f"/sandbox/pay/{theirs.out_trade_no}/").status_code == 404
+    assert client.post(f"/sandbox/pay/{theirs.out_trade_no}/").status_code == 404

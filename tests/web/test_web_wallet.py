@@ -1,0 +1,167 @@
+"""Wallet page, top-up through the sandbox gateway, and the signed payment callback."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+
+from doudesk.sandbox.payment import sandbox_notify_params
+from doudesk.sandbox.tasks import sandbox_payment_notify_task
+from doudesk.wallet import gateway
+from doudesk.wallet.models import JournalEntry, TopUp
+from doudesk.wallet.selectors import journal_total_fen, wallet_balances
+from doudesk.wallet.services import topup_create
+
+pytestmark = pytest.mark.django_db
+
+NOTIFY = "/payments/sandbox/notify"
+
+
+@pytest.fixture
+def web(customer) -> Client:
+    """Log the verified, funded customer in."""
+    client = Client()
+    client.force_login(customer.user)
+    return client
+
+
+@pytest.fixture
+def gateway_calls(monkeypatch) -> list[tuple]:
+    """Callbacks the sandbox gateway would send (instead of reaching the broker)."""
+    sent: list[tuple] = []
+    monkeypatch.setattr(
+        sandbox_payment_notify_task,
+        "apply_async",
+        lambda args=(), kwargs=None, **_: sent.append(tuple(args)),
+    )
+    return sent
+
+
+def test_wallet_page_shows_balances_and_journal(web):
+    page = web.get("/wallet/").content.decode()
+    assert 'id="balance">¥1000.00' in page
+    assert 'id="held">¥0.00' in page
+    assert "+1000.00" in page
+
+
+def test_top_up_pay_and_the_callback_credits_once(
+    web, customer, gateway_calls, django_capture_on_commit_callbacks
+):
+    response = web.post("/wallet/", {"amount": "88.80"})
+    topup = TopUp.objects.get(customer=customer)
+    assert (response.status_code, response["Location"]) == (
+        302,
+        f"/sandbox/pay/{topup.out_trade_no}/",
+    )
+    assert (topup.amount_fen, topup.status) == (8_880, "pending")
+    cashier = web.get(response["Location"]).content.decode()
+    assert "¥88.80" in cashier
+    assert 'id="pay-confirm"' in cashier
+    with django_capture_on_commit_callbacks(execute=True):
+        paid = web.post(response["Location"])
+    assert (paid.status_code, paid["Location"]) == (302, f"/wallet/?paid={topup.out_trade_no}")
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000  # not until the callback
+    [(notify_url, params)] = gateway_calls
+    assert notify_url == f"http://testserver{NOTIFY}"
+    assert gateway.verify(params)
+    assert params["out_trade_no"] == topup.out_trade_no
+    for _ in range(2):
+        callback = Client().post(NOTIFY, params)
+        assert (callback.status_code, callback.content) == (200, b"success")
+    topup.refresh_from_db()
+    assert topup.status == "paid"
+    assert topup.gateway_txn == params["txn_id"]
+    assert wallet_balances(customer=customer)["available_fen"] == 108_880
+    assert JournalEntry.objects.filter(ref=f"topup:{topup.pk}").count() == 1
+    assert journal_total_fen() == 0
+    assert "已到账" in web.get("/wallet/", headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_paid_top_up_is_not_paid_again_from_the_cashier(
+    web, customer, gateway_calls, django_capture_on_commit_callbacks
+):
+    topup = topup_create(customer=customer, amount_fen=5_000)
+    Client().post(NOTIFY, sandbox_notify_params(topup=topup))
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(f"/sandbox/pay/{topup.out_trade_no}/")
+    assert gateway_calls == []
+    assert "已到账" in web.get(f"/sandbox/pay/{topup.out_trade_no}/").content.decode()
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("abc", "充值金额须在"),
+        ("0.5", "充值金额须在"),
+        ("-100", "充值金额须在"),
+        ("", "充值金额须在"),
+        ("2000000", "充值金额须在"),
+        ("1e30", "充值金额须在"),
+    ],
+)
+def test_bad_top_up_amounts_are_field_errors(web, customer, amount, message):
+    response = web.post("/wallet/", {"amount": amount})
+    assert response.status_code == 400
+    assert message in response.context["errors"]["amount"][0]
+    assert response.context["errors"]["amount"][0] in response.content.decode()
+    assert not TopUp.objects.exists()
+
+
+def test_top_up_errors_speak_english_when_asked(web):
+    response = web.post("/wallet/", {"amount": "0"}, headers={"Accept-Language": "en"})
+    assert "Top-up amount must be between" in response.content.decode()
+
+
+@pytest.fixture
+def topup(customer) -> TopUp:
+    """Open a pending ¥100 top-up."""
+    return topup_create(customer=customer, amount_fen=10_000)
+
+
+def _unchanged(customer, topup: TopUp) -> None:
+    topup.refresh_from_db()
+    assert topup.status == "pending"
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000
+    assert not JournalEntry.objects.filter(ref=f"topup:{topup.pk}").exists()
+
+
+def test_a_callback_with_a_bad_signature_moves_no_money(customer, topup):
+    params = sandbox_notify_params(topup=topup)
+    forged = params | {"sign": "0" * 64}
+    response = Client().post(NOTIFY, forged)
+    assert (response.status_code, response.content) == (400, b"Invalid signature")
+    tampered = params | {"txn_id": "SBXFORGED"}
+    assert Client().post(NOTIFY, tampered).status_code == 400
+    unsigned = {k: v for k, v in params.items() if k != "sign"}
+    assert Client().post(NOTIFY, unsigned).status_code == 400
+    _unchanged(customer, topup)
+
+
+def test_a_callback_with_another_amount_moves_no_money(customer, topup):
+    params = sandbox_notify_params(topup=topup) | {"amount_fen": "1000000"}
+    params["sign"] = gateway.sign(params)
+    response = Client().post(NOTIFY, params)
+    assert (response.status_code, response.content) == (400, b"Amount mismatch")
+    _unchanged(customer, topup)
+
+
+def test_a_callback_for_an_unknown_payment_is_refused(customer, topup):
+    params = sandbox_notify_params(topup=topup) | {"out_trade_no": "T20990101NOPE"}
+    params["sign"] = gateway.sign(params)
+    assert Client().post(NOTIFY, params).status_code == 400
+    _unchanged(customer, topup)
+
+
+def test_a_failed_payment_marks_the_top_up_failed_and_credits_nothing(customer, topup):
+    response = Client().post(NOTIFY, sandbox_notify_params(topup=topup, trade_status="failed"))
+    assert response.status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == "failed"
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000
+    late_paid = Client().post(NOTIFY, sandbox_notify_params(topup=topup))
+    assert late_paid.status_code == 200
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000
+
+
+def test_the_callback_only_accepts_post(topup):
+    assert Client().get(NOTIFY, sandbox_notify_params(topup=topup)).status_code == 405
