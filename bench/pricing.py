@@ -4,6 +4,7 @@
 cost-plus markup (the engine's kill switch), (b) the engine, (c) the oracle that knows the hidden
 demand curves; the ratios b/c and b/a; the growth exponent of the engine's cumulative expected
 regret against the oracle (slope of log regret on log customers); and the ceiling violations.
+For context it also sweeps a few static markups and reports the engine against the best of them.
 With ``--json`` the last line is one JSON object with keys ``engine_over_oracle``,
 ``engine_over_static``, ``regret_exponent``, ``ceiling_violations`` (and a few more).
 
@@ -16,6 +17,7 @@ import argparse
 import json
 import time
 from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 
@@ -51,6 +53,14 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--modules", type=int, default=20)
+    parser.add_argument(
+        "--wtp-range",
+        type=float,
+        nargs=2,
+        default=(0.8, 1.2),
+        metavar=("LOW", "HIGH"),
+        help="willingness to pay as multiples of the reference level (sensitivity runs)",
+    )
     args = parser.parse_args()
 
     config = PricingConfig(quality=QUALITY_BAR, seed=args.seed)
@@ -60,12 +70,25 @@ def main() -> None:
         n_customers=args.customers,
         days=args.days,
         seed=args.seed,
+        wtp_range=tuple(args.wtp_range),
         config=config,
     )
     static = run(market, EnginePolicy(market, replace(config, kill_switch=True), "static"))
     engine_policy = EnginePolicy(market, config)
     eng = run(market, engine_policy)
     oracle = run(market, OraclePolicy(market, config))
+    # Context for b/a: the best static markup in hindsight (not a policy anyone could pick ahead).
+    sweep = {
+        markup: run(
+            market,
+            EnginePolicy(
+                market, replace(config, kill_switch=True, static_markup=Decimal(markup)), markup
+            ),
+        ).profit
+        for markup in ("0.5", "0.7", "1.0")
+    }
+    sweep[str(config.static_markup)] = static.profit
+    best_markup = max(sweep, key=lambda k: sweep[k])
     elapsed = time.perf_counter() - started
 
     exponent, curve = regret_exponent(oracle.expected_profit, eng.expected_profit)
@@ -83,7 +106,13 @@ def main() -> None:
         f"engine/oracle (b/c): {over_oracle:.4f}   "
         f"(expected-profit basis {expected_over_oracle:.4f})"
     )
-    print(f"engine/static (b/a): {over_static:.4f}")
+    print(f"engine/static (b/a): {over_static:.4f}   (static markup {config.static_markup})")
+    print(
+        "static markup sweep: "
+        + ", ".join(f"{k}: {v:.0f}" for k, v in sorted(sweep.items()))
+        + f"; engine / best static in hindsight ({best_markup}): "
+        f"{eng.profit / sweep[best_markup]:.4f}"
+    )
     n = len(curve)
     marks = [n // 10, n // 4, n // 2, n - 1]
     print(
@@ -110,6 +139,7 @@ def main() -> None:
                     "profit_engine": round(eng.profit, 2),
                     "profit_oracle": round(oracle.profit, 2),
                     "engine_over_oracle_expected": round(expected_over_oracle, 4),
+                    "engine_over_best_static": round(eng.profit / sweep[best_markup], 4),
                     "seconds": round(elapsed, 1),
                 }
             )

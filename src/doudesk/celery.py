@@ -26,10 +26,50 @@ def _beat_schedule() -> dict:
             "task": "doudesk.orders.tasks.orders_sync_task",
             "schedule": settings.STATUS_SYNC_INTERVAL,
         },
+        # An interval (not a crontab): a fresh beat first runs it one interval after start.
+        "pricing-publish": {
+            "task": "doudesk.pricing.tasks.pricing_publish_all_task",
+            "schedule": settings.PRICING_PUBLISH_INTERVAL,
+        },
+        "ledger-sequence": {
+            "task": "doudesk.ledger.tasks.ledger_sequence_task",
+            "schedule": settings.LEDGER_SEQUENCE_INTERVAL,
+            # A run that waited longer than this is superseded by the next one.
+            "options": {"expires": 2},
+        },
     }
 
 
 app.conf.beat_schedule = _beat_schedule()
+
+
+def _tune_sqlite_broker() -> None:
+    """Put the embedded SQLite broker in WAL mode with ``synchronous=NORMAL``.
+
+    kombu opens the file in SQLite's default rollback-journal mode, where every publish (one per
+    order placed) costs several fsyncs: about 19 ms here, more than the rest of the order
+    request. WAL with ``synchronous=NORMAL`` (as the platform's own database runs) costs about
+    2 ms. A message lost to a power cut is recovered: the sync re-dispatches orders left pending.
+    """
+    if not str(app.conf.broker_url or "").startswith("sqla+sqlite"):
+        return
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    @event.listens_for(Engine, "connect")
+    def _wal(dbapi_connection: object, _record: object) -> None:
+        if not isinstance(dbapi_connection, sqlite3.Connection):
+            return
+        try:
+            dbapi_connection.execute("PRAGMA journal_mode=WAL")
+        except sqlite3.OperationalError:  # locked by another process: it will switch the file
+            pass
+        dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+_tune_sqlite_broker()
 
 
 def _heartbeat_loop(hostname: str) -> None:

@@ -159,6 +159,17 @@ PAYMENT_SANDBOX_SECRET = os.environ.get("DOUDESK_PAYMENT_SECRET", "sandbox-payme
 # How often the beat asks providers about open orders (seconds).
 STATUS_SYNC_INTERVAL = float(os.environ.get("DOUDESK_STATUS_SYNC_INTERVAL", "2"))
 QUOTE_TTL_SECONDS = 600
+# How often the beat republishes dynamic prices (seconds); prices move at most a step per hour.
+PRICING_PUBLISH_INTERVAL = float(os.environ.get("DOUDESK_PRICING_INTERVAL", "3600"))
+
+# Transparency log (ledger): the checkpoint origin line and the Ed25519 signing key, a C2SP
+# "PRIVATE+KEY+<name>+<id>+<key>" string; without one, a key is generated once into
+# DATA_DIR/ledger_signer.key (mode 0600).
+LEDGER_ORIGIN = os.environ.get("DOUDESK_LEDGER_ORIGIN", "doudesk.local/ledger")
+LEDGER_SIGNER_KEY = os.environ.get("DOUDESK_LEDGER_KEY", "")
+LEDGER_KEY_FILE = DATA_DIR / "ledger_signer.key"
+# How often the beat sequences pending leaves and signs a checkpoint (seconds).
+LEDGER_SEQUENCE_INTERVAL = float(os.environ.get("DOUDESK_LEDGER_INTERVAL", "0.5"))
 
 LOGGING = {
     "version": 1,

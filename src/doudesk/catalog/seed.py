@@ -21,6 +21,7 @@ from doudesk.catalog.models import (
     TargetKind,
 )
 from doudesk.catalog.services import module_save
+from doudesk.pricing.seed import pricing_seed_demo
 from doudesk.providers.models import AdapterKind, Provider
 
 CATEGORIES = [
@@ -165,4 +166,6 @@ def seed_demo() -> bool:
         description_en="100 followers a day for 30 days of steady growth",
         module=modules["followers"], daily_quantity=100, days=30,
     )  # fmt: skip
+    # Pricing inputs only (offers, references, settings): prices are published after seeding.
+    pricing_seed_demo()
     return True

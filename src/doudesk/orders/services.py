@@ -35,6 +35,7 @@ from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.catalog.selectors import module_get
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
+from doudesk.ledger.services import ledger_units_attribute
 from doudesk.oncommit import enqueue_on_commit
 from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_qs_select_for_update
@@ -47,7 +48,7 @@ from doudesk.orders.models import (
 )
 from doudesk.orders.transitions import StaleTransition, record_event, transition
 from doudesk.pricing.models import Quote
-from doudesk.pricing.services import quote_create, quote_take
+from doudesk.pricing.services import pricing_observe_order, quote_create, quote_take
 from doudesk.providers.adapters.base import (
     ProviderError,
     ProviderOrderStatus,
@@ -167,6 +168,8 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
             **({"scheduled_for": line.scheduled_for.isoformat()} if line.scheduled_for else {}),
         },
     )
+    # Dynamic pricing learns from each order placed on an engine quote (a demand success).
+    pricing_observe_order(quote=quote)
     if line.scheduled_for is None or line.scheduled_for <= timezone.now():
         from doudesk.orders.tasks import order_dispatch_task
 
@@ -514,6 +517,13 @@ def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -
             delivered = order.quantity
         else:
             delivered = order.delivered
+        # No unit sold twice (issue 3): where the provider names the delivered units, only units
+        # attributed to this order alone are credited; duplicates become incidents, never pay.
+        if report.delivered_units:
+            credited = ledger_units_attribute(
+                order=order, provider=order.provider, unit_hashes=report.delivered_units
+            )
+            delivered = min(delivered, credited)
         if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
             cost = yuan_to_fen(report.charge) if report.charge is not None else 0
             _settle(
@@ -670,11 +680,14 @@ def order_refill(*, customer: Customer, order_id: int) -> Refill:
             order.finished_at is not None
             and timezone.now() <= order.finished_at + timedelta(days=module.refill_days)
         )
-        if (
-            not module.refill_allowed
-            or order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
-            or not in_period
-        ):
+        if not module.refill_allowed:
+            raise DomainError.single(
+                "order",
+                Code.REFILL_NOT_ALLOWED,
+                "该服务不支持补量",
+                "This service has no refill guarantee",
+            )
+        if order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL) or not in_period:
             raise DomainError.single(
                 "order",
                 Code.REFILL_NOT_ALLOWED,

@@ -681,7 +681,8 @@ def publish(
 ) -> PriceChange:
     """Choose and publish the module's base rate at ``now`` (mutates ``state``).
 
-    Call it periodically (hourly) and whenever operator settings or market inputs change.
+    Call it periodically (hourly) and whenever operator settings or market inputs change. The
+    first publication, and the first after a spell of unavailability, is not step-limited.
     """
     _aware(now)
     _roll_day(state, config, now)
@@ -937,8 +938,8 @@ def quote(
         raise DomainError.single(
             "service_id",
             "unpublished",
-            "该服务暂无报价，请稍后再试",
-            "This service has no published price yet; try again shortly",
+            "该服务当前没有有效价格，请稍后再试",
+            "This service has no current price; try again shortly",
             status=409,
         )
     capacity = comps.offer.capacity_per_day

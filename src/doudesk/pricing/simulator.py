@@ -91,7 +91,11 @@ def buy_probability(module: SimModule, rate: float) -> float:
 
 
 class Market:
-    """A seeded market of ``n_modules`` modules and ``n_customers`` customers over ``days`` days."""
+    """A seeded market of ``n_modules`` modules and ``n_customers`` customers over ``days`` days.
+
+    Each module's reference level is 1.5–2.5 × its cost; its willingness to pay is the level times
+    a uniform draw from ``wtp_range`` and its logit scale 0.12–0.25 × the level.
+    """
 
     def __init__(
         self,
@@ -103,6 +107,7 @@ class Market:
         start: datetime = DEFAULT_START,
         reference_ttl_days: int = 3,
         capacity_share: float = 0.3,
+        wtp_range: tuple[float, float] = (0.8, 1.2),
         config: PricingConfig | None = None,
     ) -> None:
         self.days = days
@@ -127,7 +132,7 @@ class Market:
                 module_id=f"m{m:02d}",
                 cost=cost,
                 offers=offers,
-                wtp=level * rng.uniform(0.8, 1.2),
+                wtp=level * rng.uniform(*wtp_range),
                 scale=level * rng.uniform(0.12, 0.25),
                 capacity_per_day=None,
                 arrivals_per_day=n_customers * float(weights[m]) / days,

@@ -10,6 +10,7 @@ from ninja import Router, Schema
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import service_dict
 from doudesk.catalog.selectors import module_get, module_list
+from doudesk.pricing.selectors import price_history_dict
 from doudesk.pricing.services import quote_as_dict, quote_create
 
 router = Router(tags=["services"])
@@ -30,6 +31,12 @@ def services_list(request: HttpRequest) -> list[dict[str, Any]]:
 def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
     """One service."""
     return service_dict(module_get(module_id=service_id, field="service_id"))
+
+
+@router.get("/services/{service_id}/price-history", auth=None)
+def services_price_history(request: HttpRequest, service_id: int) -> dict[str, Any]:
+    """Price history (30 days), today's price next to the lowest market reference, and tiers."""
+    return price_history_dict(module=module_get(module_id=service_id, field="service_id"))
 
 
 @router.post("/quotes", auth=AUTH, response={201: dict})

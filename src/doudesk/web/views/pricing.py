@@ -12,13 +12,10 @@ from doudesk.pricing.selectors import module_price_summary, price_history_dict
 def module_price(request: HttpRequest, module_id: int) -> HttpResponse:
     """Show why a module costs what it costs (public, like the catalogue)."""
     module = get_object_or_404(ServiceModule, pk=module_id, active=True)
-    history = price_history_dict(module=module)
+    summary = module_price_summary(module=module)
+    history = price_history_dict(module=module, summary=summary)
     return render(
         request,
         "web/module_price.html",
-        {
-            "module": module,
-            "summary": module_price_summary(module=module),
-            "history": history,
-        },
+        {"module": module, "summary": summary, "history": history},
     )

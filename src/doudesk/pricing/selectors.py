@@ -1,0 +1,428 @@
+"""Reads of pricing: engine inputs from the database, prices at a quantity, summaries and history.
+
+Design overview
+---------------
+:func:`pricing_inputs` turns a module's rows (:class:`~doudesk.pricing.models.ModulePricingConfig`,
+active :class:`~doudesk.pricing.models.ProviderOffer` rows, unexpired
+:class:`~doudesk.pricing.models.ReferencePrice` rows) into the pure engine's ``PricingConfig`` and
+``MarketInputs``; every read and write of pricing goes through it, so the web page, the API, the
+quotes and the publications all price with the same inputs. Nothing here writes: the price at a
+quantity (:func:`module_price_at`) is the engine's pure ``quote`` without recording it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from doudesk.catalog.models import ServiceModule
+from doudesk.errors import DomainError
+from doudesk.pricing import engine
+from doudesk.pricing.models import (
+    ModulePriceState,
+    ModulePricingConfig,
+    PriceChange,
+    ProviderOffer,
+    ReferencePrice,
+)
+from doudesk.wallet.money import rate_str
+
+HISTORY_DAYS = 30
+HISTORY_MAX_POINTS = 24 * HISTORY_DAYS
+DEFAULT_BASE_QUANTITY = 1_000
+
+
+@dataclass(frozen=True)
+class PricingInputs:
+    """Everything the engine needs about one module now; ``dynamic`` says whether it is used."""
+
+    module_id: int
+    config: engine.PricingConfig
+    market: engine.MarketInputs
+    enabled: bool
+    state: engine.ModuleState | None
+
+    @property
+    def dynamic(self) -> bool:
+        """Return whether quotes of this module come from the engine."""
+        return self.enabled and self.state is not None
+
+
+@dataclass(frozen=True)
+class PriceAt:
+    """The price of ``quantity`` units now (not a quote: nothing is held or recorded)."""
+
+    quantity: int
+    unit_rate: Decimal
+    total_fen: int
+    reference_rate: Decimal | None
+    saving_percent: Decimal | None
+    dynamic: bool
+
+
+@dataclass(frozen=True)
+class TierRow:
+    """The rate of one volume tier at its first orderable quantity."""
+
+    min_quantity: int
+    discount: Decimal
+    quantity: int
+    unit_rate: Decimal | None
+    reference_rate: Decimal | None
+    saving_percent: Decimal | None
+    available: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+@dataclass(frozen=True)
+class PriceSummary:
+    """Today's price of a module at its base quantity, the lowest reference and the tiers."""
+
+    module_id: int
+    dynamic: bool
+    kill_switch: bool
+    quantity: int
+    unit_rate: Decimal | None
+    reference_rate: Decimal | None
+    reference_source: str
+    saving_percent: Decimal | None
+    available: bool
+    reason_zh: str = ""
+    reason_en: str = ""
+    tiers: list[TierRow] = field(default_factory=list)
+
+    @property
+    def saves(self) -> bool:
+        """Return whether today's price is below the lowest market reference."""
+        return self.saving_percent is not None and self.saving_percent > 0
+
+
+def _english() -> bool:
+    return (get_language() or "zh-hans").startswith("en")
+
+
+def base_quantity(module: ServiceModule, row: ModulePricingConfig | None) -> int:
+    """Return the quantity the module's base rate is published for (within its range)."""
+    wanted = row.base_quantity if row is not None and row.base_quantity else DEFAULT_BASE_QUANTITY
+    return max(module.min_quantity, min(module.max_quantity, wanted))
+
+
+def parse_tiers(raw: Any) -> tuple[engine.VolumeTier, ...]:
+    """Parse the config's JSON tiers; raise ``ValueError`` on a malformed list."""
+    if not isinstance(raw, list) or not raw:
+        raise ValueError("tiers must be a non-empty list")
+    tiers = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise ValueError("each tier is an object with min_quantity and discount")
+        minimum = int(item["min_quantity"])
+        discount = Decimal(str(item.get("discount", "0")))
+        if minimum < 1 or not (0 <= discount < 1):
+            raise ValueError("tier min_quantity >= 1 and discount in [0, 1)")
+        tiers.append(engine.VolumeTier(minimum, discount))
+    if all(t.min_quantity > 1 for t in tiers):
+        tiers.append(engine.VolumeTier(1, Decimal(0)))
+    return tuple(sorted(tiers, key=lambda t: t.min_quantity))
+
+
+def config_from_row(module: ServiceModule, row: ModulePricingConfig | None) -> engine.PricingConfig:
+    """Return the engine config for a module (the model defaults when it has no row).
+
+    Raises ``ValueError`` when the row holds values the engine refuses.
+    """
+    row = row or ModulePricingConfig(module=module)
+    hours = row.max_completion_hours
+    return engine.PricingConfig(
+        min_margin=row.min_margin,
+        static_markup=row.static_markup,
+        max_markup_without_reference=row.max_markup_without_reference,
+        step_per_hour=row.step_per_hour,
+        kill_switch=row.kill_switch,
+        quality=engine.QualityBar(
+            float(row.min_success_rate), float("inf") if hours is None else float(hours)
+        ),
+        tiers=parse_tiers(row.tiers),
+        base_quantity=base_quantity(module, row),
+        grid_size=row.grid_size,
+        quote_ttl_seconds=settings.QUOTE_TTL_SECONDS,
+        seed=module.pk,
+        timezone=settings.TIME_ZONE,
+    )
+
+
+def _offer(row: ProviderOffer) -> engine.ProviderOffer:
+    return engine.ProviderOffer(
+        provider_id=str(row.provider_id),
+        rate=row.rate,
+        success_rate=float(row.success_rate),
+        completion_hours=float(row.completion_hours),
+        capacity_per_day=row.capacity_per_day,
+        min_quantity=row.min_quantity,
+        max_quantity=row.max_quantity,
+    )
+
+
+def _reference(row: ReferencePrice) -> engine.ReferencePrice:
+    return engine.ReferencePrice(
+        source=row.source,
+        rate=row.rate,
+        observed_at=row.observed_at,
+        expires_at=row.expires_at,
+        min_quantity=row.min_quantity,
+        max_quantity=row.max_quantity,
+    )
+
+
+def pricing_inputs_many(
+    *, modules: Sequence[ServiceModule], now: datetime | None = None
+) -> dict[int, PricingInputs]:
+    """Return the engine inputs of several modules in four queries, keyed by module id."""
+    now = now or timezone.now()
+    ids = [m.pk for m in modules]
+    configs = {c.module_id: c for c in ModulePricingConfig.objects.filter(module_id__in=ids)}
+    states = {s.module_id: s for s in ModulePriceState.objects.filter(module_id__in=ids)}
+    offers: dict[int, list[engine.ProviderOffer]] = defaultdict(list)
+    for offer in ProviderOffer.objects.filter(
+        module_id__in=ids, active=True, provider__active=True
+    ).order_by("pk"):
+        offers[offer.module_id].append(_offer(offer))
+    references: dict[int, list[engine.ReferencePrice]] = defaultdict(list)
+    for ref in ReferencePrice.objects.filter(module_id__in=ids, expires_at__gt=now).order_by("pk"):
+        references[ref.module_id].append(_reference(ref))
+    out = {}
+    for module in modules:
+        row = configs.get(module.pk)
+        state_row = states.get(module.pk)
+        out[module.pk] = PricingInputs(
+            module_id=module.pk,
+            config=config_from_row(module, row),
+            market=engine.MarketInputs(tuple(offers[module.pk]), tuple(references[module.pk])),
+            enabled=row.enabled if row is not None else True,
+            state=None if state_row is None else engine.ModuleState.from_dict(state_row.state),
+        )
+    return out
+
+
+def pricing_inputs(*, module: ServiceModule, now: datetime | None = None) -> PricingInputs:
+    """Return the engine inputs of one module (config, market, learned state)."""
+    return pricing_inputs_many(modules=[module], now=now)[module.pk]
+
+
+def pricing_config(*, module: ServiceModule) -> engine.PricingConfig:
+    """Return the module's engine config alone (one query)."""
+    return config_from_row(module, ModulePricingConfig.objects.filter(module=module).first())
+
+
+def _static_price(
+    module: ServiceModule, quantity: int, inputs: PricingInputs, now: datetime
+) -> PriceAt:
+    rate = module.rate_per_1000
+    ref = engine.lowest_reference(inputs.market.references, quantity, now)
+    ref_rate = None if ref is None else engine.rate_down(ref.rate)
+    return PriceAt(
+        quantity,
+        rate,
+        engine.total_fen(rate, quantity),
+        ref_rate,
+        engine.saving_percent(rate, ref_rate),
+        dynamic=False,
+    )
+
+
+def price_from_inputs(
+    *, module: ServiceModule, quantity: int, inputs: PricingInputs, now: datetime
+) -> PriceAt:
+    """Price ``quantity`` units with given inputs; raises :class:`DomainError` when unavailable."""
+    if not inputs.dynamic:
+        return _static_price(module, quantity, inputs, now)
+    assert inputs.state is not None
+    q = engine.quote(
+        inputs.state, inputs.config, inputs.market, quantity=quantity, customer_id="", now=now
+    )
+    return PriceAt(
+        quantity, q.unit_rate, q.total_fen, q.reference_rate, q.saving_percent, dynamic=True
+    )
+
+
+def module_price_at(
+    *, module: ServiceModule, quantity: int, now: datetime | None = None
+) -> PriceAt:
+    """Return today's price of ``quantity`` units of ``module`` without holding it.
+
+    The engine's price when the module is priced dynamically, else the static list rate. Raises
+    :class:`DomainError` on ``quantity`` when the module is unavailable at that quantity.
+    """
+    now = now or timezone.now()
+    inputs = pricing_inputs(module=module, now=now)
+    return price_from_inputs(module=module, quantity=quantity, inputs=inputs, now=now)
+
+
+def _tier_rows(module: ServiceModule, inputs: PricingInputs, now: datetime) -> list[TierRow]:
+    rows = []
+    for tier in inputs.config.sorted_tiers():
+        if tier.min_quantity > module.max_quantity:
+            continue
+        qty = max(tier.min_quantity, module.min_quantity)
+        if not inputs.dynamic:
+            if tier.min_quantity > 1:
+                continue  # static list prices have no volume tiers
+            static = _static_price(module, qty, inputs, now)
+            rows.append(
+                TierRow(
+                    tier.min_quantity,
+                    Decimal(0),
+                    qty,
+                    static.unit_rate,
+                    static.reference_rate,
+                    static.saving_percent,
+                    True,
+                )
+            )
+            continue
+        assert inputs.state is not None
+        comps = engine.components(inputs.config, inputs.market, qty, now)
+        price = inputs.state.price
+        rate = None if price is None else engine.unit_rate_at(price, comps, inputs.config)
+        ref = None if comps.reference is None else engine.rate_down(comps.reference.rate)
+        reason_zh, reason_en = comps.reason_zh, comps.reason_en
+        if rate is None and comps.available:
+            reason_zh, reason_en = "暂无有效价格", "no current price"
+        rows.append(
+            TierRow(
+                tier.min_quantity,
+                tier.discount,
+                qty,
+                rate,
+                ref,
+                None if rate is None else engine.saving_percent(rate, ref),
+                rate is not None,
+                reason_zh,
+                reason_en,
+            )
+        )
+    return rows
+
+
+def summary_from_inputs(
+    *, module: ServiceModule, inputs: PricingInputs, now: datetime
+) -> PriceSummary:
+    """Return today's price summary of a module from already loaded inputs."""
+    qty = inputs.config.base_quantity
+    ref = engine.lowest_reference(inputs.market.references, qty, now)
+    ref_rate = None if ref is None else engine.rate_down(ref.rate)
+    source = "" if ref is None else ref.source
+    tiers = _tier_rows(module, inputs, now)
+    kill = inputs.dynamic and inputs.config.kill_switch
+    if not inputs.dynamic:
+        rate = module.rate_per_1000
+        return PriceSummary(
+            module.pk, False, False, qty, rate, ref_rate, source,
+            engine.saving_percent(rate, ref_rate), True, tiers=tiers,
+        )  # fmt: skip
+    try:
+        price = price_from_inputs(module=module, quantity=qty, inputs=inputs, now=now)
+    except DomainError as exc:
+        error = exc.errors[0]
+        return PriceSummary(
+            module.pk, True, kill, qty, None, ref_rate, source, None, False,
+            error.message_zh, error.message_en, tiers,
+        )  # fmt: skip
+    return PriceSummary(
+        module.pk, True, kill, qty, price.unit_rate, ref_rate, source, price.saving_percent, True,
+        tiers=tiers,
+    )  # fmt: skip
+
+
+def module_price_summary(*, module: ServiceModule, now: datetime | None = None) -> PriceSummary:
+    """Return today's price of a module next to the lowest market reference, with its tiers."""
+    now = now or timezone.now()
+    inputs = pricing_inputs(module=module, now=now)
+    return summary_from_inputs(module=module, inputs=inputs, now=now)
+
+
+def module_price_summaries(
+    *, modules: Iterable[ServiceModule], now: datetime | None = None
+) -> dict[int, PriceSummary]:
+    """Return :func:`module_price_summary` for many modules in a constant number of queries."""
+    now = now or timezone.now()
+    modules = list(modules)
+    inputs = pricing_inputs_many(modules=modules, now=now)
+    return {m.pk: summary_from_inputs(module=m, inputs=inputs[m.pk], now=now) for m in modules}
+
+
+def price_history(
+    *, module: ServiceModule, now: datetime | None = None, days: int = HISTORY_DAYS
+) -> list[PriceChange]:
+    """Return the module's publications of the last ``days`` days, oldest first."""
+    now = now or timezone.now()
+    rows = PriceChange.objects.filter(module=module, at__gte=now - timedelta(days=days)).order_by(
+        "-at", "-pk"
+    )[:HISTORY_MAX_POINTS]
+    return list(reversed(rows))
+
+
+def _rate(value: Decimal | None) -> str | None:
+    return None if value is None else rate_str(value)
+
+
+def _percent(value: Decimal | None) -> str | None:
+    return None if value is None else format(value, "f")
+
+
+def tier_dict(tier: TierRow) -> dict[str, Any]:
+    """Return the API shape of one volume tier."""
+    return {
+        "min_quantity": tier.min_quantity,
+        "quantity": tier.quantity,
+        "discount_percent": _percent((tier.discount * 100).normalize()),
+        "unit_rate": _rate(tier.unit_rate),
+        "reference_rate": _rate(tier.reference_rate),
+        "saving_percent": _percent(tier.saving_percent),
+        "available": tier.available,
+        "reason": (tier.reason_en if _english() else tier.reason_zh) if not tier.available else "",
+    }
+
+
+def point_dict(change: PriceChange) -> dict[str, Any]:
+    """Return the API shape of one price-history point."""
+    return {
+        "at": change.at.isoformat(),
+        "unit_rate": _rate(change.new_price),
+        "floor": _rate(change.floor),
+        "ceiling": _rate(change.ceiling),
+        "reference": _rate(change.reference_rate),
+        "code": change.code,
+        "reason": change.reason_en if _english() else change.reason_zh,
+    }
+
+
+def price_history_dict(
+    *, module: ServiceModule, now: datetime | None = None, summary: PriceSummary | None = None
+) -> dict[str, Any]:
+    """Return the ``GET /api/v1/services/{id}/price-history`` body for a module."""
+    now = now or timezone.now()
+    summary = summary or module_price_summary(module=module, now=now)
+    return {
+        "service_id": module.pk,
+        "currency": "CNY",
+        "points": [point_dict(c) for c in price_history(module=module, now=now)],
+        "today": {
+            "quantity": summary.quantity,
+            "unit_rate": _rate(summary.unit_rate),
+            "reference_rate": _rate(summary.reference_rate),
+            "reference_source": summary.reference_source,
+            "saving_percent": _percent(summary.saving_percent),
+            "available": summary.available,
+            "dynamic": summary.dynamic,
+        },
+        "tiers": [tier_dict(t) for t in summary.tiers],
+    }

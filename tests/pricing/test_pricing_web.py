@@ -1,0 +1,116 @@
+"""Pricing on the web pages and the reference-price import command."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.utils import timezone
+from pricing_db import pin_price
+
+from doudesk.catalog.models import ServiceModule
+from doudesk.pricing.models import PriceChange, ReferencePrice
+from doudesk.pricing.selectors import module_price_at
+from factories import module_id
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def plays_at_16(priced) -> None:
+    """Pin the plays price at ¥16 per 1,000 (below the ¥20 DOU+ reference)."""
+    pin_price("plays", "16")
+
+
+def test_the_module_price_page_charts_history_and_shows_saving_and_tiers(plays_at_16):
+    module = ServiceModule.objects.get(pk=module_id("plays"))
+    page = Client().get(f"/services/{module.pk}/pricing/")
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "vendor/echarts/echarts.min.js" in html
+    assert "cdn" not in html.lower()
+    assert 'id="price-chart"' in html
+    assert 'id="price-history"' in html
+    assert "比市场最低价省" in html
+    assert "DOU+ 官方价 2026-11" in html
+    assert html.count("<tr>") == 1 + 3  # header + three volume tiers
+    assert f"/api/v1/services/{module.pk}/price-history" in html
+
+
+def test_the_price_page_of_an_unknown_module_is_404(seeded):
+    assert Client().get("/services/999999/pricing/").status_code == 404
+
+
+def test_catalogue_cards_link_to_the_price_page_in_constant_queries(
+    priced, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(20):
+        html = Client().get("/").content.decode()
+    for code in ("plays", "likes", "lbs-store-visit"):
+        assert f"/services/{module_id(code)}/pricing/" in html
+    assert "今日价" in html
+
+
+def test_the_live_price_on_the_order_form_is_the_engine_price(plays_at_16):
+    module = ServiceModule.objects.get(pk=module_id("plays"))
+    expected = module_price_at(module=module, quantity=10_000)
+    html = Client().get(f"/services/{module.pk}/price/?quantity=10000").content.decode()
+    assert f"¥{expected.total_fen // 100}.{expected.total_fen % 100:02d}" in html
+    assert "比市场最低价省" in html
+
+
+def test_the_live_price_explains_an_unavailable_quantity(priced):
+    module = ServiceModule.objects.get(pk=module_id("plays"))
+    now = timezone.now()
+    ReferencePrice.objects.create(
+        module=module, source="rival", rate=Decimal("12"), observed_at=now,
+        expires_at=now + timedelta(days=1), min_quantity=500_000,
+    )  # fmt: skip
+    html = Client().get(f"/services/{module.pk}/price/?quantity=600000").content.decode()
+    assert "field-error" in html
+    assert "暂不可售" in html
+    assert "live-price" not in html
+
+
+def test_the_order_form_shows_todays_price_and_links_the_price_page(priced, customer):
+    client = Client()
+    client.force_login(customer.user)
+    module_pk = module_id("plays")
+    html = client.get(f"/services/{module_pk}/order/").content.decode()
+    assert f"/services/{module_pk}/pricing/" in html
+    assert "今日价" in html
+
+
+def test_the_import_command_adds_references_and_republishes(priced, tmp_path):
+    today = timezone.localdate()
+    path = tmp_path / "refs.csv"
+    path.write_text(
+        "module,source,rate,observed_at,expires_at\n"
+        f"plays,巨量引擎 官方价,17.50,{today},{today + timedelta(days=30)}\n"
+        f"{module_id('likes')},蒲公英,55,{today},{today + timedelta(days=30)}\n",
+        encoding="utf-8",
+    )
+    out = io.StringIO()
+    call_command("import_reference_prices", str(path), stdout=out)
+    assert "imported 2" in out.getvalue()
+    latest = PriceChange.objects.filter(module_id=module_id("plays")).order_by("-at", "-pk")[0]
+    assert latest.ceiling == Decimal("17.5")
+    assert latest.new_price <= Decimal("17.5")
+
+
+def test_the_import_command_refuses_a_bad_file_and_writes_nothing(seeded, tmp_path):
+    before = ReferencePrice.objects.count()
+    path = tmp_path / "refs.csv"
+    path.write_text(
+        "module,source,rate,observed_at,valid_days\n"
+        "plays,ok,17.5,2026-11-01,30\n"
+        "nope,bad,-1,yesterday,0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(CommandError, match="row 2"):
+        call_command("import_reference_prices", str(path))
+    assert ReferencePrice.objects.count() == before
