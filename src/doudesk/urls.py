@@ -13,5 +13,6 @@ urlpatterns = [
     path("api/v1/", api_v1.urls),
     path("api/v2", api_v2, name="api_v2"),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("ledger/", include("doudesk.ledger.urls")),
     path("", include("doudesk.web.urls")),
 ]

@@ -23,8 +23,8 @@ class AccountKind(models.TextChoices):
     PAYMENT_CLEARING = "payment_clearing", _("支付清算")
 
 
-DEBIT_NORMAL = {AccountKind.PAYMENT_CLEARING}
-NON_NEGATIVE = {AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_HOLD}
+DEBIT_NORMAL = (AccountKind.PAYMENT_CLEARING,)
+NON_NEGATIVE = (AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_HOLD)
 
 
 class Account(models.Model):

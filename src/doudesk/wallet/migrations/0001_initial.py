@@ -163,7 +163,7 @@ class Migration(migrations.Migration):
             model_name="account",
             constraint=models.CheckConstraint(
                 condition=models.Q(
-                    models.Q(("kind__in", ["customer_hold", "customer_cash"]), _negated=True),
+                    models.Q(("kind__in", ["customer_cash", "customer_hold"]), _negated=True),
                     ("balance_fen__gte", 0),
                     _connector="OR",
                 ),

@@ -1,0 +1,81 @@
+"""The transparency log over REST: checkpoint, public key, entries, proofs, order evidence.
+
+The log is public (no authentication); an order's evidence bundle is for its customer only.
+Proof answers use the field names of RFC 6962 / RFC 9162 clients, hashes in lowercase hex.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Router
+
+from doudesk.api.auth import AUTH
+from doudesk.ledger import selectors
+from doudesk.ledger.verify import dump_bundle
+from doudesk.orders.selectors import order_get
+
+router = Router(tags=["ledger"])
+evidence_router = Router(tags=["ledger"], auth=AUTH)
+
+_TEXT = "text/plain; charset=utf-8"
+_JSON = "application/json"
+
+
+def _wants_json(request: HttpRequest) -> bool:
+    """Content negotiation between the text form (default) and JSON."""
+    return request.get_preferred_type([_TEXT.split(";")[0], _JSON]) == _JSON
+
+
+@router.get("/checkpoint", auth=None)
+def ledger_checkpoint(request: HttpRequest) -> Any:
+    """Return the latest signed checkpoint note; JSON with ``Accept: application/json``."""
+    checkpoint = selectors.ledger_checkpoint_get()
+    if _wants_json(request):
+        return selectors.ledger_checkpoint_dict(checkpoint)
+    return HttpResponse(checkpoint.note, content_type=_TEXT)
+
+
+@router.get("/public-key", auth=None)
+def ledger_public_key(request: HttpRequest) -> Any:
+    """Return the C2SP note verifier key that signs the checkpoints."""
+    key = selectors.ledger_public_key()
+    if _wants_json(request):
+        return {"public_key": key}
+    return HttpResponse(key + "\n", content_type=_TEXT)
+
+
+@router.get("/entries", auth=None)
+def ledger_entries(request: HttpRequest, start: int, end: int | None = None) -> dict[str, Any]:
+    """Leaves ``start`` ≤ index < ``end`` of the published tree (at most 1,000 per answer)."""
+    return {"entries": selectors.ledger_entries(start=start, end=end)}
+
+
+@router.get("/proof/inclusion", auth=None)
+def ledger_proof_inclusion(
+    request: HttpRequest, index: int, size: int | None = None
+) -> dict[str, Any]:
+    """Audit path of leaf ``index`` in the tree of ``size`` leaves (default: published size)."""
+    return selectors.ledger_inclusion(index=index, size=size)
+
+
+@router.get("/proof/consistency", auth=None)
+def ledger_proof_consistency(
+    request: HttpRequest, first: int, second: int | None = None
+) -> dict[str, Any]:
+    """Consistency proof from tree size ``first`` to ``second`` (default: published size)."""
+    return selectors.ledger_consistency(first=first, second=second)
+
+
+@evidence_router.get("/orders/{order_id}/evidence")
+def orders_evidence(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Return the order's evidence bundle: log entries, inclusion proofs, signed checkpoint.
+
+    Verify it offline with ``doudesk verify BUNDLE.json --public-key KEY``.
+    """
+    order = order_get(customer=request.auth, order_id=order_id)
+    bundle = selectors.ledger_evidence(order=order)
+    response = HttpResponse(dump_bundle(bundle), content_type="application/json; charset=utf-8")
+    response["Content-Disposition"] = f'inline; filename="doudesk-order-{order.pk}-evidence.json"'
+    return response

@@ -1,0 +1,124 @@
+"""No unit sold twice: attribution, double-selling incidents, provider health, the order flow."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from doudesk.catalog.models import ServiceModule
+from doudesk.ledger import selectors, services
+from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident, LogLeaf
+from doudesk.ledger.notes import generate_signer
+from doudesk.orders import services as orders
+from doudesk.orders.models import OrderStatus
+from doudesk.providers.adapters.base import ProviderOrderStatus, ProviderStatus
+from factories import VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+SIGNER = generate_signer("doudesk.test/ledger")
+
+
+@pytest.fixture(autouse=True)
+def ledger_key(settings) -> None:
+    """Sign with a throw-away key."""
+    settings.LEDGER_ORIGIN = SIGNER.name
+    settings.LEDGER_SIGNER_KEY = SIGNER.signer_key
+
+
+def plays_id() -> int:
+    """Return the seeded plays module's id (ids differ between databases)."""
+    return ServiceModule.objects.get(code="plays").pk
+
+
+def place(customer, quantity=1_000):
+    """Place a plays order."""
+    return orders.order_place(
+        customer=customer, service_id=plays_id(), target=VIDEO_URL, quantity=quantity
+    )
+
+
+def units(prefix: str, n: int) -> list[str]:
+    """``n`` distinct unit hashes."""
+    return [f"{prefix}{i:060d}" for i in range(n)]
+
+
+def unit_leaves(order) -> list[dict]:
+    """Return the order's delivered_units leaves."""
+    rows = LogLeaf.objects.filter(order=order).order_by("pk").values_list("leaf", flat=True)
+    return [e for e in map(json.loads, rows) if e["type"] == "delivered_units"]
+
+
+def test_a_unit_already_sold_to_another_order_is_refused_and_recorded(customer, other_customer):
+    first, second = place(customer), place(other_customer)
+    provider = first.provider
+    a = units("a", 3)
+    assert services.ledger_units_attribute(order=first, provider=provider, unit_hashes=a) == 3
+    reused = [a[2], *units("b", 2)]
+    assert services.ledger_units_attribute(order=second, provider=provider, unit_hashes=reused) == 2
+    assert DeliveredUnit.objects.get(unit_hash=a[2]).order == first
+    incident = DoubleSellingIncident.objects.get()
+    assert (incident.order, incident.other_order, incident.unit_hash) == (second, first, a[2])
+    assert incident.provider == provider
+    # A cumulative re-report changes nothing and records no second incident.
+    assert services.ledger_units_attribute(order=second, provider=provider, unit_hashes=reused) == 2
+    assert DoubleSellingIncident.objects.count() == 1
+    leaves = unit_leaves(second)
+    assert [(e["credited"], e["refused"]) for e in leaves] == [(2, 1)]
+    assert len(leaves[0]["units"]) == 64
+    health = selectors.provider_health(provider=provider)
+    assert (health.units, health.incidents) == (5, 1)
+    assert health.score == pytest.approx(5 / 6, abs=1e-4)
+
+
+def test_units_are_cleaned_and_deduplicated(customer):
+    order = place(customer)
+    raw = [" u1 ", "u1", "", "u2", "x" * 500, "has space"]
+    assert (
+        services.ledger_units_attribute(order=order, provider=order.provider, unit_hashes=raw) == 4
+    )
+    stored = set(DeliveredUnit.objects.values_list("unit_hash", flat=True))
+    assert {"u1", "u2"} < stored
+    assert sum(u.startswith("sha256:") for u in stored) == 2
+
+
+def test_a_provider_without_reports_is_healthy(customer):
+    order = place(customer)
+    assert selectors.provider_health(provider=order.provider).score == 1.0
+
+
+def test_the_order_flow_credits_only_units_no_other_order_owns(customer, other_customer):
+    """A provider that resells another order's followers is paid only for the fresh ones."""
+    earlier, order = place(customer), place(other_customer)
+    sold = units("c", 400)
+    services.ledger_units_attribute(order=earlier, provider=earlier.provider, unit_hashes=sold)
+    delivered = sold[:100] + units("d", 900)  # 100 resold, 900 fresh
+    report = ProviderOrderStatus(
+        external_id="X1",
+        status=ProviderStatus.COMPLETED,
+        remains=0,
+        delivered_units=tuple(delivered),
+    )
+    orders.order_apply_provider_status(order_id=order.pk, report=report)
+    order.refresh_from_db()
+    assert (order.status, order.delivered) == (OrderStatus.PARTIAL, 900)
+    assert order.refunded_fen == order.charge_fen // 10
+    assert DoubleSellingIncident.objects.filter(order=order).count() == 100
+    assert selectors.order_units_credited(order=order) == 900
+
+
+def test_progress_reports_with_units_cap_the_delivered_count(customer, other_customer):
+    earlier, order = place(customer), place(other_customer)
+    services.ledger_units_attribute(
+        order=earlier, provider=earlier.provider, unit_hashes=units("e", 50)
+    )
+    report = ProviderOrderStatus(
+        external_id="X2",
+        status=ProviderStatus.IN_PROGRESS,
+        remains=700,
+        delivered_units=tuple(units("e", 50) + units("f", 250)),
+    )
+    orders.order_apply_provider_status(order_id=order.pk, report=report)
+    order.refresh_from_db()
+    assert (order.status, order.delivered) == (OrderStatus.IN_PROGRESS, 250)
