@@ -124,8 +124,7 @@ class Offer:
     def valid_quantity(self, quantity: int) -> bool:
         """Return True when ``quantity`` is within bounds and on the step grid."""
         return (
-            self.min_qty <= quantity <= self.max_qty
-            and (quantity - self.min_qty) % self.step == 0
+            self.min_qty <= quantity <= self.max_qty and (quantity - self.min_qty) % self.step == 0
         )
 
 

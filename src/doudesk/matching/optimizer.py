@@ -5,17 +5,26 @@ Design:
 * **Value of a plan.** Each offer brings expected outcomes per unit (a play brings 0.04
   likes, ...). Outcome ``j`` is worth ``omega_j = w_j * v_j``: the need's intent weight times
   the typical market value of one unit in yuan (``outcome_value_yuan`` in the lexicon), so a
-  follower and a play are comparable. When the need asks a quantity ``a_j`` of an intent, only
-  ``EXCESS_CREDIT`` (10 %) of the value beyond ``a_j`` counts: ``V = sum_j omega_j *
-  ((1 - e) * min(o_j, a_j) + e * o_j)``. :func:`plan_value` computes it for any plan.
+  follower and a play are comparable. Each weighted intent has a target ``a_j``: the quantity
+  asked for it, or else what its weight's share of the budget buys at market value
+  (``w_j * budget / v_j``); only ``EXCESS_CREDIT`` (10 %) of the value beyond the target counts,
+  so the budget spreads over the goals instead of pouring into the single cheapest outcome:
+  ``V = sum_j omega_j * ((1 - e) * min(o_j, a_j) + e * o_j)``. :func:`plan_value` computes it.
 * **Integer program** (``scipy.optimize.milp``, HiGHS). Per candidate offer ``i``: integer
-  ``k_i`` (quantity ``q_i = min_i * y_i + step_i * k_i``), binary ``y_i`` ("used"), integer
-  ``c_i`` (its cost in fen). ``1000 c_i >= rate_i q_i - 499 y_i`` makes ``c_i`` the catalogue
-  price rounded half up, exactly; ``sum c_i <= budget``; ``k_i <= K_i y_i`` where ``K_i`` already
-  caps the quantity by ``max_qty``, the deadline (``start + hours_per_1000 * q / 1000 <=
-  deadline``) and the budget; ``sum_{i in kind} y_i <= max_per_kind``; ``z_j <= o_j``, ``z_j <= a_j``
-  linearise the ``min``. Offers whose audience options or target kind do not fit are removed
-  before the solve.
+  ``k_i`` (quantity ``q_i = min_i * y_i + step'_i * k_i``) and binary ``y_i`` ("used");
+  ``k_i <= K_i y_i`` where ``K_i`` already caps the quantity by ``max_qty``, the deadline
+  (``start + hours_per_1000 * q / 1000 <= deadline``) and the budget; ``sum_{i in kind} y_i <=
+  max_per_kind``; ``z_j <= o_j`` and ``z_j <= a_j`` linearise the ``min``. Offers whose audience
+  options or target kind do not fit are removed before the solve.
+* **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
+  range is short (``<= GRID_LEVELS`` steps, ``step' = step``) the model is exact: it is first
+  solved with each price allowed to round down by up to 0.499 fen (a relaxation); if the answer
+  also fits the budget at the real prices (and, for the cheapest plan, costs no more than the
+  relaxed optimum rounded up) it is optimal, otherwise it is re-solved with integer cost
+  variables ``1000 c_i >= rate_i q_i - 499 y_i``, which is exact. Longer ranges are searched on
+  a grid of at most ``GRID_LEVELS`` multiples of the step (``step' = step * m_i``, so every
+  quantity stays valid) with each price counted 0.5 fen high, so plans never overshoot; HiGHS
+  slows down sharply with wide integer domains and many fen-level ties.
 * **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
@@ -25,16 +34,18 @@ Design:
 * **Speed at 10,000 offers.** Before the solve each kind is cut to a shortlist: exact Pareto
   dominance (an offer no cheaper, no better in any weighted outcome, no faster and with no more
   quantity choices than ``max_per_kind`` others is dropped, which never loses the optimum), and,
-  for kinds with more than ``SHORTLIST`` offers, the union of the best few by value per fen,
-  reachable value, speed and entry cost (a heuristic).
-* **Prices.** The default price is the catalogue rate (:func:`.offers.catalogue_price`). An
-  injected ``price(offer, quantity) -> fen`` (e.g. the pricing engine) is modelled as each
-  shortlisted offer's highest sampled rate, and the plan is re-priced with the real function
-  and re-solved under a tighter budget if it ever overshoots.
+  for kinds with more than ``SHORTLIST`` offers, the union of the best by value per fen,
+  reachable value, speed and entry cost (``SHORTLIST_PICKS``; a heuristic). Each solve has a
+  ``TIME_LIMIT_S`` guard (the best plan found so far is used if it is ever hit).
+* **Injected prices.** The default price is the catalogue rate
+  (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
+  pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
+  re-priced with the real function and re-solved under a tighter budget if it overshoots.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -52,9 +63,17 @@ from .understand import Understood
 VALUE_SHARE = 0.6
 FAST_SHARE = 0.8
 EXCESS_CREDIT = 0.1
-SHORTLIST = 8
-TIME_LIMIT_S = 2.0
+SHORTLIST = 4
+#: Quantity ranges longer than this many steps are searched on a coarser grid of multiples of
+#: the step (HiGHS slows down sharply with wide integer domains).
+GRID_LEVELS = 16
+#: Heuristic shortlist of a crowded kind: how many offers to keep by each score.
+SHORTLIST_PICKS = {"ratio": 1, "reach": 1, "speed": 1, "entry": 1}
+TIME_LIMIT_S = 0.25
 MIP_REL_GAP = 1e-9
+#: Passed to HiGHS verbatim. Its primal heuristics cost ~20 ms per solve on these small models
+#: and never pay off here; branch and bound alone stays exact.
+HIGHS_OPTIONS = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False}
 _INT_TOL = 1e-6
 
 PLAN_NAMES = {
@@ -155,6 +174,18 @@ def asked_quantities(need: Understood) -> dict[str, int]:
     return {j: q for j, q in need.quantities.items() if q > 0 and need.intents.get(j, 0) > 0}
 
 
+def outcome_targets(need: Understood) -> dict[str, float]:
+    """Return each weighted intent's target: the quantity asked, else its budget share."""
+    ref = get_lexicon().outcome_value_yuan
+    asked = asked_quantities(need)
+    budget = float(need.budget)
+    return {
+        j: float(asked[j]) if j in asked else w * budget / ref[j]
+        for j, w in need.intents.items()
+        if w > 0
+    }
+
+
 def expected_outcomes(picks: Sequence[tuple[Offer, int]]) -> dict[str, float]:
     """Return the expected outcomes of buying ``quantity`` of each offer."""
     out: dict[str, float] = {}
@@ -167,15 +198,12 @@ def expected_outcomes(picks: Sequence[tuple[Offer, int]]) -> dict[str, float]:
 def plan_value(need: Understood, picks: Sequence[tuple[Offer, int]]) -> float:
     """Return the objective ``V`` of a plan (see the module docstring)."""
     omega = outcome_weights(need)
-    asked = asked_quantities(need)
+    targets = outcome_targets(need)
     o = expected_outcomes(picks)
     total = 0.0
     for j, w in omega.items():
         oj = o.get(j, 0.0)
-        if j in asked:
-            total += w * ((1 - EXCESS_CREDIT) * min(oj, asked[j]) + EXCESS_CREDIT * oj)
-        else:
-            total += w * oj
+        total += w * ((1 - EXCESS_CREDIT) * min(oj, targets[j]) + EXCESS_CREDIT * oj)
     return total
 
 
@@ -207,12 +235,11 @@ def _filter(
 
     Raises a field error naming the constraint that leaves nothing to buy.
     """
-    lex = get_lexicon()
     omega = outcome_weights(need)
     intents = [j for j in cat.intents if j in omega]
     col = [cat.intents.index(j) for j in intents]
-    unit_value = cat.out[:, col] @ np.array([omega[j] for j in intents]) if col else np.zeros(
-        len(cat)
+    unit_value = (
+        cat.out[:, col] @ np.array([omega[j] for j in intents]) if col else np.zeros(len(cat))
     )
     mask = unit_value > 0
     if not mask.any():
@@ -273,10 +300,11 @@ def _filter(
             raise _budget_error(cheapest)
         mask = affordable
         with np.errstate(divide="ignore"):
-            qbud = np.where(cat.rate > 0, (1000 * budget_fen + 499) // np.maximum(cat.rate, 1), np.inf)
+            qbud = np.where(
+                cat.rate > 0, (1000 * budget_fen + 499) // np.maximum(cat.rate, 1), np.inf
+            )
         qtop = np.minimum(qtop, qbud)
     idx = np.flatnonzero(mask)
-    _ = lex
     return idx, qtop[idx], unit_value[idx], intents
 
 
@@ -314,10 +342,15 @@ def _shortlist(
             reach = unit_value[rows] * qtop_al[rows]
             speed = unit_value[rows] * 1000.0 / np.maximum(cat.hpk[idx][rows], 1e-9)
             entry = rate[rows] * cat.qmin[idx][rows]
-            start = cat.start[idx][rows]
-            picks = set()
-            for score, n in ((-ratio, 4), (-reach, 3), (-speed, 2), (entry, 2), (start, 1)):
-                picks.update(np.argsort(score, kind="stable")[:n].tolist())
+            start = cat.start[idx][rows] * 0.0
+            picks: set[int] = set()
+            for name, score in (
+                ("ratio", -ratio),
+                ("reach", -reach),
+                ("speed", -speed),
+                ("entry", entry + start),
+            ):
+                picks.update(np.argsort(score, kind="stable")[: SHORTLIST_PICKS[name]].tolist())
             rows = rows[sorted(picks)]
         if exact and rows.size > 1:
             rows = _undominated(cat, idx, rows, qtop_al, cols, cap)
@@ -364,8 +397,19 @@ def _undominated(
 # --------------------------------------------------------------------------- the MILP
 
 
+Solution = list[tuple[Offer, int]]
+_Extra = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 class _Model:
-    """The integer program of one need over a shortlist; solved with different objectives."""
+    """The integer program of one need over a shortlist; solved with different objectives.
+
+    Columns: ``k`` (grid index) | ``y`` (used) | ``c`` (cost, integer mode only) | ``z`` (credited
+    outcome per intent) | ``T`` (plan ETA). The budget is modelled in one of three modes:
+    ``relaxed`` (prices may round down by up to 0.499 fen: a relaxation), ``integer`` (exact
+    half-up rounding with integer ``c``), ``safe`` (each item counted 0.5 fen above its linear
+    price: never over budget).
+    """
 
     def __init__(
         self,
@@ -376,7 +420,6 @@ class _Model:
         intents: list[str],
         budget_fen: int,
         rates: np.ndarray,
-        slack: float,
     ) -> None:
         self.need = need
         self.cat = cat
@@ -385,131 +428,136 @@ class _Model:
         n = chosen.size
         self.n = n
         omega_map = outcome_weights(need)
+        target_map = outcome_targets(need)
         asked_map = asked_quantities(need)
         cols = [cat.intents.index(j) for j in intents]
         out = cat.out[chosen][:, cols]
         omega = np.array([omega_map[j] for j in intents])
-        asked_idx = [t for t, j in enumerate(intents) if j in asked_map]
-        self.asked = np.array([asked_map[intents[t]] for t in asked_idx], dtype=np.float64)
-        m = len(asked_idx)
+        m = len(intents)
         self.m = m
-        qmin = cat.qmin[chosen].astype(np.float64)
-        step = cat.step[chosen].astype(np.float64)
-        self.qmin, self.step, self.kmax = qmin, step, kmax.astype(np.float64)
-        credit = np.ones(len(intents))
-        credit[asked_idx] = EXCESS_CREDIT
-        w_eff = omega * credit
-        # Column layout: k | y | c | z | T
+        self.targets = np.array([target_map[j] for j in intents])
+        ask_idx = [t for t, j in enumerate(intents) if j in asked_map]
+        self.asked = np.array([asked_map[intents[t]] for t in ask_idx], dtype=np.float64)
+        # Coarsen long quantity ranges to at most GRID_LEVELS points (still on the step grid).
+        mult = np.maximum(1, np.ceil(kmax / GRID_LEVELS)).astype(np.int64)
+        self.exact_grid = bool(np.all(mult == 1))
+        self.qmin_i = cat.qmin[chosen].astype(np.int64)
+        self.qstep_i = cat.step[chosen].astype(np.int64) * mult
+        self.kmax_i = kmax.astype(np.int64) // mult
+        qmin = self.qmin_i.astype(np.float64)
+        qstep = self.qstep_i.astype(np.float64)
+        kmx = self.kmax_i.astype(np.float64)
         self.nv = 3 * n + m + 1
         self.ks, self.ys, self.cs = slice(0, n), slice(n, 2 * n), slice(2 * n, 3 * n)
         self.zs, self.t = slice(3 * n, 3 * n + m), 3 * n + m
-        self.v = np.zeros(self.nv)
-        self.v[self.ks] = (out * step[:, None]) @ w_eff
-        self.v[self.ys] = (out * qmin[:, None]) @ w_eff
-        self.v[self.zs] = omega[asked_idx] * (1 - EXCESS_CREDIT)
-        self.cost = np.zeros(self.nv)
-        self.cost[self.cs] = 1.0
-        # Outcome rows o_j(k, y) for the asked intents.
-        self.o_rows = np.zeros((m, self.nv))
-        for r, t in enumerate(asked_idx):
-            self.o_rows[r, self.ks] = out[:, t] * step
-            self.o_rows[r, self.ys] = out[:, t] * qmin
+        o_rows = np.zeros((m, self.nv))
+        o_rows[:, self.ks] = (out * qstep[:, None]).T
+        o_rows[:, self.ys] = (out * qmin[:, None]).T
+        self.ask_rows = o_rows[ask_idx]
+        self.v = EXCESS_CREDIT * (omega @ o_rows)
+        self.v[self.zs] = omega * (1 - EXCESS_CREDIT)
+        self.rates = rates
+        # Linear price of each item (fen): a_i * y_i + b_i * k_i.
+        self.price_y = rates * qmin / 1000.0
+        self.price_k = rates * qstep / 1000.0
         eye = np.eye(n)
-        rows: list[np.ndarray] = []
-        lb: list[np.ndarray] = []
-        ub: list[np.ndarray] = []
         link = np.zeros((n, self.nv))
         link[:, self.ks] = eye
-        link[:, self.ys] = -eye * self.kmax
-        rows.append(link)
-        lb.append(np.full(n, -np.inf))
-        ub.append(np.zeros(n))
-        price_rows = np.zeros((n, self.nv))
-        price_rows[:, self.cs] = eye
-        price_rows[:, self.ys] = -eye * ((rates * qmin - slack) / 1000.0)
-        price_rows[:, self.ks] = -eye * (rates * step / 1000.0)
-        rows.append(price_rows)
-        lb.append(np.zeros(n))
-        ub.append(np.full(n, np.inf))
-        self.budget_row = np.zeros((1, self.nv))
-        self.budget_row[0, self.cs] = 1.0
-        rows.append(self.budget_row)
-        lb.append(np.array([-np.inf]))
-        ub.append(np.array([float(budget_fen)]))
+        link[:, self.ys] = -eye * kmx
         kinds = cat.kind_idx[chosen]
         uniq = np.unique(kinds)
         kind_rows = np.zeros((uniq.size, self.nv))
         for r, kd in enumerate(uniq):
             kind_rows[r, n + np.flatnonzero(kinds == kd)] = 1.0
-        rows.append(kind_rows)
-        lb.append(np.full(uniq.size, -np.inf))
-        ub.append(np.full(uniq.size, float(need.max_per_kind)))
-        if m:
-            z_rows = -self.o_rows.copy()
-            z_rows[:, self.zs] = np.eye(m)
-            rows.append(z_rows)
-            lb.append(np.full(m, -np.inf))
-            ub.append(np.zeros(m))
-        self.A = np.vstack(rows)
-        self.lb = np.concatenate(lb)
-        self.ub = np.concatenate(ub)
+        z_rows = -o_rows
+        z_rows[:, self.zs] = np.eye(m)
+        self.base_A = np.vstack([link, kind_rows, z_rows])
+        self.base_lb = np.full(self.base_A.shape[0], -np.inf)
+        self.base_ub = np.concatenate(
+            [np.zeros(n), np.full(uniq.size, float(need.max_per_kind)), np.zeros(m)]
+        )
         start = cat.start[chosen]
         hpk = cat.hpk[chosen]
         self.t_rows = np.zeros((n, self.nv))
         self.t_rows[:, self.ys] = eye * (start + hpk * qmin / 1000.0)
-        self.t_rows[:, self.ks] = eye * (hpk * step / 1000.0)
+        self.t_rows[:, self.ks] = eye * (hpk * qstep / 1000.0)
         self.t_rows[:, self.t] = -1.0
-        self.max_eta = float(np.max(start + hpk * (qmin + step * self.kmax) / 1000.0)) if n else 0.0
-        lo = np.zeros(self.nv)
-        hi = np.zeros(self.nv)
-        hi[self.ks] = self.kmax
-        hi[self.ys] = 1.0
-        hi[self.cs] = float(budget_fen)
-        hi[self.zs] = self.asked
-        hi[self.t] = self.max_eta
-        self.bounds = Bounds(lo, hi)
+        self.max_eta = float(np.max(start + hpk * (qmin + qstep * kmx) / 1000.0)) if n else 0.0
+        self.lo = np.zeros(self.nv)
+        self.hi = np.zeros(self.nv)
+        self.hi[self.ks] = kmx
+        self.hi[self.ys] = 1.0
+        self.hi[self.zs] = self.targets
+        self.hi[self.t] = self.max_eta
         self.integrality = np.zeros(self.nv)
-        self.integrality[: 3 * n] = 1
+        self.integrality[: 2 * n] = 1
+
+    def cost_vector(self, mode: str) -> np.ndarray:
+        """Objective coefficients of the plan's cost (fen) in a budget mode."""
+        vec = np.zeros(self.nv)
+        if mode == "integer":
+            vec[self.cs] = 1.0
+        else:
+            vec[self.ys] = self.price_y + _ROUNDING[mode] / 1000.0
+            vec[self.ks] = self.price_k
+        return vec
+
+    def _budget_rows(self, mode: str, budget_fen: int) -> list[_Extra]:
+        n = self.n
+        if mode != "integer":
+            row = self.cost_vector(mode)[None, :]
+            return [(row, np.array([-np.inf]), np.array([float(budget_fen)]))]
+        # 1000 c_i >= rate_i q_i - 499 y_i: c_i is the price rounded half up.
+        price_rows = np.zeros((n, self.nv))
+        price_rows[:, self.cs] = np.eye(n)
+        price_rows[:, self.ys] = -np.diag(self.price_y - 0.499)
+        price_rows[:, self.ks] = -np.diag(self.price_k)
+        total = np.zeros((1, self.nv))
+        total[0, self.cs] = 1.0
+        return [
+            (price_rows, np.zeros(n), np.full(n, np.inf)),
+            (total, np.array([-np.inf]), np.array([float(budget_fen)])),
+        ]
 
     def solve(
-        self,
-        objective: np.ndarray,
-        extra: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]] = (),
-        budget_fen: int | None = None,
-    ) -> tuple[np.ndarray, np.ndarray] | None:
-        """Minimise ``objective``; return (quantities, used) or None when infeasible."""
-        A, lb, ub = [self.A], [self.lb], [self.ub.copy()]
-        if budget_fen is not None:
-            ub[0][2 * self.n] = float(budget_fen)
-        for rows, lo, hi in extra:
-            A.append(rows)
-            lb.append(lo)
-            ub.append(hi)
-        res = milp(
-            objective,
-            integrality=self.integrality,
-            bounds=self.bounds,
-            constraints=LinearConstraint(np.vstack(A), np.concatenate(lb), np.concatenate(ub)),
-            options={"time_limit": TIME_LIMIT_S, "mip_rel_gap": MIP_REL_GAP},
-        )
+        self, objective: np.ndarray, extra: Sequence[_Extra], budget_fen: int, mode: str
+    ) -> tuple[Solution, float] | None:
+        """Minimise ``objective``; return ((offer, quantity) pairs, objective) or None."""
+        rows = [(self.base_A, self.base_lb, self.base_ub)]
+        rows += self._budget_rows(mode, budget_fen)
+        rows += list(extra)
+        hi = self.hi
+        integrality = self.integrality
+        if mode == "integer":
+            hi = hi.copy()
+            hi[self.cs] = float(budget_fen)
+            integrality = integrality.copy()
+            integrality[self.cs] = 1
+        with warnings.catch_warnings():
+            # scipy warns that extra HiGHS options are passed on verbatim; that is the intent.
+            warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
+            res = milp(
+                objective,
+                integrality=integrality,
+                bounds=Bounds(self.lo, hi),
+                constraints=LinearConstraint(
+                    np.vstack([r[0] for r in rows]),
+                    np.concatenate([r[1] for r in rows]),
+                    np.concatenate([r[2] for r in rows]),
+                ),
+                options={"time_limit": TIME_LIMIT_S, "mip_rel_gap": MIP_REL_GAP, **HIGHS_OPTIONS},
+            )
         if res.x is None:
             return None
         x = res.x
         y = np.round(x[self.ys]).astype(np.int64)
-        k = np.round(x[self.ks]).astype(np.int64)
-        k = np.clip(k, 0, self.kmax.astype(np.int64)) * y
-        q = (self.qmin.astype(np.int64) + self.step.astype(np.int64) * k) * y
-        return q, y
+        k = np.clip(np.round(x[self.ks]).astype(np.int64), 0, self.kmax_i) * y
+        q = (self.qmin_i + self.qstep_i * k) * y
+        picks = [(self.cat.offers[int(self.chosen[i])], int(q[i])) for i in np.flatnonzero(y > 0)]
+        return picks, float(res.fun)
 
-    def value_of(self, q: np.ndarray, y: np.ndarray) -> float:
-        """Exact objective of a solution, through :func:`plan_value`."""
-        return plan_value(self.need, self.picks(q, y))
 
-    def picks(self, q: np.ndarray, y: np.ndarray) -> list[tuple[Offer, int]]:
-        """Return the (offer, quantity) pairs of a solution."""
-        return [
-            (self.cat.offers[int(self.chosen[i])], int(q[i])) for i in np.flatnonzero(y > 0)
-        ]
+_ROUNDING = {"relaxed": -499.0, "safe": 500.0, "injected": 0.0}
 
 
 # --------------------------------------------------------------------------- public API
@@ -538,55 +586,85 @@ def optimise(
     )
     if price is None:
         rates = cat.rate[chosen].astype(np.float64)
-        slack = 499.0
     else:
         rates, kmax, entry = _effective_rates(cat, chosen, kmax, price, budget)
         keep = entry <= budget
         if not keep.any():
             raise _budget_error(int(entry.min()))
         chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
-        slack = 0.0
-    model = _Model(need, cat, chosen, kmax, intents, budget, rates, slack)
+    model = _Model(need, cat, chosen, kmax, intents, budget, rates)
+    # Exact prices when the grid is exact (small ranges): a relaxation first, integer costs
+    # only when the relaxed answer does not hold. Otherwise a budget that can never overshoot.
+    if price is not None:
+        first = "injected"
+    elif model.exact_grid:
+        first = "relaxed"
+    else:
+        first = "safe"
 
-    def run(objective: np.ndarray, extra: Sequence[Any] = ()) -> list[tuple[Offer, int]] | None:
+    def cost(picks: Solution) -> int:
+        return sum(price_fn(o, q) for o, q in picks)
+
+    def run(
+        make_objective: Any, extra: Sequence[_Extra] = (), min_cost: bool = False
+    ) -> Solution | None:
         limit = budget
         for _ in range(4):
-            sol = model.solve(objective, extra, limit)
-            if sol is None:
+            got = model.solve(make_objective(first), extra, limit, first)
+            if got is None:
                 return None
-            picks = model.picks(*sol)
-            total = sum(price_fn(o, q) for o, q in picks)
+            picks, fun = got
+            total = cost(picks)
+            if first == "relaxed":
+                proven = total <= limit and (not min_cost or total <= np.ceil(fun - 1e-7))
+                if not proven:
+                    got = model.solve(make_objective("integer"), extra, limit, "integer")
+                    if got is None:
+                        return None
+                    picks = got[0]
+                    total = cost(picks)
             if total <= budget:
                 return picks
-            limit -= total - budget  # re-solve under the overshoot
+            limit -= total - budget  # re-solve under the overshoot (injected prices)
             if limit <= 0:
                 return None
         return None
 
-    balanced = run(-model.v)
+    balanced = run(lambda mode: -model.v)
     if not balanced:
-        raise _budget_error(min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen))
+        raise _budget_error(
+            min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen)
+        )
     v_star = plan_value(need, balanced)
-    threshold = lambda share: (  # noqa: E731
-        model.v[None, :],
-        np.array([share * v_star * (1 - 1e-9)]),
-        np.array([np.inf]),
-    )
-    plans: dict[str, list[tuple[Offer, int]]] = {"balanced": balanced}
+
+    def at_least(share: float) -> _Extra:
+        return model.v[None, :], np.array([share * v_star * (1 - 1e-9)]), np.array([np.inf])
+
+    plans: dict[str, Solution] = {"balanced": balanced}
+    tie = 0.5 / max(v_star, 1e-12)
+
+    def value_objective(mode: str) -> np.ndarray:
+        return model.cost_vector(mode) - tie * model.v
+
+    value: Solution | None = None
     asks_met = False
-    if model.m:
-        asks = (model.o_rows, model.asked * (1 - 1e-9), np.full(model.m, np.inf))
-        value = run(model.cost - 0.5 / max(v_star, 1e-12) * model.v, [threshold(VALUE_SHARE), asks])
+    if model.asked.size:
+        asks = (model.ask_rows, model.asked * (1 - 1e-9), np.full(model.asked.size, np.inf))
+        value = run(value_objective, [at_least(VALUE_SHARE), asks], min_cost=True)
         asks_met = value is not None
-    if not asks_met:
-        value = run(model.cost - 0.5 / max(v_star, 1e-12) * model.v, [threshold(VALUE_SHARE)])
+    if value is None:
+        value = run(value_objective, [at_least(VALUE_SHARE)], min_cost=True)
     if value:
         plans["value"] = value
-    fast_obj = -1e-3 / max(v_star, 1e-12) * model.v
-    fast_obj[model.t] = 1.0
+
+    def fast_objective(mode: str) -> np.ndarray:
+        vec = -1e-3 / max(v_star, 1e-12) * model.v
+        vec[model.t] = 1.0
+        return vec
+
     fast = run(
-        fast_obj,
-        [threshold(FAST_SHARE), (model.t_rows, np.full(model.n, -np.inf), np.zeros(model.n))],
+        fast_objective,
+        [at_least(FAST_SHARE), (model.t_rows, np.full(model.n, -np.inf), np.zeros(model.n))],
     )
     if fast:
         plans["fast"] = fast
@@ -663,7 +741,8 @@ def _present(
     v_star: float,
     asks_met: bool,
 ) -> list[Plan]:
-    """Turn solutions into :class:`Plan` objects in the order 最省钱, 最快, 均衡, without repeats."""
+    """Turn solutions into plans in the order 最省钱, 最快, 均衡, without repeats."""
+
     def signature(picks: list[tuple[Offer, int]]) -> tuple[tuple[str, int], ...]:
         return tuple(sorted((str(o.service_id), q) for o, q in picks))
 
@@ -726,24 +805,37 @@ def _make_plan(
     share = value / v_star if v_star > 0 else 1.0
     budget_y = f"¥{need.budget:,.2f}"
     total_y = f"¥{Decimal(total) / 100:,.2f}"
-    goals = "、".join(
-        f"{lex.intent_labels[j][0]}{w:.0%}" for j, w in need.intents.items()
-    ) if not en else ", ".join(f"{lex.intent_labels[j][1]} {w:.0%}" for j, w in need.intents.items())
+    goals = (
+        "、".join(f"{lex.intent_labels[j][0]}{w:.0%}" for j, w in need.intents.items())
+        if not en
+        else ", ".join(f"{lex.intent_labels[j][1]} {w:.0%}" for j, w in need.intents.items())
+    )
     lines = []
     for (o, q), it in zip(picks, items, strict=True):
         unit_zh, unit_en = lex.kind_units[o.kind]
         main = lex.kind_intent[o.kind]
         label_zh, label_en = lex.intent_labels[main]
         per_yuan = (o.outcomes or {}).get(main, 0) * q / max(it.cost_fen / 100, 0.01)
+        unit_price = it.cost_fen / 100 / max(q, 1)
         if en:
+            rate = (
+                f"about {_fmt_qty(per_yuan)} {label_en} per yuan"
+                if per_yuan >= 1
+                else f"¥{unit_price:,.2f} per {unit_en.rstrip('s')}"
+            )
             lines.append(
-                f"{o.name_en} × {q:,} {unit_en} (¥{it.cost_fen / 100:,.2f}, about "
-                f"{_fmt_qty(per_yuan)} {label_en} per yuan, ~{it.eta_hours:g} h)"
+                f"{o.name_en} × {q:,} {unit_en} (¥{it.cost_fen / 100:,.2f}, {rate}, "
+                f"~{it.eta_hours:g} h)"
             )
         else:
+            rate = (
+                f"每元约带来{_fmt_qty(per_yuan)}{label_zh}"
+                if per_yuan >= 1
+                else f"每{unit_zh}¥{unit_price:,.2f}"
+            )
             lines.append(
-                f"{o.name_zh}{q:,}{unit_zh}（¥{it.cost_fen / 100:,.2f}，每元约带来"
-                f"{_fmt_qty(per_yuan)}{label_zh}，约{it.eta_hours:g}小时）"
+                f"{o.name_zh}{q:,}{unit_zh}（¥{it.cost_fen / 100:,.2f}，{rate}，"
+                f"约{it.eta_hours:g}小时）"
             )
     asked = asked_quantities(need)
     if en:
@@ -763,12 +855,12 @@ def _make_plan(
             "balanced": f"在{budget_y}预算内期望效果最大（目标：{goals}）。",
             "value": f"最省钱：花{total_y}（预算{budget_y}），达到最优效果的{share:.0%}"
             + ("，并满足您要求的数量。" if asks_met and asked else "。"),
-            "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:.1f}小时），保留最优效果的{share:.0%}。",
+            "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:.1f}小时），"
+            f"保留最优效果的{share:.0%}。",
         }[key]
         text = head + "；".join(lines) + "。"
         if need.deadline_hours is not None:
             text += f"所有项目均在您要求的{need.deadline_hours:g}小时内完成。"
-    _ = bal_total
     return Plan(
         key=key,
         language=lang,

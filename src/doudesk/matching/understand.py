@@ -53,7 +53,10 @@ _AMOUNT = (
     rf"(?P<neg>-)?\s*(?P<pre>{_CUR_PRE})?\s*(?P<amt>{_P})\s*(?P<cur1>{_CUR_POST})?"
     rf"(?:\s*(?:-|~|到|至|—|to)\s*{_CUR_PRE}?\s*(?P<amt2>{_P}))?\s*(?P<cur2>{_CUR_POST})?"
 )
-_FILLER = r"(?:是|为|有|大概|大约|约|在|:|：|=|不超过|最多|控制在|差不多|左右|of|is|around|about|approx\.?|roughly|up to|under|below|max|~|\s)*"
+_FILLER = (
+    r"(?:是|为|有|大概|大约|约|在|:|：|=|不超过|最多|控制在|差不多|左右|"
+    r"of|is|around|about|approx\.?|roughly|up to|under|below|max|~|\s)*"
+)
 _UNIT_DAYS = {
     "天": 1,
     "日": 1,
@@ -154,8 +157,14 @@ _EN_WEEKDAY_RE = re.compile(
     rf"(?P<day>{'|'.join(sorted(_WEEKDAYS_EN, key=len, reverse=True))})\b"
 )
 _NAMED_DEADLINES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?:下周|下个星期|下星期|下礼拜)(?:之内|以内|内)|by the end of next week"), "end_next_week"),
-    (re.compile(r"(?:下周|下个星期|下星期)(?:之前|以前|前)|before next week|by next week"), "end_week"),
+    (
+        re.compile(r"(?:下周|下个星期|下星期|下礼拜)(?:之内|以内|内)|by the end of next week"),
+        "end_next_week",
+    ),
+    (
+        re.compile(r"(?:下周|下个星期|下星期)(?:之前|以前|前)|before next week|by next week"),
+        "end_week",
+    ),
     (
         re.compile(
             r"(?:这周|本周|这个星期|这星期|本星期)(?:之内|以内|内)?(?:完成|见效|内|之内|以内)|"
@@ -172,7 +181,10 @@ _NAMED_DEADLINES: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "end_month",
     ),
-    (re.compile(r"年底|年末|by the end of (?:the |this )?year|end of (?:the |this )?year"), "end_year"),
+    (
+        re.compile(r"年底|年末|by the end of (?:the |this )?year|end of (?:the |this )?year"),
+        "end_year",
+    ),
     (re.compile(r"后天|day after tomorrow"), "day_after_tomorrow"),
     (re.compile(r"明天|明日|明早|明晚|tomorrow"), "tomorrow"),
     (re.compile(r"今天|今日|今晚|当天|today|tonight|end of day|\beod\b"), "today"),
@@ -195,7 +207,8 @@ _SKIP_AFTER_NUMBER = frozenset(
     "high 有效".split()
 )
 _SKIP_BEFORE_NUMBER = frozenset(
-    "量 数 数量 达到 到 破 涨 增加 突破 至少 超过 冲 冲到 : ： of to at least about around ~ 再 加 刷 "
+    "量 数 数量 达到 到 破 涨 增加 突破 至少 超过 冲 冲到 : ： of to at least about around ~ "
+    "再 加 刷 "
     "要 需要 上 目标 个 有 做 大概 约 大约 = is target goal reach hit 能 涨到 增长 增长到".split()
 )
 _STOP_TOKENS = frozenset("，。,.;；!！?？、\n")
@@ -354,7 +367,9 @@ def _check_budget(value: Decimal, source: str) -> Decimal:
         )
     q = _quantize(value)
     if q <= 0:
-        raise _error("budget", "not_positive", "预算必须大于0元。", "The budget must be more than ¥0.")
+        raise _error(
+            "budget", "not_positive", "预算必须大于0元。", "The budget must be more than ¥0."
+        )
     return q
 
 
@@ -440,11 +455,14 @@ def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
     if value is None:
         return Audience()
     if not isinstance(value, Mapping):
-        raise _error(
-            "audience", "invalid", "受众格式不正确。", "The audience must be an object."
-        )
+        raise _error("audience", "invalid", "受众格式不正确。", "The audience must be an object.")
     lex = get_lexicon()
-    dims: dict[str, set[str]] = {"genders": set(), "ages": set(), "regions": set(), "interests": set()}
+    dims: dict[str, set[str]] = {
+        "genders": set(),
+        "ages": set(),
+        "regions": set(),
+        "interests": set(),
+    }
     errors: list[FieldError] = []
     for key, raw in value.items():
         dim = _AUDIENCE_KEYS.get(str(key).lower())
@@ -535,7 +553,8 @@ def parse_goal_weights(value: Mapping[str, Any]) -> dict[str, float]:
         raise _error(
             "goal_weights",
             "invalid",
-            f"目标权重无效{'：' + '、'.join(bad) if bad else ''}；可用：{'、'.join(lex.intents)}，且至少一个大于0。",
+            f"目标权重无效{'：' + '、'.join(bad) if bad else ''}；"
+            f"可用：{'、'.join(lex.intents)}，且至少一个大于0。",
             f"Invalid goal weights{': ' + ', '.join(bad) if bad else ''}; use "
             f"{', '.join(lex.intents)} with at least one above 0.",
         )
@@ -564,9 +583,7 @@ class _Reading:
                 self.used.add(ch)
 
     def fresh(self, m: re.Match[str], *groups: str) -> bool:
-        return all(
-            not (m.groupdict().get(g) and m.group(g) in self.used) for g in groups
-        )
+        return all(not (m.groupdict().get(g) and m.group(g) in self.used) for g in groups)
 
 
 def _count(reading: _Reading, raw: str | None) -> Decimal | None:
@@ -634,7 +651,10 @@ def _read_period_days(reading: _Reading, fallback: bool) -> int | None:
             if n is None or n <= 0:
                 continue
             reading.take(m, "n")
-            return max(1, int((n * _unit_days(m.group("unit"))).to_integral_value(ROUND_HALF_UP)))
+            unit = m.group("unit")
+            if unit in ("年", "year") and n != n.to_integral_value():
+                return max(1, int(n * 12) * 30)  # half a year is six months of 30 days
+            return max(1, int((n * _unit_days(unit)).to_integral_value(ROUND_HALF_UP)))
     return None
 
 
@@ -643,7 +663,9 @@ def _read_total_budgets(reading: _Reading) -> list[tuple[Decimal, bool]]:
     s = reading.enc.text
     found: list[tuple[int, Decimal, bool]] = []
     for patterns, strong in ((_STRONG_BUDGET_RES, True), (_WEAK_BUDGET_RES, False)):
-        for pattern in patterns:
+        for n_pattern, pattern in enumerate(patterns):
+            if strong and n_pattern > 0 and found:
+                break  # "预算500" wins over "500预算"
             for m in pattern.finditer(s):
                 if not reading.fresh(m, "amt", "amt2"):
                     continue
@@ -702,7 +724,9 @@ def _read_deadlines(reading: _Reading) -> list[float]:
             unit = m.group("unit")
             base = unit.rstrip("s") if unit.endswith("s") else unit
             hours = (
-                Decimal(_UNIT_HOURS[base]) if base in _UNIT_HOURS else Decimal(24 * _unit_days(base))
+                Decimal(_UNIT_HOURS[base])
+                if base in _UNIT_HOURS
+                else Decimal(24 * _unit_days(base))
             )
             reading.take(m, "n")
             out.append(float(n * hours))
@@ -783,7 +807,11 @@ def _named_deadline(name: str, now: datetime) -> datetime:
         return _end_of(monday + timedelta(days=6), now)
     if name == "start_weekend":
         saturday = monday + timedelta(days=5)
-        return _start_of(saturday, now) if saturday > today else _end_of(saturday + timedelta(days=1), now)
+        return (
+            _start_of(saturday, now)
+            if saturday > today
+            else _end_of(saturday + timedelta(days=1), now)
+        )
     if name == "end_month":
         return _start_of(_add_month(today.replace(day=1)), now)
     if name == "end_year":
@@ -863,9 +891,11 @@ def _read_tokens(reading: _Reading) -> _Tokens:
                 if not negated and len(shares) == 1:
                     phrase_at[i] = (n, shares)
                 hit = True
-            for dim, table in (("genders", lex.audience["genders"]),
-                               ("regions", lex.audience["regions"]),
-                               ("interests", lex.audience["interests"])):
+            for dim, table in (
+                ("genders", lex.audience["genders"]),
+                ("regions", lex.audience["regions"]),
+                ("interests", lex.audience["interests"]),
+            ):
                 slug = table.get(cand)
                 if slug is not None:
                     getattr(res, dim).add(slug)
@@ -895,12 +925,11 @@ def _read_tokens(reading: _Reading) -> _Tokens:
         value = reading.value(tok)
         if value < 1 or value > MAX_QUANTITY:
             continue
-        intent = _intent_after(tokens, idx, phrase_at) or _intent_before(tokens, idx, phrase_at)
-        if intent is None:
+        asked = _intent_after(tokens, idx, phrase_at) or _intent_before(tokens, idx, phrase_at)
+        if asked is None:
             continue
         reading.used.add(tok)
-        q = int(value)
-        res.quantities[intent] = max(q, res.quantities.get(intent, 0))
+        res.quantities[asked] = max(int(value), res.quantities.get(asked, 0))
     return res
 
 
@@ -985,7 +1014,7 @@ def understand(
         now = datetime.now(TIMEZONE)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=TIMEZONE)
-    lang = language if language in ("zh", "en") else detect_language(text)
+    lang = language if language in ("zh", "en") and language else detect_language(text)
     errors: list[FieldError] = []
 
     def guard(fn: Any, *args: Any) -> Any:
@@ -1044,7 +1073,8 @@ def understand(
                     _note(
                         "period_assumed",
                         f"未说明投放多久，按{DEFAULT_PERIOD_DAYS}天计算。",
-                        f"No duration given for the recurring budget; assumed {DEFAULT_PERIOD_DAYS} days.",
+                        "No duration given for the recurring budget; "
+                        f"assumed {DEFAULT_PERIOD_DAYS} days.",
                     )
                 )
         periods = Decimal(period_days) / Decimal(per_days)
@@ -1071,7 +1101,8 @@ def understand(
                 _note(
                     "budget_field_overrides_text",
                     f"以填写的预算{_yuan(field_budget)}为准（文中为{_yuan(text_budget)}）。",
-                    f"The budget field ({_yuan(field_budget)}) overrides the text ({_yuan(text_budget)}).",
+                    f"The budget field ({_yuan(field_budget)}) overrides the text "
+                    f"({_yuan(text_budget)}).",
                 )
             )
         source = "field"
@@ -1095,7 +1126,8 @@ def understand(
                 _note(
                     "several_deadlines",
                     f"文中有多个时限，按最早的{final_deadline:g}小时理解。",
-                    f"The text names several deadlines; we used the earliest ({final_deadline:g} h).",
+                    "The text names several deadlines; "
+                    f"we used the earliest ({final_deadline:g} h).",
                 )
             )
     if field_deadline is not None:
@@ -1104,7 +1136,8 @@ def understand(
                 _note(
                     "deadline_field_overrides_text",
                     f"以填写的时限{field_deadline:g}小时为准（文中为{final_deadline:g}小时）。",
-                    f"The deadline field ({field_deadline:g} h) overrides the text ({final_deadline:g} h).",
+                    f"The deadline field ({field_deadline:g} h) overrides the text "
+                    f"({final_deadline:g} h).",
                 )
             )
         final_deadline = field_deadline

@@ -1,0 +1,279 @@
+"""Plan optimiser: constraints always hold, optima match brute force, bad input is refused."""
+
+from __future__ import annotations
+
+import itertools
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from doudesk.errors import DomainError
+from doudesk.matching.offers import Audience, Catalogue, Offer, catalogue_price
+from doudesk.matching.optimizer import (
+    FAST_SHARE,
+    VALUE_SHARE,
+    asked_quantities,
+    greedy_plan,
+    optimise,
+    plan_value,
+)
+from doudesk.matching.understand import Understood
+
+KINDS = ("plays", "likes", "followers", "comments")
+ANY = Audience(
+    genders=frozenset({"*"}),
+    ages=frozenset({"*"}),
+    regions=frozenset({"*"}),
+    interests=frozenset({"*"}),
+)
+
+
+def need(
+    budget: str,
+    intents: dict[str, float],
+    *,
+    deadline: float | None = None,
+    quantities: dict[str, int] | None = None,
+    audience: Audience | None = None,
+    language: str = "zh",
+) -> Understood:
+    total = sum(intents.values())
+    return Understood(
+        language=language,
+        intents={k: v / total for k, v in intents.items()},
+        budget=Decimal(budget),
+        budget_source="field",
+        deadline_hours=deadline,
+        quantities=quantities or {},
+        audience=audience or Audience(),
+    )
+
+
+@st.composite
+def offers(draw: st.DrawFn) -> list[Offer]:
+    n = draw(st.integers(1, 4))
+    out = []
+    for i in range(n):
+        qmin = draw(st.integers(1, 5))
+        step = draw(st.integers(1, 3))
+        levels = draw(st.integers(0, 4))
+        out.append(
+            Offer(
+                service_id=i + 1,
+                kind=draw(st.sampled_from(KINDS)),
+                name_zh=f"模块{i}",
+                name_en=f"Module {i}",
+                rate_fen_per_1000=draw(st.integers(500, 200_000)),
+                min_qty=qmin,
+                max_qty=qmin + step * levels + draw(st.integers(0, step - 1)),
+                step=step,
+                hours_per_1000=draw(st.sampled_from([0.0, 500.0, 2000.0, 7000.0])),
+                start_hours=draw(st.sampled_from([0.0, 1.0, 6.0])),
+                audience=ANY,
+            )
+        )
+    return out
+
+
+@st.composite
+def needs(draw: st.DrawFn) -> Understood:
+    chosen = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True))
+    intents = {k: draw(st.floats(0.1, 1.0)) for k in chosen}
+    asked = {k: draw(st.integers(1, 20)) for k in chosen if draw(st.booleans())}
+    return need(
+        str(Decimal(draw(st.integers(1, 1500))) / 100),
+        intents,
+        deadline=draw(st.sampled_from([None, 2.0, 10.0, 30.0])),
+        quantities=asked,
+    )
+
+
+def choices(offer: Offer, deadline: float | None) -> list[int]:
+    qs = [0]
+    q = offer.min_qty
+    while q <= offer.max_qty:
+        if deadline is None or offer.eta_hours(q) <= deadline + 1e-9:
+            qs.append(q)
+        q += offer.step
+    return qs
+
+
+def brute_force(
+    u: Understood, cat: list[Offer]
+) -> list[tuple[list[tuple[Offer, int]], int, float]]:
+    """Every feasible non-empty plan as (picks, cost, eta)."""
+    plans = []
+    for qs in itertools.product(*(choices(o, u.deadline_hours) for o in cat)):
+        picks = [(o, q) for o, q in zip(cat, qs, strict=True) if q]
+        kinds = [o.kind for o, _ in picks]
+        if not picks or len(kinds) != len(set(kinds)):
+            continue
+        cost = sum(catalogue_price(o, q) for o, q in picks)
+        if cost <= u.budget_fen:
+            plans.append((picks, cost, max(o.eta_hours(q) for o, q in picks)))
+    return plans
+
+
+def assert_plan_respects_constraints(u: Understood, cat: list[Offer], plan) -> None:  # noqa: ANN001
+    by_id = {o.service_id: o for o in cat}
+    assert plan.total_fen == sum(it.cost_fen for it in plan.items) <= u.budget_fen
+    kinds = [it.kind for it in plan.items]
+    assert len(kinds) == len(set(kinds))
+    for it in plan.items:
+        o = by_id[it.service_id]
+        assert o.valid_quantity(it.quantity)
+        assert it.cost_fen == catalogue_price(o, it.quantity)
+        if u.deadline_hours is not None:
+            assert o.eta_hours(it.quantity) <= u.deadline_hours + 1e-9
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cat=offers(), u=needs())
+def test_plans_are_feasible_and_optimal_against_brute_force(
+    cat: list[Offer], u: Understood
+) -> None:
+    feasible = brute_force(u, cat)
+    useful = [p for p in feasible if plan_value(u, p[0]) > 0]
+    if not useful:
+        with pytest.raises(DomainError):
+            optimise(u, cat)
+        return
+    plans = {p.key: p for p in optimise(u, cat)}
+    for p in plans.values():
+        assert_plan_respects_constraints(u, cat, p)
+    best = max(plan_value(u, p[0]) for p in useful)
+    v_star = plans["balanced"].value
+    assert v_star == pytest.approx(best, rel=1e-6, abs=1e-9)
+
+    # 最省钱: cheapest plan reaching the asks (when possible) and VALUE_SHARE of the optimum.
+    asked = asked_quantities(u)
+
+    def reaches(picks: list[tuple[Offer, int]]) -> bool:
+        got: dict[str, float] = {}
+        for o, q in picks:
+            for j, per in (o.outcomes or {}).items():
+                got[j] = got.get(j, 0.0) + per * q
+        return all(got.get(j, 0.0) >= a * (1 - 1e-9) for j, a in asked.items())
+
+    share_ok = [p for p in useful if plan_value(u, p[0]) >= VALUE_SHARE * v_star * (1 - 1e-9)]
+    with_asks = [p for p in share_ok if reaches(p[0])] if asked else []
+    pool = with_asks or share_ok
+    cheapest = min(p[1] for p in pool)
+    value_plan = plans.get("value") or next(p for p in plans.values() if p.total_fen == cheapest)
+    assert value_plan.total_fen == cheapest
+
+    # 最快: smallest ETA with at least FAST_SHARE of the optimum.
+    fast_ok = [p for p in useful if plan_value(u, p[0]) >= FAST_SHARE * v_star * (1 - 1e-9)]
+    fastest = min(p[2] for p in fast_ok)
+    fast_plan = plans.get("fast") or min(plans.values(), key=lambda p: p.eta_hours)
+    by_id = {o.service_id: o for o in cat}
+    eta = max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items)
+    assert eta <= fastest + 2e-3
+
+
+@settings(max_examples=30, deadline=None)
+@given(cat=offers(), u=needs())
+def test_the_optimiser_never_does_worse_than_greedy(cat: list[Offer], u: Understood) -> None:
+    greedy = plan_value(u, greedy_plan(u, cat))
+    try:
+        plans = optimise(u, cat)
+    except DomainError:
+        assert greedy == 0
+        return
+    assert next(p for p in plans if p.key == "balanced").value >= greedy - 1e-9
+
+
+CATALOGUE = [
+    Offer(1, "plays", "播放A", "Plays A", 200, 100, 1_000_000, 100, 0.5, 1, ANY),
+    Offer(2, "followers", "涨粉A", "Followers A", 6000, 100, 50_000, 100, 10, 2, ANY),
+    Offer(3, "followers", "涨粉B", "Followers B", 4500, 500, 20_000, 500, 30, 12),
+    Offer(4, "likes", "点赞", "Likes", 1500, 50, 100_000, 50, 3, 1, ANY),
+    Offer(5, "video_edit", "剪辑", "Video edit", 15_000_000, 1, 10, 1, 48_000, 0),
+]
+
+
+def test_three_named_plans_with_explanations_in_the_customer_language() -> None:
+    plans = optimise(need("500", {"followers": 1, "plays": 1}, language="en"), CATALOGUE)
+    assert [p.key for p in plans][-1] == "balanced"
+    assert {p.name for p in plans} <= {"Best value", "Fastest", "Balanced"}
+    for p in plans:
+        assert p.explanation
+        assert p.items
+        assert p.total <= Decimal("500")
+        d = p.as_dict()
+        assert d["currency"] == "CNY"
+        assert set(d["items"][0]) == {"service_id", "name", "quantity", "cost"}
+    zh = optimise(need("500", {"followers": 1}), CATALOGUE)
+    assert zh[-1].name == "均衡"
+    assert "预算" in zh[-1].explanation
+
+
+def test_a_budget_below_the_cheapest_module_is_a_budget_error() -> None:
+    with pytest.raises(DomainError) as exc:
+        optimise(need("0.01", {"followers": 1}), CATALOGUE)
+    assert exc.value.errors[0].field == "budget"
+    assert exc.value.errors[0].code == "below_minimum"
+
+
+def test_a_deadline_nothing_can_meet_is_a_deadline_error() -> None:
+    with pytest.raises(DomainError) as exc:
+        optimise(need("500", {"content": 1}, deadline=1), CATALOGUE)
+    assert exc.value.errors[0].field == "deadline_hours"
+
+
+def test_an_audience_no_module_supports_is_an_audience_error() -> None:
+    cat = [o for o in CATALOGUE if o.audience != ANY]
+    with pytest.raises(DomainError) as exc:
+        optimise(
+            need("500", {"followers": 1}, audience=Audience(regions=frozenset({"chengdu"}))), cat
+        )
+    assert exc.value.errors[0].field == "audience"
+
+
+def test_audience_filters_modules() -> None:
+    u = need("500", {"followers": 1}, audience=Audience(genders=frozenset({"female"})))
+    for p in optimise(u, CATALOGUE):
+        assert {it.service_id for it in p.items} <= {1, 2, 4}
+
+
+def test_an_injected_price_function_is_used_and_respected() -> None:
+    def doubled(offer: Offer, quantity: int) -> int:
+        return 2 * catalogue_price(offer, quantity) + 1
+
+    u = need("300", {"followers": 1, "likes": 1})
+    for p in optimise(u, CATALOGUE, price=doubled):
+        assert p.total_fen <= u.budget_fen
+        by_id = {o.service_id: o for o in CATALOGUE}
+        for it in p.items:
+            assert it.cost_fen == doubled(by_id[it.service_id], it.quantity)
+
+
+def test_a_large_catalogue_is_pruned_and_still_planned() -> None:
+    import random
+
+    rng = random.Random(3)
+    cat = Catalogue(
+        Offer(
+            i,
+            rng.choice(KINDS),
+            f"m{i}",
+            f"m{i}",
+            rng.randint(200, 60_000),
+            rng.choice([10, 100]),
+            rng.randint(10_000, 500_000),
+            rng.choice([1, 10]),
+            rng.uniform(0.1, 20),
+            rng.uniform(0, 12),
+            ANY,
+        )
+        for i in range(2_000)
+    )
+    u = need("800", {"followers": 2, "plays": 1}, deadline=72)
+    plans = optimise(u, cat)
+    assert plans[-1].key == "balanced"
+    assert plans[-1].value >= plan_value(u, greedy_plan(u, cat)) - 1e-9
+    for p in plans:
+        assert p.total_fen <= u.budget_fen
+        assert p.eta_hours <= 72
