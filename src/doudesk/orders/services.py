@@ -329,11 +329,14 @@ def order_group_place(
     if not lines:
         raise DomainError.single("items", Code.EMPTY_GROUP, "没有可下单的项目", "Nothing to order")
     with transaction.atomic(durable=True):
-        quotes = [
-            line.quote
-            or quote_create(customer=customer, module=line.module, quantity=line.quantity)
-            for line in lines
-        ]
+        # Quoting locks each module's price row; taking them in module order keeps two group
+        # orders from deadlocking on each other.
+        for line in sorted(lines, key=lambda line: line.module.pk):
+            if line.quote is None:
+                line.quote = quote_create(
+                    customer=customer, module=line.module, quantity=line.quantity
+                )
+        quotes = [line.quote for line in lines]
         charges = (
             _allocate(total_fen, [q.total_fen for q in quotes])
             if total_fen is not None
