@@ -301,7 +301,7 @@ def order_place_idempotent(
 
 
 def _allocate(total_fen: int, weights: Sequence[int]) -> list[int]:
-    """Split ``total_fen`` in proportion to ``weights``; the parts sum exactly (largest remainder)."""
+    """Split ``total_fen`` by ``weights`` so the parts sum exactly (largest remainder)."""
     whole = sum(weights)
     if whole <= 0:
         return [total_fen // len(weights)] * len(weights)
