@@ -31,6 +31,10 @@ def _beat_schedule() -> dict:
             "task": "doudesk.pricing.tasks.pricing_publish_all_task",
             "schedule": settings.PRICING_PUBLISH_INTERVAL,
         },
+        "pricing-fold": {
+            "task": "doudesk.pricing.tasks.pricing_fold_all_task",
+            "schedule": settings.PRICING_FOLD_INTERVAL,
+        },
         "ledger-sequence": {
             "task": "doudesk.ledger.tasks.ledger_sequence_task",
             "schedule": settings.LEDGER_SEQUENCE_INTERVAL,

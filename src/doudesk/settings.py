@@ -161,6 +161,8 @@ STATUS_SYNC_INTERVAL = float(os.environ.get("DOUDESK_STATUS_SYNC_INTERVAL", "2")
 QUOTE_TTL_SECONDS = 600
 # How often the beat republishes dynamic prices (seconds); prices move at most a step per hour.
 PRICING_PUBLISH_INTERVAL = float(os.environ.get("DOUDESK_PRICING_INTERVAL", "3600"))
+# How often quotes and orders are folded into the demand model (seconds).
+PRICING_FOLD_INTERVAL = float(os.environ.get("DOUDESK_PRICING_FOLD_INTERVAL", "60"))
 
 # Transparency log (ledger): the checkpoint origin line and the Ed25519 signing key, a C2SP
 # "PRIVATE+KEY+<name>+<id>+<key>" string; without one, a key is generated once into

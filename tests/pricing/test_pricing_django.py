@@ -25,7 +25,12 @@ from doudesk.pricing.models import (
     ReferencePrice,
 )
 from doudesk.pricing.selectors import module_price_at
-from doudesk.pricing.services import pricing_publish, pricing_publish_all, quote_create
+from doudesk.pricing.services import (
+    pricing_fold,
+    pricing_publish,
+    pricing_publish_all,
+    quote_create,
+)
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import VIDEO_URL, module_id
 
@@ -79,7 +84,11 @@ def test_a_quote_uses_the_engine_price_within_floor_and_ceiling(priced, api, cus
     assert quote.unit_rate <= quote.ceiling <= DOU_PLUS
     assert quote.reference_rate == DOU_PLUS
     assert (quote.expires_at - timezone.now()).total_seconds() == pytest.approx(600, abs=5)
-    assert state_of(module).quotes_total == 1  # observe_quote ran in the same transaction
+    # Quoting takes no lock; the quote is a demand trial once folded into the model.
+    assert state_of(module).quotes_total == 0
+    assert pricing_fold(module=module) == 1
+    assert state_of(module).quotes_total == 1
+    assert pricing_fold(module=module) == 0  # never counted twice
 
 
 def test_an_order_on_a_quote_is_charged_exactly_its_total_after_prices_move(priced, api, customer):
@@ -104,8 +113,9 @@ def test_an_order_on_a_quote_is_charged_exactly_its_total_after_prices_move(pric
     assert response.json()["charge"] == quote["total"]
     assert wallet_balances(customer=customer)["held_fen"] == order.charge_fen
     assert journal_total_fen() == 0
+    pricing_fold(module=module)
     state = state_of(module)
-    assert (state.orders_total, state.units_sold_today) == (1, 10_000)
+    assert (state.quotes_total, state.orders_total, state.units_sold_today) == (1, 1, 10_000)
     # A placed order never changes price: later publications leave it alone.
     pricing_publish(module=module, now=timezone.now() + timedelta(hours=3))
     order.refresh_from_db()
@@ -120,6 +130,7 @@ def test_an_order_without_a_quote_is_charged_the_engine_price(priced, customer):
     )
     assert order.quote.source == QuoteSource.ENGINE
     assert order.charge_fen == expected.total_fen == order.quote.total_fen
+    pricing_fold(module=module)
     assert state_of(module).orders_total == 1
 
 
@@ -263,6 +274,7 @@ def test_a_module_unavailable_at_a_quantity_answers_4xx_and_writes_nothing(price
     assert response.json()["errors"][0]["field"] == "quantity"
     assert (Quote.objects.count(), Order.objects.count()) == (quotes_before, orders_before)
     assert wallet_balances(customer=customer) == balances
+    pricing_fold(module=module)
     assert state_of(module).quotes_total == 0
     # Smaller quantities still sell, below the bulk competitor's reach.
     assert (

@@ -48,7 +48,7 @@ from doudesk.orders.models import (
 )
 from doudesk.orders.transitions import StaleTransition, record_event, transition
 from doudesk.pricing.models import Quote
-from doudesk.pricing.services import pricing_observe_order, quote_create, quote_take
+from doudesk.pricing.services import quote_create, quote_take
 from doudesk.providers.adapters.base import (
     ProviderError,
     ProviderOrderStatus,
@@ -168,8 +168,6 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
             **({"scheduled_for": line.scheduled_for.isoformat()} if line.scheduled_for else {}),
         },
     )
-    # Dynamic pricing learns from each order placed on an engine quote (a demand success).
-    pricing_observe_order(quote=quote)
     if line.scheduled_for is None or line.scheduled_for <= timezone.now():
         from doudesk.orders.tasks import order_dispatch_task
 

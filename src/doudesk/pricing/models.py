@@ -227,6 +227,8 @@ class ModulePriceState(models.Model):
     price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
     available = models.BooleanField(default=False)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Quotes and orders up to this instant are folded into ``state`` (see pricing.services).
+    observed_through = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

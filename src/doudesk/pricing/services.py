@@ -4,17 +4,20 @@ Design overview
 ---------------
 * **Quotes.** :func:`quote_create` prices with the engine when the module is priced dynamically
   (it has a :class:`~doudesk.pricing.models.ModulePriceState` and pricing is enabled), else at the
-  static list rate. The engine quote and its ``observe_quote`` (a demand trial) are written in one
-  transaction under the module's state-row lock. A module unavailable at a quantity (no offer meets
-  the quality bar, floor above the market ceiling, capacity spent) is refused with a 4xx error on
-  ``quantity`` and nothing is written. :func:`quote_take` checks a quote with the engine's
-  ``validate_quote`` rules; a refused quote comes back with a fresh one.
+  static list rate. Quoting only reads the published state: no lock, so orders of one module never
+  queue behind each other. A module unavailable at a quantity (no offer meets the quality bar,
+  floor above the market ceiling, capacity spent) is refused with a 4xx error on ``quantity`` and
+  nothing is written. :func:`quote_take` checks a quote with the engine's ``validate_quote`` rules;
+  a refused quote comes back with a fresh one.
+* **Learning.** The quote and order rows are the demand observations. :func:`pricing_fold` feeds
+  those written since the last fold into the engine (``observe_quote`` for each quote shown, a
+  trial; ``observe_order`` for each order placed on an engine quote, a success and units against
+  the day's provider capacity) under the state-row lock; the beat folds every minute and every
+  publication folds first, so nothing is lost or counted twice.
 * **Publications.** :func:`pricing_publish` runs the engine's ``publish`` for one module under the
   state-row lock and writes a :class:`~doudesk.pricing.models.PriceChange` with its reason; the
-  beat runs :func:`pricing_publish_all` hourly, and operator edits republish at once.
-* **Orders.** :func:`pricing_observe_order` records an order placed on an engine quote (a demand
-  success, and units against today's provider capacity); the order flow calls it in the order's
-  transaction. A placed order keeps its quote's total whatever prices do later.
+  beat runs :func:`pricing_publish_all` hourly, and operator edits republish at once. A placed
+  order keeps its quote's total whatever prices do later.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from doudesk.accounts.models import Customer
 from doudesk.catalog.models import ServiceModule
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError, FieldError
+from doudesk.orders.models import Order
 from doudesk.pricing import engine
 from doudesk.pricing.error_codes import PricingErrorCode as Code
 from doudesk.pricing.models import (
@@ -102,49 +106,43 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
     if errors:
         raise DomainError(*errors)
     now = timezone.now()
-    with transaction.atomic():
-        row = _state_locked(module.pk)
-        inputs = pricing_inputs(module=module, now=now) if row is not None else None
-        if row is None or inputs is None or not inputs.dynamic:
-            rate = module.rate_per_1000
-            return Quote.objects.create(
-                customer=customer,
-                module=module,
-                quantity=quantity,
-                unit_rate=rate,
-                total_fen=charge_fen(quantity, rate),
-                expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
-            )
-        state = engine.ModuleState.from_dict(row.state)
-        q = engine.quote(
-            state,
-            inputs.config,
-            inputs.market,
-            quantity=quantity,
-            customer_id=str(customer.pk),
-            now=now,
-            quote_id=_quote_id(),
-        )
-        quote = Quote.objects.create(
-            id=q.id,
+    row = ModulePriceState.objects.filter(module_id=module.pk).first()
+    inputs = pricing_inputs(module=module, now=now) if row is not None else None
+    if row is None or inputs is None or not inputs.dynamic:
+        rate = module.rate_per_1000
+        return Quote.objects.create(
             customer=customer,
             module=module,
             quantity=quantity,
-            unit_rate=q.unit_rate,
-            total_fen=q.total_fen,
-            expires_at=q.expires_at,
-            source=QuoteSource.ENGINE,
-            floor=q.floor,
-            ceiling=q.ceiling,
-            reference_rate=q.reference_rate,
-            point=q.point,
-            grid_version=q.grid_version,
-            tier=q.tier,
+            unit_rate=rate,
+            total_fen=charge_fen(quantity, rate),
+            expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
         )
-        engine.observe_quote(state, inputs.config, q)
-        row.state = state.to_dict()
-        row.save(update_fields=["state", "updated_at"])
-    return quote
+    q = engine.quote(
+        engine.ModuleState.from_dict(row.state),
+        inputs.config,
+        inputs.market,
+        quantity=quantity,
+        customer_id=str(customer.pk),
+        now=now,
+        quote_id=_quote_id(),
+    )
+    return Quote.objects.create(
+        id=q.id,
+        customer=customer,
+        module=module,
+        quantity=quantity,
+        unit_rate=q.unit_rate,
+        total_fen=q.total_fen,
+        expires_at=q.expires_at,
+        source=QuoteSource.ENGINE,
+        floor=q.floor,
+        ceiling=q.ceiling,
+        reference_rate=q.reference_rate,
+        point=q.point,
+        grid_version=q.grid_version,
+        tier=q.tier,
+    )
 
 
 def quote_take(*, customer: Customer, quote_id: str, module: ServiceModule, quantity: int) -> Quote:
@@ -201,24 +199,49 @@ def quote_as_dict(quote: Quote) -> dict:
     }
 
 
-def pricing_observe_order(*, quote: Quote) -> None:
-    """Record an order placed on ``quote`` in the module's demand model (engine quotes only).
+def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime) -> int:
+    """Feed quotes and orders written since the last fold into ``state``; return their count."""
+    since = row.observed_through
+    window = (
+        Q(created_at__lte=now) if since is None else Q(created_at__gt=since, created_at__lte=now)
+    )
+    quotes = Quote.objects.filter(window, module_id=row.module_id, source=QuoteSource.ENGINE)
+    orders = (
+        Order.objects.filter(window, module_id=row.module_id, quote__source=QuoteSource.ENGINE)
+        .select_related("quote")
+        .order_by("created_at", "pk")
+    )
+    config = pricing_config(module=row.module)
+    seen = 0
+    for quote in quotes.order_by("created_at", "pk"):
+        engine.observe_quote(state, config, _engine_quote(quote))
+        seen += 1
+    for order in orders:
+        engine.observe_order(state, config, _engine_quote(order.quote), order.created_at)
+        seen += 1
+    row.observed_through = now
+    return seen
 
-    Call it in the order's transaction, after the order row is written. Counts the units against
-    today's provider capacity. A no-op for static quotes and modules no longer priced dynamically.
-    """
-    if quote.source != QuoteSource.ENGINE:
-        return
-    now = timezone.now()
+
+def pricing_fold(*, module: ServiceModule, now: datetime | None = None) -> int:
+    """Fold the module's new quotes and orders into its demand model; return how many."""
+    now = now or timezone.now()
     with transaction.atomic():
-        row = _state_locked(quote.module_id)
+        row = _state_locked(module.pk)
         if row is None:
-            return
-        config = pricing_config(module=quote.module)
+            return 0
         state = engine.ModuleState.from_dict(row.state)
-        engine.observe_order(state, config, _engine_quote(quote), now)
+        seen = _fold_locked(row, state, now)
         row.state = state.to_dict()
-        row.save(update_fields=["state", "updated_at"])
+        row.save(update_fields=["state", "observed_through", "updated_at"])
+    return seen
+
+
+def pricing_fold_all(*, now: datetime | None = None) -> int:
+    """Fold new observations of every dynamically priced module (the beat runs this)."""
+    now = now or timezone.now()
+    modules = ServiceModule.objects.filter(price_state__isnull=False).order_by("pk")
+    return sum(pricing_fold(module=module, now=now) for module in modules)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -242,6 +265,7 @@ def pricing_publish(*, module: ServiceModule, now: datetime | None = None) -> Pr
         assert row is not None
         inputs = pricing_inputs(module=module, now=now)
         state = engine.ModuleState.from_dict(row.state)
+        _fold_locked(row, state, now)
         result = engine.publish(state, inputs.config, inputs.market, now)
         ref = engine.lowest_reference(inputs.market.references, inputs.config.base_quantity, now)
         row.state = state.to_dict()

@@ -26,3 +26,9 @@ def pricing_publish_task(module_id: int) -> str:
     if module is None:
         return "missing"
     return services.pricing_publish(module=module).code
+
+
+@shared_task
+def pricing_fold_all_task() -> int:
+    """Fold new quotes and orders into every module's demand model (run each minute)."""
+    return services.pricing_fold_all()

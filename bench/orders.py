@@ -1,0 +1,545 @@
+r"""Benchmark order placement over HTTP against the same machine's bare SQL transaction rate.
+
+N concurrent clients (threads, one keep-alive httpx client each) ``POST /api/v1/orders`` against a
+running DouDesk server until ``--orders`` orders are placed (or for ``--seconds``); the script
+prints orders/s and the p50/p95/p99 latency of the 201 answers.
+
+For scale it then measures, on the same database engine and disk, the rate of the bare SQL
+transaction an order boils down to, with the same concurrency: lock and read a balance row,
+insert an order row, insert two journal legs, update the balance row, commit. On PostgreSQL
+(psycopg, ``--database-url`` or ``DATABASE_URL``) the scratch tables live in a temporary schema
+of the same database; on SQLite (the standard ``sqlite3`` module, WAL, ``synchronous=NORMAL``,
+``BEGIN IMMEDIATE`` as the platform configures it) in a scratch file next to the platform's
+database file. Both are dropped afterwards. The ratio ``orders/s ÷ bare tx/s`` says how much of
+the database's capacity the platform turns into orders. The bare measurement runs first, while
+the server is idle, so the worker's backlog does not disturb it.
+
+``--start`` makes it one command: it launches ``doudesk serve`` on free ports with a temporary
+``DOUDESK_DATA_DIR`` (``DATABASE_URL`` and ``REDIS_URL`` passed through), waits for ``/healthz``,
+runs, and stops the server. Without ``--api-key`` a demo customer is created with
+``doudesk demo-account``, which must run with the server's environment (true with ``--start``).
+
+With ``--json`` the last line is one JSON object with ``orders_per_s``, ``p50_ms``, ``p95_ms``,
+``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts).
+
+Usage::
+
+    .venv/bin/python bench/orders.py --start [--clients 8] [--orders 2000 | --seconds 20] [--json]
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/doudesk_bench \\
+        .venv/bin/python bench/orders.py --start --json
+    .venv/bin/python bench/orders.py --url http://127.0.0.1:8000 --api-key KEY
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+VIDEO_URL = "https://www.douyin.com/video/7301234567890123456"
+SERVICE_CODE = "plays"
+QUANTITY = 500  # the plays module's minimum: ¥8.00 an order
+DEMO_BALANCE_YUAN = "10000000"
+READY_TIMEOUT = 180.0
+
+
+# -- server ------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """Return an ephemeral TCP port on loopback that is free right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def doudesk_command(*args: str) -> list[str]:
+    """Return the ``doudesk`` console script as run by this interpreter."""
+    return [sys.executable, "-m", "doudesk.cli", *args]
+
+
+def wait_ready(url: str, proc: subprocess.Popen[bytes] | None, timeout: float) -> None:
+    """Wait until ``GET /healthz`` answers 200 (web, database and worker up)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5) as client:
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise SystemExit(f"doudesk serve exited with {proc.returncode}")
+            try:
+                if client.get(f"{url}/healthz").status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.3)
+    raise SystemExit(f"{url}/healthz did not answer ok within {timeout:.0f} s")
+
+
+@contextmanager
+def started_server(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, str]]]:
+    """Run ``doudesk serve`` on free ports in a temporary data dir; yield (url, environment)."""
+    with tempfile.TemporaryDirectory(prefix="doudesk-bench-") as tmp:
+        data_dir = args.data_dir or tmp
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        env = {
+            **os.environ,
+            "DOUDESK_DATA_DIR": data_dir,
+            "DOUDESK_SANDBOX_PORT": str(free_port()),
+            "DOUDESK_MODE": "sandbox",
+        }
+        if args.database_url:
+            env["DATABASE_URL"] = args.database_url
+        env.pop("DOUDESK_TASKS_EAGER", None)
+        log_path = Path(data_dir) / "serve.log"
+        command = doudesk_command("serve", "--host", "127.0.0.1", "--port", str(port))
+        command += args.serve_arg
+        with log_path.open("wb") as log:
+            proc = subprocess.Popen(
+                command, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            try:
+                wait_ready(url, proc, READY_TIMEOUT)
+            except SystemExit:
+                sys.stderr.write(log_path.read_text(errors="replace")[-3000:])
+                raise
+            yield url, env
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    proc.wait()
+
+
+def is_postgres(url: str) -> bool:
+    """Say whether ``url`` names a PostgreSQL database."""
+    return url.startswith(("postgres://", "postgresql://"))
+
+
+@contextmanager
+def fresh_postgres_database(url: str) -> Iterator[str]:
+    """Create an empty sibling of the database at ``url`` for one run; yield its URL, drop it.
+
+    Orders left open by earlier runs would otherwise keep the worker busy polling a sandbox
+    provider that no longer knows them, and the run would measure that backlog.
+    """
+    import psycopg
+
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/') or 'doudesk'}_run{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def demo_api_key(env: dict[str, str]) -> str:
+    """Create a funded demo customer with ``doudesk demo-account``; return its API key."""
+    out = subprocess.run(
+        doudesk_command("demo-account", "--balance", DEMO_BALANCE_YUAN),
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return str(json.loads(out.strip().splitlines()[-1])["api_key"])
+
+
+# -- HTTP load ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LoadResult:
+    """What the HTTP run measured."""
+
+    placed: int
+    failed: int
+    seconds: float
+    latencies_ms: list[float]
+    failures: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def per_second(self) -> float:
+        """Orders placed per second of wall time."""
+        return self.placed / self.seconds if self.seconds else 0.0
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (``q`` in 0-100) of ``values``; 0 when empty."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def plays_service_id(url: str, api_key: str) -> int:
+    """Return the id of the plays module from ``GET /api/v1/services``."""
+    response = httpx.get(
+        f"{url}/api/v1/services", headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    )
+    response.raise_for_status()
+    data = response.json()
+    services = data["results"] if isinstance(data, dict) else data
+    for service in services:
+        if service.get("code") == SERVICE_CODE:
+            return int(service["id"])
+    raise SystemExit(f"no {SERVICE_CODE!r} service at {url}")
+
+
+def http_load(
+    url: str, api_key: str, *, clients: int, orders: int, seconds: float | None
+) -> LoadResult:
+    """Place orders from ``clients`` threads until ``orders`` are sent or ``seconds`` pass."""
+    body = {"service_id": plays_service_id(url, api_key), "target": VIDEO_URL, "quantity": QUANTITY}
+    headers = {"Authorization": f"Bearer {api_key}"}
+    lock = threading.Lock()
+    sent = 0
+    latencies: list[float] = []
+    failures: dict[str, int] = {}
+    start_gate = threading.Barrier(clients + 1)
+    deadline = [0.0]
+
+    def take() -> bool:
+        nonlocal sent
+        with lock:
+            if seconds is None:
+                if sent >= orders:
+                    return False
+            elif time.perf_counter() >= deadline[0]:
+                return False
+            sent += 1
+            return True
+
+    def client_loop() -> None:
+        mine: list[float] = []
+        with httpx.Client(base_url=url, headers=headers, timeout=60) as client:
+            start_gate.wait()
+            while take():
+                t0 = time.perf_counter()
+                try:
+                    response = client.post("/api/v1/orders", json=body)
+                    outcome = "201" if response.status_code == 201 else str(response.status_code)
+                except httpx.HTTPError as exc:
+                    outcome = type(exc).__name__
+                elapsed = (time.perf_counter() - t0) * 1000
+                if outcome == "201":
+                    mine.append(elapsed)
+                else:
+                    with lock:
+                        failures[outcome] = failures.get(outcome, 0) + 1
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=client_loop, daemon=True) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    t0 = time.perf_counter()
+    deadline[0] = t0 + (seconds or 0)
+    start_gate.wait()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - t0
+    return LoadResult(
+        placed=len(latencies),
+        failed=sum(failures.values()),
+        seconds=wall,
+        latencies_ms=latencies,
+        failures=failures,
+    )
+
+
+# -- bare SQL transactions -----------------------------------------------------------------------
+
+
+def sqlite_path_for(database_url: str, data_dir: str | None) -> Path:
+    """Return the platform's SQLite file (a ``sqlite:///`` URL, else in the data dir)."""
+    if database_url.startswith("sqlite:///"):
+        return Path(database_url[len("sqlite:///") :])
+    return Path(data_dir or Path(__file__).resolve().parent.parent / "var") / "doudesk.sqlite3"
+
+
+def run_threads(
+    clients: int, seconds: float, one_tx: Callable[[Any, int], None], connect: Callable[[], Any]
+) -> float:
+    """Run ``one_tx(conn, client)`` in a loop on ``clients`` threads for ``seconds``; tx/s."""
+    done = [0] * clients
+    gate = threading.Barrier(clients + 1)
+    stop = threading.Event()
+    errors: list[BaseException] = []
+
+    def loop(i: int) -> None:
+        conn = connect()
+        try:
+            gate.wait()
+            while not stop.is_set():
+                one_tx(conn, i)
+                done[i] += 1
+        except BaseException as exc:  # noqa: BLE001 - surfaced below
+            errors.append(exc)
+            stop.set()
+        finally:
+            conn.close()
+
+    threads = [threading.Thread(target=loop, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    gate.wait()
+    t0 = time.perf_counter()
+    time.sleep(seconds)
+    stop.set()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - t0
+    if errors:
+        raise errors[0]
+    return sum(done) / wall
+
+
+def bare_sqlite(path: Path, *, clients: int, accounts: int, seconds: float) -> float:
+    """Bare order transactions per second on a scratch SQLite file next to ``path``."""
+    scratch = path.parent / f"bench-scratch-{uuid.uuid4().hex[:8]}.sqlite3"
+
+    def connect() -> sqlite3.Connection:
+        conn = sqlite3.connect(scratch, timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    setup = connect()
+    setup.executescript(
+        """
+        CREATE TABLE account (id INTEGER PRIMARY KEY, balance_fen INTEGER NOT NULL);
+        CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL,
+            target TEXT NOT NULL, quantity INTEGER NOT NULL, charge_fen INTEGER NOT NULL,
+            created_at REAL NOT NULL);
+        CREATE TABLE leg (id INTEGER PRIMARY KEY AUTOINCREMENT, order_id INTEGER NOT NULL,
+            account_id INTEGER NOT NULL, amount_fen INTEGER NOT NULL);
+        """
+    )
+    setup.executemany(
+        "INSERT INTO account (id, balance_fen) VALUES (?, ?)",
+        [(i + 1, 10**15) for i in range(accounts)],
+    )
+    setup.close()
+
+    def one_tx(conn: sqlite3.Connection, client: int) -> None:
+        account = client % accounts + 1
+        conn.execute("BEGIN IMMEDIATE")
+        (balance,) = conn.execute(
+            "SELECT balance_fen FROM account WHERE id = ?", (account,)
+        ).fetchone()
+        if balance < 800:
+            raise RuntimeError("scratch balance ran out")
+        order_id = conn.execute(
+            "INSERT INTO orders (account_id, target, quantity, charge_fen, created_at)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (account, VIDEO_URL, QUANTITY, 800, time.time()),
+        ).lastrowid
+        conn.executemany(
+            "INSERT INTO leg (order_id, account_id, amount_fen) VALUES (?, ?, ?)",
+            [(order_id, account, -800), (order_id, account, 800)],
+        )
+        conn.execute("UPDATE account SET balance_fen = balance_fen - 800 WHERE id = ?", (account,))
+        conn.execute("COMMIT")
+
+    try:
+        return run_threads(clients, seconds, one_tx, connect)
+    finally:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{scratch}{suffix}").unlink(missing_ok=True)
+
+
+def bare_postgres(database_url: str, *, clients: int, accounts: int, seconds: float) -> float:
+    """Bare order transactions per second in a scratch schema of the PostgreSQL database."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(database_url, autocommit=True) as setup:
+        setup.execute(f"CREATE SCHEMA {schema}")
+        setup.execute(
+            f"""
+            CREATE TABLE {schema}.account (id bigint PRIMARY KEY, balance_fen bigint NOT NULL);
+            CREATE TABLE {schema}.orders (id bigserial PRIMARY KEY, account_id bigint NOT NULL,
+                target text NOT NULL, quantity integer NOT NULL, charge_fen bigint NOT NULL,
+                created_at timestamptz NOT NULL DEFAULT now());
+            CREATE TABLE {schema}.leg (id bigserial PRIMARY KEY, order_id bigint NOT NULL,
+                account_id bigint NOT NULL, amount_fen bigint NOT NULL);
+            """
+        )
+        with setup.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO {schema}.account (id, balance_fen) VALUES (%s, %s)",
+                [(i + 1, 10**15) for i in range(accounts)],
+            )
+
+    def connect() -> Any:
+        return psycopg.connect(database_url)
+
+    def one_tx(conn: Any, client: int) -> None:
+        account = client % accounts + 1
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(
+                f"SELECT balance_fen FROM {schema}.account WHERE id = %s FOR UPDATE", (account,)
+            )
+            (balance,) = cur.fetchone()
+            if balance < 800:
+                raise RuntimeError("scratch balance ran out")
+            cur.execute(
+                f"INSERT INTO {schema}.orders (account_id, target, quantity, charge_fen)"
+                " VALUES (%s, %s, %s, %s) RETURNING id",
+                (account, VIDEO_URL, QUANTITY, 800),
+            )
+            (order_id,) = cur.fetchone()
+            cur.execute(
+                f"INSERT INTO {schema}.leg (order_id, account_id, amount_fen)"
+                " VALUES (%s, %s, %s), (%s, %s, %s)",
+                (order_id, account, -800, order_id, account, 800),
+            )
+            cur.execute(
+                f"UPDATE {schema}.account SET balance_fen = balance_fen - 800 WHERE id = %s",
+                (account,),
+            )
+
+    try:
+        return run_threads(clients, seconds, one_tx, connect)
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as cleanup:
+            cleanup.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+# -- main ----------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the command-line parser."""
+    parser = argparse.ArgumentParser(
+        description="Orders/s over HTTP against the bare SQL transaction rate."
+    )
+    parser.add_argument("--url", default="http://127.0.0.1:8000", help="a running server")
+    parser.add_argument("--api-key", help="default: create a demo account")
+    parser.add_argument("--start", action="store_true", help="launch doudesk serve itself")
+    parser.add_argument(
+        "--serve-arg",
+        action="append",
+        default=[],
+        help="extra argument for doudesk serve (repeatable), e.g. --serve-arg=--web-workers=2",
+    )
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--orders", type=int, default=2_000)
+    parser.add_argument("--seconds", type=float, help="run for this long instead of --orders")
+    parser.add_argument("--bare-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--database-url",
+        default=os.environ.get("DATABASE_URL", ""),
+        help="the server's database (default $DATABASE_URL; else its SQLite file)",
+    )
+    parser.add_argument(
+        "--data-dir", help="with --start: keep the server's data dir (and serve.log) here"
+    )
+    parser.add_argument(
+        "--keep-db",
+        action="store_true",
+        help="with --start on PostgreSQL: use DATABASE_URL itself, not a fresh sibling database",
+    )
+    parser.add_argument("--json", action="store_true")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print its figures."""
+    args = build_parser().parse_args(argv)
+    if args.clients < 1 or args.orders < 1:
+        raise SystemExit("--clients and --orders must be positive")
+    with ExitStack() as stack:
+        if args.start and is_postgres(args.database_url) and not args.keep_db:
+            args.database_url = stack.enter_context(fresh_postgres_database(args.database_url))
+        figures, load = _measure(args)
+    _report(figures, load, args)
+
+
+def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
+    server = started_server(args) if args.start else _existing(args)
+    with server as (url, env):
+        api_key = args.api_key or demo_api_key(env)
+        # Warm up: imports, connections, caches.
+        http_load(url, api_key, clients=min(args.clients, 4), orders=20, seconds=None)
+        postgres = is_postgres(args.database_url)
+        if postgres:
+            bare = bare_postgres(
+                args.database_url, clients=args.clients, accounts=1, seconds=args.bare_seconds
+            )
+        else:
+            path = sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
+            bare = bare_sqlite(path, clients=args.clients, accounts=1, seconds=args.bare_seconds)
+        load = http_load(
+            url, api_key, clients=args.clients, orders=args.orders, seconds=args.seconds
+        )
+    figures = {
+        "database": "postgresql" if postgres else "sqlite",
+        "clients": args.clients,
+        "orders": load.placed,
+        "failed": load.failed,
+        "seconds": round(load.seconds, 2),
+        "orders_per_s": round(load.per_second, 1),
+        "p50_ms": round(percentile(load.latencies_ms, 50), 1),
+        "p95_ms": round(percentile(load.latencies_ms, 95), 1),
+        "p99_ms": round(percentile(load.latencies_ms, 99), 1),
+        "bare_tx_per_s": round(bare, 1),
+        "ratio": round(load.per_second / bare, 4) if bare else 0.0,
+    }
+    return figures, load
+
+
+def _report(figures: dict[str, Any], load: LoadResult, args: argparse.Namespace) -> None:
+    print(
+        f"{figures['database']}: {load.placed} orders by {args.clients} clients in "
+        f"{load.seconds:.1f} s → {figures['orders_per_s']} orders/s; latency p50 "
+        f"{figures['p50_ms']} ms, p95 {figures['p95_ms']} ms, p99 {figures['p99_ms']} ms"
+    )
+    if load.failures:
+        print(f"failed requests: {load.failures}")
+    print(
+        f"bare order transaction: {figures['bare_tx_per_s']} tx/s with {args.clients} "
+        f"connections; ratio orders/s ÷ bare tx/s = {figures['ratio']}"
+    )
+    if args.json:
+        print(json.dumps(figures))
+
+
+@contextmanager
+def _existing(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, str]]]:
+    url = args.url.rstrip("/")
+    wait_ready(url, None, 30)
+    env = dict(os.environ)
+    if args.database_url:
+        env["DATABASE_URL"] = args.database_url
+    yield url, env
+
+
+if __name__ == "__main__":
+    main()
