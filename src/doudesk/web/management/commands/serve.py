@@ -26,6 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
+        parser.add_argument(
+            "--web-workers", type=int, default=1, help="uvicorn processes serving the site"
+        )
 
     def handle(self, *args, **options) -> None:
         call_command("migrate", interactive=False, verbosity=0)
@@ -87,6 +90,7 @@ class Command(BaseCommand):
         commands["web"] = [
             python, "-m", "uvicorn", "doudesk.asgi:application",
             "--host", options["host"], "--port", str(options["port"]), "--log-level", "warning",
+            "--workers", str(max(1, options["web_workers"])),
         ]  # fmt: skip
         # Each child gets its own process group so a terminal's Ctrl-C reaches only us, and we
         # stop them in order.
