@@ -59,6 +59,14 @@ def api(customer, api_key_for) -> Client:
 
 
 @pytest.fixture
+def web(customer) -> Client:
+    """Return a browser-like client with the verified, funded customer logged in."""
+    client = Client()
+    client.force_login(customer.user)
+    return client
+
+
+@pytest.fixture
 def fake_adapter(monkeypatch) -> FakeAdapter:
     """Replace provider adapters with a scripted in-memory one (unit tests of the order flow)."""
     adapter = FakeAdapter()

@@ -6,36 +6,20 @@ import json
 
 import pytest
 
-from doudesk.catalog.models import ServiceModule
 from doudesk.ledger import selectors, services
 from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident, LogLeaf
-from doudesk.ledger.notes import generate_signer
 from doudesk.orders import services as orders
 from doudesk.orders.models import OrderStatus
 from doudesk.providers.adapters.base import ProviderOrderStatus, ProviderStatus
-from factories import VIDEO_URL
+from factories import VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
-
-SIGNER = generate_signer("doudesk.test/ledger")
-
-
-@pytest.fixture(autouse=True)
-def ledger_key(settings) -> None:
-    """Sign with a throw-away key."""
-    settings.LEDGER_ORIGIN = SIGNER.name
-    settings.LEDGER_SIGNER_KEY = SIGNER.signer_key
-
-
-def plays_id() -> int:
-    """Return the seeded plays module's id (ids differ between databases)."""
-    return ServiceModule.objects.get(code="plays").pk
 
 
 def place(customer, quantity=1_000):
     """Place a plays order."""
     return orders.order_place(
-        customer=customer, service_id=plays_id(), target=VIDEO_URL, quantity=quantity
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=quantity
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.test import Client
+from ledger_testing import SIGNER
 
 from doudesk.ledger import services
 from doudesk.ledger.merkle import (
@@ -13,21 +14,12 @@ from doudesk.ledger.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from doudesk.ledger.notes import generate_signer, open_checkpoint
+from doudesk.ledger.notes import open_checkpoint
 from doudesk.ledger.tiles import decode_entry_bundle, split_tile
 
 pytestmark = pytest.mark.django_db
 
-ORIGIN = "doudesk.test/ledger"
-SIGNER = generate_signer(ORIGIN)
 API = "/api/v1/ledger"
-
-
-@pytest.fixture(autouse=True)
-def ledger_key(settings) -> None:
-    """Sign with a throw-away key."""
-    settings.LEDGER_ORIGIN = ORIGIN
-    settings.LEDGER_SIGNER_KEY = SIGNER.signer_key
 
 
 def publish(n: int, start: int = 0) -> list[bytes]:

@@ -8,6 +8,7 @@ import stat
 from typing import Any
 
 import pytest
+from ledger_testing import ORIGIN, SIGNER
 
 from doudesk.ledger import selectors, services
 from doudesk.ledger.merkle import (
@@ -20,20 +21,10 @@ from doudesk.ledger.merkle import (
     verify_inclusion,
 )
 from doudesk.ledger.models import Checkpoint, DbNodeStore, LogLeaf, LogNodeChunk, LogTreeState
-from doudesk.ledger.notes import generate_signer, open_checkpoint, verifier_from_key
+from doudesk.ledger.notes import open_checkpoint, verifier_from_key
 from doudesk.ledger.services import LedgerIntegrityError
 
 pytestmark = pytest.mark.django_db
-
-ORIGIN = "doudesk.test/ledger"
-SIGNER = generate_signer(ORIGIN)
-
-
-@pytest.fixture(autouse=True)
-def ledger_key(settings) -> None:
-    """Sign with a throw-away key (never the data directory's)."""
-    settings.LEDGER_ORIGIN = ORIGIN
-    settings.LEDGER_SIGNER_KEY = SIGNER.signer_key
 
 
 def record(n: int, start: int = 0) -> None:

@@ -11,24 +11,15 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
+from ledger_testing import SIGNER
 
 from doudesk.catalog.models import ServiceModule
-from doudesk.ledger.notes import generate_signer
 from doudesk.ledger.tasks import ledger_sequence_task
 from doudesk.orders import services as orders
 from doudesk.providers.adapters.base import ProviderStatus
 from factories import VIDEO_URL
 
 pytestmark = pytest.mark.django_db
-
-SIGNER = generate_signer("doudesk.test/ledger")
-
-
-@pytest.fixture(autouse=True)
-def ledger_key(settings) -> None:
-    """Sign with a throw-away key."""
-    settings.LEDGER_ORIGIN = SIGNER.name
-    settings.LEDGER_SIGNER_KEY = SIGNER.signer_key
 
 
 def place_over_http(api: Client, quantity: int = 1_000) -> int:

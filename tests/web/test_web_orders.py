@@ -17,14 +17,6 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def web(customer) -> Client:
-    """Log the verified, funded customer in."""
-    client = Client()
-    client.force_login(customer.user)
-    return client
-
-
-@pytest.fixture
 def dispatched(monkeypatch) -> list[int]:
     """Order ids whose dispatch task would be sent to the broker."""
     sent: list[int] = []

@@ -18,14 +18,6 @@ NOTIFY = "/payments/sandbox/notify"
 
 
 @pytest.fixture
-def web(customer) -> Client:
-    """Log the verified, funded customer in."""
-    client = Client()
-    client.force_login(customer.user)
-    return client
-
-
-@pytest.fixture
 def gateway_calls(monkeypatch) -> list[tuple]:
     """Callbacks the sandbox gateway would send (instead of reaching the broker)."""
     sent: list[tuple] = []
