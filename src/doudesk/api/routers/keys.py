@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from doudesk.accounts.models import ApiKey
 from doudesk.accounts.services import api_key_create, api_key_revoke
@@ -37,10 +37,10 @@ def keys_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.post("/api-keys", response={201: dict})
-def keys_create(request: HttpRequest, payload: KeyIn) -> tuple[int, dict[str, Any]]:
+def keys_create(request: HttpRequest, payload: KeyIn) -> Status[dict[str, Any]]:
     """Create a key; the plain key is in this answer only."""
     key, plain = api_key_create(customer=request.auth, name=payload.name)
-    return 201, {**_key_dict(key), "key": plain}
+    return Status(201, {**_key_dict(key), "key": plain})
 
 
 @router.delete("/api-keys/{key_id}")

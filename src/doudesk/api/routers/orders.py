@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Header, Router, Schema
+from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import order_dict
@@ -27,14 +27,19 @@ def orders_create(
     request: HttpRequest,
     payload: OrderIn,
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
-) -> tuple[int, dict[str, Any]]:
+) -> Status[dict[str, Any]]:
     """Place an order; funds are held at once and released to delivery or refunded."""
     params = payload.dict()
     if idempotency_key is not None:
-        return services.order_place_idempotent(
-            customer=request.auth, idempotency_key=idempotency_key, params=params, render=order_dict
+        return Status(
+            *services.order_place_idempotent(
+                customer=request.auth,
+                idempotency_key=idempotency_key,
+                params=params,
+                render=order_dict,
+            )
         )
-    return 201, order_dict(services.order_place(customer=request.auth, **params))
+    return Status(201, order_dict(services.order_place(customer=request.auth, **params)))
 
 
 @router.get("/orders")
@@ -74,7 +79,7 @@ def orders_cancel(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 
 @router.post("/orders/{order_id}/refill", response={201: dict})
-def orders_refill(request: HttpRequest, order_id: int) -> tuple[int, dict[str, Any]]:
+def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]:
     """Ask for a refill within the service's guarantee period."""
     refill = services.order_refill(customer=request.auth, order_id=order_id)
-    return 201, {"refill": refill.pk, "order": order_id, "status": refill.status}
+    return Status(201, {"refill": refill.pk, "order": order_id, "status": refill.status})

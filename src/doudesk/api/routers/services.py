@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import service_dict
@@ -40,8 +40,8 @@ def services_price_history(request: HttpRequest, service_id: int) -> dict[str, A
 
 
 @router.post("/quotes", auth=AUTH, response={201: dict})
-def quotes_create(request: HttpRequest, payload: QuoteIn) -> tuple[int, dict[str, Any]]:
+def quotes_create(request: HttpRequest, payload: QuoteIn) -> Status[dict[str, Any]]:
     """Price a quantity of a service; the quote holds for ten minutes."""
     module = module_get(module_id=payload.service_id)
     quote = quote_create(customer=request.auth, module=module, quantity=payload.quantity)
-    return 201, quote_as_dict(quote)
+    return Status(201, quote_as_dict(quote))

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.urls import reverse
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.errors import DomainError
@@ -44,14 +44,14 @@ def wallet_get(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/wallet/topups", response={201: dict})
-def wallet_topup(request: HttpRequest, payload: TopUpIn) -> tuple[int, dict[str, Any]]:
+def wallet_topup(request: HttpRequest, payload: TopUpIn) -> Status[dict[str, Any]]:
     """Open a top-up; pay it at ``pay_url`` (the sandbox gateway in sandbox mode)."""
     try:
         amount_fen = yuan_to_fen(payload.amount)
     except ValueError:
         raise DomainError.single("amount", "invalid_amount", "金额无效", "Invalid amount") from None
     topup = topup_create(customer=request.auth, amount_fen=amount_fen)
-    return 201, {
+    body = {
         "id": topup.out_trade_no,
         "amount": yuan_str(topup.amount_fen),
         "currency": "CNY",
@@ -60,3 +60,4 @@ def wallet_topup(request: HttpRequest, payload: TopUpIn) -> tuple[int, dict[str,
             reverse("web:sandbox_pay", args=[topup.out_trade_no])
         ),
     }
+    return Status(201, body)
