@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "doudesk.ledger",
     "doudesk.orders",
     "doudesk.health",
+    "doudesk.matching",
     "doudesk.web",
 ]
 

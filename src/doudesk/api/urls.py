@@ -7,7 +7,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from doudesk.api.errors import domain_error_body, schema_errors
-from doudesk.api.routers import keys, ledger, orders, services, wallet
+from doudesk.api.routers import keys, ledger, orders, plans, services, wallet
 from doudesk.errors import DomainError, FieldError
 
 api_v1 = NinjaAPI(
@@ -20,6 +20,7 @@ api_v1.add_router("/", services.router)
 api_v1.add_router("/", orders.router)
 api_v1.add_router("/", wallet.router)
 api_v1.add_router("/", keys.router)
+api_v1.add_router("/", plans.router)
 api_v1.add_router("/ledger", ledger.router)
 api_v1.add_router("/", ledger.evidence_router)
 

@@ -143,6 +143,7 @@ class Catalogue:
     def __init__(self, offers: Iterable[Offer]) -> None:
         lex = get_lexicon()
         self.offers: tuple[Offer, ...] = tuple(offers)
+        self._index: dict[int, int] | None = None
         n = len(self.offers)
         self.intents: tuple[str, ...] = lex.intents
         self.kinds: tuple[str, ...] = lex.kinds
@@ -177,9 +178,24 @@ class Catalogue:
             self.kind_idx, [kind_index[k] for k in AUDIENCE_FREE_KINDS if k in kind_index]
         )
         self.kind_targets = [lex.kind_targets.get(k, frozenset()) for k in self.kinds]
+        # Offers of one kind with the same quantity grid (min, step) and the same outcomes per
+        # unit differ only in rate, reach and speed: the optimiser prunes within such a group
+        # with a sort instead of comparing every pair.
+        if n:
+            key = np.column_stack([self.kind_idx, self.qmin, self.step, self.out])
+            _, self.group = np.unique(key, axis=0, return_inverse=True)
+            self.group = self.group.reshape(-1).astype(np.int64)
+        else:
+            self.group = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.offers)
+
+    def index_of(self) -> dict[int, int]:
+        """Return ``{id(offer): position}`` (built once)."""
+        if self._index is None:
+            self._index = {id(o): i for i, o in enumerate(self.offers)}
+        return self._index
 
     @classmethod
     def of(cls, offers: Catalogue | Iterable[Offer]) -> Catalogue:

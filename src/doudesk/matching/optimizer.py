@@ -31,12 +31,21 @@ Design:
   minimise the plan's ETA (the slowest item; items run in parallel) subject to ``V >=
   FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V`` by a term too small to change
   the primary objective (< 0.5 fen; < 0.001 h). Identical plans are shown once.
-* **Speed at 10,000 offers.** Before the solve each kind is cut to a shortlist: exact Pareto
-  dominance (an offer no cheaper, no better in any weighted outcome, no faster and with no more
-  quantity choices than ``max_per_kind`` others is dropped, which never loses the optimum), and,
-  for kinds with more than ``SHORTLIST`` offers, the union of the best by value per fen,
-  reachable value, speed and entry cost (``SHORTLIST_PICKS``; a heuristic). Each solve has a
-  ``TIME_LIMIT_S`` guard (the best plan found so far is used if it is ever hit).
+* **Candidates at 10,000 offers (exact pruning).** For 均衡 and 最省钱 an offer is dropped when
+  ``max_per_kind`` others of its kind dominate it: no dearer per unit, a quantity grid that
+  contains its grid with a top at least as high once budget and deadline caps apply, and at least
+  the same outcomes per unit (swapping it for an unused dominator at the same quantity never
+  raises the cost nor lowers any outcome). Offers of one kind with the same grid and outcomes
+  form a precomputed group, so most of this is one sort (:func:`_prune`); what is left (a few
+  per kind) is compared pairwise. For 最快 the balanced plan's ETA is a deadline (exact: the
+  balanced plan keeps all of the value) and, up to ``FAST_EXACT_LIMIT`` offers, speed is a further
+  dominance criterion (exact); above that the fastest plan is searched among the offers
+  undominated on price and reach (a shortlist, stated in :func:`_fast_candidates`). Long
+  quantity ranges are searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the
+  best plan found so far is used if it is ever hit).
+* **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
+  models they cost far more than branch and bound; the solutions stay exact. scipy passes the
+  extra options verbatim and warns; one process-wide warnings filter is installed at import.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
@@ -45,6 +54,7 @@ Design:
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -63,18 +73,30 @@ from .understand import Understood
 VALUE_SHARE = 0.6
 FAST_SHARE = 0.8
 EXCESS_CREDIT = 0.1
-SHORTLIST = 4
 #: Quantity ranges longer than this many steps are searched on a coarser grid of multiples of
 #: the step (HiGHS slows down sharply with wide integer domains).
 GRID_LEVELS = 16
-#: Heuristic shortlist of a crowded kind: how many offers to keep by each score.
-SHORTLIST_PICKS = {"ratio": 1, "reach": 1, "speed": 1, "entry": 1}
 TIME_LIMIT_S = 0.25
+#: The fastest plan's candidates are pruned exactly up to this many offers; beyond, they are
+#: a shortlist (see :func:`_fast_candidates`).
+FAST_EXACT_LIMIT = 300
 MIP_REL_GAP = 1e-9
 #: Passed to HiGHS verbatim. Its primal heuristics cost ~20 ms per solve on these small models
 #: and never pay off here; branch and bound alone stays exact.
-HIGHS_OPTIONS = {"mip_heuristic_effort": 0.0, "mip_heuristic_run_feasibility_jump": False}
-_INT_TOL = 1e-6
+HIGHS_OPTIONS = {
+    "mip_heuristic_effort": 0.0,
+    "mip_heuristic_run_feasibility_jump": False,
+    "mip_heuristic_run_rins": False,
+    "mip_heuristic_run_rens": False,
+    "mip_heuristic_run_root_reduced_cost": False,
+    "mip_heuristic_run_zi_round": False,
+    "mip_heuristic_run_shifting": False,
+    "mip_pscost_minreliable": 0,
+    "mip_detect_symmetry": False,
+}
+# scipy passes options it does not know to HiGHS verbatim, as intended here, and warns each
+# time; one process-wide filter installed at import (thread-safe, unlike catch_warnings).
+warnings.filterwarnings("ignore", message="Unrecognized options", category=RuntimeWarning)
 
 PLAN_NAMES = {
     "value": ("最省钱", "Best value"),
@@ -210,20 +232,6 @@ def plan_value(need: Understood, picks: Sequence[tuple[Offer, int]]) -> float:
 # --------------------------------------------------------------------------- candidates
 
 
-@dataclass
-class _Candidates:
-    idx: np.ndarray  # indices into the catalogue
-    rate: np.ndarray  # fen per 1000 (float, for the model)
-    qmin: np.ndarray
-    step: np.ndarray
-    kmax: np.ndarray
-    start: np.ndarray
-    hpk: np.ndarray
-    out: np.ndarray  # per unit, columns = objective intents
-    kind: np.ndarray
-    slack: float  # 499 for the catalogue price's exact rounding, 0 for an injected price
-
-
 def _error(field: str, code: str, zh: str, en: str) -> DomainError:
     return DomainError(FieldError(field, code, zh, en))
 
@@ -318,80 +326,107 @@ def _budget_error(cheapest_fen: int) -> DomainError:
     )
 
 
-def _shortlist(
-    cat: Catalogue,
-    idx: np.ndarray,
-    qtop: np.ndarray,
-    unit_value: np.ndarray,
-    intents: list[str],
-    cap: int,
-    exact: bool,
-    keep: int,
+def _aligned(cat: Catalogue, idx: np.ndarray, qtop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (grid index of the top quantity, top quantity on the grid) of candidates."""
+    kmax = np.floor((qtop - cat.qmin[idx]) / cat.step[idx] + 1e-9).astype(np.int64)
+    return kmax, cat.qmin[idx] + cat.step[idx] * kmax
+
+
+def _prune(
+    cat: Catalogue, idx: np.ndarray, qtop: np.ndarray, cap: int, timed: bool
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Cut each kind to a few offers (dominance, then a heuristic shortlist)."""
+    """Drop offers that at least ``cap`` others of their kind dominate (exact, catalogue price).
+
+    ``i`` dominates ``j`` when ``i`` is no dearer per unit, offers every quantity ``j`` can
+    deliver here (grid containing ``j``'s, top at least as high once the budget and deadline
+    caps apply), brings at least the same outcomes per unit and, when ``timed`` (the fastest
+    plan), delivers each of those quantities no later; ties go to the earlier offer. Swapping a
+    dominated item for an unused dominator keeps the quantity, never raises the cost or the ETA
+    and never lowers any outcome, so every objective keeps its optimum: this is exact, not a
+    shortlist. Within a group of identical grids and outcomes the untimed case is one sort.
+    """
+    kmax, top = _aligned(cat, idx, qtop)
+    if idx.size <= 1:
+        return idx, kmax
+    rate = cat.rate[idx]
+    group = cat.group[idx]
+    keep = np.ones(idx.size, dtype=bool)
+    if not timed:
+        # Sorted by group, rate, then reach (largest first): an offer is dominated inside its
+        # group when an earlier one reaches at least as far.
+        order = np.lexsort((idx, -top, rate, group))
+        base = group[order] * (int(top.max()) + 1)
+        key = base + top[order]
+        if cap == 1:
+            best_before = np.concatenate(([-1], np.maximum.accumulate(key)[:-1]))
+            keep[order[best_before >= key]] = False
+        else:
+            for g in np.unique(group):
+                rows = order[group[order] == g]
+                t = top[rows]
+                earlier = np.tri(rows.size, k=-1, dtype=bool).T  # earlier[a, b]: a before b
+                keep[rows[((t[:, None] >= t[None, :]) & earlier).sum(axis=0) >= cap]] = False
+    rows = np.flatnonzero(keep)
     kinds = cat.kind_idx[idx]
-    cols = [cat.intents.index(j) for j in intents]
-    kmax = np.floor((qtop - cat.qmin[idx]) / cat.step[idx]).astype(np.int64)
-    qtop_al = cat.qmin[idx] + cat.step[idx] * kmax
-    keep_rows: list[np.ndarray] = []
-    rate = cat.rate[idx].astype(np.float64)
-    for kind in np.unique(kinds):
-        rows = np.flatnonzero(kinds == kind)
-        if rows.size > keep:
-            ratio = unit_value[rows] * 1000.0 / np.maximum(rate[rows], 1e-9)
-            reach = unit_value[rows] * qtop_al[rows]
-            speed = unit_value[rows] * 1000.0 / np.maximum(cat.hpk[idx][rows], 1e-9)
-            entry = rate[rows] * cat.qmin[idx][rows]
-            start = cat.start[idx][rows] * 0.0
-            picks: set[int] = set()
-            for name, score in (
-                ("ratio", -ratio),
-                ("reach", -reach),
-                ("speed", -speed),
-                ("entry", entry + start),
-            ):
-                picks.update(np.argsort(score, kind="stable")[: SHORTLIST_PICKS[name]].tolist())
-            rows = rows[sorted(picks)]
-        if exact and rows.size > 1:
-            rows = _undominated(cat, idx, rows, qtop_al, cols, cap)
-        keep_rows.append(rows)
-    sel = np.concatenate(keep_rows) if keep_rows else np.array([], dtype=np.int64)
+    start, hpk = cat.start[idx], cat.hpk[idx]
+    qmin, step = cat.qmin[idx], cat.step[idx]
+    out = cat.out[idx]
+    result: list[np.ndarray] = []
+    for kind in np.unique(kinds[rows]):
+        r = rows[kinds[rows] == kind]
+        if r.size > 1:
+            r = r[_dominated_count(r, rate, top, qmin, step, out, start, hpk, timed) < cap]
+        result.append(r)
+    sel = np.sort(np.concatenate(result))
     return idx[sel], kmax[sel]
 
 
-def _undominated(
-    cat: Catalogue, idx: np.ndarray, rows: np.ndarray, qtop: np.ndarray, cols: list[int], cap: int
+#: Pairwise dominance checks are done in blocks of this many dominators (bounded memory).
+_BLOCK = 256
+
+
+def _dominated_count(
+    r: np.ndarray,
+    rate: np.ndarray,
+    top: np.ndarray,
+    qmin: np.ndarray,
+    step: np.ndarray,
+    out: np.ndarray,
+    start: np.ndarray,
+    hpk: np.ndarray,
+    timed: bool,
 ) -> np.ndarray:
-    """Drop offers dominated by at least ``cap`` others of the same kind (exact pruning)."""
-    g = idx[rows]
-    rate, qmin, step = cat.rate[g], cat.qmin[g], cat.step[g]
-    start, hpk, top = cat.start[g], cat.hpk[g], qtop[rows]
-    out = cat.out[g][:, cols]
-    a = slice(None), None  # dominator on axis 0
-    b = None, slice(None)
-    le = (
-        (rate[a] <= rate[b])
-        & (start[a] <= start[b])
-        & (hpk[a] <= hpk[b])
-        & (qmin[a] <= qmin[b])
-        & (top[a] >= top[b])
-        & (step[b] % step[a] == 0)
-        & ((qmin[b] - qmin[a]) % step[a] == 0)
-        & (out[:, None, :] >= out[None, :, :]).all(axis=2)
-    )
-    strict = (
-        (rate[a] < rate[b])
-        | (start[a] < start[b])
-        | (hpk[a] < hpk[b])
-        | (qmin[a] < qmin[b])
-        | (top[a] > top[b])
-        | (step[a] < step[b])
-        | (out[:, None, :] > out[None, :, :]).any(axis=2)
-    )
-    order = np.arange(rows.size)
-    dominates = le & (strict | (order[a] < order[b]))
-    np.fill_diagonal(dominates, False)
-    return rows[dominates.sum(axis=0) < cap]
+    """Return how many of the offers ``r`` (one kind) dominate each of them."""
+    count = np.zeros(r.size, dtype=np.int64)
+    b = r
+    rb, tb, qb, sb, ob = rate[b], top[b], qmin[b], step[b], out[b]
+    if timed:
+        lo_b = start[b] + hpk[b] * qb / 1000.0
+        hi_b = start[b] + hpk[b] * tb / 1000.0
+    for s0 in range(0, r.size, _BLOCK):
+        a = r[s0 : s0 + _BLOCK]
+        ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
+        oa = out[a]
+        le = (
+            (ra <= rb)
+            & (ta >= tb)
+            & (qa <= qb)
+            & (sb % sa == 0)
+            & ((qb - qa) % sa == 0)
+            & (oa[:, None, :] >= ob[None, :, :]).all(axis=2)
+        )
+        strict = (ra < rb) | (ta > tb) | (qa < qb) | (sa < sb)
+        strict |= (oa[:, None, :] > ob[None, :, :]).any(axis=2)
+        if timed:
+            lo_a = start[a][:, None] + hpk[a][:, None] * qb / 1000.0
+            hi_a = start[a][:, None] + hpk[a][:, None] * tb / 1000.0
+            le &= (lo_a <= lo_b + 1e-12) & (hi_a <= hi_b + 1e-12)
+            strict |= (lo_a < lo_b - 1e-12) | (hi_a < hi_b - 1e-12)
+        earlier = np.arange(s0, s0 + a.size)[:, None] < np.arange(r.size)[None, :]
+        dom = le & (strict | earlier)
+        dom[np.arange(a.size), np.arange(s0, s0 + a.size)] = False
+        count += dom.sum(axis=0)
+    return count
 
 
 # --------------------------------------------------------------------------- the MILP
@@ -402,7 +437,7 @@ _Extra = tuple[np.ndarray, np.ndarray, np.ndarray]
 
 
 class _Model:
-    """The integer program of one need over a shortlist; solved with different objectives.
+    """The integer program of one need over the candidates; solved with different objectives.
 
     Columns: ``k`` (grid index) | ``y`` (used) | ``c`` (cost, integer mode only) | ``z`` (credited
     outcome per intent) | ``T`` (plan ETA). The budget is modelled in one of three modes:
@@ -533,20 +568,22 @@ class _Model:
             hi[self.cs] = float(budget_fen)
             integrality = integrality.copy()
             integrality[self.cs] = 1
-        with warnings.catch_warnings():
-            # scipy warns that extra HiGHS options are passed on verbatim; that is the intent.
-            warnings.filterwarnings("ignore", "Unrecognized options", RuntimeWarning)
-            res = milp(
-                objective,
-                integrality=integrality,
-                bounds=Bounds(self.lo, hi),
-                constraints=LinearConstraint(
-                    np.vstack([r[0] for r in rows]),
-                    np.concatenate([r[1] for r in rows]),
-                    np.concatenate([r[2] for r in rows]),
-                ),
-                options={"time_limit": TIME_LIMIT_S, "mip_rel_gap": MIP_REL_GAP, **HIGHS_OPTIONS},
-            )
+        res = milp(
+            objective,
+            integrality=integrality,
+            bounds=Bounds(self.lo, hi),
+            constraints=LinearConstraint(
+                np.vstack([r[0] for r in rows]),
+                np.concatenate([r[1] for r in rows]),
+                np.concatenate([r[2] for r in rows]),
+            ),
+            options={
+                "time_limit": TIME_LIMIT_S,
+                "mip_rel_gap": MIP_REL_GAP,
+                "presolve": False,
+                **HIGHS_OPTIONS,
+            },
+        )
         if res.x is None:
             return None
         x = res.x
@@ -568,7 +605,6 @@ def optimise(
     offers: Catalogue | Sequence[Offer],
     *,
     price: PriceFn | None = None,
-    shortlist: int = SHORTLIST,
 ) -> list[Plan]:
     """Return up to three plans (最省钱, 最快, 均衡), each optimal for its own objective.
 
@@ -581,36 +617,35 @@ def optimise(
     budget = need.budget_fen
     price_fn = price or catalogue_price
     idx, qtop, unit_value, intents = _filter(need, cat, budget, price)
-    chosen, kmax = _shortlist(
-        cat, idx, qtop, unit_value, intents, need.max_per_kind, price is None, shortlist
-    )
     if price is None:
-        rates = cat.rate[chosen].astype(np.float64)
+        chosen, kmax = _prune(cat, idx, qtop, need.max_per_kind, timed=False)
     else:
-        rates, kmax, entry = _effective_rates(cat, chosen, kmax, price, budget)
-        keep = entry <= budget
-        if not keep.any():
-            raise _budget_error(int(entry.min()))
-        chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
-    model = _Model(need, cat, chosen, kmax, intents, budget, rates)
-    # Exact prices when the grid is exact (small ranges): a relaxation first, integer costs
-    # only when the relaxed answer does not hold. Otherwise a budget that can never overshoot.
-    if price is not None:
-        first = "injected"
-    elif model.exact_grid:
-        first = "relaxed"
-    else:
-        first = "safe"
+        chosen, kmax = idx, _aligned(cat, idx, qtop)[0]
+
+    def build(chosen: np.ndarray, kmax: np.ndarray) -> _Model:
+        if price is None:
+            rates = cat.rate[chosen].astype(np.float64)
+        else:
+            rates, kmax, entry = _effective_rates(cat, chosen, kmax, price, budget)
+            keep = entry <= budget
+            if not keep.any():
+                raise _budget_error(int(entry.min()))
+            chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
+        return _Model(need, cat, chosen, kmax, intents, budget, rates)
 
     def cost(picks: Solution) -> int:
         return sum(price_fn(o, q) for o, q in picks)
 
     def run(
-        make_objective: Any, extra: Sequence[_Extra] = (), min_cost: bool = False
+        mdl: _Model, make_objective: Any, extra: Sequence[_Extra] = (), min_cost: bool = False
     ) -> Solution | None:
+        # Exact prices when the grid is exact (small ranges): a relaxation first, integer
+        # costs only when the relaxed answer does not hold. Otherwise a budget that can never
+        # overshoot.
+        first = "injected" if price is not None else "relaxed" if mdl.exact_grid else "safe"
         limit = budget
         for _ in range(4):
-            got = model.solve(make_objective(first), extra, limit, first)
+            got = mdl.solve(make_objective(first), extra, limit, first)
             if got is None:
                 return None
             picks, fun = got
@@ -618,7 +653,7 @@ def optimise(
             if first == "relaxed":
                 proven = total <= limit and (not min_cost or total <= np.ceil(fun - 1e-7))
                 if not proven:
-                    got = model.solve(make_objective("integer"), extra, limit, "integer")
+                    got = mdl.solve(make_objective("integer"), extra, limit, "integer")
                     if got is None:
                         return None
                     picks = got[0]
@@ -630,15 +665,16 @@ def optimise(
                 return None
         return None
 
-    balanced = run(lambda mode: -model.v)
+    model = build(chosen, kmax)
+    balanced = run(model, lambda mode: -model.v)
     if not balanced:
         raise _budget_error(
             min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen)
         )
     v_star = plan_value(need, balanced)
 
-    def at_least(share: float) -> _Extra:
-        return model.v[None, :], np.array([share * v_star * (1 - 1e-9)]), np.array([np.inf])
+    def at_least(mdl: _Model, share: float) -> _Extra:
+        return mdl.v[None, :], np.array([share * v_star * (1 - 1e-9)]), np.array([np.inf])
 
     plans: dict[str, Solution] = {"balanced": balanced}
     tie = 0.5 / max(v_star, 1e-12)
@@ -650,25 +686,60 @@ def optimise(
     asks_met = False
     if model.asked.size:
         asks = (model.ask_rows, model.asked * (1 - 1e-9), np.full(model.asked.size, np.inf))
-        value = run(value_objective, [at_least(VALUE_SHARE), asks], min_cost=True)
+        value = run(model, value_objective, [at_least(model, VALUE_SHARE), asks], min_cost=True)
         asks_met = value is not None
     if value is None:
-        value = run(value_objective, [at_least(VALUE_SHARE)], min_cost=True)
+        value = run(model, value_objective, [at_least(model, VALUE_SHARE)], min_cost=True)
     if value:
         plans["value"] = value
 
+    fast_model = model
+    if price is None:
+        fast_model = build(*_fast_candidates(need, cat, budget, balanced))
+
     def fast_objective(mode: str) -> np.ndarray:
-        vec = -1e-3 / max(v_star, 1e-12) * model.v
-        vec[model.t] = 1.0
+        vec = -1e-3 / max(v_star, 1e-12) * fast_model.v
+        vec[fast_model.t] = 1.0
         return vec
 
+    t_rows = fast_model.t_rows
     fast = run(
+        fast_model,
         fast_objective,
-        [at_least(FAST_SHARE), (model.t_rows, np.full(model.n, -np.inf), np.zeros(model.n))],
+        [
+            at_least(fast_model, FAST_SHARE),
+            (t_rows, np.full(len(t_rows), -np.inf), np.zeros(len(t_rows))),
+        ],
     )
     if fast:
         plans["fast"] = fast
     return _present(need, plans, price_fn, v_star, asks_met)
+
+
+def _fast_candidates(
+    need: Understood, cat: Catalogue, budget: int, balanced: Solution
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the candidates (indices, grid index of the top) of the fastest plan.
+
+    The fastest plan is never slower than the balanced one (which keeps all of the value), so
+    the balanced plan's ETA acts as a deadline: exact, and it removes slow offers. Up to
+    ``FAST_EXACT_LIMIT`` remaining offers are pruned exactly with speed as a further criterion.
+    Beyond that (large catalogues) the candidates are the offers undominated on price and reach
+    under that deadline, plus the balanced plan's: a shortlist, so there the fastest plan is the
+    fastest among those offers, not proven over the whole catalogue.
+    """
+    eta = max(o.eta_hours(q) for o, q in balanced)
+    limit = eta if need.deadline_hours is None else min(eta, need.deadline_hours)
+    capped = dataclasses.replace(need, deadline_hours=limit + 1e-9)
+    idx, qtop, _, _ = _filter(capped, cat, budget, None)
+    if idx.size <= FAST_EXACT_LIMIT:
+        return _prune(cat, idx, qtop, need.max_per_kind, timed=True)
+    chosen, _ = _prune(cat, idx, qtop, need.max_per_kind, timed=False)
+    where = cat.index_of()
+    used = np.array([where[id(o)] for o, _ in balanced], dtype=np.int64)
+    sel = np.unique(np.concatenate([chosen, used]))
+    pos = np.searchsorted(idx, sel)
+    return sel, _aligned(cat, sel, qtop[pos])[0]
 
 
 def greedy_plan(

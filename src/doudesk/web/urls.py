@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from doudesk.web.views import accounts, orders, pricing, shop, wallet
+from doudesk.web.views import accounts, orders, plans, pricing, shop, wallet
 
 app_name = "web"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("services/<int:module_id>/price/", shop.price_check, name="price_check"),
     path("services/<int:module_id>/pricing/", pricing.module_price, name="module_price"),
     path("bundles/<str:kind>/<int:bundle_id>/order/", shop.bundle_order, name="bundle_order"),
+    path("plans/", plans.plans, name="plans"),
     path("orders/", orders.orders, name="orders"),
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
     path("orders/<int:order_id>/cancel/", orders.order_cancel, name="order_cancel"),

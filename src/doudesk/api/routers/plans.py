@@ -1,0 +1,72 @@
+"""Intelligent matching: plan a need (``POST /plans``) and order a plan (``POST /plans/order``).
+
+Ordering is stateless: send back the chosen plan's ``items`` (``service_id`` + ``quantity``), the
+``target`` link and, to be sure the price has not moved, the ``total`` the plan showed; the plan
+becomes a group of orders placed in one transaction with one hold of its total.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from ninja import Router, Schema, Status
+
+from doudesk.api.auth import AUTH
+from doudesk.api.serializers import order_dict
+from doudesk.matching import services
+from doudesk.wallet.money import yuan_str
+
+router = Router(tags=["plans"], auth=AUTH)
+
+
+class PlanIn(Schema):
+    need: str = ""
+    budget: str | float | int | None = None
+    deadline_hours: str | float | int | None = None
+    target: str | None = None
+    audience: dict[str, Any] | None = None
+    goal_weights: dict[str, Any] | None = None
+    language: str | None = None
+
+
+class PlanItemIn(Schema):
+    service_id: Any = None
+    quantity: Any = None
+
+
+class PlanOrderIn(Schema):
+    items: list[PlanItemIn] | None = None
+    plan: list[PlanItemIn] | None = None
+    target: str = ""
+    audience: dict[str, Any] | None = None
+    total: str | float | int | None = None
+
+
+@router.post("/plans")
+def plans_create(request: HttpRequest, payload: PlanIn) -> dict[str, Any]:
+    """Read a need (Chinese or English) and answer up to three optimal plans; writes nothing."""
+    return services.plan_need(**payload.dict())
+
+
+@router.post("/plans/order", response={201: dict})
+def plans_order(request: HttpRequest, payload: PlanOrderIn) -> Status[dict[str, Any]]:
+    """Order a plan's items as one group: one transaction, funds held once for the total."""
+    raw = payload.items if payload.items is not None else payload.plan
+    group = services.plan_order(
+        customer=request.auth,
+        items=None if raw is None else [item.dict() for item in raw],
+        target=payload.target,
+        audience=payload.audience,
+        total=payload.total,
+    )
+    orders = list(group.orders.order_by("pk"))
+    return Status(
+        201,
+        {
+            "group_id": group.pk,
+            "total": yuan_str(group.total_fen),
+            "currency": "CNY",
+            "orders": [order_dict(o) for o in orders],
+        },
+    )

@@ -1,0 +1,270 @@
+"""Intelligent matching on the platform: plan a need, then order a plan in one transaction.
+
+Design overview
+---------------
+* **Plan** (:func:`plan_need`). The need is read by the pure core
+  (:func:`doudesk.matching.understand.understand`; structured fields override the text), the
+  active modules come from the cached catalogue (:func:`.selectors.matching_catalogue`) and the
+  optimiser (:func:`doudesk.matching.optimizer.optimise`) prices every candidate quantity with
+  the pricing engine (:func:`.selectors.plan_price_function`), so each plan's total is what
+  ordering it will charge. A target link narrows the modules to those whose target kind accepts
+  that very link (the same parser orders use), so a plan can be ordered with the link it was
+  planned for. Nothing is written.
+* **Order** (:func:`plan_order`). Stateless: the client sends the plan's items back
+  (``service_id`` + ``quantity``), the target and, optionally, the ``total`` it was shown. Every
+  line is validated first (module, quantity, link, audience options); when ``total`` is given and
+  today's prices no longer add up to it, a 409 says so with the fresh total and nothing is
+  written. Then :func:`doudesk.orders.services.order_group_place` places all orders in one
+  transaction with one hold of the plan's total.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from doudesk.accounts.models import Customer
+from doudesk.accounts.services import customer_require_verified
+from doudesk.catalog import targets
+from doudesk.catalog.models import Channel
+from doudesk.catalog.services import order_request_validate
+from doudesk.errors import DomainError, FieldError
+from doudesk.matching.offers import Audience, Catalogue
+from doudesk.matching.optimizer import optimise
+from doudesk.matching.selectors import UNAVAILABLE_FEN, matching_catalogue, plan_price_function
+from doudesk.matching.understand import parse_audience_field, understand
+from doudesk.orders.models import OrderGroup
+from doudesk.orders.services import OrderLine, order_group_place
+from doudesk.wallet.money import yuan_str
+
+MAX_PLAN_ITEMS = 20
+GROUP_KIND = "matched_plan"
+
+
+def _error(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
+    return DomainError(FieldError(field, code, zh, en), status=status)
+
+
+def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) -> Catalogue:
+    """Keep the offers whose module takes ``target`` as its link (or takes no link at all)."""
+    ok: dict[str, bool] = {}
+    for kind in set(target_kinds.values()):
+        if kind == targets.TargetKind.NONE:
+            ok[kind] = True
+            continue
+        try:
+            targets.parse_target(target, kind)
+            ok[kind] = True
+        except DomainError:
+            ok[kind] = False
+    kept = [
+        o
+        for o in catalogue.offers
+        if ok.get(target_kinds.get(int(o.service_id), ""), False)
+        and target_kinds.get(int(o.service_id)) != targets.TargetKind.NONE
+    ]
+    if not kept:
+        raise _error(
+            "target",
+            "wrong_kind",
+            "没有服务接受这个目标链接，请粘贴抖音视频、主页或直播间链接。",
+            "No service accepts this target link; paste a Douyin video, profile or live-room link.",
+        )
+    none_kind = [
+        o
+        for o in catalogue.offers
+        if target_kinds.get(int(o.service_id)) == targets.TargetKind.NONE
+    ]
+    return Catalogue(kept + none_kind)
+
+
+def plan_need(
+    *,
+    need: str | None,
+    budget: Any = None,
+    deadline_hours: Any = None,
+    target: str | None = None,
+    audience: Any = None,
+    goal_weights: Any = None,
+    language: str | None = None,
+) -> dict[str, Any]:
+    """Return ``{"understood", "plans"}`` for a need; raises :class:`DomainError` on bad input.
+
+    Amounts are yuan strings with ``"currency": "CNY"``; each plan lists ``service_id``,
+    ``name``, ``quantity`` and ``cost`` per item. Writes nothing.
+    """
+    if need is not None and not isinstance(need, str):
+        raise _error("need", "invalid", "需求须为文本", "The need must be text")
+    if audience is not None and not isinstance(audience, dict):
+        raise _error("audience", "invalid", "受众格式不正确。", "The audience must be an object.")
+    if goal_weights is not None and not isinstance(goal_weights, dict):
+        raise _error(
+            "goal_weights", "invalid", "目标权重须为对象。", "Goal weights must be an object."
+        )
+    target = (target or "").strip() or None
+    understood = understand(
+        need,
+        budget=budget,
+        deadline_hours=deadline_hours,
+        target=target,
+        audience=audience,
+        goal_weights=goal_weights,
+        language=language,
+    )
+    current = matching_catalogue()
+    catalogue = current.catalogue
+    if target is not None:
+        catalogue = _accepting(catalogue, current.target_kinds, target)
+        # The link was matched against each module's own target kind above.
+        understood = dataclasses.replace(understood, target_kind=None)
+    price = plan_price_function(current.modules)
+    try:
+        plans = optimise(understood, catalogue, price=price)
+    except DomainError as exc:
+        if target is not None and exc.errors[0].code == "no_matching_service":
+            # Something serves the need, just not on this link.
+            raise _error(
+                "target",
+                "wrong_kind",
+                "这个链接类型的服务无法满足该需求，请换用对应的视频、主页或直播间链接。",
+                "No service for this need takes this kind of link; use the matching video, "
+                "profile or live-room link.",
+            ) from exc
+        raise
+    shown = [p for p in plans if p.total_fen < UNAVAILABLE_FEN]
+    return {"understood": understood.as_dict(), "plans": [p.as_dict() for p in shown]}
+
+
+def _options(module_channel: str, audience: Audience) -> dict[str, Any] | None:
+    """Promotion options that carry the planned audience to an official-promotion order."""
+    if module_channel != Channel.OFFICIAL_PROMOTION or audience.is_empty():
+        return None
+    options: dict[str, Any] = {"audience": "custom"}
+    if len(audience.genders) == 1:
+        options["gender"] = next(iter(audience.genders))
+    if audience.ages:
+        options["ages"] = sorted(audience.ages)
+    if audience.regions:
+        options["regions"] = sorted(audience.regions)
+    if audience.interests:
+        options["interests"] = sorted(audience.interests)
+    return options
+
+
+def _items(raw: Any) -> list[tuple[int, int]]:
+    """Validate the plan's items: a non-empty list of ``{"service_id", "quantity"}``."""
+    if not isinstance(raw, list) or not raw:
+        raise _error("items", "empty", "方案没有可下单的项目", "The plan has no items to order")
+    if len(raw) > MAX_PLAN_ITEMS:
+        raise _error(
+            "items",
+            "too_many",
+            f"一个方案最多 {MAX_PLAN_ITEMS} 项",
+            f"A plan has at most {MAX_PLAN_ITEMS} items",
+        )
+    errors: list[FieldError] = []
+    out: list[tuple[int, int]] = []
+    for n, item in enumerate(raw):
+        sid = item.get("service_id") if isinstance(item, dict) else None
+        qty = item.get("quantity") if isinstance(item, dict) else None
+        if isinstance(sid, bool) or not isinstance(sid, int):
+            errors.append(
+                FieldError(
+                    f"items.{n}.service_id", "invalid", "须为服务编号", "Must be a service id"
+                )
+            )
+        if isinstance(qty, bool) or not isinstance(qty, int):
+            errors.append(
+                FieldError(f"items.{n}.quantity", "invalid", "数量须为整数", "Must be an integer")
+            )
+        if not errors:
+            out.append((sid, qty))  # type: ignore[arg-type]
+    if errors:
+        raise DomainError(*errors)
+    if len({sid for sid, _ in out}) != len(out):
+        raise _error(
+            "items", "duplicate", "同一服务在方案中出现多次", "A service appears twice in the plan"
+        )
+    return out
+
+
+def plan_order(
+    *,
+    customer: Customer,
+    items: Any,
+    target: Any = "",
+    audience: Any = None,
+    total: Any = None,
+) -> OrderGroup:
+    """Place a plan as a group of orders in one transaction with one hold of its total.
+
+    ``items`` are the plan's ``{"service_id", "quantity"}``; ``target`` the link for the modules
+    that take one; ``audience`` (optional) is passed to official-promotion modules as targeting
+    options; ``total`` (optional, yuan) is the total the customer saw: if today's prices differ,
+    a 409 on ``total`` carries the fresh total and nothing is written.
+    """
+    customer_require_verified(customer)
+    pairs = _items(items)
+    parsed_audience = parse_audience_field(audience) if audience else Audience()
+    current = matching_catalogue()
+    errors: list[FieldError] = []
+    lines: list[OrderLine] = []
+    link = "" if target is None else str(target)
+    for n, (sid, qty) in enumerate(pairs):
+        module = current.modules.get(sid)
+        if module is None:
+            errors.append(
+                FieldError(
+                    f"items.{n}.service_id", "not_found", "服务不存在或已下架", "Unknown service"
+                )
+            )
+            continue
+        takes_link = module.target_kind != targets.TargetKind.NONE
+        try:
+            parsed, options = order_request_validate(
+                module=module,
+                target=link if takes_link else "",
+                quantity=qty,
+                options=_options(module.channel, parsed_audience),
+            )
+        except DomainError as exc:
+            for e in exc.errors:
+                field = e.field if e.field == "target" else f"items.{n}.{e.field}"
+                item = FieldError(field, e.code, e.message_zh, e.message_en)
+                if item not in errors:
+                    errors.append(item)
+            continue
+        lines.append(OrderLine(module=module, target=parsed, quantity=qty, options=options))
+    if errors:
+        raise DomainError(*errors)
+    price = plan_price_function({line.module.pk: line.module for line in lines})
+    offers = {int(o.service_id): o for o in current.catalogue.offers}
+    fresh = sum(price(offers[line.module.pk], line.quantity) for line in lines)
+    if fresh >= UNAVAILABLE_FEN:
+        raise _error(
+            "items",
+            "unavailable",
+            "方案中有服务暂时无法按此数量下单，请重新生成方案",
+            "A service in this plan cannot be ordered at this quantity now; plan again",
+            status=409,
+        )
+    if total not in (None, ""):
+        try:
+            shown = Decimal(str(total))
+        except InvalidOperation:
+            raise _error("total", "invalid", "金额格式不正确", "Not an amount") from None
+        if not shown.is_finite() or shown * 100 != fresh:
+            raise _error(
+                "total",
+                "price_changed",
+                f"价格已变化，方案现价 ¥{yuan_str(fresh)}，请确认后重新下单",
+                f"Prices have changed; the plan now costs ¥{yuan_str(fresh)}. Please confirm again",
+                status=409,
+            )
+    return order_group_place(
+        customer=customer,
+        kind=GROUP_KIND,
+        label="智能方案 " + "+".join(line.module.name_zh for line in lines),
+        lines=lines,
+    )

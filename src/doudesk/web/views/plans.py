@@ -1,0 +1,95 @@
+"""智能方案: a need in plain words becomes up to three plans, each ordered in one click."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import get_language
+
+from doudesk.accounts.services import customer_is_verified
+from doudesk.errors import DomainError, FieldError
+from doudesk.matching import services
+from doudesk.matching.lexicon import get_lexicon
+from doudesk.web.views.common import customer_required, field_errors
+
+FIELDS = ("need", "budget", "deadline_hours", "target")
+
+
+def _english() -> bool:
+    return (get_language() or "zh-hans").startswith("en")
+
+
+def _display(plan: dict[str, Any], target: str, audience: dict[str, Any] | None) -> dict[str, Any]:
+    """Add what the page shows next to the API shape: outcome labels and the order payload."""
+    labels = get_lexicon().intent_labels
+    en = _english()
+    items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
+    return {
+        **plan,
+        "outcomes": [
+            (labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()
+        ],
+        "items_json": json.dumps(items),
+        "audience_json": json.dumps(audience) if audience else "",
+        "target": target,
+    }
+
+
+def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
+    answer = services.plan_need(
+        need=values.get("need", ""),
+        budget=values.get("budget") or None,
+        deadline_hours=values.get("deadline_hours") or None,
+        target=values.get("target") or None,
+        language="en" if _english() and not values.get("need", "").strip() else None,
+    )
+    target = values.get("target", "")
+    return {
+        "understood": answer["understood"],
+        "plans": [_display(p, target, None) for p in answer["plans"]],
+    }
+
+
+def _json(raw: str, field: str) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        raise DomainError(
+            FieldError(field, "invalid", "方案数据无效，请重新生成", "Invalid plan; plan again")
+        ) from None
+
+
+@customer_required
+def plans(request: HttpRequest) -> HttpResponse:
+    """Show the 智能方案 page: type a need, compare the plans, order one."""
+    customer = request.customer  # type: ignore[attr-defined]
+    source = request.POST if request.method == "POST" else request.GET
+    values = {k: source.get(k, "") for k in FIELDS}
+    context: dict[str, Any] = {"values": values, "verified": customer_is_verified(customer)}
+    status = 200
+    if request.method == "POST" and request.POST.get("action") == "order":
+        try:
+            services.plan_order(
+                customer=customer,
+                items=_json(request.POST.get("items", ""), "items"),
+                target=request.POST.get("plan_target", ""),
+                audience=_json(request.POST.get("audience", ""), "audience"),
+                total=request.POST.get("total") or None,
+            )
+        except DomainError as exc:
+            context["order_errors"] = [m for ms in field_errors(exc).values() for m in ms]
+            status = 400
+        else:
+            return redirect("web:orders")
+    if request.method == "POST" or values["need"].strip():
+        try:
+            context.update(_plan(request, values))
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            status = 400
+    if status != 200 and request.headers.get("HX-Request"):
+        status = 200  # htmx swaps only successful answers; the errors are in the page
+    return render(request, "web/plans.html", context, status=status)

@@ -1,0 +1,247 @@
+"""``POST /api/v1/plans`` and ``/plans/order``: plans priced like orders, ordered as one group."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from doudesk.orders.models import Order, OrderGroup
+from doudesk.wallet.selectors import wallet_balances
+from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
+
+pytestmark = pytest.mark.django_db
+
+V1 = "/api/v1"
+EN = {"Accept-Language": "en-US,en;q=0.9"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def post(client: Client, path: str, body: object, **headers: str):
+    """POST ``body`` as JSON."""
+    return client.post(
+        V1 + path, data=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def assert_field_error(response, status: int, field: str, *, lang: str = "zh") -> dict:
+    """Check the v1 error shape, the field and the message language; return the error."""
+    assert response.status_code == status, response.content
+    body = response.json()
+    assert {"detail", "errors"} <= set(body)
+    error = next((e for e in body["errors"] if e["field"].split(".")[0] == field), None)
+    assert error is not None, body
+    assert error["message_zh"]
+    assert error["message_en"]
+    assert bool(CJK.search(error["message"])) == (lang == "zh"), error
+    return error
+
+
+def test_a_chinese_need_gets_plans_priced_like_orders(api, customer, sid):
+    r = post(api, "/plans", {"need": "新开的美妆店，想涨粉和播放，预算500元，一周内见效"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["understood"]["budget"] == "500.00"
+    assert body["understood"]["deadline_hours"] is not None
+    assert {"followers", "plays"} <= set(body["understood"]["intents"])
+    assert 1 <= len(body["plans"]) <= 3
+    assert body["plans"][-1]["name"] == "均衡"
+    ids = set(dict.fromkeys(sid(code) for code in ("plays", "followers", "likes")))
+    for plan in body["plans"]:
+        assert plan["currency"] == "CNY"
+        assert Decimal(plan["total"]) <= 500
+        assert plan["explanation"]
+        assert plan["eta_hours"] <= body["understood"]["deadline_hours"]
+        total = sum(Decimal(item["cost"]) for item in plan["items"])
+        assert total == Decimal(plan["total"])
+        assert set(plan["items"][0]) == {"service_id", "name", "quantity", "cost"}
+        assert {item["service_id"] for item in plan["items"]} & ids
+
+
+def test_an_english_need_gets_english_plans(api, customer):
+    r = post(
+        api,
+        "/plans",
+        {"need": "launch video for my café, 20k plays and some comments, budget ¥300"},
+    )
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["understood"]["language"] == "en"
+    assert body["understood"]["budget"] == "300.00"
+    assert body["plans"][-1]["name"] == "Balanced"
+    assert not CJK.search(body["plans"][-1]["explanation"].split(";")[0])
+
+
+def test_structured_fields_override_the_text(api, customer):
+    r = post(api, "/plans", {"need": "涨粉，预算500元", "budget": 80, "deadline_hours": 72})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["understood"]["budget"] == "80.00"
+    assert body["understood"]["deadline_hours"] == 72
+    assert all(Decimal(p["total"]) <= 80 for p in body["plans"])
+
+
+def test_a_video_link_keeps_only_modules_that_take_it(api, customer, sid):
+    r = post(api, "/plans", {"need": "播放和涨粉，预算300元", "target": VIDEO_URL})
+    assert r.status_code == 200, r.content
+    for plan in r.json()["plans"]:
+        assert sid("followers") not in {item["service_id"] for item in plan["items"]}
+
+
+def test_ordering_a_plan_places_one_group_with_one_hold(api, customer, counts):
+    plans = post(api, "/plans", {"need": "视频播放和点赞，预算200元", "target": VIDEO_URL}).json()
+    plan = plans["plans"][-1]
+    before = counts(customer)
+    r = post(
+        api,
+        "/plans/order",
+        {
+            "items": [
+                {"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]
+            ],
+            "target": VIDEO_URL,
+            "total": plan["total"],
+        },
+    )
+    assert r.status_code == 201, r.content
+    body = r.json()
+    assert body["total"] == plan["total"]
+    group = OrderGroup.objects.get(pk=body["group_id"])
+    assert group.kind == "matched_plan"
+    orders = Order.objects.filter(group=group)
+    assert orders.count() == len(plan["items"]) == len(body["orders"])
+    for item in plan["items"]:
+        order = orders.get(module_id=item["service_id"])
+        assert order.quantity == item["quantity"]
+        assert f"{Decimal(order.charge_fen) / 100:.2f}" == item["cost"]
+    after = counts(customer)
+    total_fen = int(Decimal(plan["total"]) * 100)
+    assert before["balance0"] - after["balance0"] == total_fen
+    assert after["held0"] - before["held0"] == total_fen
+    assert after["entries"] - before["entries"] == 1  # one hold for the whole plan
+    assert after["orders"] - before["orders"] == len(plan["items"])
+
+
+def test_ordering_with_a_stale_total_is_a_conflict_and_writes_nothing(api, customer, sid, counts):
+    before = counts(customer)
+    r = post(
+        api,
+        "/plans/order",
+        {
+            "items": [{"service_id": sid("plays"), "quantity": 1000}],
+            "target": VIDEO_URL,
+            "total": "1.00",
+        },
+    )
+    assert_field_error(r, 409, "total")
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"need": "涨粉，预算1元"}, "budget"),
+        ({"need": "涨粉", "budget": 0}, "budget"),
+        ({"need": "涨粉", "budget": -5}, "budget"),
+        ({"need": "涨粉", "budget": "1e30"}, "budget"),
+        ({"need": "涨粉", "budget": "abc"}, "budget"),
+        ({"need": "涨粉和播放"}, "budget"),
+        ({"need": "涨粉", "budget": 500, "audience": {"regions": ["atlantis"]}}, "audience"),
+        ({"need": "涨粉", "budget": 500, "audience": {"planet": "mars"}}, "audience"),
+        ({"need": "涨粉", "budget": 500, "target": "https://example.com/video/1"}, "target"),
+        ({"need": "直播间人气", "budget": 500, "target": ACCOUNT_URL + "x"}, "target"),
+        ({"need": "涨粉", "budget": 500, "deadline_hours": -3}, "deadline_hours"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bad_plan_requests_are_field_errors_and_write_nothing(
+    api, customer, counts, body, field, lang
+):
+    before = counts(customer)
+    headers = EN if lang == "en" else {}
+    r = post(api, "/plans", body, **headers)
+    assert 400 <= r.status_code < 500
+    assert_field_error(r, r.status_code, field, lang=lang)
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("items", "target", "field"),
+    [
+        ([], VIDEO_URL, "items"),
+        ([{"service_id": 999_999, "quantity": 1000}], VIDEO_URL, "items"),
+        ("plays", VIDEO_URL, "items"),
+        (None, VIDEO_URL, "items"),
+    ],
+)
+def test_bad_plan_orders_write_nothing(api, customer, counts, items, target, field):
+    before = counts(customer)
+    r = post(api, "/plans/order", {"items": items, "target": target})
+    assert 400 <= r.status_code < 500, r.content
+    assert_field_error(r, r.status_code, field)
+    assert counts(customer) == before
+
+
+def test_bad_quantity_or_wrong_link_in_an_ordered_plan_writes_nothing(api, customer, sid, counts):
+    before = counts(customer)
+    r = post(
+        api,
+        "/plans/order",
+        {"items": [{"service_id": sid("plays"), "quantity": 7}], "target": VIDEO_URL},
+        **EN,
+    )
+    assert_field_error(r, 400, "items", lang="en")
+    r = post(
+        api,
+        "/plans/order",
+        {
+            "items": [
+                {"service_id": sid("plays"), "quantity": 1000},
+                {"service_id": sid("followers"), "quantity": 100},
+            ],
+            "target": VIDEO_URL,
+        },
+    )
+    assert_field_error(r, 400, "target")
+    assert counts(customer) == before
+
+
+def test_an_unfunded_customer_cannot_order_a_plan_and_nothing_is_written(
+    api_key_for, seeded, sid, counts
+):
+    from factories import make_verified_customer
+
+    poor = make_verified_customer()
+    fund_customer(poor, 100)  # ¥1
+    client = Client(headers={"Authorization": f"Bearer {api_key_for(poor)}"})
+    before = counts(poor)
+    r = post(
+        client,
+        "/plans/order",
+        {"items": [{"service_id": sid("plays"), "quantity": 1000}], "target": VIDEO_URL},
+    )
+    assert 400 <= r.status_code < 500
+    assert counts(poor) == before
+    assert wallet_balances(customer=poor)["available_fen"] == 100
+
+
+def test_an_unverified_customer_cannot_order_a_plan(api_key_for, seeded, sid, counts):
+    stranger = CustomerFactory()
+    fund_customer(stranger, 100_000)
+    client = Client(headers={"Authorization": f"Bearer {api_key_for(stranger)}"})
+    before = counts(stranger)
+    r = post(
+        client,
+        "/plans/order",
+        {"items": [{"service_id": sid("plays"), "quantity": 1000}], "target": VIDEO_URL},
+    )
+    assert 400 <= r.status_code < 500
+    assert counts(stranger) == before
+
+
+def test_plans_need_an_api_key(seeded):
+    r = post(Client(), "/plans", {"need": "涨粉，预算500元"})
+    assert r.status_code == 401

@@ -1,0 +1,141 @@
+"""The 智能方案 page: plans side by side, one-click ordering, field errors in zh and en."""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+
+from doudesk.orders.models import Order, OrderGroup
+from factories import VIDEO_URL, CustomerFactory, fund_customer
+
+pytestmark = pytest.mark.django_db
+
+PLAN_FORM = re.compile(r'name="items" value="([^"]*)".*?name="total" value="([^"]*)"', re.S)
+
+
+def unescape(text: str) -> str:
+    """Undo the template's HTML escaping of a hidden value."""
+    return text.replace("&quot;", '"').replace("&#x27;", "'").replace("&amp;", "&")
+
+
+def test_the_nav_links_to_the_page_and_the_page_has_the_form(web):
+    page = web.get("/plans/").content.decode()
+    assert 'href="/plans/"' in page
+    assert 'name="need"' in page
+    assert "智能方案" in page
+
+
+def test_a_need_shows_plans_side_by_side(web):
+    r = web.post("/plans/", {"action": "plan", "need": "视频播放和点赞，预算200元，三天内"})
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert page.count('class="card plan"') >= 1
+    assert "均衡" in page
+    assert "下单此方案" in page
+    assert "¥" in page
+
+
+def test_the_page_speaks_english(web):
+    web.cookies["django_language"] = "en"
+    r = web.post("/plans/", {"action": "plan", "need": "more plays and likes", "budget": "200"})
+    page = r.content.decode()
+    assert r.status_code == 200
+    assert "Order this plan" in page
+    assert "Balanced" in page
+
+
+def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):
+    page = web.post(
+        "/plans/",
+        {"action": "plan", "need": "视频播放和点赞，预算200元", "target": VIDEO_URL},
+    ).content.decode()
+    items_raw, total = PLAN_FORM.search(page).groups()
+    items = json.loads(unescape(items_raw))
+    before = counts(customer)
+    r = web.post(
+        "/plans/",
+        {
+            "action": "order",
+            "items": unescape(items_raw),
+            "total": total,
+            "plan_target": VIDEO_URL,
+            "need": "视频播放和点赞，预算200元",
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    assert r["Location"] == "/orders/"
+    after = counts(customer)
+    total_fen = int(Decimal(total) * 100)
+    assert before["balance0"] - after["balance0"] == total_fen
+    assert after["entries"] - before["entries"] == 1
+    group = OrderGroup.objects.get(customer=customer, kind="matched_plan")
+    assert group.total_fen == total_fen
+    assert Order.objects.filter(group=group).count() == len(items)
+
+
+@pytest.mark.parametrize(
+    ("data", "text_zh", "text_en"),
+    [
+        ({"need": "涨粉", "budget": "0"}, "预算必须大于0元", "budget must be more than"),
+        ({"need": "涨粉", "budget": "1"}, "预算低于", "budget is below"),
+        ({"need": "涨粉和播放"}, "预算", "budget"),
+        ({"need": "涨粉", "budget": "500", "target": "https://example.com/x"}, "抖音", "Douyin"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_bad_needs_show_field_errors_and_write_nothing(
+    web, customer, counts, data, text_zh, text_en, lang
+):
+    if lang == "en":
+        web.cookies["django_language"] = "en"
+    before = counts(customer)
+    r = web.post("/plans/", {"action": "plan", **data})
+    assert r.status_code == 400
+    page = r.content.decode()
+    assert 'class="field-error"' in page
+    assert (text_zh if lang == "zh" else text_en).lower() in page.lower()
+    assert counts(customer) == before
+
+
+def test_ordering_needs_a_verified_customer_and_writes_nothing(seeded, sid, counts):
+    stranger = CustomerFactory()
+    fund_customer(stranger, 100_000)
+    client = Client()
+    client.force_login(stranger.user)
+    before = counts(stranger)
+    r = client.post(
+        "/plans/",
+        {
+            "action": "order",
+            "items": json.dumps([{"service_id": sid("plays"), "quantity": 1000}]),
+            "plan_target": VIDEO_URL,
+        },
+    )
+    assert r.status_code == 400
+    assert 'class="field-error"' in r.content.decode()
+    assert counts(stranger) == before
+
+
+def test_a_tampered_plan_is_refused_and_writes_nothing(web, customer, sid, counts):
+    before = counts(customer)
+    r = web.post(
+        "/plans/",
+        {
+            "action": "order",
+            "items": json.dumps([{"service_id": sid("plays"), "quantity": 7}]),
+            "plan_target": VIDEO_URL,
+            "total": "0.11",
+        },
+    )
+    assert r.status_code == 400
+    assert 'class="field-error"' in r.content.decode()
+    assert counts(customer) == before
+
+
+def test_the_page_needs_a_login(seeded):
+    r = Client().get("/plans/")
+    assert r.status_code == 302
