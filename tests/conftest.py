@@ -114,3 +114,10 @@ def counts() -> Callable[..., dict[str, int]]:
         return rows
 
     return snapshot
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Run end-to-end and browser tests (real processes, committed data) after the fast ones."""
+    items.sort(
+        key=lambda item: bool(item.get_closest_marker("e2e") or item.get_closest_marker("browser"))
+    )
