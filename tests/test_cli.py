@@ -112,3 +112,29 @@ def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
     assert "stopped" in output
     with socket.socket() as s:  # every child released its port
         assert s.connect_ex(("127.0.0.1", sandbox_port)) != 0
+
+
+@pytest.mark.e2e
+def test_serve_killed_outright_leaves_no_process_behind(tmp_path):
+    port, sandbox_port = _free_port(), _free_port()
+    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port))
+    proc = subprocess.Popen(
+        [*DOUDESK, "serve", "--port", str(port)], env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", sandbox_port)) == 0:
+                break
+        time.sleep(0.5)
+    proc.kill()
+    proc.wait(timeout=10)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", sandbox_port)) != 0:
+                break
+        time.sleep(0.5)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", sandbox_port)) != 0

@@ -39,6 +39,7 @@ import httpx
 import pytest
 from django.db import connection
 
+from doudesk.processes import die_with_parent
 from doudesk.sandbox.provider_server import ProviderServer
 
 FINAL_STATUSES = frozenset({"completed", "partial", "canceled"})
@@ -221,6 +222,7 @@ def platform(
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
+                preexec_fn=die_with_parent,
             )
         plat = Platform(url=live_server.url, provider=provider, worker=worker, log_path=log_path)
         started.append(plat)

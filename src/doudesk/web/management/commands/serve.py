@@ -15,6 +15,7 @@ from django.core.management.base import BaseCommand
 from doudesk.catalog.seed import seed_demo
 from doudesk.pricing.seed import pricing_seed_demo
 from doudesk.pricing.services import pricing_publish_all
+from doudesk.processes import die_with_parent
 
 STOP_GRACE_SECONDS = 10
 
@@ -95,7 +96,7 @@ class Command(BaseCommand):
         # Each child gets its own process group so a terminal's Ctrl-C reaches only us, and we
         # stop them in order.
         return {
-            name: subprocess.Popen(cmd, env=env, start_new_session=True)
+            name: subprocess.Popen(cmd, env=env, start_new_session=True, preexec_fn=die_with_parent)
             for name, cmd in commands.items()
         }
 
