@@ -277,3 +277,26 @@ def test_a_large_catalogue_is_pruned_and_still_planned() -> None:
     for p in plans:
         assert p.total_fen <= u.budget_fen
         assert p.eta_hours <= 72
+
+
+def test_the_fastest_plan_picks_the_fastest_offer_of_a_kind_as_brute_force_does() -> None:
+    # Several offers of one kind trade speed for price: the fastest plan is the one brute force
+    # finds (the per-kind ETA row must not cut it off nor let a slower offer through). Ranges
+    # stay within GRID_LEVELS steps, so the quantity grid is exact.
+    cat = [
+        Offer(1, "plays", "慢", "Slow", 100, 100, 1_500, 100, 20.0, 1.0, ANY),
+        Offer(2, "plays", "中", "Mid", 300, 100, 1_500, 100, 5.0, 6.0, ANY),
+        Offer(3, "plays", "快", "Fast", 900, 100, 1_500, 100, 1.0, 0.0, ANY),
+        Offer(4, "likes", "赞", "Likes", 2000, 10, 100, 10, 40.0, 0.0, ANY),
+        Offer(5, "likes", "快赞", "Fast likes", 5000, 10, 100, 10, 2.0, 1.0, ANY),
+    ]
+    u = need("3", {"plays": 2, "likes": 1})
+    plans = {p.key: p for p in optimise(u, cat)}
+    v_star = plans["balanced"].value
+    useful = [p for p in brute_force(u, cat) if plan_value(u, p[0]) > 0]
+    assert v_star == pytest.approx(max(plan_value(u, p[0]) for p in useful), rel=1e-6)
+    fastest = min(p[2] for p in useful if plan_value(u, p[0]) >= FAST_SHARE * v_star * (1 - 1e-9))
+    fast_plan = plans.get("fast") or min(plans.values(), key=lambda p: p.eta_hours)
+    by_id = {o.service_id: o for o in cat}
+    eta = max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items)
+    assert eta <= fastest + 2e-3
