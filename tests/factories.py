@@ -93,6 +93,14 @@ def fund_customer(customer: Customer, fen: int) -> None:
         )
 
 
+def in_english(client):
+    """Switch ``client`` to English the way the site's language switch does (the cookie)."""
+    from django.conf import settings
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 class FakeAdapter:
     """A scripted provider: records placements and answers statuses set by the test."""
 
@@ -157,6 +165,7 @@ __all__ = [
     "FakeAdapter",
     "ProviderError",
     "fund_customer",
+    "in_english",
     "make_verified_customer",
     "module_id",
     "valid_credit_code",

@@ -10,7 +10,7 @@ from django.test import Client
 from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import Customer, User, Verification
 from doudesk.accounts.services import LICENCE_MAX_BYTES
-from factories import CustomerFactory, valid_credit_code, valid_resident_id
+from factories import CustomerFactory, in_english, valid_credit_code, valid_resident_id
 
 pytestmark = pytest.mark.django_db
 
@@ -73,10 +73,9 @@ def test_bad_sign_up_shows_the_field_error_and_creates_nothing(db, form, message
 
 
 def test_sign_up_errors_speak_english_when_asked(db):
-    response = Client().post(
+    response = in_english(Client()).post(
         "/signup/",
         {"identifier": "nope", "password": "123", "kind": "individual"},
-        headers={"Accept-Language": "en"},
     )
     body = response.content.decode()
     assert response.status_code == 400
@@ -299,9 +298,7 @@ def test_a_bad_credit_code_is_a_field_error(enterprise):
 
 def test_verification_errors_speak_english_when_asked(individual):
     _, client = individual
-    response = client.post(
-        "/verify/", {"legal_name": "Li", "number": "123"}, headers={"Accept-Language": "en"}
-    )
+    response = in_english(client).post("/verify/", {"legal_name": "Li", "number": "123"})
     assert response.status_code == 400
     error = response.context["errors"]["id_number"][0]
     assert error.isascii()

@@ -11,7 +11,7 @@ from doudesk.orders.models import Order, OrderGroup
 from doudesk.orders.tasks import order_dispatch_task
 from doudesk.wallet.models import JournalEntry
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
+from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer, in_english
 
 pytestmark = pytest.mark.django_db
 
@@ -92,10 +92,9 @@ def test_order_form_errors_are_shown_and_nothing_is_written(
 
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):
     before = counts(customer)
-    response = web.post(
+    response = in_english(web).post(
         f"/services/{sid('plays')}/order/",
         {"target": "hello", "quantity": "1050"},
-        headers={"Accept-Language": "en"},
     )
     assert response.status_code == 400
     assert set(response.context["errors"]) == {"target", "quantity"}
@@ -152,7 +151,7 @@ def test_a_good_order_redirects_to_its_page_with_the_timeline(
     assert "时间线" in page
     assert "已下单，资金已冻结" in page
     assert "¥160.00" in page
-    english = web.get(response["Location"], headers={"Accept-Language": "en"}).content.decode()
+    english = in_english(web).get(response["Location"]).content.decode()
     assert "Order placed, funds held" in english
     assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 16_000}
 
@@ -188,9 +187,7 @@ def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts)
     assert "以 100 递增" in page
     assert "此服务需要视频链接" in page
     assert "应付" not in page
-    english = client.get(
-        f"/services/{sid('plays')}/price/", {"quantity": "x"}, headers={"Accept-Language": "en"}
-    )
+    english = in_english(client).get(f"/services/{sid('plays')}/price/", {"quantity": "x"})
     assert "Quantity must be an integer" in english.content.decode()
     assert counts() == before
 

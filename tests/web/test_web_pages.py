@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from doudesk.health.models import WorkerHeartbeat
 from doudesk.orders import services
-from factories import VIDEO_URL
+from factories import VIDEO_URL, in_english
 
 pytestmark = pytest.mark.django_db
 
@@ -54,9 +54,19 @@ def test_the_language_switch_turns_the_site_english(seeded):
     assert "视频播放" in client.get("/").content.decode()
 
 
-def test_accept_language_alone_picks_english(seeded):
+def test_pages_speak_chinese_until_switched_whatever_the_browser_language(seeded):
     page = Client().get("/", headers={"Accept-Language": "en-GB,en;q=0.8"}).content.decode()
-    assert "Video plays" in page
+    assert "视频播放" in page
+    assert "Video plays" not in page
+    assert "Video plays" in in_english(Client()).get("/").content.decode()
+
+
+def test_the_api_follows_accept_language(seeded):
+    response = Client().post(
+        "/api/v1/quotes", "{", content_type="application/json",
+        headers={"Accept-Language": "en"},
+    )  # fmt: skip
+    assert response.json()["detail"] == response.json()["errors"][0]["message_en"]
 
 
 def test_healthz_is_503_without_a_worker_heartbeat(db):

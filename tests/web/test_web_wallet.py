@@ -11,6 +11,7 @@ from doudesk.wallet import gateway
 from doudesk.wallet.models import JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import topup_create
+from factories import in_english
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +101,7 @@ def test_bad_top_up_amounts_are_field_errors(web, customer, amount, message):
 
 
 def test_top_up_errors_speak_english_when_asked(web):
-    response = web.post("/wallet/", {"amount": "0"}, headers={"Accept-Language": "en"})
+    response = in_english(web).post("/wallet/", {"amount": "0"})
     assert "Top-up amount must be between" in response.content.decode()
 
 
