@@ -40,7 +40,6 @@ from doudesk.accounts.models import Customer
 from doudesk.catalog.models import ServiceModule
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError, FieldError
-from doudesk.orders.models import Order
 from doudesk.pricing import engine
 from doudesk.pricing.error_codes import PricingErrorCode as Code
 from doudesk.pricing.models import (
@@ -200,24 +199,30 @@ def quote_as_dict(quote: Quote) -> dict:
 
 
 def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime) -> int:
-    """Feed quotes and orders written since the last fold into ``state``; return their count."""
+    """Feed quotes and orders written since the last fold into ``state``; return their count.
+
+    Orders are reached through their quote (``Quote.order``), so pricing never imports orders.
+    """
     since = row.observed_through
-    window = (
-        Q(created_at__lte=now) if since is None else Q(created_at__gt=since, created_at__lte=now)
-    )
-    quotes = Quote.objects.filter(window, module_id=row.module_id, source=QuoteSource.ENGINE)
-    orders = (
-        Order.objects.filter(window, module_id=row.module_id, quote__source=QuoteSource.ENGINE)
-        .select_related("quote")
-        .order_by("created_at", "pk")
+
+    def window(field: str) -> Q:
+        upto = Q(**{f"{field}__lte": now})
+        return upto if since is None else upto & Q(**{f"{field}__gt": since})
+
+    engine_quotes = Quote.objects.filter(module_id=row.module_id, source=QuoteSource.ENGINE)
+    shown = engine_quotes.filter(window("created_at")).order_by("created_at", "pk")
+    ordered = (
+        engine_quotes.filter(window("order__created_at"))
+        .select_related("order")
+        .order_by("order__created_at", "order__pk")
     )
     config = pricing_config(module=row.module)
     seen = 0
-    for quote in quotes.order_by("created_at", "pk"):
+    for quote in shown:
         engine.observe_quote(state, config, _engine_quote(quote))
         seen += 1
-    for order in orders:
-        engine.observe_order(state, config, _engine_quote(order.quote), order.created_at)
+    for quote in ordered:
+        engine.observe_order(state, config, _engine_quote(quote), quote.order.created_at)
         seen += 1
     row.observed_through = now
     return seen
