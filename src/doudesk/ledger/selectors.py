@@ -16,12 +16,12 @@ checkpoint from the texts alone, so an edited row or node cannot go unnoticed.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count
 
-from doudesk.errors import DomainError, FieldError
+from doudesk.errors import DomainError
 from doudesk.ledger.merkle import (
     EMPTY_ROOT,
     MerkleError,
@@ -50,7 +50,7 @@ from doudesk.ledger.tiles import (
     read_tile,
     tile_exists,
 )
-from doudesk.ledger.verify import make_bundle
+from doudesk.ledger.verify import Verdict, make_bundle
 
 if TYPE_CHECKING:
     from doudesk.orders.models import Order
@@ -265,20 +265,10 @@ def ledger_evidence(*, order: Order) -> dict[str, Any]:
 
 
 @dataclass
-class LedgerAudit:
+class LedgerAudit(Verdict):
     """Outcome of :func:`ledger_audit`: the checked size and every problem found."""
 
     size: int = 0
-    problems: list[FieldError] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        """True when the log is intact."""
-        return not self.problems
-
-    def add(self, field_: str, code: str, zh: str, en: str) -> None:
-        """Record a problem."""
-        self.problems.append(FieldError(field_, code, zh, en))
 
 
 def _leaf_rows(size: int, batch: int) -> Iterator[list[tuple[int, str, bytes]]]:

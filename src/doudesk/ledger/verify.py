@@ -138,7 +138,7 @@ class VerifiedEntry:
 
 
 @dataclass
-class _Verdict:
+class Verdict:
     """Common shape of a verification outcome."""
 
     problems: list[FieldError] = field(default_factory=list)
@@ -158,7 +158,7 @@ class _Verdict:
 
 
 @dataclass
-class BundleResult(_Verdict):
+class BundleResult(Verdict):
     """Outcome of :func:`verify_bundle`."""
 
     checkpoint: Checkpoint | None = None
@@ -179,7 +179,7 @@ class BundleResult(_Verdict):
 
 
 @dataclass
-class ConsistencyResult(_Verdict):
+class ConsistencyResult(Verdict):
     """Outcome of :func:`verify_consistency_checkpoints`."""
 
     old: Checkpoint | None = None
@@ -199,7 +199,7 @@ class ConsistencyResult(_Verdict):
         return f"不一致或无效：发现 {n} 个问题。"
 
 
-def _verifier(key: str | NoteVerifier, result: _Verdict) -> NoteVerifier | None:
+def _verifier(key: str | NoteVerifier, result: Verdict) -> NoteVerifier | None:
     """Parse the public key, recording a problem if it is malformed."""
     if isinstance(key, NoteVerifier):
         return key
@@ -223,7 +223,7 @@ def _hex32(value: object) -> bytes | None:
 
 
 def _open(
-    note: object, verifier: NoteVerifier, origin: str | None, field_: str, result: _Verdict
+    note: object, verifier: NoteVerifier, origin: str | None, field_: str, result: Verdict
 ) -> Checkpoint | None:
     """Verify a signed checkpoint, recording a problem on failure."""
     if not isinstance(note, str | bytes):
