@@ -100,6 +100,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = 60
+# The web process's PostgreSQL connection pool (see asgi.py); sized for a few dozen requests in
+# flight per uvicorn process.
+WEB_DB_POOL = {"min_size": 2, "max_size": 20, "timeout": 10}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
