@@ -48,6 +48,7 @@ Run it alone with ``python -m doudesk.sandbox.provider_server --host 127.0.0.1 -
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import hmac
 import json
@@ -56,6 +57,7 @@ import math
 import os
 import random
 import signal
+import socket
 import sqlite3
 import sys
 import threading
@@ -610,21 +612,48 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     provider: SandboxProvider
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """Cut the kept-alive connections, so a stopped server answers nobody."""
+        with self._open_lock:
+            open_now = list(self._open)
+        for sock in open_now:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "DouDeskSandboxProvider/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive: the platform's pooled client reuses connections
     timeout = 30  # a stalled client must not hold a worker thread for ever
 
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s - %s", self.address_string(), format % args)
 
-    def _reply(self, code: int, payload: Any) -> None:
+    def _reply(self, code: int, payload: Any, *, close: bool = False) -> None:
+        """Send ``payload`` as JSON; ``close`` ends the connection (a body was left unread)."""
         body = json.dumps(payload, ensure_ascii=False).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
-        self.send_header("Connection", "close")
+        if close:
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.end_headers()
         self.wfile.write(body)
 
@@ -638,20 +667,21 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"error": "Not found"})
 
     def do_POST(self) -> None:
-        if urlsplit(self.path).path.rstrip("/") != API_PATH:
-            self._reply(404, {"error": "Not found"})
-            return
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
             length = -1
         if length < 0:
-            self._reply(200, {"error": ERR_REQUEST})
+            self._reply(200, {"error": ERR_REQUEST}, close=True)
             return
         if length > MAX_BODY_BYTES:
-            self._reply(413, {"error": "Request too large"})
+            self._reply(413, {"error": "Request too large"}, close=True)
             return
-        fields = self._fields(self.rfile.read(length))
+        raw = self.rfile.read(length)
+        if urlsplit(self.path).path.rstrip("/") != API_PATH:
+            self._reply(404, {"error": "Not found"})
+            return
+        fields = self._fields(raw)
         if fields is None:
             self._reply(200, {"error": ERR_REQUEST})
             return
@@ -761,6 +791,7 @@ class ProviderServer:
         if httpd is not None:
             httpd.shutdown()
             httpd.server_close()
+            httpd.close_connections()
         if thread is not None:
             thread.join(timeout=5)
 
