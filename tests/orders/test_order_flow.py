@@ -51,6 +51,25 @@ def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_ad
     assert journal_total_fen() == 0
 
 
+def test_a_repeated_report_writes_nothing_and_news_is_applied(
+    customer, fake_adapter, django_assert_num_queries
+):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=4_000)
+    services.orders_sync()
+    before = OrderEvent.objects.count(), LogLeaf.objects.count()
+    # Same answer again: two reads (stuck orders, open orders), no transaction, no event.
+    with django_assert_num_queries(2):
+        assert services.orders_sync()["applied"] == 0
+    assert (OrderEvent.objects.count(), LogLeaf.objects.count()) == before
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=3_000)
+    assert services.orders_sync()["applied"] == 1
+    order.refresh_from_db()
+    assert (order.status, order.delivered, order.remains) == (OrderStatus.IN_PROGRESS, 7_000, 3_000)
+
+
 def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer, fake_adapter):
     order = place(customer, quantity=1_300)  # ¥20.80
     services.order_dispatch(order_id=order.pk)

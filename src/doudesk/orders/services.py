@@ -60,6 +60,7 @@ from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
     customer_account,
+    customer_accounts,
     journal_post,
     platform_account,
     provider_account,
@@ -178,15 +179,13 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
 def _hold(
     customer: Customer, amount_fen: int, *, ref: str, memo: str, order_id: int | None
 ) -> None:
+    cash, hold = customer_accounts(customer)
     journal_post(
         ref=ref,
         kind="order_hold",
         memo=memo,
         order_id=order_id,
-        legs=[
-            (customer_account(customer), -amount_fen),
-            (customer_account(customer, AccountKind.CUSTOMER_HOLD), amount_fen),
-        ],
+        legs=[(cash, -amount_fen), (hold, amount_fen)],
     )
 
 
@@ -505,6 +504,31 @@ def _settle(
         record_event(order, "refunded", data={"amount": yuan_str(refund), "currency": "CNY"})
 
 
+def _delivered_from(order: Order, report: ProviderOrderStatus, status: str) -> int:
+    """Units delivered according to ``report`` (before unit attribution)."""
+    if report.remains is not None:
+        return order.quantity - max(0, min(report.remains, order.quantity))
+    if status == OrderStatus.COMPLETED:
+        return order.quantity
+    return order.delivered
+
+
+def report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
+    """Whether applying ``report`` to ``order`` as last read would change anything.
+
+    The sync polls every open order every round; most answers repeat what is already recorded,
+    and skipping those spares a locked transaction per open order and round.
+    """
+    status = _PROVIDER_TO_ORDER[report.status]
+    if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
+        return True
+    if report.delivered_units or (status != order.status and status != OrderStatus.PENDING):
+        return True
+    if report.start_count is not None and report.start_count != order.start_count:
+        return True
+    return _delivered_from(order, report, status) > order.delivered
+
+
 def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -> Order:
     """Apply a provider's status report to an order through the state machine."""
     with transaction.atomic(durable=True):
@@ -512,12 +536,7 @@ def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -
         if order.is_finished:
             return order
         status = _PROVIDER_TO_ORDER[report.status]
-        if report.remains is not None:
-            delivered = order.quantity - max(0, min(report.remains, order.quantity))
-        elif status == OrderStatus.COMPLETED:
-            delivered = order.quantity
-        else:
-            delivered = order.delivered
+        delivered = _delivered_from(order, report, status)
         # No unit sold twice (issue 3): where the provider names the delivered units, only units
         # attributed to this order alone are credited; duplicates become incidents, never pay.
         if report.delivered_units:
@@ -537,7 +556,9 @@ def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -
             fields["start_count"] = report.start_count
         if status != order.status and status != OrderStatus.PENDING:
             transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
-        elif delivered != order.delivered or fields.get("start_count") != order.start_count:
+        elif delivered != order.delivered or (
+            report.start_count is not None and report.start_count != order.start_count
+        ):
             before = (10 * order.delivered) // order.quantity
             Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
             if (10 * delivered) // order.quantity != before:
@@ -592,6 +613,8 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
             for external_id, report in reports.items():
                 if isinstance(report, ProviderError) or external_id not in chunk:
                     counts["errors"] += 1
+                    continue
+                if not report_is_news(chunk[external_id], report):
                     continue
                 try:
                     order_apply_provider_status(order_id=chunk[external_id].pk, report=report)

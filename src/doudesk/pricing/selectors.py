@@ -190,6 +190,24 @@ def pricing_inputs_many(
     ids = [m.pk for m in modules]
     configs = {c.module_id: c for c in ModulePricingConfig.objects.filter(module_id__in=ids)}
     states = {s.module_id: s for s in ModulePriceState.objects.filter(module_id__in=ids)}
+    markets = _markets(ids, now)
+    return {
+        module.pk: _inputs(module, configs.get(module.pk), states.get(module.pk), markets)
+        for module in modules
+    }
+
+
+def pricing_inputs(*, module: ServiceModule, now: datetime | None = None) -> PricingInputs:
+    """Return the engine inputs of one module (config, market, learned state) in three queries."""
+    now = now or timezone.now()
+    rows = ServiceModule.objects.select_related("pricing_config", "price_state").get(pk=module.pk)
+    config_row = getattr(rows, "pricing_config", None)
+    state_row = getattr(rows, "price_state", None)
+    return _inputs(module, config_row, state_row, _markets([module.pk], now))
+
+
+def _markets(ids: Sequence[int], now: datetime) -> dict[int, engine.MarketInputs]:
+    """Active offers and unexpired references of the modules ``ids`` (two queries)."""
     offers: dict[int, list[engine.ProviderOffer]] = defaultdict(list)
     for offer in ProviderOffer.objects.filter(
         module_id__in=ids, active=True, provider__active=True
@@ -198,23 +216,22 @@ def pricing_inputs_many(
     references: dict[int, list[engine.ReferencePrice]] = defaultdict(list)
     for ref in ReferencePrice.objects.filter(module_id__in=ids, expires_at__gt=now).order_by("pk"):
         references[ref.module_id].append(_reference(ref))
-    out = {}
-    for module in modules:
-        row = configs.get(module.pk)
-        state_row = states.get(module.pk)
-        out[module.pk] = PricingInputs(
-            module_id=module.pk,
-            config=config_from_row(module, row),
-            market=engine.MarketInputs(tuple(offers[module.pk]), tuple(references[module.pk])),
-            enabled=row.enabled if row is not None else True,
-            state=None if state_row is None else engine.ModuleState.from_dict(state_row.state),
-        )
-    return out
+    return {pk: engine.MarketInputs(tuple(offers[pk]), tuple(references[pk])) for pk in ids}
 
 
-def pricing_inputs(*, module: ServiceModule, now: datetime | None = None) -> PricingInputs:
-    """Return the engine inputs of one module (config, market, learned state)."""
-    return pricing_inputs_many(modules=[module], now=now)[module.pk]
+def _inputs(
+    module: ServiceModule,
+    config_row: ModulePricingConfig | None,
+    state_row: ModulePriceState | None,
+    markets: dict[int, engine.MarketInputs],
+) -> PricingInputs:
+    return PricingInputs(
+        module_id=module.pk,
+        config=config_from_row(module, config_row),
+        market=markets[module.pk],
+        enabled=config_row.enabled if config_row is not None else True,
+        state=None if state_row is None else engine.ModuleState.from_dict(state_row.state),
+    )
 
 
 def pricing_config(*, module: ServiceModule) -> engine.PricingConfig:

@@ -105,9 +105,8 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
     if errors:
         raise DomainError(*errors)
     now = timezone.now()
-    row = ModulePriceState.objects.filter(module_id=module.pk).first()
-    inputs = pricing_inputs(module=module, now=now) if row is not None else None
-    if row is None or inputs is None or not inputs.dynamic:
+    inputs = pricing_inputs(module=module, now=now)
+    if inputs.state is None or not inputs.dynamic:
         rate = module.rate_per_1000
         return Quote.objects.create(
             customer=customer,
@@ -118,7 +117,7 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
             expires_at=now + timedelta(seconds=settings.QUOTE_TTL_SECONDS),
         )
     q = engine.quote(
-        engine.ModuleState.from_dict(row.state),
+        inputs.state,
         inputs.config,
         inputs.market,
         quantity=quantity,

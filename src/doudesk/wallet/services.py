@@ -2,12 +2,14 @@
 
 Design overview
 ---------------
-``journal_post`` is the only writer of money. It locks the touched accounts in primary-key order
-(so two entries never deadlock), refuses an entry whose legs do not sum to zero or that would
-take a customer account below zero, writes the entry and its legs, and moves the cached balances
-in the same transaction. ``ref`` is unique, so replaying a movement (a retried task, a gateway
-calling back twice) posts nothing the second time. Legs are never edited: corrections are new,
-reversing entries.
+``journal_post`` is the only writer of money. It refuses an entry whose legs do not sum to zero,
+writes the entry and its legs, then moves the cached balances with one conditional ``UPDATE``
+per account in primary-key order (so two entries never deadlock, and each row is locked only for
+the rest of the transaction): a customer account is only debited ``WHERE balance_fen >= amount``,
+so it never goes below zero, and an entry that would overdraw raises before commit, leaving
+nothing written. ``ref`` is unique and inserted ``ON CONFLICT DO NOTHING``, so replaying a
+movement (a retried task, a gateway calling back twice) posts nothing the second time. Legs are
+never edited: corrections are new, reversing entries.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -56,6 +58,15 @@ def customer_account(customer: Customer, kind: str = AccountKind.CUSTOMER_CASH) 
     return _account(f"customer:{customer.pk}:{kind}", kind, customer=customer)
 
 
+def customer_accounts(customer: Customer) -> tuple[Account, Account]:
+    """Return (creating once) the customer's cash and hold accounts, in one query if both exist."""
+    kinds = (AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_HOLD)
+    codes = {kind: f"customer:{customer.pk}:{kind}" for kind in kinds}
+    found = {a.kind: a for a in Account.objects.filter(code__in=codes.values())}
+    cash, hold = (found.get(kind) or customer_account(customer, kind) for kind in kinds)
+    return cash, hold
+
+
 def platform_account(kind: str) -> Account:
     """Return (creating once) one of the platform's own accounts."""
     return _account(f"platform:{kind}", kind)
@@ -78,40 +89,69 @@ def journal_post(
 ) -> JournalEntry | None:
     """Post one balanced entry; return it, or ``None`` if ``ref`` was already posted.
 
-    Must run inside a transaction. Raises :class:`DomainError` (``insufficient_balance``) when a
-    customer account would go negative; nothing is written then.
+    Must run inside a transaction, which the caller lets roll back on an error. Raises
+    :class:`DomainError` (``insufficient_balance``, HTTP 402) when a customer account would go
+    negative; the transaction then writes nothing.
     """
     legs = [(account, amount) for account, amount in legs if amount != 0]
     if sum(amount for _, amount in legs) != 0:
         raise ValueError(f"unbalanced journal entry {ref}: {legs}")
     if not legs:
         return None
-    if JournalEntry.objects.filter(ref=ref).exists():
+    entry = _entry_insert(ref=ref, kind=kind, memo=memo[:200], order_id=order_id)
+    if entry is None:
         return None
     deltas: dict[int, int] = {}
+    kinds: dict[int, str] = {}
     for account, amount in legs:
         sign = -1 if account.kind in DEBIT_NORMAL else 1
         deltas[account.pk] = deltas.get(account.pk, 0) + sign * amount
-    locked = {
-        a.pk: a for a in Account.objects.select_for_update().filter(pk__in=deltas).order_by("pk")
-    }
-    for pk, delta in deltas.items():
-        account = locked[pk]
-        if account.kind in NON_NEGATIVE and account.balance_fen + delta < 0:
-            raise DomainError.single(
-                "balance",
-                WalletErrorCode.INSUFFICIENT_BALANCE,
-                f"余额不足：可用 ¥{yuan_str(account.balance_fen)}，需要 ¥{yuan_str(-delta)}",
-                f"Insufficient balance: ¥{yuan_str(account.balance_fen)} available, "
-                f"¥{yuan_str(-delta)} needed",
-                status=402,
-            )
-    entry = JournalEntry.objects.create(ref=ref, kind=kind, memo=memo[:200], order_id=order_id)
+        kinds[account.pk] = account.kind
     Leg.objects.bulk_create(Leg(entry=entry, account=a, amount_fen=amt) for a, amt in legs)
-    for pk, delta in deltas.items():
-        if delta:
-            Account.objects.filter(pk=pk).update(balance_fen=F("balance_fen") + delta)
+    for pk in sorted(deltas):
+        delta = deltas[pk]
+        accounts = Account.objects.filter(pk=pk)
+        guarded = kinds[pk] in NON_NEGATIVE and delta < 0
+        if guarded:
+            accounts = accounts.filter(balance_fen__gte=-delta)
+        if delta and not accounts.update(balance_fen=F("balance_fen") + delta):
+            raise _insufficient(pk, -delta)
     return entry
+
+
+def _entry_insert(*, ref: str, kind: str, memo: str, order_id: int | None) -> JournalEntry | None:
+    """Insert the entry, or nothing when ``ref`` is taken; one statement, no savepoint.
+
+    Raw SQL because the ORM's ``ignore_conflicts`` does not return the new id.
+    """
+    now = timezone.now()
+    table = connection.ops.quote_name(JournalEntry._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (ref, kind, memo, order_id, created_at)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT (ref) DO NOTHING RETURNING id",
+            [ref, kind, memo, order_id, connection.ops.adapt_datetimefield_value(now)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    entry = JournalEntry(
+        pk=row[0], ref=ref, kind=kind, memo=memo, order_id=order_id, created_at=now
+    )
+    entry._state.adding = False
+    entry._state.db = connection.alias
+    return entry
+
+
+def _insufficient(account_pk: int, needed_fen: int) -> DomainError:
+    available = Account.objects.filter(pk=account_pk).values_list("balance_fen", flat=True).get()
+    return DomainError.single(
+        "balance",
+        WalletErrorCode.INSUFFICIENT_BALANCE,
+        f"余额不足：可用 ¥{yuan_str(available)}，需要 ¥{yuan_str(needed_fen)}",
+        f"Insufficient balance: ¥{yuan_str(available)} available, ¥{yuan_str(needed_fen)} needed",
+        status=402,
+    )
 
 
 def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
