@@ -70,6 +70,25 @@ def test_a_repeated_report_writes_nothing_and_news_is_applied(
     assert (order.status, order.delivered, order.remains) == (OrderStatus.IN_PROGRESS, 7_000, 3_000)
 
 
+def test_progress_within_a_tenth_is_recorded_without_an_event(customer, fake_adapter):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=9_000)
+    services.orders_sync()  # a status change: the locked path, with its event
+    events = order.events.count()
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=8_500)  # 10 % → 15 %
+    services.orders_sync()
+    order.refresh_from_db()
+    assert (order.delivered, order.remains, order.start_count) == (1_500, 8_500, 1000)
+    assert order.events.count() == events
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=7_900)  # crosses 20 %
+    services.orders_sync()
+    order.refresh_from_db()
+    assert order.delivered == 2_100
+    assert list(order.events.values_list("kind", flat=True))[events:] == ["progress"]
+
+
 def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer, fake_adapter):
     order = place(customer, quantity=1_300)  # ¥20.80
     services.order_dispatch(order_id=order.pk)

@@ -442,7 +442,7 @@ def order_dispatch(*, order_id: int) -> str:
             Order.objects.filter(pk=order_id, external_id="").update(dispatch_claimed_at=None)
         raise
     with transaction.atomic(durable=True):
-        order = order_qs_select_for_update().select_related("provider").get(pk=order_id)
+        # Only this claim sends the order, so nobody else sets its provider id: no lock needed.
         Order.objects.filter(pk=order_id).update(external_id=placed.external_id)
         order.external_id = placed.external_id
         record_event(
@@ -529,8 +529,40 @@ def report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
     return _delivered_from(order, report, status) > order.delivered
 
 
-def order_apply_provider_status(*, order_id: int, report: ProviderOrderStatus) -> Order:
-    """Apply a provider's status report to an order through the state machine."""
+def _progress_quietly(order: Order, report: ProviderOrderStatus) -> bool:
+    """Record plain progress (no event due) with one optimistic ``UPDATE``; whether it did.
+
+    Applies only when the report keeps the status, names no units and crosses no tenth of the
+    quantity (the timeline's progress steps); the update is conditional on the status and count
+    last read, so a concurrent change sends the report down the locked path instead.
+    """
+    status = _PROVIDER_TO_ORDER[report.status]
+    if report.delivered_units or status not in (order.status, OrderStatus.PENDING):
+        return False
+    delivered = max(_delivered_from(order, report, status), order.delivered)
+    if (10 * delivered) // order.quantity != (10 * order.delivered) // order.quantity:
+        return False
+    fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
+    if report.start_count is not None:
+        fields["start_count"] = report.start_count
+    updated = Order.objects.filter(
+        pk=order.pk, status=order.status, delivered=order.delivered
+    ).update(updated_at=timezone.now(), **fields)
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return bool(updated)
+
+
+def order_apply_provider_status(
+    *, order_id: int, report: ProviderOrderStatus, seen: Order | None = None
+) -> Order:
+    """Apply a provider's status report to an order through the state machine.
+
+    ``seen`` is the order as the caller last read it: plain progress is then recorded without a
+    lock (see :func:`_progress_quietly`).
+    """
+    if seen is not None and not seen.is_finished and _progress_quietly(seen, report):
+        return seen
     with transaction.atomic(durable=True):
         order = order_qs_select_for_update().select_related("customer", "provider").get(pk=order_id)
         if order.is_finished:
@@ -617,7 +649,8 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
                 if not report_is_news(chunk[external_id], report):
                     continue
                 try:
-                    order_apply_provider_status(order_id=chunk[external_id].pk, report=report)
+                    seen = chunk[external_id]
+                    order_apply_provider_status(order_id=seen.pk, report=report, seen=seen)
                     counts["applied"] += 1
                 except StaleTransition:
                     counts["errors"] += 1

@@ -640,6 +640,9 @@ class _Handler(BaseHTTPRequestHandler):
     server: _HTTPServer
     server_version = "DouDeskSandboxProvider/1.0"
     protocol_version = "HTTP/1.1"  # keep-alive: the platform's pooled client reuses connections
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body would wait for
+    # the client's delayed ACK (40 ms) on a kept-alive connection.
+    disable_nagle_algorithm = True
     timeout = 30  # a stalled client must not hold a worker thread for ever
 
     def log_message(self, format: str, *args: Any) -> None:
