@@ -134,6 +134,11 @@ def assert_plan_respects_constraints(u: Understood, cat: list[Offer], plan) -> N
 def test_plans_are_feasible_and_optimal_against_brute_force(
     cat: list[Offer], u: Understood
 ) -> None:
+    assert_optimal_against_brute_force(cat, u)
+
+
+def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
+    """Every plan is feasible and each is optimal for its objective (brute force)."""
     feasible = brute_force(u, cat)
     useful = [p for p in feasible if plan_value(u, p[0]) > 0]
     if not useful:
@@ -171,6 +176,41 @@ def test_plans_are_feasible_and_optimal_against_brute_force(
     by_id = {o.service_id: o for o in cat}
     eta = max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items)
     assert eta <= fastest + 2e-3
+
+
+@st.composite
+def same_kind_offers(draw: st.DrawFn) -> list[Offer]:
+    """Several offers of two kinds on grids that need not nest (exercises the pruning)."""
+    out = []
+    for i in range(draw(st.integers(2, 5))):
+        qmin = draw(st.integers(1, 6))
+        step = draw(st.integers(1, 4))
+        out.append(
+            Offer(
+                service_id=i + 1,
+                kind=draw(st.sampled_from(("plays", "likes"))),
+                name_zh=f"模块{i}",
+                name_en=f"Module {i}",
+                rate_fen_per_1000=draw(st.sampled_from([500, 900, 1000, 1100, 50_000, 200_000])),
+                min_qty=qmin,
+                max_qty=qmin + step * draw(st.integers(0, 4)),
+                step=step,
+                hours_per_1000=draw(st.sampled_from([0.0, 500.0, 2000.0])),
+                start_hours=draw(st.sampled_from([0.0, 1.0, 6.0])),
+                audience=ANY,
+            )
+        )
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cat=same_kind_offers(), u=needs())
+def test_pruning_offers_of_one_kind_keeps_the_brute_force_optima(
+    cat: list[Offer], u: Understood
+) -> None:
+    # Offers of a kind on different grids: an offer is pruned only when another one can always
+    # deliver at least as much (rounding up to its own grid) for no more money and no later.
+    assert_optimal_against_brute_force(cat, u)
 
 
 @settings(max_examples=30, deadline=None)

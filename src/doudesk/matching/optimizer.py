@@ -35,12 +35,13 @@ Design:
   FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V`` by a term too small to change
   the primary objective (< 0.5 fen; < 0.001 h). Identical plans are shown once.
 * **Candidates at 10,000 offers (exact pruning).** For 均衡 and 最省钱 an offer is dropped when
-  ``max_per_kind`` others of its kind dominate it: no dearer per unit, a quantity grid that
-  contains its grid with a top at least as high once budget and deadline caps apply, and at least
-  the same outcomes per unit (swapping it for an unused dominator at the same quantity never
-  raises the cost nor lowers any outcome). Offers of one kind with the same grid and outcomes
-  form a precomputed group, so most of this is one sort (:func:`_prune`); what is left (a few
-  per kind) is compared pairwise. For 最快 the balanced plan's ETA is a deadline (exact: the
+  ``max_per_kind`` others of its kind dominate it: each quantity it can deliver here (budget and
+  deadline caps applied) the dominator delivers too, or rounds up to its own next grid point, at
+  no higher price, with at least the same outcomes per unit (swapping it for an unused dominator
+  never raises the cost nor lowers any outcome; the grids need not nest, see
+  :func:`_dominated_count`). Offers of one kind with the same grid and outcomes form a
+  precomputed group, so most of this is one sort (:func:`_prune`); what is left (a few dozen per
+  kind) is compared pairwise. For 最快 the balanced plan's ETA is a deadline (exact: the
   balanced plan keeps all of the value) and, up to ``FAST_EXACT_LIMIT`` offers, speed is a further
   dominance criterion (exact); above that the fastest plan is searched among the offers
   undominated on price and reach (a shortlist, stated in :func:`_fast_candidates`). Long
@@ -340,13 +341,14 @@ def _prune(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Drop offers that at least ``cap`` others of their kind dominate (exact, catalogue price).
 
-    ``i`` dominates ``j`` when ``i`` is no dearer per unit, offers every quantity ``j`` can
-    deliver here (grid containing ``j``'s, top at least as high once the budget and deadline
-    caps apply), brings at least the same outcomes per unit and, when ``timed`` (the fastest
-    plan), delivers each of those quantities no later; ties go to the earlier offer. Swapping a
-    dominated item for an unused dominator keeps the quantity, never raises the cost or the ETA
-    and never lowers any outcome, so every objective keeps its optimum: this is exact, not a
-    shortlist. Within a group of identical grids and outcomes the untimed case is one sort.
+    ``i`` dominates ``j`` when, for every quantity ``q`` ``j`` can deliver here (once the budget
+    and deadline caps apply), ``i`` delivers ``q`` or its own next grid point above it at no
+    higher price, with at least the same outcomes per unit and, when ``timed`` (the fastest
+    plan), no later; ties go to the earlier offer (:func:`_dominated_count`). Swapping a
+    dominated item for an unused dominator never raises the cost or the ETA and never lowers
+    any outcome (every objective is monotone in the outcomes), so every objective keeps its
+    optimum: this is exact, not a shortlist. Within a group of identical grids and outcomes the
+    untimed case is one sort.
     """
     kmax, top = _aligned(cat, idx, qtop)
     if idx.size <= 1:
@@ -384,7 +386,7 @@ def _prune(
     return idx[sel], kmax[sel]
 
 
-#: Pairwise dominance checks are done in blocks of this many dominators (bounded memory).
+#: Pairwise dominance checks are computed in blocks of this many dominators.
 _BLOCK = 256
 
 
@@ -399,37 +401,48 @@ def _dominated_count(
     hpk: np.ndarray,
     timed: bool,
 ) -> np.ndarray:
-    """Return how many of the offers ``r`` (one kind) dominate each of them."""
-    count = np.zeros(r.size, dtype=np.int64)
-    b = r
-    rb, tb, qb, sb, ob = rate[b], top[b], qmin[b], step[b], out[b]
-    if timed:
-        lo_b = start[b] + hpk[b] * qb / 1000.0
-        hi_b = start[b] + hpk[b] * tb / 1000.0
+    """Return how many of the offers ``r`` (one kind) dominate each of them.
+
+    ``a`` dominates ``b`` when, for every quantity ``q`` ``b`` can deliver here, ``a`` can
+    deliver ``q'`` >= ``q`` (its first grid point at or above ``q``) at no higher price, with at
+    least the same outcomes per unit and, when ``timed``, no later. The grids need not nest: a
+    cheaper offer on a coarser grid dominates when rounding up to its grid never costs more.
+    With ``d`` the largest round-up (``step_a - g + (qmin_a - qmin_b) mod g``, ``g`` the gcd of
+    the steps) the conditions are linear in ``q``, so they are checked at the ends of ``b``'s
+    range; below ``qmin_a`` the round-up is ``qmin_a`` itself. Mutual dominance goes to the
+    earlier offer.
+    """
+    # covers[a, b]: offer r[a] can replace offer r[b] (b's columns broadcast along axis 1).
+    covers = np.zeros((r.size, r.size), dtype=bool)
+    rb, tb, qb, sb = rate[r][None, :], top[r][None, :], qmin[r][None, :], step[r][None, :]
+    ob, hb, stb = out[r], hpk[r][None, :], start[r][None, :]
     for s0 in range(0, r.size, _BLOCK):
         a = r[s0 : s0 + _BLOCK]
         ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
-        oa = out[a]
-        le = (
-            (ra <= rb)
-            & (ta >= tb)
-            & (qa <= qb)
-            & (sb % sa == 0)
-            & ((qb - qa) % sa == 0)
-            & (oa[:, None, :] >= ob[None, :, :]).all(axis=2)
-        )
-        strict = (ra < rb) | (ta > tb) | (qa < qb) | (sa < sb)
-        strict |= (oa[:, None, :] > ob[None, :, :]).any(axis=2)
+        ha, sta = hpk[a][:, None], start[a][:, None]
+        le = (out[a][:, None, :] >= ob[None, :, :]).all(axis=2)
+        # Below a's minimum: b's quantities qmin_b .. qmin_a - 1 become qmin_a.
+        low = qb < qa
+        le &= ~low | (ra * qa <= rb * qb)
+        # From q0 (b's first grid point >= qmin_a) to top_b: q' <= q + d.
+        q0 = np.where(low, qb + sb * (-(-(qa - qb) // sb)), qb)
+        g = np.gcd(sa, sb)
+        d = sa - g + (qa - qb) % g
+        high = q0 <= tb
+        price_ok = (rb * q0 >= ra * (q0 + d)) & (rb * tb >= ra * (tb + d))
+        top_up = qa + sa * (-(-(tb - qa) // sa))
+        le &= ~high | (price_ok & (top_up <= ta))
         if timed:
-            lo_a = start[a][:, None] + hpk[a][:, None] * qb / 1000.0
-            hi_a = start[a][:, None] + hpk[a][:, None] * tb / 1000.0
-            le &= (lo_a <= lo_b + 1e-12) & (hi_a <= hi_b + 1e-12)
-            strict |= (lo_a < lo_b - 1e-12) | (hi_a < hi_b - 1e-12)
-        earlier = np.arange(s0, s0 + a.size)[:, None] < np.arange(r.size)[None, :]
-        dom = le & (strict | earlier)
-        dom[np.arange(a.size), np.arange(s0, s0 + a.size)] = False
-        count += dom.sum(axis=0)
-    return count
+            le &= ~low | (sta + ha * qa / 1000.0 <= stb + hb * qb / 1000.0 + 1e-12)
+            eta_ok = (sta + ha * (q0 + d) / 1000.0 <= stb + hb * q0 / 1000.0 + 1e-12) & (
+                sta + ha * (tb + d) / 1000.0 <= stb + hb * tb / 1000.0 + 1e-12
+            )
+            le &= ~high | eta_ok
+        le[np.arange(a.size), np.arange(s0, s0 + a.size)] = False
+        covers[s0 : s0 + a.size] = le
+    earlier = np.triu(np.ones((r.size, r.size), dtype=bool), k=1)
+    dominates = covers & (~covers.T | earlier)
+    return dominates.sum(axis=0)
 
 
 # --------------------------------------------------------------------------- the MILP
