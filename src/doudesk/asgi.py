@@ -11,13 +11,38 @@ keeps its persistent connections.
 
 import os
 
+import django
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doudesk.settings")
 
+from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402 - needs the settings module named first
-from django.core.asgi import get_asgi_application  # noqa: E402
+from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.http import HttpRequest, HttpResponseBase  # noqa: E402
 
 for _database in settings.DATABASES.values():
     _database["CONN_MAX_AGE"] = 0
     if _database["ENGINE"] == "django.db.backends.postgresql":
         _database.setdefault("OPTIONS", {})["pool"] = settings.WEB_DB_POOL
-application = get_asgi_application()
+
+
+class SyncChainASGIHandler(ASGIHandler):
+    """Django's ASGI handler running the (all synchronous) middleware and views in one thread hop.
+
+    Every view and nearly every middleware here is synchronous (WhiteNoise is sync-only). Built
+    for async, Django's chain switches threads around each middleware method (17 hops a request
+    measured here, 2-3 ms of CPU); built for sync, as under WSGI, the whole request runs in
+    one hop. Uvicorn still does the HTTP side asynchronously.
+    """
+
+    def load_middleware(self, is_async: bool = False) -> None:
+        """Build the synchronous chain whatever the caller asks for."""
+        super().load_middleware(is_async=False)
+
+    async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
+        """Run the synchronous ``get_response`` in the request's thread."""
+        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+
+
+django.setup(set_prefix=False)
+application = SyncChainASGIHandler()
