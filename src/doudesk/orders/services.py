@@ -59,7 +59,6 @@ from doudesk.providers.registry import adapter_for, is_operator_driven
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
-    customer_account,
     customer_accounts,
     journal_post,
     platform_account,
@@ -474,20 +473,6 @@ def _settle(
     refund = order.charge_fen - payable
     cost_fen = max(0, cost_fen) if delivered else 0
     guarantee = prorate_fen(payable, GUARANTEE_PERCENT, 100)
-    customer = order.customer
-    journal_post(
-        ref=f"order:{order.pk}:settle",
-        kind="order_settle",
-        memo=f"订单 #{order.pk} 结算",
-        order_id=order.pk,
-        legs=[
-            (customer_account(customer, AccountKind.CUSTOMER_HOLD), -order.charge_fen),
-            (customer_account(customer), refund),
-            (provider_account(order.provider), cost_fen),
-            (platform_account(AccountKind.GUARANTEE_FUND), guarantee),
-            (platform_account(AccountKind.PLATFORM_REVENUE), payable - cost_fen - guarantee),
-        ],
-    )
     fields: dict[str, Any] = {
         "delivered": delivered,
         "remains": order.quantity - delivered,
@@ -502,6 +487,22 @@ def _settle(
     transition(order, final, kind=final, data=data, **fields)
     if refund:
         record_event(order, "refunded", data={"amount": yuan_str(refund), "currency": "CNY"})
+    # Money moves last: the customer's balance rows, which every new order of theirs updates,
+    # stay locked only for these updates and the commit.
+    cash, hold = customer_accounts(order.customer)
+    journal_post(
+        ref=f"order:{order.pk}:settle",
+        kind="order_settle",
+        memo=f"订单 #{order.pk} 结算",
+        order_id=order.pk,
+        legs=[
+            (hold, -order.charge_fen),
+            (cash, refund),
+            (provider_account(order.provider), cost_fen),
+            (platform_account(AccountKind.GUARANTEE_FUND), guarantee),
+            (platform_account(AccountKind.PLATFORM_REVENUE), payable - cost_fen - guarantee),
+        ],
+    )
 
 
 def _delivered_from(order: Order, report: ProviderOrderStatus, status: str) -> int:
