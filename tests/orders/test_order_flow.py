@@ -221,3 +221,15 @@ def test_every_transition_is_an_event(customer, fake_adapter):
     )
     assert transitions == ["pending", "in_progress", "completed"]
     assert LogLeaf.objects.filter(order=order).count() == order.events.count()
+
+
+def test_sync_rounds_in_one_worker_never_overlap(monkeypatch):
+    from doudesk.orders import tasks
+
+    calls = []
+    monkeypatch.setattr(services, "orders_sync", lambda: calls.append(1) or {"polled": 0})
+    with tasks._sync_round:  # a round in progress on another thread
+        assert tasks.orders_sync_task() == {"skipped": 1}
+    assert calls == []
+    assert tasks.orders_sync_task() == {"polled": 0}
+    assert calls == [1]

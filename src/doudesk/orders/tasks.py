@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from celery import shared_task
 
 from doudesk.orders import services
@@ -22,10 +24,21 @@ def order_dispatch_task(order_id: int) -> str:
     return services.order_dispatch(order_id=order_id)
 
 
+# A round can outlast the beat's interval under load; a second round started meanwhile would
+# poll and lock the same orders again. Rounds in one worker process therefore never overlap (row
+# locks keep rounds in different processes correct).
+_sync_round = threading.Lock()
+
+
 @shared_task
 def orders_sync_task() -> dict[str, int]:
-    """One round of status sync and re-dispatch (run by the beat)."""
-    return services.orders_sync()
+    """One round of status sync and re-dispatch (run by the beat); skipped while one runs."""
+    if not _sync_round.acquire(blocking=False):
+        return {"skipped": 1}
+    try:
+        return services.orders_sync()
+    finally:
+        _sync_round.release()
 
 
 @shared_task(**RETRY)
