@@ -20,7 +20,9 @@ runs, and stops the server. Without ``--api-key`` a demo customer is created wit
 ``doudesk demo-account``, which must run with the server's environment (true with ``--start``).
 
 With ``--json`` the last line is one JSON object with ``orders_per_s``, ``p50_ms``, ``p95_ms``,
-``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts).
+``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts). With ``--start``
+it also reports where the CPU went during the run: ``cpu_ms_per_order`` by role (web, worker,
+beat, sandbox provider, the PostgreSQL and Redis servers, the bench client), read from /proc.
 
 Usage::
 
@@ -58,6 +60,12 @@ SERVICE_CODE = "plays"
 QUANTITY = 500  # the plays module's minimum: ¥8.00 an order
 DEMO_BALANCE_YUAN = "10000000"
 READY_TIMEOUT = 180.0
+SERVE_PID = "BENCH_SERVE_PID"  # set in the yielded environment by ``started_server``
+# Roles of the processes ``doudesk serve`` starts, by a word of their command line; processes
+# started by those (uvicorn's workers) take their parent's role.
+ROLE_WORDS = (("uvicorn", "web"), ("worker", "worker"), ("beat", "beat"), ("provider", "sandbox"))
+# Shared servers on the machine, by process name (all of their processes, whoever they serve).
+SERVER_NAMES = {"postgres": "postgresql", "redis-server": "redis"}
 
 
 # -- server ------------------------------------------------------------------------------------
@@ -121,7 +129,7 @@ def started_server(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, st
             except SystemExit:
                 sys.stderr.write(log_path.read_text(errors="replace")[-3000:])
                 raise
-            yield url, env
+            yield url, {**env, SERVE_PID: str(proc.pid)}
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -271,6 +279,63 @@ def http_load(
         latencies_ms=latencies,
         failures=failures,
     )
+
+
+# -- CPU accounting ------------------------------------------------------------------------------
+
+
+def _proc_stat(pid: str) -> tuple[str, int, float] | None:
+    """Return (name, parent pid, CPU seconds so far) of process ``pid``, or None if gone."""
+    try:
+        raw = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    name = raw[raw.index("(") + 1 : raw.rindex(")")]
+    fields = raw[raw.rindex(")") + 2 :].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime, all threads
+    return name, int(fields[1]), ticks / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_role(serve_pid: int) -> dict[str, float]:
+    """CPU seconds used so far by each role under ``doudesk serve`` and by the shared servers."""
+    stats: dict[int, tuple[str, int, float]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (stat := _proc_stat(entry.name)) is not None:
+            stats[int(entry.name)] = stat
+
+    def role(pid: int) -> str | None:
+        if pid == serve_pid:
+            return "serve"
+        if pid not in stats or stats[pid][1] in (0, 1):
+            return None
+        parent = role(stats[pid][1])
+        if parent is None:
+            return None
+        try:
+            words = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            words = ""
+        own = next((r for word, r in ROLE_WORDS if word in words), None)
+        return own if own and parent == "serve" else parent
+
+    totals: dict[str, float] = {}
+    for pid, (name, _parent, seconds) in stats.items():
+        key = SERVER_NAMES.get(name) or role(pid)
+        if key is not None:
+            totals[key] = totals.get(key, 0.0) + seconds
+    totals["bench client"] = time.process_time()
+    return totals
+
+
+def cpu_ms_per_order(before: dict[str, float], after: dict[str, float], placed: int) -> dict:
+    """CPU milliseconds per placed order by role between two :func:`cpu_by_role` readings."""
+    if not placed:
+        return {}
+    return {
+        key: round((after[key] - before.get(key, 0.0)) * 1000 / placed, 2)
+        for key in sorted(after, key=lambda k: -(after[k] - before.get(k, 0.0)))
+        if after[key] - before.get(key, 0.0) > 0
+    }
 
 
 # -- bare SQL transactions -----------------------------------------------------------------------
@@ -496,9 +561,12 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         else:
             path = sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
             bare = bare_sqlite(path, clients=args.clients, accounts=1, seconds=args.bare_seconds)
+        serve_pid = int(env.get(SERVE_PID, "0"))
+        cpu_before = cpu_by_role(serve_pid) if serve_pid else {}
         load = http_load(
             url, api_key, clients=args.clients, orders=args.orders, seconds=args.seconds
         )
+        cpu = cpu_ms_per_order(cpu_before, cpu_by_role(serve_pid), load.placed) if serve_pid else {}
     figures = {
         "database": "postgresql" if postgres else "sqlite",
         "clients": args.clients,
@@ -511,6 +579,8 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         "p99_ms": round(percentile(load.latencies_ms, 99), 1),
         "bare_tx_per_s": round(bare, 1),
         "ratio": round(load.per_second / bare, 4) if bare else 0.0,
+        "cpu_ms_per_order": cpu,
+        "cores": os.cpu_count(),
     }
     return figures, load
 
@@ -527,8 +597,11 @@ def _report(figures: dict[str, Any], load: LoadResult, args: argparse.Namespace)
         f"bare order transaction: {figures['bare_tx_per_s']} tx/s with {args.clients} "
         f"connections; ratio orders/s ÷ bare tx/s = {figures['ratio']}"
     )
+    if figures["cpu_ms_per_order"]:
+        parts = ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_order"].items())
+        print(f"CPU ms per order during the run ({figures['cores']} cores): {parts}")
     if args.json:
-        print(json.dumps(figures))
+        print(json.dumps(figures, ensure_ascii=False))
 
 
 @contextmanager
