@@ -59,10 +59,12 @@ from doudesk.providers.registry import adapter_for, is_operator_driven
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
+    accounts_get,
     customer_accounts,
+    customer_spec,
     journal_post,
-    platform_account,
-    provider_account,
+    platform_spec,
+    provider_spec,
 )
 
 # A dispatch claim older than this is presumed dead (worker crashed mid-call) and may be retried.
@@ -489,7 +491,15 @@ def _settle(
         record_event(order, "refunded", data={"amount": yuan_str(refund), "currency": "CNY"})
     # Money moves last: the customer's balance rows, which every new order of theirs updates,
     # stay locked only for these updates and the commit.
-    cash, hold = customer_accounts(order.customer)
+    hold, cash, payable_to, fund, revenue = accounts_get(
+        [
+            customer_spec(order.customer, AccountKind.CUSTOMER_HOLD),
+            customer_spec(order.customer),
+            provider_spec(order.provider),
+            platform_spec(AccountKind.GUARANTEE_FUND),
+            platform_spec(AccountKind.PLATFORM_REVENUE),
+        ]
+    )
     journal_post(
         ref=f"order:{order.pk}:settle",
         kind="order_settle",
@@ -498,9 +508,9 @@ def _settle(
         legs=[
             (hold, -order.charge_fen),
             (cash, refund),
-            (provider_account(order.provider), cost_fen),
-            (platform_account(AccountKind.GUARANTEE_FUND), guarantee),
-            (platform_account(AccountKind.PLATFORM_REVENUE), payable - cost_fen - guarantee),
+            (payable_to, cost_fen),
+            (fund, guarantee),
+            (revenue, payable - cost_fen - guarantee),
         ],
     )
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -42,6 +43,15 @@ MIN_TOPUP_FEN = 100
 MAX_TOPUP_FEN = 100_000_000
 
 
+@dataclass(frozen=True)
+class AccountSpec:
+    """How to find (by ``code``) or create one ledger account."""
+
+    code: str
+    kind: str
+    owner: dict[str, object] = field(default_factory=dict)
+
+
 def _account(code: str, kind: str, **owner: object) -> Account:
     account = Account.objects.filter(code=code).first()
     if account is not None:
@@ -53,30 +63,50 @@ def _account(code: str, kind: str, **owner: object) -> Account:
         return Account.objects.get(code=code)
 
 
+def accounts_get(specs: Sequence[AccountSpec]) -> list[Account]:
+    """Return the accounts of ``specs`` in order: one query when all exist, created once if not."""
+    found = {a.code: a for a in Account.objects.filter(code__in=[s.code for s in specs])}
+    return [found.get(s.code) or _account(s.code, s.kind, **s.owner) for s in specs]
+
+
+def customer_spec(customer: Customer, kind: str = AccountKind.CUSTOMER_CASH) -> AccountSpec:
+    """Describe the customer's cash or hold account."""
+    return AccountSpec(f"customer:{customer.pk}:{kind}", kind, {"customer": customer})
+
+
+def platform_spec(kind: str) -> AccountSpec:
+    """Describe one of the platform's own accounts."""
+    return AccountSpec(f"platform:{kind}", kind)
+
+
+def provider_spec(provider: Provider) -> AccountSpec:
+    """Describe the account of what the platform owes ``provider``."""
+    return AccountSpec(
+        f"provider:{provider.pk}:payable", AccountKind.PROVIDER_PAYABLE, {"provider": provider}
+    )
+
+
 def customer_account(customer: Customer, kind: str = AccountKind.CUSTOMER_CASH) -> Account:
     """Return (creating once) the customer's cash or hold account."""
-    return _account(f"customer:{customer.pk}:{kind}", kind, customer=customer)
+    return accounts_get([customer_spec(customer, kind)])[0]
 
 
 def customer_accounts(customer: Customer) -> tuple[Account, Account]:
     """Return (creating once) the customer's cash and hold accounts, in one query if both exist."""
-    kinds = (AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_HOLD)
-    codes = {kind: f"customer:{customer.pk}:{kind}" for kind in kinds}
-    found = {a.kind: a for a in Account.objects.filter(code__in=codes.values())}
-    cash, hold = (found.get(kind) or customer_account(customer, kind) for kind in kinds)
+    cash, hold = accounts_get(
+        [customer_spec(customer), customer_spec(customer, AccountKind.CUSTOMER_HOLD)]
+    )
     return cash, hold
 
 
 def platform_account(kind: str) -> Account:
     """Return (creating once) one of the platform's own accounts."""
-    return _account(f"platform:{kind}", kind)
+    return accounts_get([platform_spec(kind)])[0]
 
 
 def provider_account(provider: Provider) -> Account:
     """Return (creating once) what the platform owes ``provider``."""
-    return _account(
-        f"provider:{provider.pk}:payable", AccountKind.PROVIDER_PAYABLE, provider=provider
-    )
+    return accounts_get([provider_spec(provider)])[0]
 
 
 def journal_post(
