@@ -1,13 +1,15 @@
-"""50 concurrent orders on a wallet that can afford exactly 20.
+"""Concurrency: 50 orders on a wallet that can afford exactly 20; many orders claiming one unit.
 
-The wallet locks the customer's accounts (``SELECT ... FOR UPDATE`` in primary-key order) inside
-the order's durable transaction, so on PostgreSQL exactly 20 orders go through and the other 30
-are refused with ``insufficient_balance`` (402 over HTTP); nothing is left half-written, the
-balance never goes below zero and the journal stays balanced. The SQLite variant runs the same
-scenario: there IMMEDIATE transactions serialise the writers on the database lock.
+The wallet debits the customer's cash with a conditional ``UPDATE ... WHERE balance_fen >= amount``
+(accounts updated in primary-key order) inside the order's durable transaction, so on PostgreSQL
+exactly 20 orders go through and the other 30 are refused with ``insufficient_balance`` (402
+over HTTP); nothing is left half-written, the balance never goes below zero and the journal stays
+balanced. The SQLite variant runs the same scenario: there IMMEDIATE transactions serialise the
+writers on the database lock. Both run once through the service in 50 threads (each with its own
+database connection) and once over real HTTP against ``live_server``.
 
-Both run once through the service in 50 threads (each with its own database connection) and
-once over real HTTP against ``live_server``.
+Delivered units: several orders attributing the same units at the same moment end with each unit
+owned by exactly one order and every other claim recorded once as a double-selling incident.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from doudesk.accounts.models import Customer
 from doudesk.accounts.services import api_key_create
 from doudesk.catalog.models import ServiceModule
 from doudesk.errors import DomainError
+from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident
+from doudesk.ledger.services import ledger_units_attribute
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Order
 from doudesk.orders.services import order_place
@@ -42,10 +46,10 @@ AFFORDABLE = 20
 QUANTITY = 1_000
 
 
-def _run_concurrently(attempt: Callable[[int], Any]) -> list[Any]:
-    """Run ``attempt(i)`` in ``THREADS`` threads released together; return results or errors."""
-    barrier = threading.Barrier(THREADS)
-    results: list[Any] = [None] * THREADS
+def _run_concurrently(attempt: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
+    """Run ``attempt(i)`` in ``threads`` threads released together; return results or errors."""
+    barrier = threading.Barrier(threads)
+    results: list[Any] = [None] * threads
 
     def run(i: int) -> None:
         try:
@@ -56,12 +60,12 @@ def _run_concurrently(attempt: Callable[[int], Any]) -> list[Any]:
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(t.is_alive() for t in threads), "an order attempt hung"
+    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert not any(w.is_alive() for w in workers), "an attempt hung"
     return results
 
 
@@ -213,3 +217,46 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
     finally:
         release.set()
         holder.join(30)
+
+
+CLAIMANTS = 6
+SHARED_UNITS = 3_000  # enough for the claims to overlap (300 seldom did)
+
+
+def _concurrent_unit_claims(seeded: None) -> None:
+    customer, module_id, _charge = _customer_for_twenty_orders()
+    orders = [
+        order_place(customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY)
+        for _ in range(CLAIMANTS)
+    ]
+    provider = orders[0].provider
+    shared = [f"u{i:063d}" for i in range(SHARED_UNITS)]
+
+    def claim(i: int) -> int:
+        mine = shared[i * 7 :] + shared[: i * 7]  # each claimant reports them in its own order
+        with transaction.atomic(durable=True):
+            return ledger_units_attribute(order=orders[i], provider=provider, unit_hashes=mine)
+
+    results = _run_concurrently(claim, threads=CLAIMANTS)
+
+    assert all(isinstance(r, int) for r in results), results
+    assert DeliveredUnit.objects.count() == SHARED_UNITS  # every unit sold once
+    owned = {o.pk: DeliveredUnit.objects.filter(order=o).count() for o in orders}
+    assert results == [owned[o.pk] for o in orders]  # each claimant is told what it owns
+    assert sum(owned.values()) == SHARED_UNITS
+    incidents = DoubleSellingIncident.objects.all()
+    assert incidents.count() == SHARED_UNITS * (CLAIMANTS - 1)  # every losing claim, once
+    owner_of = dict(DeliveredUnit.objects.values_list("unit_hash", "order_id"))
+    for unit, claimant, owner in incidents.values_list("unit_hash", "order_id", "other_order_id"):
+        assert owner == owner_of[unit] != claimant
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_postgres_orders_claiming_the_same_units_at_once_each_get_a_unit_once(seeded):
+    _concurrent_unit_claims(seeded)
+
+
+@sqlite_only
+def test_sqlite_orders_claiming_the_same_units_at_once_each_get_a_unit_once(seeded):
+    _concurrent_unit_claims(seeded)

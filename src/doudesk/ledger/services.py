@@ -355,8 +355,10 @@ def ledger_units_attribute(*, order: Order, provider: Provider, unit_hashes: Ite
         owners = _owners(units)
         fresh = [u for u in units if u not in owners]
         if fresh:
+            # Sorted: concurrent claims wait on each other's index entries in one global order,
+            # so two orders reporting shared units in different orders cannot deadlock.
             DeliveredUnit.objects.bulk_create(
-                [DeliveredUnit(unit_hash=u, order=order, provider=provider) for u in fresh],
+                [DeliveredUnit(unit_hash=u, order=order, provider=provider) for u in sorted(fresh)],
                 ignore_conflicts=True,
                 batch_size=_UNIT_QUERY_CHUNK,
             )
