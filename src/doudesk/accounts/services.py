@@ -247,7 +247,7 @@ def api_key_authenticate(plain: str) -> Customer | None:
     if not plain or len(plain) > 200:
         return None
     key = (
-        ApiKey.objects.select_related("customer", "customer__user")
+        ApiKey.objects.select_related("customer")
         .annotate(customer_verified=_approved_verification())
         .filter(digest=_digest(plain), revoked_at__isnull=True)
         .first()
