@@ -178,6 +178,33 @@ def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
     assert eta <= fastest + 2e-3
 
 
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cat=offers(), u=needs())
+def test_the_fastest_plan_keeps_the_most_value_among_the_fastest(
+    cat: list[Offer], u: Understood
+) -> None:
+    # 最快 is lexicographic: the smallest ETA that keeps FAST_SHARE of the optimum, then the
+    # largest value among the plans that fast (brute force). A plan equal to another one is
+    # shown once, so it is the fastest shown plan that keeps the share.
+    useful = [p for p in brute_force(u, cat) if plan_value(u, p[0]) > 0]
+    if not useful:
+        return
+    plans = optimise(u, cat)
+    v_star = next(p for p in plans if p.key == "balanced").value
+    floor = FAST_SHARE * v_star * (1 - 1e-9)
+    fast_ok = [p for p in useful if plan_value(u, p[0]) >= floor]
+    fastest = min(p[2] for p in fast_ok)
+    most = max(plan_value(u, p[0]) for p in fast_ok if p[2] <= fastest + 1e-9)
+    by_id = {o.service_id: o for o in cat}
+
+    def eta(plan) -> float:  # noqa: ANN001
+        return max(by_id[it.service_id].eta_hours(it.quantity) for it in plan.items)
+
+    shown = min((p for p in plans if p.value >= floor), key=lambda p: (eta(p), -p.value))
+    assert eta(shown) == pytest.approx(fastest, abs=1e-9)
+    assert shown.value == pytest.approx(most, rel=1e-6, abs=1e-9)
+
+
 @st.composite
 def same_kind_offers(draw: st.DrawFn) -> list[Offer]:
     """Several offers of two kinds on grids that need not nest (exercises the pruning)."""
