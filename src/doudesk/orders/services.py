@@ -524,7 +524,7 @@ def _delivered_from(order: Order, report: ProviderOrderStatus, status: str) -> i
     return order.delivered
 
 
-def report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
+def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
     """Whether applying ``report`` to ``order`` as last read would change anything.
 
     The sync polls every open order every round; most answers repeat what is already recorded,
@@ -559,8 +559,9 @@ def _progress_quietly(order: Order, report: ProviderOrderStatus) -> bool:
     updated = Order.objects.filter(
         pk=order.pk, status=order.status, delivered=order.delivered
     ).update(updated_at=timezone.now(), **fields)
-    for name, value in fields.items():
-        setattr(order, name, value)
+    if updated:
+        for name, value in fields.items():
+            setattr(order, name, value)
     return bool(updated)
 
 
@@ -657,7 +658,7 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
                 if isinstance(report, ProviderError) or external_id not in chunk:
                     counts["errors"] += 1
                     continue
-                if not report_is_news(chunk[external_id], report):
+                if not _report_is_news(chunk[external_id], report):
                     continue
                 try:
                     seen = chunk[external_id]
