@@ -240,6 +240,29 @@ def test_pruning_offers_of_one_kind_keeps_the_brute_force_optima(
     assert_optimal_against_brute_force(cat, u)
 
 
+def test_the_balanced_plan_is_optimal_where_highs_once_stopped_short() -> None:
+    # Found by the greedy property below: with presolve off and its feasibility-jump heuristic
+    # off, HiGHS reported 5 plays + 4 comments (value 0.0262) as optimal; the optimum is 3 plays
+    # + 7 comments (0.0399). The heuristic now stays on.
+    plays = {"plays": 1.0, "likes": 0.04, "comments": 0.002, "followers": 0.003}
+    cat = [
+        Offer(service_id=1, kind="comments", name_zh="评论", name_en="Comments",
+              rate_fen_per_1000=17_759, min_qty=4, max_qty=7, step=3, hours_per_1000=0.0,
+              start_hours=0.0, audience=ANY,
+              outcomes={"comments": 1.0, "likes": 0.3, "plays": 3.0}),
+        Offer(service_id=2, kind="plays", name_zh="播放", name_en="Plays",
+              rate_fen_per_1000=29_500, min_qty=1, max_qty=1, step=1, hours_per_1000=0.0,
+              start_hours=0.0, audience=ANY, outcomes=plays),
+        Offer(service_id=3, kind="plays", name_zh="播放", name_en="Plays",
+              rate_fen_per_1000=14_750, min_qty=2, max_qty=5, step=1, hours_per_1000=0.0,
+              start_hours=0.0, audience=ANY, outcomes=plays),
+    ]  # fmt: skip
+    u = need("1.75", {"likes": 1, "plays": 1}, quantities={"plays": 1})
+    balanced = next(p for p in optimise(u, cat) if p.key == "balanced")
+    assert sorted((i.service_id, i.quantity) for i in balanced.items) == [(1, 7), (3, 3)]
+    assert_optimal_against_brute_force(cat, u)
+
+
 @settings(max_examples=30, deadline=None)
 @given(cat=offers(), u=needs())
 def test_the_optimiser_never_does_worse_than_greedy(cat: list[Offer], u: Understood) -> None:
