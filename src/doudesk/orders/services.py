@@ -40,6 +40,7 @@ from doudesk.oncommit import enqueue_on_commit
 from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import (
+    TERMINAL_STATUSES,
     IdempotencyRecord,
     Order,
     OrderGroup,
@@ -524,6 +525,23 @@ def _delivered_from(order: Order, report: ProviderOrderStatus, status: str) -> i
     return order.delivered
 
 
+def _tenth(order: Order, delivered: int) -> int:
+    """Return the tenth of the quantity ``delivered`` reaches (the timeline's progress steps)."""
+    return (10 * delivered) // order.quantity
+
+
+def _start_count_news(order: Order, report: ProviderOrderStatus) -> bool:
+    return report.start_count is not None and report.start_count != order.start_count
+
+
+def _progress_fields(order: Order, report: ProviderOrderStatus, delivered: int) -> dict[str, Any]:
+    """Return the order fields a non-final report sets."""
+    fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
+    if report.start_count is not None:
+        fields["start_count"] = report.start_count
+    return fields
+
+
 def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
     """Whether applying ``report`` to ``order`` as last read would change anything.
 
@@ -531,11 +549,9 @@ def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
     and skipping those spares a locked transaction per open order and round.
     """
     status = _PROVIDER_TO_ORDER[report.status]
-    if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
+    if status in TERMINAL_STATUSES or _start_count_news(order, report):
         return True
     if report.delivered_units or (status != order.status and status != OrderStatus.PENDING):
-        return True
-    if report.start_count is not None and report.start_count != order.start_count:
         return True
     return _delivered_from(order, report, status) > order.delivered
 
@@ -551,11 +567,9 @@ def _progress_quietly(order: Order, report: ProviderOrderStatus) -> bool:
     if report.delivered_units or status not in (order.status, OrderStatus.PENDING):
         return False
     delivered = max(_delivered_from(order, report, status), order.delivered)
-    if (10 * delivered) // order.quantity != (10 * order.delivered) // order.quantity:
+    if _tenth(order, delivered) != _tenth(order, order.delivered):
         return False
-    fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
-    if report.start_count is not None:
-        fields["start_count"] = report.start_count
+    fields = _progress_fields(order, report, delivered)
     updated = Order.objects.filter(
         pk=order.pk, status=order.status, delivered=order.delivered
     ).update(updated_at=timezone.now(), **fields)
@@ -588,24 +602,19 @@ def order_apply_provider_status(
                 order=order, provider=order.provider, unit_hashes=report.delivered_units
             )
             delivered = min(delivered, credited)
-        if status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED):
+        if status in TERMINAL_STATUSES:
             cost = yuan_to_fen(report.charge) if report.charge is not None else 0
             _settle(
                 order, status, delivered=delivered, cost_fen=cost, start_count=report.start_count
             )
             return order
         delivered = max(delivered, order.delivered)
-        fields: dict[str, Any] = {"delivered": delivered, "remains": order.quantity - delivered}
-        if report.start_count is not None:
-            fields["start_count"] = report.start_count
+        fields = _progress_fields(order, report, delivered)
         if status != order.status and status != OrderStatus.PENDING:
             transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
-        elif delivered != order.delivered or (
-            report.start_count is not None and report.start_count != order.start_count
-        ):
-            before = (10 * order.delivered) // order.quantity
+        elif delivered != order.delivered or _start_count_news(order, report):
             Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
-            if (10 * delivered) // order.quantity != before:
+            if _tenth(order, delivered) != _tenth(order, order.delivered):
                 record_event(order, "progress", data={"delivered": delivered})
             for name, value in fields.items():
                 setattr(order, name, value)
