@@ -1081,38 +1081,55 @@ def observe_order(state: ModuleState, config: PricingConfig, q: Quote, now: date
 
 @dataclass(frozen=True)
 class TierPrice:
-    """The rate for one volume tier, for the module page (``None`` when unavailable there)."""
+    """The rate of one volume tier at its first orderable ``quantity`` (``None`` if unavailable)."""
 
     min_quantity: int
     discount: Decimal
+    quantity: int
     unit_rate: Decimal | None
     reference_rate: Decimal | None
     saving_percent: Decimal | None
     available: bool
-    reason_en: str = ""
     reason_zh: str = ""
+    reason_en: str = ""
 
 
 def tier_prices(
-    state: ModuleState, config: PricingConfig, market: MarketInputs, now: datetime
+    state: ModuleState,
+    config: PricingConfig,
+    market: MarketInputs,
+    now: datetime,
+    *,
+    min_quantity: int = 1,
+    max_quantity: int | None = None,
 ) -> list[TierPrice]:
-    """Return today's rate per volume tier next to the lowest reference and the saving."""
+    """Return today's rate per volume tier next to the lowest reference and the saving.
+
+    Each tier is priced at its first quantity within ``min_quantity``..``max_quantity`` (the
+    module's range); tiers starting above ``max_quantity`` are left out.
+    """
     rows = []
     for tier in config.sorted_tiers():
-        qty = max(tier.min_quantity, 1)
+        if max_quantity is not None and tier.min_quantity > max_quantity:
+            continue
+        qty = max(tier.min_quantity, min_quantity, 1)
         comps = components(config, market, qty, now)
         rate = None if state.price is None else unit_rate_at(state.price, comps, config)
         ref = None if comps.reference is None else rate_down(comps.reference.rate)
+        reason_zh, reason_en = comps.reason_zh, comps.reason_en
+        if rate is None and comps.available:
+            reason_zh, reason_en = "暂无有效价格", "no current price"
         rows.append(
             TierPrice(
-                tier.min_quantity,
-                tier.discount,
-                rate,
-                ref,
-                None if rate is None else saving_percent(rate, ref),
-                rate is not None,
-                comps.reason_en,
-                comps.reason_zh,
+                min_quantity=tier.min_quantity,
+                discount=tier.discount,
+                quantity=qty,
+                unit_rate=rate,
+                reference_rate=ref,
+                saving_percent=None if rate is None else saving_percent(rate, ref),
+                available=rate is not None,
+                reason_zh=reason_zh,
+                reason_en=reason_en,
             )
         )
     return rows

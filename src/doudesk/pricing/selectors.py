@@ -69,21 +69,6 @@ class PriceAt:
 
 
 @dataclass(frozen=True)
-class TierRow:
-    """The rate of one volume tier at its first orderable quantity."""
-
-    min_quantity: int
-    discount: Decimal
-    quantity: int
-    unit_rate: Decimal | None
-    reference_rate: Decimal | None
-    saving_percent: Decimal | None
-    available: bool
-    reason_zh: str = ""
-    reason_en: str = ""
-
-
-@dataclass(frozen=True)
 class PriceSummary:
     """Today's price of a module at its base quantity, the lowest reference and the tiers."""
 
@@ -98,7 +83,7 @@ class PriceSummary:
     available: bool
     reason_zh: str = ""
     reason_en: str = ""
-    tiers: list[TierRow] = field(default_factory=list)
+    tiers: list[engine.TierPrice] = field(default_factory=list)
 
     @property
     def saves(self) -> bool:
@@ -283,47 +268,35 @@ def module_price_at(
     return price_from_inputs(module=module, quantity=quantity, inputs=inputs, now=now)
 
 
-def _tier_rows(module: ServiceModule, inputs: PricingInputs, now: datetime) -> list[TierRow]:
+def _tier_rows(
+    module: ServiceModule, inputs: PricingInputs, now: datetime
+) -> list[engine.TierPrice]:
+    if inputs.dynamic:
+        assert inputs.state is not None
+        return engine.tier_prices(
+            inputs.state,
+            inputs.config,
+            inputs.market,
+            now,
+            min_quantity=module.min_quantity,
+            max_quantity=module.max_quantity,
+        )
+    # Static list prices have no volume tiers: the first tier alone, at the list rate.
     rows = []
     for tier in inputs.config.sorted_tiers():
-        if tier.min_quantity > module.max_quantity:
+        if tier.min_quantity > module.max_quantity or tier.min_quantity > 1:
             continue
         qty = max(tier.min_quantity, module.min_quantity)
-        if not inputs.dynamic:
-            if tier.min_quantity > 1:
-                continue  # static list prices have no volume tiers
-            static = _static_price(module, qty, inputs, now)
-            rows.append(
-                TierRow(
-                    tier.min_quantity,
-                    Decimal(0),
-                    qty,
-                    static.unit_rate,
-                    static.reference_rate,
-                    static.saving_percent,
-                    True,
-                )
-            )
-            continue
-        assert inputs.state is not None
-        comps = engine.components(inputs.config, inputs.market, qty, now)
-        price = inputs.state.price
-        rate = None if price is None else engine.unit_rate_at(price, comps, inputs.config)
-        ref = None if comps.reference is None else engine.rate_down(comps.reference.rate)
-        reason_zh, reason_en = comps.reason_zh, comps.reason_en
-        if rate is None and comps.available:
-            reason_zh, reason_en = "暂无有效价格", "no current price"
+        static = _static_price(module, qty, inputs, now)
         rows.append(
-            TierRow(
-                tier.min_quantity,
-                tier.discount,
-                qty,
-                rate,
-                ref,
-                None if rate is None else engine.saving_percent(rate, ref),
-                rate is not None,
-                reason_zh,
-                reason_en,
+            engine.TierPrice(
+                min_quantity=tier.min_quantity,
+                discount=Decimal(0),
+                quantity=qty,
+                unit_rate=static.unit_rate,
+                reference_rate=static.reference_rate,
+                saving_percent=static.saving_percent,
+                available=True,
             )
         )
     return rows
@@ -395,7 +368,7 @@ def _percent(value: Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
 
 
-def tier_dict(tier: TierRow) -> dict[str, Any]:
+def tier_dict(tier: engine.TierPrice) -> dict[str, Any]:
     """Return the API shape of one volume tier."""
     return {
         "min_quantity": tier.min_quantity,
