@@ -7,7 +7,7 @@ import socket
 import threading
 
 from celery import Celery
-from celery.signals import worker_ready, worker_shutdown
+from celery.signals import task_prerun, worker_ready, worker_shutdown
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doudesk.settings")
 
@@ -89,6 +89,20 @@ def _heartbeat_loop(hostname: str) -> None:
         finally:
             close_old_connections()
         _stop_heartbeat.wait(5)
+
+
+@task_prerun.connect
+def _retire_old_connections(task=None, **_kwargs) -> None:  # noqa: ANN001
+    """Close this thread's broken or expired database connections before a task.
+
+    Django does the same before each web request; ``CELERY_DB_REUSE_MAX`` keeps Celery from
+    closing them all.
+    """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # runs inside the caller's transaction, on the caller's connection
+    from django.db import close_old_connections
+
+    close_old_connections()
 
 
 @worker_ready.connect

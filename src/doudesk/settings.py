@@ -98,8 +98,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
-else:
-    DATABASES["default"]["CONN_MAX_AGE"] = 60
+# Persistent connections for the worker's threads and the commands; the ASGI web process hands
+# its connections back after each request instead (see asgi.py).
+DATABASES["default"]["CONN_MAX_AGE"] = 60
 # The web process's PostgreSQL connection pool (see asgi.py); sized for a few dozen requests in
 # flight per uvicorn process.
 WEB_DB_POOL = {"min_size": 2, "max_size": 20, "timeout": 10}
@@ -143,6 +144,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Celery's Django fix-up closes every database connection before and after each task unless this
+# is set: on PostgreSQL a new connection per task cost the worker and the server more CPU than the
+# task itself. Connections are kept and retired as Django retires them between web requests
+# (past CONN_MAX_AGE or after an error), by doudesk.celery's task_prerun handler.
+CELERY_DB_REUSE_MAX = 10**9
 
 # Operator facts shown on the site.
 ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1")

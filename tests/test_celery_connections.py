@@ -1,0 +1,64 @@
+"""The worker keeps its database connections across tasks and retires them as Django would.
+
+Celery's Django fix-up, left to itself, closes every connection before and after each task, so on
+PostgreSQL each task paid for a new server process. ``CELERY_DB_REUSE_MAX`` turns that off and
+``doudesk.celery`` closes only broken or expired connections before a task, as Django does before
+each web request.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from celery.fixups.django import DjangoWorkerFixup
+from celery.signals import task_prerun
+from django.db import connection
+
+from doudesk.celery import app
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def a_task(*, eager: bool = False) -> SimpleNamespace:
+    """Return what Celery's task signals see of a task: a request saying if it runs eagerly."""
+    return SimpleNamespace(request=SimpleNamespace(is_eager=eager))
+
+
+def test_a_worker_task_leaves_the_database_connection_open_for_the_next():
+    connection.ensure_connection()
+    opened = connection.connection
+    fixup = DjangoWorkerFixup(app)
+
+    fixup.on_task_postrun(sender=a_task())
+    fixup.on_task_prerun(sender=a_task())
+    task_prerun.send(sender=None, task=a_task())
+
+    assert connection.connection is opened
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL): a SQLite file connection does not break",
+)
+def test_a_broken_connection_is_replaced_before_the_next_task():
+    connection.ensure_connection()
+    broken = connection.connection
+    connection.errors_occurred = True
+    broken.close()  # as if the server had gone away
+
+    task_prerun.send(sender=None, task=a_task())
+    connection.ensure_connection()
+
+    assert connection.connection is not broken
+    assert connection.is_usable()
+
+
+def test_an_eager_task_keeps_the_callers_connection_even_inside_a_transaction():
+    from django.db import transaction
+
+    with transaction.atomic():
+        opened = connection.connection
+        task_prerun.send(sender=None, task=a_task(eager=True))
+        assert connection.connection is opened
+        assert connection.in_atomic_block
