@@ -33,6 +33,18 @@ def test_placing_holds_the_charge_and_records_the_event(customer):
     assert journal_total_fen() == 0
 
 
+def test_placing_reads_the_module_and_its_pricing_rows_in_one_query(customer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    plays = module_id("plays")
+    with CaptureQueriesContext(connection) as queries:
+        services.order_place(customer=customer, service_id=plays, target=VIDEO_URL, quantity=1_000)
+    module_reads = [q for q in queries if 'FROM "catalog_servicemodule"' in q["sql"]]
+    assert len(module_reads) == 1
+    assert '"pricing_modulepricestate"' in module_reads[0]["sql"]
+
+
 def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_adapter):
     order = place(customer)
     assert services.order_dispatch(order_id=order.pk) == "dispatched"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db.models import Prefetch, QuerySet
 
 from doudesk.catalog.error_codes import CatalogErrorCode
@@ -21,14 +23,20 @@ def category_list() -> QuerySet[Category]:
     )
 
 
-def module_get(*, module_id: object, field: str = "service_id") -> ServiceModule:
-    """Return the active module ``module_id``, or a field error naming ``field``."""
+def module_get(
+    *, module_id: object, field: str = "service_id", related: Sequence[str] = ()
+) -> ServiceModule:
+    """Return the active module ``module_id``, or a field error naming ``field``.
+
+    ``related`` names further one-to-one relations to read in the same query (e.g. the pricing
+    app's ``PRICING_RELATED``).
+    """
     try:
         pk = int(str(module_id))
     except (TypeError, ValueError):
         pk = None
     module = (
-        ServiceModule.objects.select_related("category", "provider")
+        ServiceModule.objects.select_related("category", "provider", *related)
         .filter(pk=pk, active=True)
         .first()
         if pk is not None

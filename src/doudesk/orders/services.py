@@ -49,6 +49,7 @@ from doudesk.orders.models import (
 )
 from doudesk.orders.transitions import StaleTransition, record_event, transition
 from doudesk.pricing.models import Quote
+from doudesk.pricing.selectors import PRICING_RELATED
 from doudesk.pricing.services import quote_create, quote_take
 from doudesk.providers.adapters.base import (
     ProviderError,
@@ -119,7 +120,7 @@ def order_line_prepare(
     options: Any = None,
 ) -> OrderLine:
     """Validate one order request without writing anything but, on a bad quote, a fresh quote."""
-    module = module_get(module_id=service_id)
+    module = module_get(module_id=service_id, related=PRICING_RELATED)
     parsed, normalized = order_request_validate(
         module=module, target=target, quantity=quantity, options=options
     )

@@ -182,10 +182,20 @@ def pricing_inputs_many(
     }
 
 
+#: The module's pricing rows: read with the module (``module_get(related=PRICING_RELATED)``),
+#: :func:`pricing_inputs` needs no query of its own for them.
+PRICING_RELATED = ("pricing_config", "price_state")
+
+
 def pricing_inputs(*, module: ServiceModule, now: datetime | None = None) -> PricingInputs:
-    """Return the engine inputs of one module (config, market, learned state) in three queries."""
+    """Return the engine inputs of one module (config, market, learned state) in three queries.
+
+    Two when the module was read with ``PRICING_RELATED``.
+    """
     now = now or timezone.now()
-    rows = ServiceModule.objects.select_related("pricing_config", "price_state").get(pk=module.pk)
+    rows = module
+    if not all(getattr(ServiceModule, name).is_cached(module) for name in PRICING_RELATED):
+        rows = ServiceModule.objects.select_related(*PRICING_RELATED).get(pk=module.pk)
     config_row = getattr(rows, "pricing_config", None)
     state_row = getattr(rows, "price_state", None)
     return _inputs(module, config_row, state_row, _markets([module.pk], now))
