@@ -5,14 +5,18 @@ running DouDesk server until ``--orders`` orders are placed (or for ``--seconds`
 prints orders/s and the p50/p95/p99 latency of the 201 answers.
 
 For scale it then measures, on the same database engine and disk, the rate of the bare SQL
-transaction an order boils down to, with the same concurrency: lock and read a balance row,
-insert an order row, insert two journal legs, update the balance row, commit. On PostgreSQL
-(psycopg, ``--database-url`` or ``DATABASE_URL``) the scratch tables live in a temporary schema
-of the same database; on SQLite (the standard ``sqlite3`` module, WAL, ``synchronous=NORMAL``,
-``BEGIN IMMEDIATE`` as the platform configures it) in a scratch file next to the platform's
-database file. Both are dropped afterwards. The ratio ``orders/s ÷ bare tx/s`` says how much of
-the database's capacity the platform turns into orders. The bare measurement runs first, while
-the server is idle, so the worker's backlog does not disturb it.
+transaction an order placement boils down to, with the same concurrency: the same writes in the
+same order as the platform's placement transaction (quote, order, ``placed`` event, log leaf,
+cash and hold accounts read, journal entry, two legs, the conditional cash update, the hold
+update; :func:`placement_tx`), without the framework around it. Next to it, for comparison with
+earlier figures, the older minimal yardstick (lock a balance, one order row, two legs, one
+update; :func:`minimal_tx`). On PostgreSQL (psycopg, ``--database-url`` or ``DATABASE_URL``)
+the scratch tables live in a temporary schema of the same database; on SQLite (the standard
+``sqlite3`` module, WAL, ``synchronous=NORMAL``, ``BEGIN IMMEDIATE`` as the platform configures
+it) in a scratch file next to the platform's database file. Both are dropped afterwards. The
+ratio ``orders/s ÷ bare tx/s`` says how much of the database's capacity the platform turns into
+orders. The bare measurements run first, while the server is idle, so the worker's backlog
+does not disturb them.
 
 ``--start`` makes it one command: it launches ``doudesk serve`` on free ports with a temporary
 ``DOUDESK_DATA_DIR`` (``DATABASE_URL`` and ``REDIS_URL`` passed through), waits for ``/healthz``,
@@ -20,7 +24,8 @@ runs, and stops the server. Without ``--api-key`` a demo customer is created wit
 ``doudesk demo-account``, which must run with the server's environment (true with ``--start``).
 
 With ``--json`` the last line is one JSON object with ``orders_per_s``, ``p50_ms``, ``p95_ms``,
-``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts). With ``--start``
+``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts, and
+``bare_minimal_tx_per_s`` / ``ratio_minimal`` for the minimal yardstick). With ``--start``
 it also reports where the CPU went during the run: ``cpu_ms_per_order`` by role (web, worker,
 beat, sandbox provider, the PostgreSQL and Redis servers, the bench client), read from /proc.
 
@@ -35,6 +40,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import signal
@@ -49,6 +55,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -387,8 +394,117 @@ def run_threads(
     return sum(done) / wall
 
 
-def bare_sqlite(path: Path, *, clients: int, accounts: int, seconds: float) -> float:
-    """Bare order transactions per second on a scratch SQLite file next to ``path``."""
+# The scratch schema: the tables an order placement writes, with their keys and unique columns
+# (no foreign keys). ``{serial}``/``{blob}``/``{ts}`` are filled in per engine.
+SCRATCH_SCHEMA = """
+CREATE TABLE account (id bigint PRIMARY KEY, code text NOT NULL UNIQUE,
+    balance_fen bigint NOT NULL);
+CREATE TABLE quote (id text PRIMARY KEY, customer_id bigint NOT NULL, module_id bigint NOT NULL,
+    quantity integer NOT NULL, unit_rate numeric NOT NULL, total_fen bigint NOT NULL,
+    created_at {ts} NOT NULL, expires_at {ts} NOT NULL);
+CREATE TABLE orders (id {serial}, customer_id bigint NOT NULL, module_id bigint NOT NULL,
+    quote_id text UNIQUE, target text NOT NULL, quantity integer NOT NULL,
+    charge_fen bigint NOT NULL, status text NOT NULL, options text NOT NULL,
+    created_at {ts} NOT NULL);
+CREATE INDEX orders_customer ON orders (customer_id, created_at);
+CREATE INDEX orders_status ON orders (status);
+CREATE TABLE event (id {serial}, order_id bigint NOT NULL, kind text NOT NULL,
+    to_status text NOT NULL, data text NOT NULL, created_at {ts} NOT NULL);
+CREATE INDEX event_order ON event (order_id);
+CREATE TABLE leaf (id {serial}, leaf text NOT NULL, leaf_hash {blob} NOT NULL,
+    order_id bigint);
+CREATE TABLE entry (id {serial}, ref text NOT NULL UNIQUE, kind text NOT NULL, memo text NOT NULL,
+    order_id bigint, created_at {ts} NOT NULL);
+CREATE TABLE leg (id {serial}, entry_id bigint NOT NULL, account_id bigint NOT NULL,
+    amount_fen bigint NOT NULL);
+CREATE INDEX leg_entry ON leg (entry_id);
+"""
+CASH, HOLD, CHARGE = "customer:1:customer_cash", "customer:1:customer_hold", 800
+
+
+def placement_tx(cur: Any, postgres: bool, now: Any) -> None:
+    """Run the statements of one order placement on ``cur``.
+
+    The same writes in the same order as the platform's placement transaction: the quote, the
+    order, its ``placed`` event and log leaf, the customer's cash and hold accounts read, the
+    journal entry, its two legs, then the two balance updates (the overdraft check is the
+    cash update's condition). The caller begins and commits.
+    """
+
+    def run(sql: str, params: tuple[Any, ...]) -> Any:
+        return cur.execute(sql.replace("?", "%s") if postgres else sql, params)
+
+    quote = uuid.uuid4().hex
+    run(
+        "INSERT INTO quote VALUES (?, 1, 1, ?, 16.8, ?, ?, ?)",
+        (quote, QUANTITY, CHARGE, now, now),
+    )
+    (order_id,) = run(
+        "INSERT INTO orders (customer_id, module_id, quote_id, target, quantity, charge_fen,"
+        " status, options, created_at) VALUES (1, 1, ?, ?, ?, ?, 'pending', '{}', ?)"
+        " RETURNING id",
+        (quote, VIDEO_URL, QUANTITY, CHARGE, now),
+    ).fetchone()
+    data = json.dumps({"order": order_id, "quote": quote, "quantity": QUANTITY, "price": "8.00"})
+    (event_id,) = run(
+        "INSERT INTO event (order_id, kind, to_status, data, created_at)"
+        " VALUES (?, 'placed', 'pending', ?, ?) RETURNING id",
+        (order_id, data, now),
+    ).fetchone()
+    leaf = f'{{"event":{event_id},{data[1:]}'
+    run(
+        "INSERT INTO leaf (leaf, leaf_hash, order_id) VALUES (?, ?, ?)",
+        (leaf, hashlib.sha256(leaf.encode()).digest(), order_id),
+    )
+    ids = dict(run("SELECT code, id FROM account WHERE code IN (?, ?)", (CASH, HOLD)).fetchall())
+    (entry_id,) = run(
+        "INSERT INTO entry (ref, kind, memo, order_id, created_at)"
+        " VALUES (?, 'order_hold', ?, ?, ?) ON CONFLICT (ref) DO NOTHING RETURNING id",
+        (f"order:{order_id}:hold", f"订单 #{order_id} 冻结", order_id, now),
+    ).fetchone()
+    run(
+        "INSERT INTO leg (entry_id, account_id, amount_fen) VALUES (?, ?, ?), (?, ?, ?)",
+        (entry_id, ids[CASH], -CHARGE, entry_id, ids[HOLD], CHARGE),
+    )
+    moved = run(
+        "UPDATE account SET balance_fen = balance_fen - ? WHERE id = ? AND balance_fen >= ?",
+        (CHARGE, ids[CASH], CHARGE),
+    ).rowcount
+    if moved != 1:
+        raise RuntimeError("scratch balance ran out")
+    run("UPDATE account SET balance_fen = balance_fen + ? WHERE id = ?", (CHARGE, ids[HOLD]))
+
+
+def minimal_tx(cur: Any, postgres: bool, now: Any) -> None:
+    """Run the older, smaller yardstick: lock the balance, one order, two legs, one update."""
+
+    def run(sql: str, params: tuple[Any, ...]) -> Any:
+        return cur.execute(sql.replace("?", "%s") if postgres else sql, params)
+
+    (balance,) = run(
+        "SELECT balance_fen FROM account WHERE id = 1" + (" FOR UPDATE" if postgres else ""),
+        (),
+    ).fetchone()
+    if balance < CHARGE:
+        raise RuntimeError("scratch balance ran out")
+    (order_id,) = run(
+        "INSERT INTO orders (customer_id, module_id, target, quantity, charge_fen, status,"
+        " options, created_at) VALUES (1, 1, ?, ?, ?, 'pending', '{}', ?) RETURNING id",
+        (VIDEO_URL, QUANTITY, CHARGE, now),
+    ).fetchone()
+    run(
+        "INSERT INTO leg (entry_id, account_id, amount_fen) VALUES (?, 1, ?), (?, 1, ?)",
+        (order_id, -CHARGE, order_id, CHARGE),
+    )
+    run("UPDATE account SET balance_fen = balance_fen - ? WHERE id = 1", (CHARGE,))
+
+
+TRANSACTIONS = {"placement": placement_tx, "minimal": minimal_tx}
+SCRATCH_ACCOUNTS = [(1, CASH, 10**15), (2, HOLD, 0)]
+
+
+def bare_sqlite(path: Path, *, clients: int, seconds: float, tx: str = "placement") -> float:
+    """Bare transactions ``tx`` per second on a scratch SQLite file next to ``path``."""
     scratch = path.parent / f"bench-scratch-{uuid.uuid4().hex[:8]}.sqlite3"
 
     def connect() -> sqlite3.Connection:
@@ -399,39 +515,19 @@ def bare_sqlite(path: Path, *, clients: int, accounts: int, seconds: float) -> f
 
     setup = connect()
     setup.executescript(
-        """
-        CREATE TABLE account (id INTEGER PRIMARY KEY, balance_fen INTEGER NOT NULL);
-        CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, account_id INTEGER NOT NULL,
-            target TEXT NOT NULL, quantity INTEGER NOT NULL, charge_fen INTEGER NOT NULL,
-            created_at REAL NOT NULL);
-        CREATE TABLE leg (id INTEGER PRIMARY KEY AUTOINCREMENT, order_id INTEGER NOT NULL,
-            account_id INTEGER NOT NULL, amount_fen INTEGER NOT NULL);
-        """
+        SCRATCH_SCHEMA.format(serial="INTEGER PRIMARY KEY AUTOINCREMENT", blob="blob", ts="real")
     )
-    setup.executemany(
-        "INSERT INTO account (id, balance_fen) VALUES (?, ?)",
-        [(i + 1, 10**15) for i in range(accounts)],
-    )
+    setup.executemany("INSERT INTO account VALUES (?, ?, ?)", SCRATCH_ACCOUNTS)
     setup.close()
+    body = TRANSACTIONS[tx]
 
     def one_tx(conn: sqlite3.Connection, client: int) -> None:
-        account = client % accounts + 1
         conn.execute("BEGIN IMMEDIATE")
-        (balance,) = conn.execute(
-            "SELECT balance_fen FROM account WHERE id = ?", (account,)
-        ).fetchone()
-        if balance < 800:
-            raise RuntimeError("scratch balance ran out")
-        order_id = conn.execute(
-            "INSERT INTO orders (account_id, target, quantity, charge_fen, created_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (account, VIDEO_URL, QUANTITY, 800, time.time()),
-        ).lastrowid
-        conn.executemany(
-            "INSERT INTO leg (order_id, account_id, amount_fen) VALUES (?, ?, ?)",
-            [(order_id, account, -800), (order_id, account, 800)],
-        )
-        conn.execute("UPDATE account SET balance_fen = balance_fen - 800 WHERE id = ?", (account,))
+        try:
+            body(conn.cursor(), False, time.time())
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
         conn.execute("COMMIT")
 
     try:
@@ -441,56 +537,29 @@ def bare_sqlite(path: Path, *, clients: int, accounts: int, seconds: float) -> f
             Path(f"{scratch}{suffix}").unlink(missing_ok=True)
 
 
-def bare_postgres(database_url: str, *, clients: int, accounts: int, seconds: float) -> float:
-    """Bare order transactions per second in a scratch schema of the PostgreSQL database."""
+def bare_postgres(
+    database_url: str, *, clients: int, seconds: float, tx: str = "placement"
+) -> float:
+    """Bare transactions ``tx`` per second in a scratch schema of the PostgreSQL database."""
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(database_url, autocommit=True) as setup:
         setup.execute(f"CREATE SCHEMA {schema}")
+        setup.execute(f"SET search_path TO {schema}")
         setup.execute(
-            f"""
-            CREATE TABLE {schema}.account (id bigint PRIMARY KEY, balance_fen bigint NOT NULL);
-            CREATE TABLE {schema}.orders (id bigserial PRIMARY KEY, account_id bigint NOT NULL,
-                target text NOT NULL, quantity integer NOT NULL, charge_fen bigint NOT NULL,
-                created_at timestamptz NOT NULL DEFAULT now());
-            CREATE TABLE {schema}.leg (id bigserial PRIMARY KEY, order_id bigint NOT NULL,
-                account_id bigint NOT NULL, amount_fen bigint NOT NULL);
-            """
+            SCRATCH_SCHEMA.format(serial="bigserial PRIMARY KEY", blob="bytea", ts="timestamptz")
         )
         with setup.cursor() as cur:
-            cur.executemany(
-                f"INSERT INTO {schema}.account (id, balance_fen) VALUES (%s, %s)",
-                [(i + 1, 10**15) for i in range(accounts)],
-            )
+            cur.executemany("INSERT INTO account VALUES (%s, %s, %s)", SCRATCH_ACCOUNTS)
+    body = TRANSACTIONS[tx]
 
     def connect() -> Any:
-        return psycopg.connect(database_url)
+        return psycopg.connect(database_url, options=f"-c search_path={schema}")
 
     def one_tx(conn: Any, client: int) -> None:
-        account = client % accounts + 1
         with conn.transaction(), conn.cursor() as cur:
-            cur.execute(
-                f"SELECT balance_fen FROM {schema}.account WHERE id = %s FOR UPDATE", (account,)
-            )
-            (balance,) = cur.fetchone()
-            if balance < 800:
-                raise RuntimeError("scratch balance ran out")
-            cur.execute(
-                f"INSERT INTO {schema}.orders (account_id, target, quantity, charge_fen)"
-                " VALUES (%s, %s, %s, %s) RETURNING id",
-                (account, VIDEO_URL, QUANTITY, 800),
-            )
-            (order_id,) = cur.fetchone()
-            cur.execute(
-                f"INSERT INTO {schema}.leg (order_id, account_id, amount_fen)"
-                " VALUES (%s, %s, %s), (%s, %s, %s)",
-                (order_id, account, -800, order_id, account, 800),
-            )
-            cur.execute(
-                f"UPDATE {schema}.account SET balance_fen = balance_fen - 800 WHERE id = %s",
-                (account,),
-            )
+            body(cur, True, datetime.now(UTC))
 
     try:
         return run_threads(clients, seconds, one_tx, connect)
@@ -556,13 +625,15 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         # Warm up: imports, connections, caches.
         http_load(url, api_key, clients=min(args.clients, 4), orders=20, seconds=None)
         postgres = is_postgres(args.database_url)
-        if postgres:
-            bare = bare_postgres(
-                args.database_url, clients=args.clients, accounts=1, seconds=args.bare_seconds
-            )
-        else:
-            path = sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
-            bare = bare_sqlite(path, clients=args.clients, accounts=1, seconds=args.bare_seconds)
+        bare = {}
+        for tx in TRANSACTIONS:
+            if postgres:
+                bare[tx] = bare_postgres(
+                    args.database_url, clients=args.clients, seconds=args.bare_seconds, tx=tx
+                )
+            else:
+                path = sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
+                bare[tx] = bare_sqlite(path, clients=args.clients, seconds=args.bare_seconds, tx=tx)
         serve_pid = int(env.get(SERVE_PID, "0"))
         cpu_before = cpu_by_role(serve_pid) if serve_pid else {}
         load = http_load(
@@ -579,8 +650,10 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         "p50_ms": round(percentile(load.latencies_ms, 50), 1),
         "p95_ms": round(percentile(load.latencies_ms, 95), 1),
         "p99_ms": round(percentile(load.latencies_ms, 99), 1),
-        "bare_tx_per_s": round(bare, 1),
-        "ratio": round(load.per_second / bare, 4) if bare else 0.0,
+        "bare_tx_per_s": round(bare["placement"], 1),
+        "ratio": round(load.per_second / bare["placement"], 4) if bare["placement"] else 0.0,
+        "bare_minimal_tx_per_s": round(bare["minimal"], 1),
+        "ratio_minimal": round(load.per_second / bare["minimal"], 4) if bare["minimal"] else 0.0,
         "cpu_ms_per_order": cpu,
         "cores": os.cpu_count(),
     }
@@ -596,8 +669,12 @@ def _report(figures: dict[str, Any], load: LoadResult, args: argparse.Namespace)
     if load.failures:
         print(f"failed requests: {load.failures}")
     print(
-        f"bare order transaction: {figures['bare_tx_per_s']} tx/s with {args.clients} "
+        f"bare placement transaction: {figures['bare_tx_per_s']} tx/s with {args.clients} "
         f"connections; ratio orders/s ÷ bare tx/s = {figures['ratio']}"
+    )
+    print(
+        f"(minimal transaction: {figures['bare_minimal_tx_per_s']} tx/s; "
+        f"ratio {figures['ratio_minimal']})"
     )
     if figures["cpu_ms_per_order"]:
         parts = ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_order"].items())
