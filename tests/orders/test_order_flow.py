@@ -101,6 +101,29 @@ def test_progress_within_a_tenth_is_recorded_without_an_event(customer, fake_ada
     assert list(order.events.values_list("kind", flat=True))[events:] == ["progress"]
 
 
+def test_progress_reaching_a_new_tenth_writes_its_event_and_leaf_without_a_row_lock(
+    customer, fake_adapter
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=9_000)
+    services.orders_sync()
+    leaves = LogLeaf.objects.filter(order=order).count()
+    fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=6_800)  # 10 % → 32 %
+    with CaptureQueriesContext(connection) as queries:
+        services.orders_sync()
+    order.refresh_from_db()
+    assert (order.delivered, order.remains) == (3_200, 6_800)
+    assert list(order.events.values_list("kind", flat=True))[-1] == "progress"
+    assert order.events.last().data == {"delivered": 3_200}
+    assert LogLeaf.objects.filter(order=order).count() == leaves + 1
+    assert not [q for q in queries if "FOR UPDATE" in q["sql"]]
+
+
 def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer, fake_adapter):
     order = place(customer, quantity=1_300)  # ¥20.80
     services.order_dispatch(order_id=order.pk)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -557,23 +558,27 @@ def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
     return _delivered_from(order, report, status) > order.delivered
 
 
-def _progress_quietly(order: Order, report: ProviderOrderStatus) -> bool:
-    """Record plain progress (no event due) with one optimistic ``UPDATE``; whether it did.
+def _progress_optimistically(order: Order, report: ProviderOrderStatus) -> bool:
+    """Record plain progress with one conditional ``UPDATE``, and its event if due; whether it did.
 
-    Applies only when the report keeps the status, names no units and crosses no tenth of the
-    quantity (the timeline's progress steps); the update is conditional on the status and count
-    last read, so a concurrent change sends the report down the locked path instead.
+    Applies when the report keeps the status and names no units. The update is conditional on
+    the status and count last read, so it needs no lock: a concurrent change makes it update
+    nothing and sends the report down the locked path instead. Progress that reaches a new tenth
+    of the quantity (the timeline's progress steps) also writes its ``progress`` event, in the
+    same transaction.
     """
     status = _PROVIDER_TO_ORDER[report.status]
     if report.delivered_units or status not in (order.status, OrderStatus.PENDING):
         return False
     delivered = max(_delivered_from(order, report, status), order.delivered)
-    if _tenth(order, delivered) != _tenth(order, order.delivered):
-        return False
     fields = _progress_fields(order, report, delivered)
-    updated = Order.objects.filter(
-        pk=order.pk, status=order.status, delivered=order.delivered
-    ).update(updated_at=timezone.now(), **fields)
+    new_tenth = _tenth(order, delivered) != _tenth(order, order.delivered)
+    with transaction.atomic(durable=True) if new_tenth else nullcontext():
+        updated = Order.objects.filter(
+            pk=order.pk, status=order.status, delivered=order.delivered
+        ).update(updated_at=timezone.now(), **fields)
+        if updated and new_tenth:
+            record_event(order, "progress", data={"delivered": delivered})
     if updated:
         for name, value in fields.items():
             setattr(order, name, value)
@@ -586,9 +591,9 @@ def order_apply_provider_status(
     """Apply a provider's status report to an order through the state machine.
 
     ``seen`` is the order as the caller last read it: plain progress is then recorded without a
-    lock (see :func:`_progress_quietly`).
+    lock (see :func:`_progress_optimistically`).
     """
-    if seen is not None and not seen.is_finished and _progress_quietly(seen, report):
+    if seen is not None and not seen.is_finished and _progress_optimistically(seen, report):
         return seen
     with transaction.atomic(durable=True):
         order = order_qs_select_for_update().select_related("customer", "provider").get(pk=order_id)
