@@ -45,6 +45,17 @@ def test_placing_reads_the_module_and_its_pricing_rows_in_one_query(customer):
     assert '"pricing_modulepricestate"' in module_reads[0]["sql"]
 
 
+def test_dispatch_reads_the_order_module_and_provider_in_one_query(customer, fake_adapter):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    order = place(customer)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    assert len([q for q in queries if q["sql"].startswith("SELECT")]) == 1
+    assert fake_adapter.placed[0]["quantity"] == 10_000
+
+
 def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_adapter):
     order = place(customer)
     assert services.order_dispatch(order_id=order.pk) == "dispatched"
