@@ -583,6 +583,37 @@ class _Model:
             mult,
         )
 
+    def deadline_bounds(self, mode: str) -> Callable[[float], float | None]:
+        """Return ``bound(deadline)``: the LP bound of ``within(deadline)`` with ``-v``.
+
+        One LP is kept and only its columns' bounds and link coefficients change from one
+        deadline to the next, so HiGHS starts each solve from the last basis (the same
+        LP as ``within(deadline)``'s relaxation, in a fraction of the time).
+        """
+        A, lb, ub, hi, _ = self._system([], self.budget, mode)
+        h = _load(-self.v, A, lb, ub, self.lo, hi, None, self.time_limit)
+        n = self.n
+        cols = np.concatenate([np.arange(n), np.arange(n, 2 * n)]).astype(np.int32)
+        lower = np.zeros(2 * n)
+        link = self.kmax_i.astype(np.float64)
+
+        def bound(deadline: float) -> float | None:
+            room = deadline + 1e-9 - self.eta0
+            keep = room >= 0
+            if not keep.any():
+                return None
+            with np.errstate(divide="ignore", invalid="ignore"):
+                fit = np.where(self.eta_k > 0, np.floor(room / self.eta_k), self.kmax_i)
+            kcap = np.where(keep, np.minimum(fit, self.kmax_i), 0).astype(np.float64)
+            h.changeColsBounds(2 * n, cols, lower, np.concatenate([kcap, keep * 1.0]))
+            for i in np.flatnonzero(kcap != link):
+                h.changeCoeff(int(i), n + int(i), -float(kcap[i]))
+            link[:] = kcap
+            got = _run(h, False)
+            return None if got is None else got[1]
+
+        return bound
+
     def cost_vector(self, mode: str) -> np.ndarray:
         """Objective coefficients of the plan's cost (fen) in a budget mode."""
         vec = np.zeros(self.nv)
@@ -609,14 +640,6 @@ class _Model:
             (price_rows, np.zeros(n), np.full(n, np.inf)),
             (total, np.array([-np.inf]), np.array([float(budget_fen)])),
         ]
-
-    def relaxation(
-        self, objective: np.ndarray, extra: Sequence[_Extra], budget_fen: int, mode: str
-    ) -> float | None:
-        """Return the LP relaxation's minimum of ``objective`` (a bound), or None if infeasible."""
-        A, lb, ub, hi, _ = self._system(extra, budget_fen, mode)
-        got = _highs(objective, A, lb, ub, self.lo, hi, None, self.time_limit)
-        return None if got is None else got[1]
 
     def solve(
         self, objective: np.ndarray, extra: Sequence[_Extra], budget_fen: int, mode: str
@@ -670,6 +693,21 @@ def _highs(
     ``integrality`` None solves the LP relaxation. On the time limit the best solution found so
     far is returned. A fresh ``Highs`` per call (~0.1 ms) keeps this thread-safe.
     """
+    h = _load(cost, A, row_lo, row_hi, col_lo, col_hi, integrality, time_limit)
+    return _run(h, integrality is not None)
+
+
+def _load(
+    cost: np.ndarray,
+    A: sparse.spmatrix,
+    row_lo: np.ndarray,
+    row_hi: np.ndarray,
+    col_lo: np.ndarray,
+    col_hi: np.ndarray,
+    integrality: np.ndarray | None,
+    time_limit: float,
+) -> highspy.Highs:
+    """Return a ``Highs`` holding the program, its options set."""
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in (_LP_OPTIONS if integrality is None else _MIP_OPTIONS).items():
@@ -696,10 +734,15 @@ def _highs(
         if integrality is None
         else integrality.astype(np.int32),
     )
+    return h
+
+
+def _run(h: highspy.Highs, mip: bool) -> tuple[np.ndarray, float] | None:
+    """Run ``h``; return (x, objective), or None when it found no feasible solution."""
     h.run()
     status = h.getModelStatus()
     if status != highspy.HighsModelStatus.kOptimal and not (
-        integrality is not None and h.getInfo().primal_solution_status == _FEASIBLE
+        mip and h.getInfo().primal_solution_status == _FEASIBLE
     ):
         return None
     return np.array(h.getSolution().col_value), float(h.getInfo().objective_function_value)
@@ -853,9 +896,10 @@ def _fastest(
     def enough(mdl: _Model) -> _Extra:
         return mdl.v[None, :], np.array([floor]), np.array([np.inf])
 
+    lp_bound = model.deadline_bounds(mode)
+
     def relaxed_value(i: int) -> float:
-        mdl = at(i)
-        bound = None if mdl is None else mdl.relaxation(-mdl.v, [], mdl.budget, mode)
+        bound = lp_bound(float(times[i]))
         return 0.0 if bound is None else -bound
 
     # Bisection for the first deadline the relaxation accepts (fewer LPs than interpolating
