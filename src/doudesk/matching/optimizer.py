@@ -24,8 +24,10 @@ Design:
   values with LP relaxations (never cutting a feasible deadline), then runs the MILP upwards
   from the first deadline the LP accepts, lowering the upper end to each found plan's own ETA:
   about nine LPs and one MILP per need, and the answer is proven optimal over the candidates
-  below. Where the relaxation is far off (2 needs in 1,000 in the benchmark) the MILP probes
-  stop after ``TIME_LIMIT_S`` in all with the fastest plan found so far.
+  below. The LPs share one HiGHS instance (:meth:`_Model.deadline_bounds`): a deadline only
+  changes column bounds and link coefficients, so each LP starts from the last basis. Where
+  the relaxation is far off (2 needs in 1,000 in the benchmark) the MILP probes stop after
+  ``TIME_LIMIT_S`` in all with the fastest plan found so far.
 * **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
   range is short (``<= GRID_LEVELS`` steps, ``step' = step``) the model is exact: it is first
   solved with each price allowed to round down by up to 0.499 fen (a relaxation); if the answer
@@ -56,10 +58,13 @@ Design:
   quantity ranges are searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the
   best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
-  models they cost far more than branch and bound; the solutions stay exact. Models go to
-  ``highspy`` directly as sparse column-wise arrays (:func:`_highs`): ``scipy.optimize.milp``
-  validated and converted each one, ~1 ms a call, a fifth of an LP's time and a third of a
-  request's at the median.
+  models they cost far more than branch and bound; the solutions stay exact; cuts are
+  separated at the root only. Models go to ``highspy`` directly as sparse column-wise arrays
+  (:func:`_highs`): ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a
+  fifth of the median request at a dozen calls. Branch and bound is now ~80 % of a request's
+  time (the three MILPs take ~60 ms each on the slowest 5 % of the benchmark's needs: the
+  budget knapsack over coarse grids leaves a 0.5-5 % LP gap); pruning and model building are
+  the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
