@@ -1,48 +1,71 @@
 """ASGI entry point (served by uvicorn).
 
-Under ASGI Django runs each request's synchronous code in a thread of its own, and database
-connections belong to threads: a persistent connection (``CONN_MAX_AGE`` > 0) would stay open
-after its request thread is gone, one per request, until PostgreSQL refuses new clients ("too
-many clients already"). The web process therefore closes its connection after each request; on
-PostgreSQL "closing" hands it back to a psycopg connection pool (Django's ``pool`` option), so a
-request does not pay for a new server process. The Celery worker, whose threads live long,
-keeps its persistent connections.
+Uvicorn does the HTTP side asynchronously; every view and nearly every middleware here is
+synchronous, so each request's Django work runs in one hop on a fixed pool of request threads
+(``WEB_REQUEST_THREADS``). Django's own ASGI handler starts a new thread for every request
+(asgiref's per-request thread-sensitive context); what lives per thread (the database
+connection, Celery's per-thread result backend, the broker producer) was then built again for
+every request. With long-lived threads each keeps a persistent database connection, retired as
+under WSGI (past ``CONN_MAX_AGE`` or after an error), so a web process holds at most one
+connection per request thread.
 """
 
+import asyncio
+import contextvars
 import os
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import django
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doudesk.settings")
 
-from asgiref.sync import sync_to_async  # noqa: E402
 from django.conf import settings  # noqa: E402 - needs the settings module named first
 from django.core.handlers.asgi import ASGIHandler  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
 from django.http import HttpRequest, HttpResponseBase  # noqa: E402
-
-for _database in settings.DATABASES.values():
-    _database["CONN_MAX_AGE"] = 0
-    if _database["ENGINE"] == "django.db.backends.postgresql":
-        _database.setdefault("OPTIONS", {})["pool"] = settings.WEB_DB_POOL
+from django.urls import set_script_prefix  # noqa: E402
 
 
 class SyncChainASGIHandler(ASGIHandler):
-    """Django's ASGI handler running the (all synchronous) middleware and views in one thread hop.
+    """Django's ASGI handler running the synchronous middleware chain and view in one hop.
 
-    Every view and nearly every middleware here is synchronous (WhiteNoise is sync-only). Built
-    for async, Django's chain switches threads around each middleware method (17 hops a request
-    measured here, 2-3 ms of CPU); built for sync, as under WSGI, the whole request runs in
-    one hop. Uvicorn still does the HTTP side asynchronously.
+    Built for async, Django's chain switches threads around each middleware method (17 hops a
+    request measured here, 2-3 ms of CPU); built for sync, as under WSGI, the whole request runs
+    in one hop, on one of the request threads.
     """
+
+    def __init__(self, threads: int) -> None:
+        """Serve requests on ``threads`` long-lived threads."""
+        super().__init__()
+        self.threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="request")
 
     def load_middleware(self, is_async: bool = False) -> None:
         """Build the synchronous chain whatever the caller asks for."""
         super().load_middleware(is_async=False)
 
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Handle one HTTP request (Django's entry point without the per-request thread)."""
+        if scope["type"] != "http":
+            raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
+        await self.handle(scope, receive, send)
+
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
-        """Run the synchronous ``get_response`` in the request's thread."""
-        return await sync_to_async(self.get_response, thread_sensitive=True)(request)
+        """Run the synchronous ``get_response`` on a request thread."""
+        run = contextvars.copy_context().run
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.threads, run, self._respond, request)
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        # What Django's request_started / request_finished receivers do for the request's own
+        # thread: the signals themselves are sent from another one.
+        set_script_prefix(getattr(request, "script_name", ""))
+        close_old_connections()
+        try:
+            return self.get_response(request)
+        finally:
+            close_old_connections()
 
 
 django.setup(set_prefix=False)
-application = SyncChainASGIHandler()
+application = SyncChainASGIHandler(threads=settings.WEB_REQUEST_THREADS)

@@ -98,12 +98,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
-# Persistent connections for the worker's threads and the commands; the ASGI web process hands
-# its connections back after each request instead (see asgi.py).
+# Persistent connections, one per long-lived thread (the worker's, the web's request threads).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
-# The web process's PostgreSQL connection pool (see asgi.py); sized for a few dozen requests in
-# flight per uvicorn process.
-WEB_DB_POOL = {"min_size": 2, "max_size": 20, "timeout": 10}
+# Threads each uvicorn process runs requests on, each with its own database connection (asgi.py).
+WEB_REQUEST_THREADS = int(os.environ.get("DOUDESK_WEB_THREADS", "16"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 

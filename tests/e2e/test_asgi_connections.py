@@ -1,9 +1,9 @@
-"""The ASGI web process: no database connection kept past a request, one synchronous chain.
+"""The ASGI web process: requests on a fixed set of threads, one synchronous chain.
 
-Django runs each ASGI request's synchronous code in a thread of its own; a persistent connection
-would outlive its thread and PostgreSQL would soon refuse clients, so connections are closed (on
-PostgreSQL, handed back to a pool). The checks run in a fresh interpreter so this test process's
-settings stay untouched.
+Django's ASGI handler starts a thread for every request, so what lives per thread (a database
+connection above all) was built again for each. Requests here run on ``WEB_REQUEST_THREADS``
+long-lived threads, each keeping one database connection. The checks run in a fresh interpreter
+so this test process's settings stay untouched.
 """
 
 from __future__ import annotations
@@ -16,27 +16,6 @@ import sys
 import pytest
 
 pytestmark = pytest.mark.e2e
-
-PROBE = (
-    "import doudesk.asgi\n"
-    "from django.db import connections\n"
-    "print(sorted({c.settings_dict['CONN_MAX_AGE'] for c in connections.all()}),"
-    " all('pool' in c.settings_dict['OPTIONS'] for c in connections.all()))\n"
-)
-
-
-def test_the_asgi_application_opens_one_connection_per_request(tmp_path):
-    env = {
-        **os.environ,
-        "DATABASE_URL": "postgres://doudesk@127.0.0.1:5432/doudesk",  # parsed, never connected
-        "DOUDESK_DATA_DIR": str(tmp_path),
-    }
-    out = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, check=True
-    ).stdout
-    # No connection outlives its request; on PostgreSQL "closing" returns it to the pool.
-    assert out.strip().splitlines()[-1] == "[0] True"
-
 
 SERVE_PROBE = """
 import asyncio, json
@@ -70,6 +49,9 @@ async def get(path):
     return out
 
 
+"""
+
+ONE_PAGE = """
 page = asyncio.run(get("/"))
 print(json.dumps({
     "status": page["status"],
@@ -78,12 +60,51 @@ print(json.dumps({
 }))
 """
 
+CONCURRENT_PAGES = """
+import threading
+from django.db.backends.signals import connection_created
 
-def test_the_asgi_application_serves_pages_through_one_synchronous_chain(tmp_path):
-    env = {**os.environ, "DOUDESK_DATA_DIR": str(tmp_path)}
+opened = []
+connection_created.connect(
+    lambda sender, connection, **kw: opened.append(threading.get_ident()), weak=False
+)
+
+
+async def many():
+    return await asyncio.gather(*(get("/") for _ in range(30)))
+
+
+pages = asyncio.run(many())
+print(json.dumps({
+    "statuses": sorted({page["status"] for page in pages}),
+    "connections": len(opened),
+    "threads": len(set(opened)),
+}))
+"""
+
+
+def run_probe(tmp_path, code: str, **env_vars: str) -> dict:
+    """Run ``code`` after SERVE_PROBE in a fresh interpreter on SQLite; its last line's JSON."""
+    env = {**os.environ, "DOUDESK_DATA_DIR": str(tmp_path), **env_vars}
     env.pop("DATABASE_URL", None)
     out = subprocess.run(
-        [sys.executable, "-c", SERVE_PROBE], env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-c", SERVE_PROBE + code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
-    answer = json.loads(out.strip().splitlines()[-1])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def test_the_asgi_application_serves_pages_through_one_synchronous_chain(tmp_path):
+    answer = run_probe(tmp_path, ONE_PAGE)
     assert answer == {"status": 200, "chinese": True, "chain_is_async": False}
+
+
+def test_concurrent_requests_share_the_request_threads_and_their_connections(tmp_path):
+    answer = run_probe(tmp_path, CONCURRENT_PAGES, DOUDESK_WEB_THREADS="3")
+    # 30 pages at once, each reading the database: at most one connection per request thread.
+    assert answer["statuses"] == [200]
+    assert 1 <= answer["threads"] <= 3
+    assert answer["connections"] == answer["threads"]
