@@ -35,13 +35,15 @@ def module_get(
         pk = int(str(module_id))
     except (TypeError, ValueError):
         pk = None
-    module = (
-        ServiceModule.objects.select_related("category", "provider", *related)
-        .filter(pk=pk, active=True)
-        .first()
-        if pk is not None
-        else None
-    )
+    module = None
+    if pk is not None:
+        # ``get`` rather than ``first``: no ORDER BY over the joined category to build.
+        try:
+            module = ServiceModule.objects.select_related("category", "provider", *related).get(
+                pk=pk, active=True
+            )
+        except ServiceModule.DoesNotExist:
+            pass
     if module is None:
         raise DomainError.single(
             field,
