@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 from doudesk.sandbox.provider_server import ProviderServer
 
@@ -81,6 +82,11 @@ def page(browser: Any) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
+    # Playwright's sync API leaves its event loop marked as running in this thread, so Django keeps
+    # the test's database connections in context-local storage that its own teardown, run after
+    # Playwright stops, no longer sees: closed here, or PostgreSQL refuses to drop the test
+    # database ("being accessed by other users").
+    connections.close_all()
 
 
 @pytest.fixture
