@@ -60,7 +60,7 @@ Design:
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only. Models go to ``highspy`` directly as sparse column-wise arrays
-  (:func:`_highs`): ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a
+  (:func:`_load`): ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a
   fifth of the median request at a dozen calls. Branch and bound is now ~80 % of a request's
   time (the three MILPs take ~60 ms each on the slowest 5 % of the benchmark's needs: the
   budget knapsack over coarse grids leaves a 0.5-5 % LP gap); pruning and model building are
@@ -569,24 +569,27 @@ class _Model:
 
     def within(self, deadline: float) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None."""
-        room = deadline + 1e-9 - self.eta0
-        keep = room >= 0
+        keep, kcap = self._caps_by(deadline)
         if not keep.any():
             return None
-        with np.errstate(divide="ignore", invalid="ignore"):
-            fit = np.where(self.eta_k > 0, np.floor(room / self.eta_k), self.kmax_i)
-        kcap = np.minimum(fit, self.kmax_i).astype(np.int64)[keep]
         mult = self.mult[keep]
         return _Model(
             self.need,
             self.cat,
             self.chosen[keep],
-            kcap * mult,
+            kcap[keep] * mult,
             self.intents,
             self.budget,
             self.rates[keep],
             mult,
         )
+
+    def _caps_by(self, deadline: float) -> tuple[np.ndarray, np.ndarray]:
+        """Return (items that can be done by ``deadline``, each item's top grid index by then)."""
+        room = deadline + 1e-9 - self.eta0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            fit = np.where(self.eta_k > 0, np.floor(room / self.eta_k), self.kmax_i)
+        return room >= 0, np.minimum(fit, self.kmax_i).astype(np.int64)
 
     def deadline_bounds(self, mode: str) -> Callable[[float], float | None]:
         """Return ``bound(deadline)``: the LP bound of ``within(deadline)`` with ``-v``.
@@ -603,13 +606,10 @@ class _Model:
         link = self.kmax_i.astype(np.float64)
 
         def bound(deadline: float) -> float | None:
-            room = deadline + 1e-9 - self.eta0
-            keep = room >= 0
+            keep, top = self._caps_by(deadline)
             if not keep.any():
                 return None
-            with np.errstate(divide="ignore", invalid="ignore"):
-                fit = np.where(self.eta_k > 0, np.floor(room / self.eta_k), self.kmax_i)
-            kcap = np.where(keep, np.minimum(fit, self.kmax_i), 0).astype(np.float64)
+            kcap = np.where(keep, top, 0).astype(np.float64)
             h.changeColsBounds(2 * n, cols, lower, np.concatenate([kcap, keep * 1.0]))
             for i in np.flatnonzero(kcap != link):
                 h.changeCoeff(int(i), n + int(i), -float(kcap[i]))
@@ -651,7 +651,8 @@ class _Model:
     ) -> tuple[Solution, float] | None:
         """Minimise ``objective``; return ((offer, quantity) pairs, objective) or None."""
         A, lb, ub, hi, integrality = self._system(extra, budget_fen, mode)
-        got = _highs(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit)
+        h = _load(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit)
+        got = _run(h, mip=True)
         return None if got is None else (self._picks(got[0]), got[1])
 
     def _picks(self, x: np.ndarray) -> Solution:
@@ -683,25 +684,6 @@ class _Model:
         )
 
 
-def _highs(
-    cost: np.ndarray,
-    A: sparse.spmatrix,
-    row_lo: np.ndarray,
-    row_hi: np.ndarray,
-    col_lo: np.ndarray,
-    col_hi: np.ndarray,
-    integrality: np.ndarray | None,
-    time_limit: float,
-) -> tuple[np.ndarray, float] | None:
-    """Minimise with HiGHS (highspy); return (x, objective) or None when infeasible.
-
-    ``integrality`` None solves the LP relaxation. On the time limit the best solution found so
-    far is returned. A fresh ``Highs`` per call (~0.1 ms) keeps this thread-safe.
-    """
-    h = _load(cost, A, row_lo, row_hi, col_lo, col_hi, integrality, time_limit)
-    return _run(h, integrality is not None)
-
-
 def _load(
     cost: np.ndarray,
     A: sparse.spmatrix,
@@ -712,7 +694,11 @@ def _load(
     integrality: np.ndarray | None,
     time_limit: float,
 ) -> highspy.Highs:
-    """Return a ``Highs`` holding the program, its options set."""
+    """Return a ``Highs`` holding the program, its options set (run it with :func:`_run`).
+
+    ``integrality`` None loads the LP relaxation. A fresh ``Highs`` per call (~0.1 ms) keeps
+    this thread-safe.
+    """
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in (_LP_OPTIONS if integrality is None else _MIP_OPTIONS).items():
