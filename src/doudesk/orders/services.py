@@ -587,15 +587,26 @@ def _progress_optimistically(order: Order, report: ProviderOrderStatus) -> bool:
     fields = _progress_fields(order, report, delivered)
     new_tenth = _tenth(order, delivered) != _tenth(order, order.delivered)
     with transaction.atomic(durable=True) if new_tenth else nullcontext():
-        updated = Order.objects.filter(
-            pk=order.pk, status=order.status, delivered=order.delivered
-        ).update(updated_at=timezone.now(), **fields)
-        if updated and new_tenth:
-            record_event(order, "progress", data={"delivered": delivered})
-    if updated:
-        for name, value in fields.items():
-            setattr(order, name, value)
-    return bool(updated)
+        return _progress_write(order, fields, unchanged_since_read=True)
+
+
+def _progress_write(order: Order, fields: dict[str, Any], *, unchanged_since_read: bool) -> bool:
+    """Write progress ``fields`` to ``order`` and, at a new tenth, its ``progress`` event.
+
+    With ``unchanged_since_read`` the write applies only if the order still has the status and
+    count it was read with. Returns whether it was written; ``order`` then holds the new fields.
+    """
+    rows = Order.objects.filter(pk=order.pk)
+    if unchanged_since_read:
+        rows = rows.filter(status=order.status, delivered=order.delivered)
+    if not rows.update(updated_at=timezone.now(), **fields):
+        return False
+    delivered = fields["delivered"]
+    if _tenth(order, delivered) != _tenth(order, order.delivered):
+        record_event(order, "progress", data={"delivered": delivered})
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return True
 
 
 def order_apply_provider_status(
@@ -632,11 +643,7 @@ def order_apply_provider_status(
         if status != order.status and status != OrderStatus.PENDING:
             transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
         elif delivered != order.delivered or _start_count_news(order, report):
-            Order.objects.filter(pk=order.pk).update(updated_at=timezone.now(), **fields)
-            if _tenth(order, delivered) != _tenth(order, order.delivered):
-                record_event(order, "progress", data={"delivered": delivered})
-            for name, value in fields.items():
-                setattr(order, name, value)
+            _progress_write(order, fields, unchanged_since_read=False)
         return order
 
 
