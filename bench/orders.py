@@ -422,6 +422,15 @@ CREATE INDEX leg_entry ON leg (entry_id);
 CASH, HOLD, CHARGE = "customer:1:customer_cash", "customer:1:customer_hold", 800
 
 
+def statement_runner(cur: Any, postgres: bool) -> Callable[[str, tuple[Any, ...]], Any]:
+    """Return ``run(sql, params)`` on ``cur``; ``?`` placeholders become ``%s`` for psycopg."""
+
+    def run(sql: str, params: tuple[Any, ...]) -> Any:
+        return cur.execute(sql.replace("?", "%s") if postgres else sql, params)
+
+    return run
+
+
 def placement_tx(cur: Any, postgres: bool, now: Any) -> None:
     """Run the statements of one order placement on ``cur``.
 
@@ -430,9 +439,7 @@ def placement_tx(cur: Any, postgres: bool, now: Any) -> None:
     journal entry, its two legs, then the two balance updates (the overdraft check is the
     cash update's condition). The caller begins and commits.
     """
-
-    def run(sql: str, params: tuple[Any, ...]) -> Any:
-        return cur.execute(sql.replace("?", "%s") if postgres else sql, params)
+    run = statement_runner(cur, postgres)
 
     quote = uuid.uuid4().hex
     run(
@@ -477,9 +484,7 @@ def placement_tx(cur: Any, postgres: bool, now: Any) -> None:
 
 def minimal_tx(cur: Any, postgres: bool, now: Any) -> None:
     """Run the older, smaller yardstick: lock the balance, one order, two legs, one update."""
-
-    def run(sql: str, params: tuple[Any, ...]) -> Any:
-        return cur.execute(sql.replace("?", "%s") if postgres else sql, params)
+    run = statement_runner(cur, postgres)
 
     (balance,) = run(
         "SELECT balance_fen FROM account WHERE id = 1" + (" FOR UPDATE" if postgres else ""),
