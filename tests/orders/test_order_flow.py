@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
@@ -34,9 +36,6 @@ def test_placing_holds_the_charge_and_records_the_event(customer):
 
 
 def test_placing_reads_the_module_and_its_pricing_rows_in_one_query(customer):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     plays = module_id("plays")
     with CaptureQueriesContext(connection) as queries:
         services.order_place(customer=customer, service_id=plays, target=VIDEO_URL, quantity=1_000)
@@ -46,9 +45,6 @@ def test_placing_reads_the_module_and_its_pricing_rows_in_one_query(customer):
 
 
 def test_dispatch_reads_the_order_module_and_provider_in_one_query(customer, fake_adapter):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     order = place(customer)
     with CaptureQueriesContext(connection) as queries:
         assert services.order_dispatch(order_id=order.pk) == "dispatched"
@@ -115,9 +111,6 @@ def test_progress_within_a_tenth_is_recorded_without_an_event(customer, fake_ada
 def test_progress_reaching_a_new_tenth_writes_its_event_and_leaf_without_a_row_lock(
     customer, fake_adapter
 ):
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     order = place(customer)
     services.order_dispatch(order_id=order.pk)
     external = fake_adapter.placed[0]["id"]
