@@ -59,12 +59,13 @@ Design:
   best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
-  separated at the root only. Models go to ``highspy`` directly as sparse column-wise arrays
-  (:func:`_load`): ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a
-  fifth of the median request at a dozen calls. Branch and bound is now ~80 % of a request's
-  time (the three MILPs take ~60 ms each on the slowest 5 % of the benchmark's needs: the
-  budget knapsack over coarse grids leaves a 0.5-5 % LP gap); pruning and model building are
-  the rest.
+  separated at the root only and few are kept. Models go to ``highspy`` directly as sparse
+  column-wise arrays (:func:`_load`): ``scipy.optimize.milp`` validated and converted each
+  one for ~1 ms, a fifth of the median request at a dozen calls. Branch and bound is ~80 %
+  of a request's time (on the slowest 5 % of the benchmark's needs each MILP takes ~40-60
+  ms: the budget knapsack over coarse grids leaves a 0.5-5 % LP gap, and HiGHS always
+  computes an analytic centre and separates cuts at the root, and runs its feasibility pump
+  when a probe has no feasible plan); pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
@@ -106,6 +107,9 @@ MIP_REL_GAP = 1e-9
 #: scipy 1.17) reported a suboptimal plan as optimal (see the optimiser's regression test).
 #: Cuts are separated at the root only and the search never restarts: on the benchmark's
 #: slowest needs their MILPs take ~15 % less time so (the tree is a few hundred nodes at most).
+#: The cut pool is kept to a few cuts: at its default size (10,000) HiGHS spent most of each
+#: node propagating hundreds of root cuts through these models of a few dozen rows; with 3 the
+#: benchmark's p95 fell from ~195 to ~146 ms with the same plans.
 HIGHS_OPTIONS = {
     "mip_heuristic_effort": 0.0,
     "mip_heuristic_run_rins": False,
@@ -117,6 +121,7 @@ HIGHS_OPTIONS = {
     "mip_detect_symmetry": False,
     "mip_allow_cut_separation_at_nodes": False,
     "mip_allow_restart": False,
+    "mip_pool_soft_limit": 3,
 }
 
 PLAN_NAMES = {
