@@ -499,6 +499,8 @@ class _Model:
         self.intents = intents
         #: Seconds HiGHS may spend on one solve of this model.
         self.time_limit = TIME_LIMIT_S
+        #: Objective value no wanted solution reaches (HiGHS's ``objective_bound``), or None.
+        self.cutoff: float | None = None
         self.cat = cat
         self.chosen = chosen
         self.budget = budget_fen
@@ -657,6 +659,8 @@ class _Model:
         """Minimise ``objective``; return ((offer, quantity) pairs, objective) or None."""
         A, lb, ub, hi, integrality = self._system(extra, budget_fen, mode)
         h = _load(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit)
+        if self.cutoff is not None:
+            h.setOptionValue("objective_bound", float(self.cutoff))
         got = _run(h, mip=True)
         return None if got is None else (self._picks(got[0]), got[1])
 
@@ -922,6 +926,11 @@ def _fastest(
         mdl = at(mid)
         if mdl is not None:
             mdl.time_limit = left
+            # Known from the start, the bound spares HiGHS its feasibility pump (run while it
+            # has no solution) and prunes like an incumbent: a probe with no plan worth
+            # ``floor`` is proven empty in ~10 ms instead of ~170. It cuts off only plans
+            # the ``enough`` row refuses anyway.
+            mdl.cutoff = -floor + 1e-6 * abs(floor)
         picks = None if mdl is None else run(mdl, lambda _m, mdl=mdl: -mdl.v, [enough(mdl)])
         if picks:
             best = picks
