@@ -1,4 +1,4 @@
-"""The worker keeps its database connections across tasks and retires them as Django would.
+"""Kept database connections: across worker tasks, retired as Django would, checked before use.
 
 Celery's Django fix-up, left to itself, closes every connection before and after each task, so on
 PostgreSQL each task paid for a new server process. ``CELERY_DB_REUSE_MAX`` turns that off and
@@ -13,7 +13,8 @@ from types import SimpleNamespace
 import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from celery.signals import task_prerun
-from django.db import connection
+from django.core.signals import request_started
+from django.db import connection, connections
 
 from doudesk.celery import app
 
@@ -62,3 +63,39 @@ def test_an_eager_task_keeps_the_callers_connection_even_inside_a_transaction():
         task_prerun.send(sender=None, task=a_task(eager=True))
         assert connection.connection is opened
         assert connection.in_atomic_block
+
+
+def drop_on_the_server(conn) -> None:  # noqa: ANN001
+    """End ``conn``'s server process from another connection, as a database restart would."""
+    pid = conn.connection.info.backend_pid
+    other = connections.create_connection("default")
+    try:
+        with other.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    finally:
+        other.close()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="needs PostgreSQL (DATABASE_URL): a SQLite file connection cannot be dropped",
+)
+@pytest.mark.parametrize(
+    "boundary",
+    [
+        pytest.param(lambda: request_started.send(sender=None), id="web request"),
+        pytest.param(lambda: task_prerun.send(sender=None, task=a_task()), id="worker task"),
+    ],
+)
+def test_a_connection_the_server_dropped_while_idle_is_replaced_at_the_next_boundary(boundary):
+    connection.close()  # a fresh, healthy connection, whatever the tests before left
+    connection.ensure_connection()
+    dropped = connection.connection
+    drop_on_the_server(connection)
+
+    boundary()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        assert cursor.fetchone() == (1,)
+
+    assert connection.connection is not dropped

@@ -100,6 +100,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
 # Persistent connections, one per long-lived thread (the worker's, the web's request threads).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
+# A kept connection is checked (one SELECT 1) before its first use in each request or task: one
+# the server dropped while it sat idle (a database restart, an idle timeout) is replaced there
+# instead of failing the customer's request with a 500.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads each uvicorn process runs requests on, each with its own database connection (asgi.py).
 WEB_REQUEST_THREADS = int(os.environ.get("DOUDESK_WEB_THREADS", "16"))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
