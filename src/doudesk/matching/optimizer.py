@@ -24,8 +24,10 @@ Design:
   values with LP relaxations (never cutting a feasible deadline), then runs the MILP upwards
   from the first deadline the LP accepts, lowering the upper end to each found plan's own ETA:
   about nine LPs and one MILP per need, and the answer is proven optimal over the candidates
-  below. The LPs share one HiGHS instance (:meth:`_Model.deadline_bounds`): a deadline only
-  changes column bounds and link coefficients, so each LP starts from the last basis. Where
+  below. Each MILP probe passes its floor to HiGHS as an objective bound, so a deadline with
+  no such plan is proven empty without HiGHS's feasibility pump. The LPs share one HiGHS
+  instance (:meth:`_Model.deadline_bounds`): a deadline only changes column bounds and link
+  coefficients, so each LP starts from the last basis. Where
   the relaxation is far off (2 needs in 1,000 in the benchmark) the MILP probes stop after
   ``TIME_LIMIT_S`` in all with the fastest plan found so far.
 * **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
@@ -61,11 +63,10 @@ Design:
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only and few are kept. Models go to ``highspy`` directly as sparse
   column-wise arrays (:func:`_load`): ``scipy.optimize.milp`` validated and converted each
-  one for ~1 ms, a fifth of the median request at a dozen calls. Branch and bound is ~80 %
-  of a request's time (on the slowest 5 % of the benchmark's needs each MILP takes ~40-60
-  ms: the budget knapsack over coarse grids leaves a 0.5-5 % LP gap, and HiGHS always
-  computes an analytic centre and separates cuts at the root, and runs its feasibility pump
-  when a probe has no feasible plan); pruning and model building are the rest.
+  one for ~1 ms, a fifth of the median request at a dozen calls. HiGHS is ~90 % of the time
+  of the benchmark's slowest 5 % of needs: 4-5 MILPs of ~30 ms each, as the budget knapsack
+  over coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic centre and
+  separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
