@@ -390,3 +390,37 @@ def test_the_fastest_plan_picks_the_fastest_offer_of_a_kind_as_brute_force_does(
     by_id = {o.service_id: o for o in cat}
     eta = max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items)
     assert eta <= fastest + 2e-3
+
+
+def test_the_fastest_plan_is_exact_in_a_catalogue_of_hundreds_of_offers() -> None:
+    # 600 offers, each sold in one fixed quantity, so brute force can try every pair. Fast
+    # offers are dear: a shortlist of offers undominated on price and reach alone (what the
+    # optimiser used above 300 offers) drops them and finds a slower plan.
+    import random
+
+    rng = random.Random(11)
+    cat = []
+    for i in range(600):
+        kind = "plays" if i % 2 else "likes"
+        qty = rng.choice([1_000, 2_000, 3_000]) if kind == "plays" else rng.choice([100, 200])
+        hours = rng.uniform(0.5, 30.0)
+        rate = int(rng.uniform(100, 400) if kind == "plays" else rng.uniform(2_000, 6_000))
+        rate = int(rate * (1 + 30 / hours) / 4)  # faster costs more
+        cat.append(Offer(i, kind, f"m{i}", f"m{i}", rate, qty, qty, 1, hours, 0.0, ANY))
+    u = need("12", {"plays": 2, "likes": 1})
+    plans = {p.key: p for p in optimise(u, cat)}
+
+    options = {kind: [(o, o.min_qty) for o in cat if o.kind == kind] + [None] for kind in KINDS}
+    candidates = []
+    for pick_plays, pick_likes in itertools.product(options["plays"], options["likes"]):
+        picks = [p for p in (pick_plays, pick_likes) if p is not None]
+        if picks and sum(catalogue_price(o, q) for o, q in picks) <= u.budget_fen:
+            candidates.append((plan_value(u, picks), max(o.eta_hours(q) for o, q in picks)))
+    v_star = max(v for v, _ in candidates)
+    assert plans["balanced"].value == pytest.approx(v_star, rel=1e-9)
+    fastest = min(eta for v, eta in candidates if v >= FAST_SHARE * v_star * (1 - 1e-9))
+    fast_plan = plans.get("fast", plans["balanced"])
+    by_id = {o.service_id: o for o in cat}
+    assert max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items) == (
+        pytest.approx(fastest, abs=1e-9)
+    )

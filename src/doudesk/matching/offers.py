@@ -143,7 +143,6 @@ class Catalogue:
     def __init__(self, offers: Iterable[Offer]) -> None:
         lex = get_lexicon()
         self.offers: tuple[Offer, ...] = tuple(offers)
-        self._index: dict[int, int] | None = None
         n = len(self.offers)
         self.intents: tuple[str, ...] = lex.intents
         self.kinds: tuple[str, ...] = lex.kinds
@@ -190,12 +189,6 @@ class Catalogue:
 
     def __len__(self) -> int:
         return len(self.offers)
-
-    def index_of(self) -> dict[int, int]:
-        """Return ``{id(offer): position}`` (built once)."""
-        if self._index is None:
-            self._index = {id(o): i for i, o in enumerate(self.offers)}
-        return self._index
 
     @classmethod
     def of(cls, offers: Catalogue | Iterable[Offer]) -> Catalogue:

@@ -54,10 +54,10 @@ Design:
   :func:`_dominated_count`). Offers of one kind with the same grid and outcomes form a
   precomputed group, so most of this is one sort (:func:`_prune`); what is left (a few dozen per
   kind) is compared pairwise. For 最快 the balanced plan's ETA is a deadline (exact: the
-  balanced plan keeps all of the value) and, up to ``FAST_EXACT_LIMIT`` offers, speed is a further
-  dominance criterion (exact); above that the fastest plan is searched among the offers
-  undominated on price and reach (a shortlist, stated in :func:`_fast_candidates`). Long
-  quantity ranges are searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the
+  balanced plan keeps all of the value) and speed is a further dominance criterion (exact; a
+  few hundred offers stay), and each probe of the deadline search prunes its items again
+  without speed (:meth:`_Model.within`), back to a few dozen. Long quantity ranges are
+  searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the
   best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
@@ -99,9 +99,6 @@ EXCESS_CREDIT = 0.1
 #: the step (HiGHS slows down sharply with wide integer domains).
 GRID_LEVELS = 16
 TIME_LIMIT_S = 0.25
-#: The fastest plan's candidates are pruned exactly up to this many offers; beyond, they are
-#: a shortlist (see :func:`_fast_candidates`).
-FAST_EXACT_LIMIT = 300
 MIP_REL_GAP = 1e-9
 #: HiGHS options of every MILP. Its primal heuristics cost ~20 ms per solve on these small models
 #: and never pay off here. Feasibility jump stays on: with it and presolve both off, HiGHS (in
@@ -371,7 +368,8 @@ def _prune(
     dominated item for an unused dominator never raises the cost or the ETA and never lowers
     any outcome (every objective is monotone in the outcomes), so every objective keeps its
     optimum: this is exact, not a shortlist. Within a group of identical grids and outcomes the
-    untimed case is one sort.
+    untimed case is one sort, and the timed case one comparison per pair of the group
+    (:func:`_group_timed_keep`), before offers of different groups are compared pairwise.
     """
     kmax, top = _aligned(cat, idx, qtop)
     if idx.size <= 1:
@@ -394,6 +392,8 @@ def _prune(
                 t = top[rows]
                 earlier = np.tri(rows.size, k=-1, dtype=bool).T  # earlier[a, b]: a before b
                 keep[rows[((t[:, None] >= t[None, :]) & earlier).sum(axis=0) >= cap]] = False
+    else:
+        keep &= _group_timed_keep(cat, idx, rate, top, group, cap)
     rows = np.flatnonzero(keep)
     kinds = cat.kind_idx[idx]
     start, hpk = cat.start[idx], cat.hpk[idx]
@@ -407,6 +407,46 @@ def _prune(
         result.append(r)
     sel = np.sort(np.concatenate(result))
     return idx[sel], kmax[sel]
+
+
+def _group_timed_keep(
+    cat: Catalogue,
+    idx: np.ndarray,
+    rate: np.ndarray,
+    top: np.ndarray,
+    group: np.ndarray,
+    cap: int,
+) -> np.ndarray:
+    """Return which offers fewer than ``cap`` others of their group dominate, speed included.
+
+    Offers of one group share their grid and outcomes, so ``a`` dominates ``b`` when it is no
+    dearer, reaches at least as far and is done no later at both ends of ``b``'s range (the ETA
+    is linear in the quantity); ties go to the earlier offer. A cheap first pass before the
+    pairwise comparison across groups (:func:`_dominated_count`), which is quadratic in what
+    is left.
+    """
+    keep = np.ones(idx.size, dtype=bool)
+    start, hpk, qmin = cat.start[idx], cat.hpk[idx], cat.qmin[idx]
+    order = np.argsort(group, kind="stable")
+    bounds = np.flatnonzero(np.diff(group[order])) + 1
+    for rows in np.split(order, bounds):
+        if rows.size < 2:
+            continue
+        r, t, s, h = rate[rows], top[rows], start[rows], hpk[rows]
+        eta_low = s + h * qmin[rows][0] / 1000.0  # the group's common minimum
+        eta_top = s + h * t / 1000.0
+        eta_at_their_top = s[:, None] + h[:, None] * t[None, :] / 1000.0  # [a, b]: a at b's top
+        covers = (
+            (r[:, None] <= r[None, :])
+            & (t[:, None] >= t[None, :])
+            & (eta_low[:, None] <= eta_low[None, :] + 1e-12)
+            & (eta_at_their_top <= eta_top[None, :] + 1e-12)
+        )
+        np.fill_diagonal(covers, False)
+        earlier = np.triu(np.ones((rows.size, rows.size), dtype=bool), k=1)
+        dominates = covers & (~covers.T | earlier)
+        keep[rows[dominates.sum(axis=0) >= cap]] = False
+    return keep
 
 
 #: Pairwise dominance checks are computed in blocks of this many dominators.
@@ -502,6 +542,8 @@ class _Model:
         self.time_limit = TIME_LIMIT_S
         #: Objective value no wanted solution reaches (HiGHS's ``objective_bound``), or None.
         self.cutoff: float | None = None
+        #: Whether ``rates`` are the catalogue's (exact prices), so that dominance is exact.
+        self.catalogue_prices = False
         self.cat = cat
         self.chosen = chosen
         self.budget = budget_fen
@@ -576,21 +618,34 @@ class _Model:
         return np.unique(etas[levels[None, :] <= self.kmax_i[:, None]])
 
     def within(self, deadline: float) -> _Model | None:
-        """Return this model restricted to items done by ``deadline`` (same grid), or None."""
+        """Return this model restricted to items done by ``deadline`` (same grid), or None.
+
+        With catalogue prices, offers that ``max_per_kind`` others of their kind dominate with
+        the reach each has by ``deadline`` are dropped (:func:`_prune`): every item left is in
+        time, so speed no longer matters. The fastest plan's candidates, pruned with speed,
+        shrink here to what the balanced program would keep (a few dozen instead of hundreds).
+        """
         keep, kcap = self._caps_by(deadline)
         if not keep.any():
             return None
-        mult = self.mult[keep]
-        return _Model(
+        rows = np.flatnonzero(keep)
+        if self.catalogue_prices:
+            top = (self.qmin_i[rows] + self.qstep_i[rows] * kcap[rows]).astype(np.float64)
+            kept, _ = _prune(self.cat, self.chosen[rows], top, self.need.max_per_kind, False)
+            rows = rows[np.isin(self.chosen[rows], kept)]
+        mult = self.mult[rows]
+        restricted = _Model(
             self.need,
             self.cat,
-            self.chosen[keep],
-            kcap[keep] * mult,
+            self.chosen[rows],
+            kcap[rows] * mult,
             self.intents,
             self.budget,
-            self.rates[keep],
+            self.rates[rows],
             mult,
         )
+        restricted.catalogue_prices = self.catalogue_prices
+        return restricted
 
     def _caps_by(self, deadline: float) -> tuple[np.ndarray, np.ndarray]:
         """Return (items that can be done by ``deadline``, each item's top grid index by then)."""
@@ -789,7 +844,9 @@ def optimise(
             if not keep.any():
                 raise _budget_error(int(entry.min()))
             chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
-        return _Model(need, cat, chosen, kmax, intents, budget, rates)
+        built = _Model(need, cat, chosen, kmax, intents, budget, rates)
+        built.catalogue_prices = price is None
+        return built
 
     def cost(picks: Solution) -> int:
         return sum(price_fn(o, q) for o, q in picks)
@@ -948,24 +1005,14 @@ def _fast_candidates(
     """Return the candidates (indices, grid index of the top) of the fastest plan.
 
     The fastest plan is never slower than the balanced one (which keeps all of the value), so
-    the balanced plan's ETA acts as a deadline: exact, and it removes slow offers. Up to
-    ``FAST_EXACT_LIMIT`` remaining offers are pruned exactly with speed as a further criterion.
-    Beyond that (large catalogues) the candidates are the offers undominated on price and reach
-    under that deadline, plus the balanced plan's: a shortlist, so there the fastest plan is the
-    fastest among those offers, not proven over the whole catalogue.
+    the balanced plan's ETA acts as a deadline: exact, and it removes slow offers. What is
+    left is pruned exactly with speed as a further criterion (:func:`_prune`).
     """
     eta = max(o.eta_hours(q) for o, q in balanced)
     limit = eta if need.deadline_hours is None else min(eta, need.deadline_hours)
     capped = dataclasses.replace(need, deadline_hours=limit + 1e-9)
     idx, qtop, _, _ = _filter(capped, cat, budget, None)
-    if idx.size <= FAST_EXACT_LIMIT:
-        return _prune(cat, idx, qtop, need.max_per_kind, timed=True)
-    chosen, _ = _prune(cat, idx, qtop, need.max_per_kind, timed=False)
-    where = cat.index_of()
-    used = np.array([where[id(o)] for o, _ in balanced], dtype=np.int64)
-    sel = np.unique(np.concatenate([chosen, used]))
-    pos = np.searchsorted(idx, sel)
-    return sel, _aligned(cat, sel, qtop[pos])[0]
+    return _prune(cat, idx, qtop, need.max_per_kind, timed=True)
 
 
 def greedy_plan(
