@@ -64,9 +64,9 @@ Design:
   separated at the root only and few are kept. Models go to ``highspy`` directly as sparse
   column-wise arrays (:func:`_load`): ``scipy.optimize.milp`` validated and converted each
   one for ~1 ms, a fifth of the median request at a dozen calls. HiGHS is ~90 % of the time
-  of the benchmark's slowest 5 % of needs: 4-5 MILPs of ~30 ms each, as the budget knapsack
-  over coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic centre and
-  separates cuts at the root. Pruning and model building are the rest.
+  of the benchmark's slowest 5 % of needs: 4-20 MILPs of 5-100 ms each, as the budget
+  knapsack over coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic
+  centre and separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
