@@ -418,9 +418,13 @@ def test_the_fastest_plan_is_exact_in_a_catalogue_of_hundreds_of_offers() -> Non
             candidates.append((plan_value(u, picks), max(o.eta_hours(q) for o, q in picks)))
     v_star = max(v for v, _ in candidates)
     assert plans["balanced"].value == pytest.approx(v_star, rel=1e-9)
-    fastest = min(eta for v, eta in candidates if v >= FAST_SHARE * v_star * (1 - 1e-9))
-    fast_plan = plans.get("fast", plans["balanced"])
+    floor = FAST_SHARE * v_star * (1 - 1e-9)
+    fastest = min(eta for v, eta in candidates if v >= floor)
+    # 最快 is shown once: as its own plan, or merged into 最省钱 or 均衡 when it is the same.
     by_id = {o.service_id: o for o in cat}
-    assert max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items) == (
-        pytest.approx(fastest, abs=1e-9)
-    )
+    shown = [
+        max(by_id[it.service_id].eta_hours(it.quantity) for it in p.items)
+        for p in plans.values()
+        if p.value >= floor
+    ]
+    assert min(shown) == pytest.approx(fastest, abs=1e-9)
