@@ -69,7 +69,7 @@ Design:
   centre and separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
-  pricing engine) is modelled as each shortlisted offer's highest sampled rate; the plan is
+  pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
   re-priced with the real function and re-solved under a tighter budget if it overshoots.
 """
 
