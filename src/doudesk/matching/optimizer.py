@@ -443,10 +443,17 @@ def _group_timed_keep(
             & (eta_at_their_top <= eta_top[None, :] + 1e-12)
         )
         np.fill_diagonal(covers, False)
-        earlier = np.triu(np.ones((rows.size, rows.size), dtype=bool), k=1)
-        dominates = covers & (~covers.T | earlier)
-        keep[rows[dominates.sum(axis=0) >= cap]] = False
+        keep[rows[_dominator_counts(covers) >= cap]] = False
     return keep
+
+
+def _dominator_counts(covers: np.ndarray) -> np.ndarray:
+    """Return how many offers dominate each, from ``covers[a, b]`` ("a can replace b").
+
+    Mutual cover (identical offers) counts only for the earlier one, so one of them stays.
+    """
+    earlier = np.triu(np.ones(covers.shape, dtype=bool), k=1)
+    return (covers & (~covers.T | earlier)).sum(axis=0)
 
 
 #: Pairwise dominance checks are computed in blocks of this many dominators.
@@ -503,9 +510,7 @@ def _dominated_count(
             le &= ~high | eta_ok
         le[np.arange(a.size), np.arange(s0, s0 + a.size)] = False
         covers[s0 : s0 + a.size] = le
-    earlier = np.triu(np.ones((r.size, r.size), dtype=bool), k=1)
-    dominates = covers & (~covers.T | earlier)
-    return dominates.sum(axis=0)
+    return _dominator_counts(covers)
 
 
 # --------------------------------------------------------------------------- the MILP
