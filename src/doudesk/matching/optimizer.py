@@ -27,9 +27,9 @@ Design:
   below. Each MILP probe passes its floor to HiGHS as an objective bound, so a deadline with
   no such plan is proven empty without HiGHS's feasibility pump. The LPs share one HiGHS
   instance (:meth:`_Model.deadline_bounds`): a deadline only changes column bounds and link
-  coefficients, so each LP starts from the last basis. Where
-  the relaxation is far off (2 needs in 1,000 in the benchmark) the MILP probes stop after
-  ``TIME_LIMIT_S`` in all with the fastest plan found so far.
+  coefficients, so each LP starts from the last basis. Where the relaxation is far off (2
+  needs in 1,000 in the benchmark) the MILP probes stop after ``TIME_LIMIT_S`` in all with
+  the fastest plan found so far.
 * **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
   range is short (``<= GRID_LEVELS`` steps, ``step' = step``) the model is exact: it is first
   solved with each price allowed to round down by up to 0.499 fen (a relaxation); if the answer
@@ -57,8 +57,8 @@ Design:
   balanced plan keeps all of the value) and speed is a further dominance criterion (exact; a
   few hundred offers stay), and each probe of the deadline search prunes its items again
   without speed (:meth:`_Model.within`), back to a few dozen. Long quantity ranges are
-  searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the
-  best plan found so far is used if it is ever hit).
+  searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the best plan found so
+  far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only and few are kept. Models go to ``highspy`` directly as sparse
@@ -540,6 +540,8 @@ class _Model:
         budget_fen: int,
         rates: np.ndarray,
         mult: np.ndarray | None = None,
+        *,
+        catalogue_prices: bool,
     ) -> None:
         self.need = need
         self.intents = intents
@@ -548,7 +550,7 @@ class _Model:
         #: Objective value no wanted solution reaches (HiGHS's ``objective_bound``), or None.
         self.cutoff: float | None = None
         #: Whether ``rates`` are the catalogue's (exact prices), so that dominance is exact.
-        self.catalogue_prices = False
+        self.catalogue_prices = catalogue_prices
         self.cat = cat
         self.chosen = chosen
         self.budget = budget_fen
@@ -639,7 +641,7 @@ class _Model:
             kept, _ = _prune(self.cat, self.chosen[rows], top, self.need.max_per_kind, False)
             rows = rows[np.isin(self.chosen[rows], kept)]
         mult = self.mult[rows]
-        restricted = _Model(
+        return _Model(
             self.need,
             self.cat,
             self.chosen[rows],
@@ -648,9 +650,8 @@ class _Model:
             self.budget,
             self.rates[rows],
             mult,
+            catalogue_prices=self.catalogue_prices,
         )
-        restricted.catalogue_prices = self.catalogue_prices
-        return restricted
 
     def _caps_by(self, deadline: float) -> tuple[np.ndarray, np.ndarray]:
         """Return (items that can be done by ``deadline``, each item's top grid index by then)."""
@@ -660,11 +661,12 @@ class _Model:
         return room >= 0, np.minimum(fit, self.kmax_i).astype(np.int64)
 
     def deadline_bounds(self, mode: str) -> Callable[[float], float | None]:
-        """Return ``bound(deadline)``: the LP bound of ``within(deadline)`` with ``-v``.
+        """Return ``bound(deadline)``: an LP bound of ``within(deadline)`` with ``-v``.
 
-        One LP is kept and only its columns' bounds and link coefficients change from one
-        deadline to the next, so HiGHS starts each solve from the last basis (the same
-        LP as ``within(deadline)``'s relaxation, in a fraction of the time).
+        The LP relaxation of this model's items done by ``deadline`` (``within`` may prune some
+        of them further, so this bounds its program from above). One LP is kept and only its
+        columns' bounds and link coefficients change from one deadline to the next, so HiGHS
+        starts each solve from the last basis.
         """
         A, lb, ub, hi, _ = self._system([], self.budget, mode)
         h = _load(-self.v, A, lb, ub, self.lo, hi, None, self.time_limit)
@@ -849,9 +851,9 @@ def optimise(
             if not keep.any():
                 raise _budget_error(int(entry.min()))
             chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
-        built = _Model(need, cat, chosen, kmax, intents, budget, rates)
-        built.catalogue_prices = price is None
-        return built
+        return _Model(
+            need, cat, chosen, kmax, intents, budget, rates, catalogue_prices=price is None
+        )
 
     def cost(picks: Solution) -> int:
         return sum(price_fn(o, q) for o, q in picks)
