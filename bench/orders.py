@@ -630,14 +630,14 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         # Warm up: imports, connections, caches.
         http_load(url, api_key, clients=min(args.clients, 4), orders=20, seconds=None)
         postgres = is_postgres(args.database_url)
+        path = None if postgres else sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
         bare = {}
         for tx in TRANSACTIONS:
-            if postgres:
+            if path is None:
                 bare[tx] = bare_postgres(
                     args.database_url, clients=args.clients, seconds=args.bare_seconds, tx=tx
                 )
             else:
-                path = sqlite_path_for(args.database_url, env.get("DOUDESK_DATA_DIR"))
                 bare[tx] = bare_sqlite(path, clients=args.clients, seconds=args.bare_seconds, tx=tx)
         serve_pid = int(env.get(SERVE_PID, "0"))
         cpu_before = cpu_by_role(serve_pid) if serve_pid else {}
