@@ -14,7 +14,7 @@ import pytest
 from celery.fixups.django import DjangoWorkerFixup
 from celery.signals import task_prerun
 from django.core.signals import request_started
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
 from doudesk.celery import app
 
@@ -56,8 +56,6 @@ def test_a_broken_connection_is_replaced_before_the_next_task():
 
 
 def test_an_eager_task_keeps_the_callers_connection_even_inside_a_transaction():
-    from django.db import transaction
-
     with transaction.atomic():
         opened = connection.connection
         task_prerun.send(sender=None, task=a_task(eager=True))
