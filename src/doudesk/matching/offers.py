@@ -186,6 +186,8 @@ class Catalogue:
             self.group = self.group.reshape(-1).astype(np.int64)
         else:
             self.group = np.zeros(0, dtype=np.int64)
+        #: Arrays the optimiser derives from the catalogue once, by name.
+        self.derived: dict[str, np.ndarray] = {}
 
     def __len__(self) -> int:
         return len(self.offers)

@@ -46,7 +46,11 @@ Design:
   FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
   small to change the cost (< 0.5 fen), for 最快 lexicographically (the largest ``V`` at the
   smallest ETA; the balanced plan when it is as fast). Identical plans are shown once.
-* **Candidates at 10,000 offers (exact pruning).** For 均衡 and 最省钱 an offer is dropped when
+* **Candidates at 10,000 offers (exact pruning).** First, an offer that ``max_per_kind``
+  others of its group (same grid and outcomes) beat whatever the need (no dearer, reaching as
+  far, starting no later, no slower, targeting every audience it can) is dropped with one
+  lookup, computed once per catalogue in 20-110 ms (:func:`_drop_always_dominated`; in the
+  benchmark 83 % of the candidates when no audience is asked, 37 % otherwise). Then, for 均衡 and 最省钱 an offer is dropped when
   ``max_per_kind`` others of its kind dominate it: each quantity it can deliver here (budget and
   deadline caps applied) the dominator delivers too, or rounds up to its own next grid point, at
   no higher price, with at least the same outcomes per unit (swapping it for an unused dominator
@@ -354,6 +358,58 @@ def _aligned(cat: Catalogue, idx: np.ndarray, qtop: np.ndarray) -> tuple[np.ndar
     """Return (grid index of the top quantity, top quantity on the grid) of candidates."""
     kmax = np.floor((qtop - cat.qmin[idx]) / cat.step[idx] + 1e-9).astype(np.int64)
     return kmax, cat.qmin[idx] + cat.step[idx] * kmax
+
+
+def _drop_always_dominated(
+    need: Understood, cat: Catalogue, idx: np.ndarray, qtop: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Drop candidates that ``max_per_kind`` others of their group beat for any need (exact).
+
+    ``idx`` must be every candidate of ``need`` (the output of :func:`_filter`): a dominator
+    (:func:`_always_dominating_counts`) of a candidate is then a candidate too, reaching at
+    least as far and done no later, so it also dominates in :func:`_prune`'s sense, timed or
+    not. A cheap first pass (one lookup per offer) before :func:`_prune`'s group pass, which is
+    quadratic in a group's size.
+    """
+    blind = need.audience.is_empty()
+    counts = _always_dominating_counts(cat, audience_blind=blind)
+    keep = counts[idx] < need.max_per_kind
+    return idx[keep], qtop[keep]
+
+
+def _always_dominating_counts(cat: Catalogue, *, audience_blind: bool) -> np.ndarray:
+    """Return how many offers of its group dominate each offer whatever the need.
+
+    ``a`` dominates ``b`` of its group (same grid and outcomes) when it is no dearer, reaches no
+    less far (``max_qty``), starts no later and delivers no slower, and, unless
+    ``audience_blind`` (the need targets no audience) or the kind takes no audience, can target
+    every audience ``b`` can. Then the need's deadline and budget cap ``a`` no lower than ``b``
+    and every filter ``b`` passes, ``a`` passes. Identical offers: the earlier one dominates.
+    Computed once per catalogue (``cat.derived``), in blocks of rows of a group.
+    """
+    name = f"always_dominating_counts:{audience_blind}"
+    if name in cat.derived:
+        return cat.derived[name]
+    counts = np.zeros(len(cat), dtype=np.int64)
+    bits = np.packbits(cat.audience, axis=1)
+    order = np.argsort(cat.group, kind="stable")
+    for rows in np.split(order, np.flatnonzero(np.diff(cat.group[order])) + 1):
+        r, q, s, h = cat.rate[rows], cat.qmax[rows], cat.start[rows], cat.hpk[rows]
+        b = bits[rows]
+        blind = audience_blind or bool(cat.audience_free[rows[0]])
+        for a0 in range(0, rows.size, _BLOCK):
+            a = slice(a0, a0 + _BLOCK)
+            ra, qa, sa, ha = r[a, None], q[a, None], s[a, None], h[a, None]
+            covers = (ra <= r) & (qa >= q) & (sa <= s) & (ha <= h)
+            strict = (ra < r) | (qa > q) | (sa < s) | (ha < h)
+            if not blind:
+                ba = b[a][:, None, :]
+                covers &= ~(b[None, :, :] & ~ba).any(axis=2)
+                strict |= (b[None, :, :] != ba).any(axis=2)
+            earlier = np.arange(a0, a0 + ra.shape[0])[:, None] < np.arange(rows.size)[None, :]
+            counts[rows] += (covers & (strict | earlier)).sum(axis=0)
+    cat.derived[name] = counts
+    return counts
 
 
 def _prune(
@@ -838,6 +894,7 @@ def optimise(
     price_fn = price or catalogue_price
     idx, qtop, unit_value, intents = _filter(need, cat, budget, price)
     if price is None:
+        idx, qtop = _drop_always_dominated(need, cat, idx, qtop)
         chosen, kmax = _prune(cat, idx, qtop, need.max_per_kind, timed=False)
     else:
         chosen, kmax = idx, _aligned(cat, idx, qtop)[0]
@@ -1019,6 +1076,7 @@ def _fast_candidates(
     limit = eta if need.deadline_hours is None else min(eta, need.deadline_hours)
     capped = dataclasses.replace(need, deadline_hours=limit + 1e-9)
     idx, qtop, _, _ = _filter(capped, cat, budget, None)
+    idx, qtop = _drop_always_dominated(need, cat, idx, qtop)
     return _prune(cat, idx, qtop, need.max_per_kind, timed=True)
 
 
