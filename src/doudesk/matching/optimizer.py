@@ -50,19 +50,18 @@ Design:
   others of its group (same grid and outcomes) beat whatever the need (no dearer, reaching as
   far, starting no later, no slower, targeting every audience it can) is dropped with one
   lookup, computed once per catalogue in 20-110 ms (:func:`_drop_always_dominated`; in the
-  benchmark 83 % of the candidates when no audience is asked, 37 % otherwise). Then, for 均衡 and 最省钱 an offer is dropped when
-  ``max_per_kind`` others of its kind dominate it: each quantity it can deliver here (budget and
-  deadline caps applied) the dominator delivers too, or rounds up to its own next grid point, at
-  no higher price, with at least the same outcomes per unit (swapping it for an unused dominator
-  never raises the cost nor lowers any outcome; the grids need not nest, see
-  :func:`_dominated_count`). Offers of one kind with the same grid and outcomes form a
-  precomputed group, so most of this is one sort (:func:`_prune`); what is left (a few dozen per
-  kind) is compared pairwise. For 最快 the balanced plan's ETA is a deadline (exact: the
-  balanced plan keeps all of the value) and speed is a further dominance criterion (exact; a
-  few hundred offers stay), and each probe of the deadline search prunes its items again
-  without speed (:meth:`_Model.within`), back to a few dozen. Long quantity ranges are
-  searched on a grid (above). Each solve has a ``TIME_LIMIT_S`` guard (the best plan found so
-  far is used if it is ever hit).
+  benchmark 83 % of the candidates when no audience is asked, 37 % otherwise). Then, for 均衡
+  and 最省钱, an offer is dropped when ``max_per_kind`` others of its kind dominate it: each
+  quantity it can deliver here (budget and deadline caps applied) the dominator delivers too,
+  or rounds up to its own next grid point, at no higher price, with at least the same outcomes
+  per unit (swapping it for an unused dominator never raises the cost nor lowers any outcome;
+  the grids need not nest, see :func:`_dominated_count`). Within a group most of this is one
+  sort (:func:`_prune`); what is left (a few dozen per kind) is compared pairwise. For 最快
+  the balanced plan's ETA is a deadline (exact: the balanced plan keeps all of the value)
+  and speed is a further dominance criterion (exact; a few hundred offers stay), and each
+  probe of the deadline search prunes its items again without speed (:meth:`_Model.within`),
+  back to a few dozen. Long quantity ranges are searched on a grid (above). Each solve has a
+  ``TIME_LIMIT_S`` guard (the best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only and few are kept. Models go to ``highspy`` directly as sparse
