@@ -265,7 +265,8 @@ def test_every_private_action_needs_a_valid_key(customer, sid, counts, method, p
     body = json.dumps(order_body(sid) | {"amount": "100", "name": "x"})
 
     def call(auth: dict[str, str], **headers: str):
-        client = Client(headers=auth)
+        # CSRF enforced as for a real client: a bad key must not fall through to the session.
+        client = Client(headers=auth, enforce_csrf_checks=True)
         if method == "get":
             return client.get(V1 + path, headers=headers)
         return getattr(client, method)(
@@ -314,6 +315,55 @@ def test_order_ids_that_are_not_numbers_are_field_errors(api):
     assert_error(api.get(V1 + "/orders/abc"), 422, "order_id")
     assert_error(api.post(V1 + "/orders/abc/cancel", headers=EN), 422, "order_id", lang="en")
     assert_error(api.get(V1 + "/orders?limit=ten"), 422, "limit")
+
+
+def test_listing_past_the_end_is_empty_and_an_unknown_status_is_a_field_error(api, sid, customer):
+    services.order_place(customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500)
+    for offset in ("1", "9" * 25):
+        answer = api.get(f"{V1}/orders?offset={offset}")
+        assert answer.status_code == 200
+        assert answer.json() == {"count": 1, "results": []}
+    assert_error(api.get(V1 + "/orders?status=done"), 400, "status", code="unknown_status")
+    assert_error(api.get(V1 + "/orders?status=done", headers=EN), 400, "status", lang="en")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("post", "/orders", {"target": VIDEO_URL + "\u0000"}, "target"),
+        ("post", "/orders", {"quote_id": "q_\u0000"}, "quote_id"),
+        ("post", "/orders", {"options": {"regions": ["成都\u0000"]}}, "options.regions.0"),
+        ("post", "/api-keys", {"name": "a\u0000b"}, "name"),
+        ("get", "/orders?status=%00", None, "status"),
+    ],
+    ids=["target", "quote", "nested", "key-name", "query"],
+)
+def test_nul_characters_are_refused_by_field_and_write_nothing(
+    api, customer, sid, counts, method, path, body, field
+):
+    # PostgreSQL text cannot hold NUL: refused up front instead of failing in the write.
+    before = counts(customer)
+    if method == "get":
+        response = api.get(V1 + path)
+    else:
+        raw = json.dumps(order_body(sid) | body)
+        response = api.post(V1 + path, data=raw, content_type="application/json")
+    assert_error(response, 400, field, code="nul_character")
+    assert counts(customer) == before
+
+
+def test_unknown_paths_and_wrong_methods_answer_in_the_error_shape(api):
+    assert_error(api.get(V1 + "/nope"), 404, "path", code="not_found")
+    wrong = api.get(V1 + "/quotes", headers=EN)
+    assert_error(wrong, 405, "method", lang="en", code="method_not_allowed")
+    assert "POST" in wrong["Allow"]
+
+
+def test_the_api_docs_load_swagger_from_this_site(seeded):
+    page = Client().get(V1 + "/docs").content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in page
+    assert "cdn." not in page
+    assert Client().get("/static/ninja/swagger-ui-bundle.js").status_code == 200
 
 
 def test_listing_never_shows_another_customers_orders(api, other_customer, sid):

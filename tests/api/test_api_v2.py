@@ -18,6 +18,7 @@ pytestmark = pytest.mark.django_db
 V2 = "/api/v2"
 EN = {"Accept-Language": "en"}
 CJK = re.compile(r"[\u4e00-\u9fff]")
+INCORRECT_ORDER_ID = "Incorrect order ID"
 STATUS_KEYS = {"charge", "start_count", "status", "remains", "currency"}
 
 
@@ -251,6 +252,9 @@ BAD_ADDS = [
     ("quantity-too-small", lambda s: {"quantity": "100"}, "quantity"),
     ("quantity-negative", lambda s: {"quantity": "-1000"}, "quantity"),
     ("quantity-huge", lambda s: {"quantity": "9" * 30}, "quantity"),
+    ("quantity-superscript", lambda s: {"quantity": "1000²"}, "quantity"),
+    ("quantity-arabic-indic-digits", lambda s: {"quantity": "١٠٠٠"}, "quantity"),
+    ("link-nul", lambda s: {"link": VIDEO_URL + "\x00"}, "link"),
     ("quantity-off-step", lambda s: {"quantity": "1050"}, "quantity"),
     ("link-foreign", lambda s: {"link": "https://example.com/video/1"}, "target"),
     ("link-wrong-kind", lambda s: {"link": ACCOUNT_URL}, "target"),
@@ -292,6 +296,20 @@ def test_bad_add_is_an_error_in_zh_and_en_and_writes_nothing(
     assert CJK.search(zh["error"])
     assert not CJK.search(en["error"].replace("成都", ""))
     assert counts(customer) == before
+
+
+@pytest.mark.parametrize("raw", ["²", "1²", "١", "-1", "9" * 25])
+def test_order_ids_that_are_not_plain_digits_are_incorrect_ids(key, customer, sid, raw):
+    # str.isdigit() accepts "²" (which int() refuses) and other scripts' digits (which int()
+    # reads); only 0-9 name an order.
+    mine = place(customer, sid)
+    assert v2(key, "status", order=raw) == {"error": INCORRECT_ORDER_ID}
+    assert v2(key, "status", orders=f"{mine.pk},{raw}")[raw] == {"error": INCORRECT_ORDER_ID}
+    assert v2(key, "cancel", orders=raw) == [
+        {"order": raw, "cancel": {"error": INCORRECT_ORDER_ID}}
+    ]
+    assert v2(key, "refill", order=raw) == {"error": INCORRECT_ORDER_ID}
+    assert Order.objects.get(pk=mine.pk).status == "pending"
 
 
 def test_add_without_money_or_verification_is_an_error(seeded, api_key_for, sid, counts):

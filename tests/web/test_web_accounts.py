@@ -72,6 +72,17 @@ def test_bad_sign_up_shows_the_field_error_and_creates_nothing(db, form, message
     assert not Customer.objects.exists()
 
 
+@pytest.mark.parametrize("field", ["identifier", "display_name", "password"])
+def test_a_nul_character_in_a_form_field_is_refused_and_creates_nothing(db, field):
+    # PostgreSQL text cannot hold NUL: the form is refused, naming the field, before any write.
+    data = {"identifier": "nul@example.com", "password": PASSWORD, "kind": "individual"}
+    data[field] = data.get(field, "x") + "\x00"
+    response = Client().post("/signup/", data)
+    assert response.status_code == 400
+    assert response.content.decode().startswith(f"{field}: ")
+    assert not User.objects.exists()
+
+
 def test_sign_up_errors_speak_english_when_asked(db):
     response = in_english(Client()).post(
         "/signup/",

@@ -61,7 +61,10 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         ({"quantity": "1050"}, "quantity", "以 100 递增"),
         ({"quantity": "一千"}, "quantity", "数量须为整数"),
         ({"quantity": "-500"}, "quantity", "数量须为整数"),
+        ({"quantity": "²"}, "quantity", "数量须为整数"),
+        ({"quantity": "١٠٠٠"}, "quantity", "数量须为整数"),
         ({"audience": "auto", "duration_hours": "5"}, "options", "投放时长"),
+        ({"audience": "auto", "duration_hours": "²"}, "options", "投放时长"),
         ({"audience": "custom", "ages": ["10-17"]}, "options", "年龄段"),
     ],
     ids=[
@@ -72,7 +75,10 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         "off-step",
         "chinese-number",
         "negative",
+        "superscript-digit",
+        "arabic-indic-digits",
         "duration-5h",
+        "duration-superscript",
         "age-band",
     ],
 )
@@ -189,6 +195,8 @@ def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts)
     assert "应付" not in page
     english = in_english(client).get(f"/services/{sid('plays')}/price/", {"quantity": "x"})
     assert "Quantity must be an integer" in english.content.decode()
+    superscript = Client().get(f"/services/{sid('plays')}/price/", {"quantity": "²"})
+    assert "数量须为整数" in superscript.content.decode()
     assert counts() == before
 
 

@@ -20,6 +20,7 @@ from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
 from doudesk.orders.models import Order, OrderStatus
+from doudesk.textinput import ascii_int
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
 
@@ -60,7 +61,7 @@ def _parse_ids(raw: str) -> list[str]:
 
 
 def _as_int(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 19 else None
+    return ascii_int(raw) if len(raw) < 19 else None
 
 
 def _services(customer: Customer, data: dict[str, str]) -> Any:
@@ -82,7 +83,8 @@ def _services(customer: Customer, data: dict[str, str]) -> Any:
 
 def _add(customer: Customer, data: dict[str, str]) -> Any:
     quantity_raw = data.get("quantity", "").strip()
-    quantity: Any = int(quantity_raw) if quantity_raw.lstrip("-").isdigit() else quantity_raw
+    as_int = ascii_int(quantity_raw, signed=True)
+    quantity: Any = quantity_raw if as_int is None else as_int
     if "service" not in data:
         raise DomainError.single("service", "missing", "缺少 service 参数", "Missing service")
     options = None

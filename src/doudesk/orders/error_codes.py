@@ -12,3 +12,4 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_MISMATCH = "idempotency_key_reused"
     IDEMPOTENCY_KEY = "idempotency_key_invalid"
     EMPTY_GROUP = "empty_group"
+    UNKNOWN_STATUS = "unknown_status"

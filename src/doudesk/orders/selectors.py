@@ -9,11 +9,19 @@ from django.db.models import QuerySet
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
 from doudesk.orders.error_codes import OrderErrorCode
-from doudesk.orders.models import Order, OrderEvent
+from doudesk.orders.models import Order, OrderEvent, OrderStatus
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
-    """Return the customer's orders, newest first."""
+    """Return the customer's orders, newest first; ``status`` filters (a field error if unknown)."""
+    if status and status not in OrderStatus.values:
+        words = ", ".join(OrderStatus.values)
+        raise DomainError.single(
+            "status",
+            OrderErrorCode.UNKNOWN_STATUS,
+            f"未知的订单状态，可选：{words}",
+            f"Unknown order status; use one of: {words}",
+        )
     qs = Order.objects.filter(customer=customer).select_related("module")
     return qs.filter(status=status) if status else qs
 

@@ -46,12 +46,13 @@ def orders_create(
 def orders_list(
     request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> dict[str, Any]:
-    """Return the caller's orders, newest first."""
-    limit = max(1, min(limit, 200))
-    offset = max(0, offset)
+    """Return the caller's orders, newest first (``limit`` 1-200; past the end, no results)."""
     qs = selectors.order_list(customer=request.auth, status=status)
+    count = qs.count()
+    limit = max(1, min(limit, 200))
+    offset = max(0, min(offset, count))
     return {
-        "count": qs.count(),
+        "count": count,
         "results": [order_dict(o) for o in qs[offset : offset + limit]],
     }
 

@@ -13,6 +13,7 @@ from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.pricing.selectors import module_price_at
+from doudesk.textinput import ascii_int
 from doudesk.wallet.money import yuan_str
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
 
@@ -32,7 +33,8 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 def _quantity(raw: str) -> int | str:
     raw = (raw or "").strip().replace(",", "")
-    return int(raw) if raw.isdigit() else raw
+    as_int = ascii_int(raw)
+    return raw if as_int is None else as_int
 
 
 def _options_from_form(request: HttpRequest) -> dict | None:
@@ -41,7 +43,8 @@ def _options_from_form(request: HttpRequest) -> dict | None:
         return None
     options: dict = {"audience": post.get("audience")}
     raw_hours = post.get("duration_hours", "24").strip()
-    options["duration_hours"] = int(raw_hours) if raw_hours.isdigit() else raw_hours
+    hours = ascii_int(raw_hours)
+    options["duration_hours"] = raw_hours if hours is None else hours
     if post.get("objective"):
         options["objective"] = post.get("objective")
     if options["audience"] == "custom":
