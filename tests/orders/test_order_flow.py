@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
-from doudesk.orders.models import Order, OrderEvent, OrderStatus
+from doudesk.orders.models import Order, OrderEvent, OrderStatus, Refill
 from doudesk.providers.adapters.base import ProviderError, ProviderRejected, ProviderStatus
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import VIDEO_URL, module_id
@@ -241,6 +244,13 @@ def test_refill_only_for_refillable_finished_orders(customer, fake_adapter):
     refill = services.order_refill(customer=customer, order_id=order.pk)
     order.refresh_from_db()
     assert services.order_provider_refill(refill_id=refill.pk) == f"R{order.external_id}"
+    with pytest.raises(DomainError) as again:  # one refill request a day
+        services.order_refill(customer=customer, order_id=order.pk)
+    assert again.value.status == 409
+    assert again.value.errors[0].code == "refill_too_soon"
+    assert order.refills.count() == 1
+    Refill.objects.filter(pk=refill.pk).update(created_at=timezone.now() - timedelta(hours=25))
+    assert services.order_refill(customer=customer, order_id=order.pk).pk != refill.pk
     plays_order = place(customer)
     with pytest.raises(DomainError):
         services.order_refill(customer=customer, order_id=plays_order.pk)

@@ -7,6 +7,7 @@ class OrderErrorCode(StrEnum):
     NOT_FOUND = "order_not_found"
     CANCEL_NOT_ALLOWED = "cancel_not_allowed"
     REFILL_NOT_ALLOWED = "refill_not_allowed"
+    REFILL_TOO_SOON = "refill_too_soon"
     ALREADY_FINISHED = "already_finished"
     DISPATCHING = "dispatching"
     IDEMPOTENCY_MISMATCH = "idempotency_key_reused"

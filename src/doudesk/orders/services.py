@@ -77,6 +77,8 @@ REDISPATCH_AFTER = timedelta(seconds=30)
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
 STATUS_BATCH = 100
+# One refill request per order in this interval: the provider needs time to top the count up.
+REFILL_INTERVAL = timedelta(hours=24)
 
 _PROVIDER_TO_ORDER = {
     ProviderStatus.PENDING: OrderStatus.PENDING,
@@ -767,7 +769,7 @@ def order_provider_cancel(*, order_id: int) -> bool:
 
 
 def order_refill(*, customer: Customer, order_id: int) -> Refill:
-    """Request a refill of a finished order within its module's guarantee period."""
+    """Request a refill of a finished order within its guarantee period, once per 24 hours."""
     from doudesk.orders.tasks import order_refill_task
 
     with transaction.atomic(durable=True):
@@ -798,6 +800,16 @@ def order_refill(*, customer: Customer, order_id: int) -> Refill:
                 f"仅支持补量的服务在完成后 {module.refill_days} 天内可申请补量",
                 f"Refills are available for refillable services within {module.refill_days} "
                 "days of completion",
+            )
+        last = order.refills.filter(created_at__gt=timezone.now() - REFILL_INTERVAL).first()
+        if last is not None:
+            raise DomainError.single(
+                "order",
+                Code.REFILL_TOO_SOON,
+                f"该订单 24 小时内已申请过补量（补量 #{last.pk}），请稍后再试",
+                f"A refill of this order was requested in the last 24 hours (refill #{last.pk}); "
+                "please try again later",
+                status=409,
             )
         refill = Refill.objects.create(order=order)
         record_event(order, "refill_requested", data={"refill": refill.pk})
