@@ -154,6 +154,8 @@ def test_ordering_with_a_stale_total_is_a_conflict_and_writes_nothing(api, custo
         ({"need": "涨粉", "budget": 500, "target": "https://example.com/video/1"}, "target"),
         ({"need": "直播间人气", "budget": 500, "target": ACCOUNT_URL + "x"}, "target"),
         ({"need": "涨粉", "budget": 500, "deadline_hours": -3}, "deadline_hours"),
+        ({"need": "涨粉", "budget": [500]}, "budget"),
+        ({"need": "涨粉", "budget": 500, "deadline_hours": {"h": 3}}, "deadline_hours"),
     ],
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -166,6 +168,13 @@ def test_bad_plan_requests_are_field_errors_and_write_nothing(
     assert 400 <= r.status_code < 500
     assert_field_error(r, r.status_code, field, lang=lang)
     assert counts(customer) == before
+
+
+def test_a_value_of_none_of_the_accepted_types_is_one_error_about_its_field(api, customer):
+    # budget takes a number or a numeric string: a list fails every member of that union.
+    r = post(api, "/plans", {"need": "涨粉", "budget": [500], "deadline_hours": None}, **EN)
+    assert r.status_code == 422
+    assert [(e["field"], e["code"]) for e in r.json()["errors"]] == [("budget", "invalid_type")]
 
 
 @pytest.mark.parametrize(

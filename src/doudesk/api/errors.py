@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from django.utils.translation import get_language
@@ -26,6 +27,10 @@ _PYDANTIC_MESSAGES = {
 }
 
 
+# How pydantic tags the members of a union in an error's location.
+_UNION_TAG = re.compile(r"str|int|float|bool|none|decimal|bytes|[a-z-]+\[.*\]")
+
+
 def _language() -> str:
     return get_language() or "zh-hans"
 
@@ -48,19 +53,29 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
 
 
 def schema_errors(raw: list[dict[str, Any]]) -> DomainError:
-    """Translate ninja/pydantic validation errors into field errors in both languages."""
-    errors = []
+    """Translate ninja/pydantic validation errors into field errors in both languages.
+
+    A value that fits none of a union's types gets one error per type, located under the
+    type's tag (``budget.str``, ``budget.float``): those become one error about the field.
+    """
+    errors: list[FieldError] = []
+    by_field: dict[str, int] = {}
     for item in raw:
         loc = [
             str(part)
             for part in item.get("loc", ())
             if part not in ("body", "payload", "query", "path", "header")
         ]
-        field = ".".join(loc) or "body"
+        union_member = len(loc) > 1 and _UNION_TAG.fullmatch(loc[-1]) is not None
+        field = ".".join(loc[:-1] if union_member else loc) or "body"
         kind = str(item.get("type", ""))
         zh, en = _PYDANTIC_MESSAGES.get(
             kind, ("格式不正确", str(item.get("msg") or "Invalid value"))
         )
+        if union_member and field in by_field:
+            errors[by_field[field]] = FieldError(field, "invalid_type", "类型不正确", "Wrong type")
+            continue
+        by_field[field] = len(errors)
         errors.append(FieldError(field, kind or "invalid", zh, en))
     if not errors:
         errors.append(FieldError("body", "invalid", "请求格式不正确", "Malformed request"))
