@@ -516,6 +516,8 @@ def test_an_overlong_idempotency_key_is_refused(api, customer, sid, counts):
         ("1000000.01", 400),
         ("1e30", 400),
         ("1E+999999999", 400),
+        ("-1E+999999999", 400),
+        ("88.888", 400),
         ("abc", 422),
         ("NaN", 422),
         ("Infinity", 422),

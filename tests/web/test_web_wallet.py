@@ -84,12 +84,14 @@ def test_a_paid_top_up_is_not_paid_again_from_the_cashier(
 @pytest.mark.parametrize(
     ("amount", "message"),
     [
-        ("abc", "充值金额须在"),
+        ("abc", "最多两位小数"),
         ("0.5", "充值金额须在"),
         ("-100", "充值金额须在"),
-        ("", "充值金额须在"),
+        ("", "最多两位小数"),
         ("2000000", "充值金额须在"),
         ("1e30", "充值金额须在"),
+        ("1E+999999999", "最多两位小数"),
+        ("88.888", "最多两位小数"),
     ],
 )
 def test_bad_top_up_amounts_are_field_errors(web, customer, amount, message):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal, DecimalException
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -37,7 +38,7 @@ from doudesk.wallet.models import (
     TopUp,
     TopUpStatus,
 )
-from doudesk.wallet.money import yuan_str
+from doudesk.wallet.money import FEN_PER_YUAN, yuan_str
 
 MIN_TOPUP_FEN = 100
 MAX_TOPUP_FEN = 100_000_000
@@ -182,6 +183,29 @@ def _insufficient(account_pk: int, needed_fen: int) -> DomainError:
         f"Insufficient balance: ¥{yuan_str(available)} available, ¥{yuan_str(needed_fen)} needed",
         status=402,
     )
+
+
+def topup_amount_fen(value: object) -> int:
+    """Read a top-up amount the customer typed (yuan) as fen; a field error if it is not one.
+
+    Nothing is rounded: an amount with a fraction of a fen ("1.234") is refused, not charged
+    as something the customer did not type.
+    """
+    try:
+        fen = Decimal(str(value).strip()) * FEN_PER_YUAN
+        valid = fen.is_finite() and fen == fen.to_integral_value()
+    except DecimalException:
+        valid = False
+    if not valid:
+        raise DomainError.single(
+            "amount",
+            WalletErrorCode.INVALID_AMOUNT,
+            "请输入金额（元），最多两位小数",
+            "Enter an amount in yuan with at most two decimals",
+        )
+    if fen.copy_abs() > MAX_TOPUP_FEN:  # out of range for topup_create; int("1E+999999999") hangs
+        return MAX_TOPUP_FEN + 1 if fen > 0 else -1
+    return int(fen)
 
 
 def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:

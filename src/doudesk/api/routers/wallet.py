@@ -10,10 +10,9 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.errors import DomainError
 from doudesk.wallet import selectors
-from doudesk.wallet.money import yuan_str, yuan_to_fen
-from doudesk.wallet.services import topup_create
+from doudesk.wallet.money import yuan_str
+from doudesk.wallet.services import topup_amount_fen, topup_create
 
 router = Router(tags=["wallet"], auth=AUTH)
 
@@ -46,10 +45,7 @@ def wallet_get(request: HttpRequest) -> dict[str, Any]:
 @router.post("/wallet/topups", response={201: dict})
 def wallet_topup(request: HttpRequest, payload: TopUpIn) -> Status[dict[str, Any]]:
     """Open a top-up; pay it at ``pay_url`` (the sandbox gateway in sandbox mode)."""
-    try:
-        amount_fen = yuan_to_fen(payload.amount)
-    except ValueError:
-        raise DomainError.single("amount", "invalid_amount", "金额无效", "Invalid amount") from None
+    amount_fen = topup_amount_fen(payload.amount)
     topup = topup_create(customer=request.auth, amount_fen=amount_fen)
     body = {
         "id": topup.out_trade_no,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,8 +12,7 @@ from doudesk.errors import DomainError
 from doudesk.sandbox.payment import sandbox_payment_confirm
 from doudesk.wallet import selectors
 from doudesk.wallet.models import TopUp
-from doudesk.wallet.money import yuan_to_fen
-from doudesk.wallet.services import topup_create, topup_notify_apply
+from doudesk.wallet.services import topup_amount_fen, topup_create, topup_notify_apply
 from doudesk.web.views.common import customer_required, field_errors
 
 TOPUP_PRESETS = (50, 100, 500, 1000)
@@ -37,10 +34,7 @@ def wallet(request: HttpRequest) -> HttpResponse:
     context = _wallet_context(request)
     if request.method == "POST":
         try:
-            amount = yuan_to_fen(Decimal(request.POST.get("amount", "").strip() or "x"))
-        except Exception:  # noqa: BLE001 - any unreadable amount is a field error
-            amount = -1
-        try:
+            amount = topup_amount_fen(request.POST.get("amount", ""))
             topup = topup_create(customer=request.customer, amount_fen=amount)  # type: ignore[attr-defined]
         except DomainError as exc:
             context["errors"] = field_errors(exc)
