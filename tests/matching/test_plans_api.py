@@ -140,6 +140,18 @@ def test_ordering_with_a_stale_total_is_a_conflict_and_writes_nothing(api, custo
     assert counts(customer) == before
 
 
+@pytest.mark.parametrize("total", ["NaN", "Infinity", "-inf", "abc"])
+def test_ordering_with_a_total_that_is_not_an_amount_is_a_field_error(
+    api, customer, sid, counts, total
+):
+    before = counts(customer)
+    item = {"service_id": sid("plays"), "quantity": 1000}
+    r = post(api, "/plans/order", {"items": [item], "target": VIDEO_URL, "total": total})
+    assert_field_error(r, 400, "total")
+    assert r.json()["errors"][0]["code"] == "invalid"
+    assert counts(customer) == before
+
+
 @pytest.mark.parametrize(
     ("body", "field"),
     [

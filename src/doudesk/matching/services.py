@@ -253,8 +253,10 @@ def plan_order(
         try:
             shown = Decimal(str(total))
         except InvalidOperation:
-            raise _error("total", "invalid", "金额格式不正确", "Not an amount") from None
-        if not shown.is_finite() or shown * 100 != fresh:
+            shown = Decimal("NaN")
+        if not shown.is_finite():
+            raise _error("total", "invalid", "金额格式不正确", "Not an amount")
+        if shown * 100 != fresh:
             raise _error(
                 "total",
                 "price_changed",
