@@ -98,6 +98,8 @@ BAD_ORDERS = [
     ("quantity-missing", lambda s: {"quantity": None}, 422, "quantity", None),
     ("unknown-service", lambda s: {"service_id": 987_654}, 404, "service_id", "unknown_service"),
     ("service-not-a-number", lambda s: {"service_id": "plays"}, 422, "service_id", "int_parsing"),
+    ("service-boolean", lambda s: {"service_id": True}, 422, "service_id", "int_type"),
+    ("quantity-boolean", lambda s: {"quantity": True}, 422, "quantity", "int_type"),
     ("target-not-text", lambda s: {"target": 7301234567890123456}, 422, "target", "string_type"),
     ("options-not-object", lambda s: {"options": [1]}, 422, "options", "dict_type"),
     (

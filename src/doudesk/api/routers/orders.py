@@ -9,15 +9,16 @@ from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import order_dict
+from doudesk.api.types import Int
 from doudesk.orders import selectors, services
 
 router = Router(tags=["orders"], auth=AUTH)
 
 
 class OrderIn(Schema):
-    service_id: int
+    service_id: Int
     target: str = ""
-    quantity: int
+    quantity: Int
     quote_id: str | None = None
     options: dict[str, Any] | None = None
 

@@ -9,6 +9,7 @@ from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import service_dict
+from doudesk.api.types import Int
 from doudesk.catalog.selectors import module_get, module_list
 from doudesk.pricing.selectors import price_history_dict
 from doudesk.pricing.services import quote_as_dict, quote_create
@@ -17,8 +18,8 @@ router = Router(tags=["services"])
 
 
 class QuoteIn(Schema):
-    service_id: int
-    quantity: int
+    service_id: Int
+    quantity: Int
 
 
 @router.get("/services", auth=None)

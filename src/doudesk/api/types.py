@@ -1,0 +1,19 @@
+"""Field types of the v1 request schemas."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator
+from pydantic_core import PydanticCustomError
+
+
+def _not_a_bool(value: Any) -> Any:
+    # Pydantic's lax mode reads true as 1: a JSON boolean is never an id or a quantity.
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a valid integer")
+    return value
+
+
+#: An integer that JSON ``true`` / ``false`` do not pass for.
+Int = Annotated[int, BeforeValidator(_not_a_bool)]
