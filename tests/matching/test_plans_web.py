@@ -14,6 +14,7 @@ from factories import VIDEO_URL, CustomerFactory, fund_customer
 
 pytestmark = pytest.mark.django_db
 
+AUDIENCE_FIELD = re.compile(r'name="audience" value="([^"]*)"')
 PLAN_FORM = re.compile(r'name="items" value="([^"]*)".*?name="total" value="([^"]*)"', re.S)
 
 
@@ -75,6 +76,33 @@ def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):
     group = OrderGroup.objects.get(customer=customer, kind="matched_plan")
     assert group.total_fen == total_fen
     assert Order.objects.filter(group=group).count() == len(items)
+
+
+def test_a_plan_ordered_from_the_page_keeps_the_audience_of_the_need(web, customer):
+    need = "预算100元，想要成都本地的女性观众，18-23岁，视频播放"
+    page = web.post(
+        "/plans/", {"action": "plan", "need": need, "target": VIDEO_URL}
+    ).content.decode()
+    items_raw, total = PLAN_FORM.search(page).groups()
+    audience_raw = AUDIENCE_FIELD.search(page).group(1)
+    r = web.post(
+        "/plans/",
+        {
+            "action": "order",
+            "items": unescape(items_raw),
+            "total": total,
+            "audience": unescape(audience_raw),
+            "plan_target": VIDEO_URL,
+            "need": need,
+        },
+    )
+    assert r.status_code == 302, r.content.decode()[:2000]
+    promoted = Order.objects.filter(customer=customer, options__audience="custom")
+    assert promoted.exists()
+    for order in promoted:
+        assert order.options["gender"] == "female"
+        assert order.options["ages"] == ["18-23"]
+        assert order.options["regions"] == ["chengdu"]
 
 
 @pytest.mark.parametrize(

@@ -47,9 +47,12 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
         language="en" if _english() and not values.get("need", "").strip() else None,
     )
     target = values.get("target", "")
+    understood = answer["understood"]
+    # The audience the need asked for travels with the plan into its orders' targeting.
+    audience = understood["audience"] if any(understood["audience"].values()) else None
     return {
-        "understood": answer["understood"],
-        "plans": [_display(p, target, None) for p in answer["plans"]],
+        "understood": understood,
+        "plans": [_display(p, target, audience) for p in answer["plans"]],
     }
 
 
