@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "doudesk.orders",
     "doudesk.health",
     "doudesk.matching",
+    "doudesk.sandbox",  # its payment-callback task must be registered with the worker
     "doudesk.web",
 ]
 
