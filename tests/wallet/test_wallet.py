@@ -210,6 +210,26 @@ def test_a_paid_notification_is_applied_exactly_once(wallet):
     assert journal_total_fen() == 0
 
 
+def test_production_mode_has_no_payment_gateway_so_no_top_up_and_no_callback(wallet, settings):
+    # The sandbox gateway's signing secret is public: in production its callback must credit
+    # nothing, and no top-up can be opened until a real gateway exists.
+    from doudesk.sandbox.payment import sandbox_notify_params
+
+    topup = topup_create(customer=wallet["customer"], amount_fen=2_500)
+    params = sandbox_notify_params(topup=topup)
+    settings.SANDBOX = False
+    with pytest.raises(DomainError) as refused:
+        topup_notify_apply(params=params)
+    assert (refused.value.status, refused.value.errors[0].code) == (403, "no_payment_gateway")
+    with pytest.raises(DomainError) as closed:
+        topup_create(customer=wallet["customer"], amount_fen=2_500)
+    assert closed.value.errors[0].field == "amount"
+    topup.refresh_from_db()
+    assert topup.status == "pending"
+    assert wallet_balances(customer=wallet["customer"])["available_fen"] == 10_000
+    assert TopUp.objects.count() == 1
+
+
 # Money helpers -------------------------------------------------------------------------------
 
 

@@ -9,3 +9,4 @@ class WalletErrorCode(StrEnum):
     BAD_SIGNATURE = "bad_signature"
     UNKNOWN_PAYMENT = "unknown_payment"
     AMOUNT_MISMATCH = "amount_mismatch"
+    NO_GATEWAY = "no_payment_gateway"

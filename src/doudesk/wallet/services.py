@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, DecimalException
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -208,8 +209,24 @@ def topup_amount_fen(value: object) -> int:
     return int(fen)
 
 
+def _require_payment_gateway(field: str) -> None:
+    """Refuse top-ups without a payment gateway: the only one so far is the sandbox's.
+
+    In production mode its public signing secret would let anyone credit a wallet.
+    """
+    if not settings.SANDBOX:
+        raise DomainError.single(
+            field,
+            WalletErrorCode.NO_GATEWAY,
+            "在线充值暂未开通，请联系客服充值",
+            "Online top-up is not available yet; please contact support",
+            status=403,
+        )
+
+
 def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
-    """Open a pending top-up of ``amount_fen`` through the sandbox gateway."""
+    """Open a pending top-up of ``amount_fen`` through the sandbox gateway (sandbox mode only)."""
+    _require_payment_gateway("amount")
     if not MIN_TOPUP_FEN <= amount_fen <= MAX_TOPUP_FEN:
         raise DomainError.single(
             "amount",
@@ -234,7 +251,9 @@ def topup_notify_apply(*, params: dict[str, str]) -> TopUp:
     """Apply a gateway's signed payment notification exactly once.
 
     The signature is checked first; a repeated notification for a paid top-up changes nothing.
+    Refused outright without a payment gateway (production mode, so far).
     """
+    _require_payment_gateway("notify")
     if not gateway.verify(params):
         raise _bad_notify(WalletErrorCode.BAD_SIGNATURE, "签名无效", "Invalid signature")
     topup = (
