@@ -52,6 +52,9 @@ class VerificationAdmin(admin.ModelAdmin):
     fields = (*readonly_fields, "reject_reason")
     actions = ("approve", "reject")
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # customers submit; operators review
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Verification]:
         return super().get_queryset(request).select_related("customer__user")
 
@@ -77,3 +80,6 @@ class VerificationAdmin(admin.ModelAdmin):
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("prefix", "customer", "name", "created_at", "last_used_at", "revoked_at")
     readonly_fields = ("prefix", "digest", "customer", "created_at", "last_used_at")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # a key is created by its customer, who alone sees it (once)

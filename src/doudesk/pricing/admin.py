@@ -60,6 +60,9 @@ class QuoteAdmin(admin.ModelAdmin):
         "floor", "ceiling", "reference_rate", "point", "grid_version", "tier",
     )  # fmt: skip
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # quotes come from the pricing engine
+
 
 class ModulePricingConfigForm(forms.ModelForm):
     class Meta:
