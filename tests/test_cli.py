@@ -52,6 +52,28 @@ def test_production_mode_has_no_demo_account(tmp_path):
     assert "sandbox" in result.stderr
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("balance", "message"),
+    [
+        ("1.234", "two decimals"),
+        ("99999999999999999999", "between"),
+        ("1E+999999999", "between"),
+        ("-5", "between"),
+        ("abc", "amount in yuan"),
+        ("NaN", "amount in yuan"),
+    ],
+)
+def test_demo_account_refuses_a_balance_it_cannot_hold_exactly(balance, message):
+    from django.core.management import CommandError, call_command
+
+    from doudesk.accounts.models import Customer
+
+    with pytest.raises(CommandError, match=message):
+        call_command("demo_account", "--balance", balance)
+    assert not Customer.objects.exists()
+
+
 def test_demo_account_prints_one_json_line_with_a_working_key(tmp_path):
     env = _env(tmp_path)
     subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)

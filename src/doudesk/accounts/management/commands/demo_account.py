@@ -7,6 +7,9 @@ from django.core.management.base import BaseCommand, CommandError
 from doudesk.accounts.demo import demo_account_create
 from doudesk.wallet.money import yuan_to_fen
 
+#: A demo wallet's largest opening balance (the journal's amounts are 64-bit fen).
+MAX_BALANCE_YUAN = Decimal(100_000_000)
+
 
 class Command(BaseCommand):
     help = "Create a verified, funded demo customer with an API key (sandbox mode only)."
@@ -18,9 +21,14 @@ class Command(BaseCommand):
         if not settings.SANDBOX:
             raise CommandError("demo-account is available in sandbox mode only")
         try:
-            balance = yuan_to_fen(Decimal(options["balance"]))
-        except (InvalidOperation, ValueError):
-            raise CommandError("--balance must be an amount in yuan") from None
-        if balance < 0:
-            raise CommandError("--balance must not be negative")
+            amount = Decimal(options["balance"])
+        except InvalidOperation:
+            amount = Decimal("NaN")
+        if not amount.is_finite():
+            raise CommandError("--balance must be an amount in yuan")
+        if not 0 <= amount <= MAX_BALANCE_YUAN:
+            raise CommandError(f"--balance must be between 0 and {MAX_BALANCE_YUAN}")
+        if amount != amount.quantize(Decimal("0.01")):
+            raise CommandError("--balance must have at most two decimals (whole fen)")
+        balance = yuan_to_fen(amount)
         self.stdout.write(json.dumps(demo_account_create(balance_fen=balance), ensure_ascii=False))
