@@ -37,6 +37,17 @@ def valid_resident_id(serial: int | None = None) -> str:
     return body + resident_id_check_char(body)
 
 
+def image_bytes(fmt: str = "PNG") -> bytes:
+    """Return a small real image in Pillow's ``fmt`` (a licence upload)."""
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 30, 30)).save(out, fmt)
+    return out.getvalue()
+
+
 def valid_credit_code() -> str:
     """Return a valid unified social credit code."""
     body = "91350100M000100Y4"

@@ -22,10 +22,10 @@ from doudesk.accounts.services import (
     verification_submit,
 )
 from doudesk.errors import DomainError
-from factories import CustomerFactory, valid_credit_code, valid_resident_id
+from factories import CustomerFactory, image_bytes, valid_credit_code, valid_resident_id
 
 PASSWORD = "Lantern-Harbour-42"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+PNG = image_bytes("PNG")
 
 
 @pytest.fixture(autouse=True)

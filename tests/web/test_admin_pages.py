@@ -25,3 +25,26 @@ def test_every_admin_list_opens_and_every_add_form_answers_an_empty_save(
     # An empty save is refused with the form's errors (an add form whose required fields are
     # all read-only would crash on the database instead).
     assert admin_client.post(add, {}).status_code in (200, 302)
+
+
+def test_reviewers_see_the_licence_image_and_customers_cannot(seeded, admin_client, client):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from doudesk.accounts.services import verification_submit
+    from factories import CustomerFactory, image_bytes, valid_credit_code
+
+    png = image_bytes("PNG")
+    verification = verification_submit(
+        customer=CustomerFactory(kind="enterprise"),
+        legal_name="某某有限公司",
+        number=valid_credit_code(),
+        licence=SimpleUploadedFile("my licence.png", png, content_type="image/png"),
+    )
+    url = reverse("admin:accounts_verification_licence", args=[verification.pk])
+    page = admin_client.get(reverse("admin:accounts_verification_change", args=[verification.pk]))
+    assert url in page.content.decode()
+    image = admin_client.get(url)
+    assert (image.status_code, image["Content-Type"]) == (200, "image/png")
+    assert b"".join(image.streaming_content) == png
+    assert client.get(url).status_code == 302  # to the admin log-in
+    assert client.get(f"/media/{verification.licence.name}").status_code == 404

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
@@ -10,13 +12,19 @@ from django.test import Client
 from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import Customer, User, Verification
 from doudesk.accounts.services import LICENCE_MAX_BYTES
-from factories import CustomerFactory, in_english, valid_credit_code, valid_resident_id
+from factories import (
+    CustomerFactory,
+    image_bytes,
+    in_english,
+    valid_credit_code,
+    valid_resident_id,
+)
 
 pytestmark = pytest.mark.django_db
 
 PASSWORD = "Lantern-Harbour-42"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+PNG = image_bytes("PNG")
+JPEG = image_bytes("JPEG")
 
 
 def test_sign_up_with_email_logs_in_and_asks_for_verification(db):
@@ -245,6 +253,7 @@ def test_an_enterprise_with_a_valid_code_and_png_licence_is_approved(enterprise,
     assert (verification.status, verification.kind) == ("approved", "enterprise")
     assert verification.licence.read() == PNG
     assert str(tmp_path) in verification.licence.path
+    assert re.fullmatch(r"licences/\d{4}/\d{2}/[0-9a-f]{32}\.png", verification.licence.name)
     customer.refresh_from_db()
     assert customer.display_name == "成都星河文化传媒有限公司"
 
@@ -274,9 +283,27 @@ def test_a_jpeg_licence_is_accepted_too(enterprise):
             "JPEG 或 PNG",
         ),
         (lambda: SimpleUploadedFile("l.png", b"%PDF-1.7 fake png", "image/png"), "JPEG 或 PNG"),
-        (lambda: SimpleUploadedFile("empty.png", b"", "image/png"), "营业执照"),
+        (
+            lambda: SimpleUploadedFile(
+                "a.html", PNG[:8] + b"<script>alert(1)</script>", "image/png"
+            ),
+            "JPEG 或 PNG",
+        ),
+        (
+            lambda: SimpleUploadedFile("l.jpg", JPEG[:4] + b"\x00" * 200, "image/jpeg"),
+            "JPEG 或 PNG",
+        ),
+        (lambda: SimpleUploadedFile("empty.png", b"", "image/png"), "文件为空"),
     ],
-    ids=["missing", "too-large", "gif", "pdf-named-png", "empty"],
+    ids=[
+        "missing",
+        "too-large",
+        "gif",
+        "pdf-named-png",
+        "png-signature-only",
+        "jpeg-signature-only",
+        "empty",
+    ],
 )
 def test_a_bad_licence_is_a_field_error(enterprise, licence, message):
     customer, client = enterprise

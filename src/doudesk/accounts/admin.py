@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import mimetypes
+
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import ApiKey, Customer, User, Verification, VerificationStatus
@@ -46,11 +51,33 @@ class VerificationAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     search_fields = ("legal_name", "customer__user__username")
     readonly_fields = (
-        "customer", "kind", "legal_name", "number_masked", "licence", "submitted_at",
+        "customer", "kind", "legal_name", "number_masked", "licence_image", "submitted_at",
         "reviewed_at", "reviewed_by", "status",
     )  # fmt: skip
     fields = (*readonly_fields, "reject_reason")
     actions = ("approve", "reject")
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view(self.licence_view)
+        name = "accounts_verification_licence"
+        return [path("<int:pk>/licence/", view, name=name), *super().get_urls()]
+
+    def licence_view(self, request: HttpRequest, pk: int) -> FileResponse:
+        """Serve a submission's licence image to reviewers (uploads are not public)."""
+        verification = get_object_or_404(Verification, pk=pk)
+        if not self.has_view_permission(request, verification) or not verification.licence:
+            raise Http404
+        content_type = mimetypes.guess_type(verification.licence.name)[0]
+        return FileResponse(verification.licence.open("rb"), content_type=content_type)
+
+    @admin.display(description=_("营业执照"))
+    def licence_image(self, obj: Verification) -> str:
+        if not obj.licence:
+            return "-"
+        url = reverse("admin:accounts_verification_licence", args=[obj.pk])
+        return format_html(
+            '<a href="{}" target="_blank"><img src="{}" style="max-width:480px"></a>', url, url
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # customers submit; operators review

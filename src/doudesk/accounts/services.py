@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -14,6 +15,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
+from PIL import Image
 
 from doudesk.accounts import idcheck
 from doudesk.accounts.crypto import encrypt_text
@@ -30,7 +32,8 @@ from doudesk.errors import DomainError, FieldError
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
-LICENCE_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n"}
+#: Pillow's name of each accepted licence image format -> the stored file's extension.
+LICENCE_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
 
 def normalize_identifier(identifier: str) -> tuple[str, str]:
@@ -128,7 +131,15 @@ def customer_require_verified(customer: Customer) -> None:
         )
 
 
-def _check_licence(licence: UploadedFile | None) -> None:
+def _licence_error(zh: str, en: str) -> DomainError:
+    return DomainError.single("licence", Code.LICENCE_INVALID, zh, en)
+
+
+def _licence_extension(licence: UploadedFile | None) -> str:
+    """Return ``jpg`` or ``png`` for a readable JPEG or PNG image; a field error otherwise.
+
+    Pillow parses the image (a PNG signature in front of anything else is not a PNG).
+    """
     if licence is None:
         raise DomainError.single(
             "licence",
@@ -136,22 +147,23 @@ def _check_licence(licence: UploadedFile | None) -> None:
             "请上传营业执照图片",
             "Upload the business licence image",
         )
-    head = licence.read(8)
-    licence.seek(0)
-    if licence.size is None or licence.size > LICENCE_MAX_BYTES or licence.size == 0:
-        raise DomainError.single(
-            "licence",
-            Code.LICENCE_INVALID,
-            "营业执照图片不能超过 5 MB",
-            "The licence image must be at most 5 MB",
+    if not licence.size:
+        raise _licence_error("营业执照文件为空", "The licence file is empty")
+    if licence.size > LICENCE_MAX_BYTES:
+        raise _licence_error("营业执照图片不能超过 5 MB", "The licence image must be at most 5 MB")
+    try:
+        with Image.open(licence) as image:
+            kind = image.format
+            image.verify()
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        kind = None
+    finally:
+        licence.seek(0)
+    if kind not in LICENCE_FORMATS:
+        raise _licence_error(
+            "营业执照须为 JPEG 或 PNG 图片", "The licence must be a JPEG or PNG image"
         )
-    if not any(head.startswith(magic) for magic in LICENCE_TYPES.values()):
-        raise DomainError.single(
-            "licence",
-            Code.LICENCE_INVALID,
-            "营业执照须为 JPEG 或 PNG 图片",
-            "The licence must be a JPEG or PNG image",
-        )
+    return LICENCE_FORMATS[kind]
 
 
 @transaction.atomic
@@ -190,9 +202,10 @@ def verification_submit(
             normalized = idcheck.validate_credit_code(number).value
     except DomainError as exc:
         errors.extend(exc.errors)
+    extension = ""
     if customer.kind == CustomerKind.ENTERPRISE:
         try:
-            _check_licence(licence)
+            extension = _licence_extension(licence)
         except DomainError as exc:
             errors.extend(exc.errors)
     if errors:
@@ -204,7 +217,8 @@ def verification_submit(
         number_encrypted=encrypt_text(normalized),
         number_masked=idcheck.mask_id(normalized),
     )
-    if licence is not None and customer.kind == CustomerKind.ENTERPRISE:
+    if licence is not None and extension:
+        licence.name = f"{uuid.uuid4().hex}.{extension}"  # never the customer's file name
         verification.licence = licence
     if settings.SANDBOX:
         verification.status = VerificationStatus.APPROVED
