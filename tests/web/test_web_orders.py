@@ -197,6 +197,12 @@ def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts)
     assert "Quantity must be an integer" in english.content.decode()
     superscript = Client().get(f"/services/{sid('plays')}/price/", {"quantity": "²"})
     assert "数量须为整数" in superscript.content.decode()
+    assert (
+        "单价 ¥16.00 / 1000 次"
+        in Client().get(f"/services/{sid('plays')}/price/", {"quantity": "1000"}).content.decode()
+    )
+    by_the_piece = Client().get(f"/services/{sid('video-edit')}/price/", {"quantity": "3"})
+    assert "单价 ¥199.00 / 条" in by_the_piece.content.decode()  # not ¥199000.00 / 1000
     assert counts() == before
 
 

@@ -43,6 +43,19 @@ def per_unit(rate_per_1000: Decimal | str | int) -> str:
     return str(per_unit_yuan.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
+#: From this rate per 1,000 units on, a service is sold by the piece and priced per unit.
+PER_UNIT_FROM = Decimal(1000)
+
+
+@register.simple_tag
+def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> str:
+    """Return a rate as customers read it: ``¥16.00 / 1000 次``; by the piece ``¥299.00 / 场``."""
+    rate = Decimal(str(rate_per_1000))
+    if rate >= PER_UNIT_FROM:
+        return f"¥{per_unit(rate)} / {unit}"
+    return f"¥{rate.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)} / 1000 {unit}"
+
+
 @register.filter
 def event_label(kind: str) -> str:
     """Return a readable label for an order event kind."""
