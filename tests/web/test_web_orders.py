@@ -198,11 +198,11 @@ def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts)
     superscript = Client().get(f"/services/{sid('plays')}/price/", {"quantity": "²"})
     assert "数量须为整数" in superscript.content.decode()
     assert (
-        "单价 ¥16.00 / 1000 次"
+        "单价 ¥16.00 <small>/ 1000 次</small>"
         in Client().get(f"/services/{sid('plays')}/price/", {"quantity": "1000"}).content.decode()
     )
     by_the_piece = Client().get(f"/services/{sid('video-edit')}/price/", {"quantity": "3"})
-    assert "单价 ¥199.00 / 条" in by_the_piece.content.decode()  # not ¥199000.00 / 1000
+    assert "单价 ¥199.00 <small>/ 条</small>" in by_the_piece.content.decode()  # not per 1000
     assert counts() == before
 
 
@@ -240,6 +240,10 @@ def test_a_growth_plan_places_thirty_orders_dispatches_the_first_and_holds_once(
     web, customer, dispatched, django_capture_on_commit_callbacks
 ):
     plan = GrowthPlan.objects.get(code="daily-followers")
+    form = web.get(f"/bundles/plan/{plan.pk}/order/").content.decode()
+    assert "¥540.00" in form  # what the order below holds, shown before ordering
+    assert "抖音账号主页链接" in form  # followers grow an account, not a video
+    assert "¥540.00" in web.get("/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         response = web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
     assert response.status_code == 302

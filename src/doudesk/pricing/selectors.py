@@ -23,7 +23,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from doudesk.catalog.models import ServiceModule
+from doudesk.catalog.models import GrowthPlan, ServiceModule
 from doudesk.errors import DomainError
 from doudesk.pricing import engine
 from doudesk.pricing.models import (
@@ -276,6 +276,18 @@ def module_price_at(
     now = now or timezone.now()
     inputs = pricing_inputs(module=module, now=now)
     return price_from_inputs(module=module, quantity=quantity, inputs=inputs, now=now)
+
+
+def growth_plan_price_fen(*, plan: GrowthPlan, now: datetime | None = None) -> int | None:
+    """Return what ordering ``plan`` holds today (its daily order at today's price × its days).
+
+    None when the module cannot be sold at the daily quantity now.
+    """
+    try:
+        daily = module_price_at(module=plan.module, quantity=plan.daily_quantity, now=now)
+    except DomainError:
+        return None
+    return daily.total_fen * plan.days
 
 
 def _tier_rows(

@@ -6,6 +6,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -48,12 +50,13 @@ PER_UNIT_FROM = Decimal(1000)
 
 
 @register.simple_tag
-def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> str:
+def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> SafeString:
     """Return a rate as customers read it: ``¥16.00 / 1000 次``; by the piece ``¥299.00 / 场``."""
     rate = Decimal(str(rate_per_1000))
     if rate >= PER_UNIT_FROM:
-        return f"¥{per_unit(rate)} / {unit}"
-    return f"¥{rate.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)} / 1000 {unit}"
+        return format_html("¥{} <small>/ {}</small>", per_unit(rate), unit)
+    amount = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    return format_html("¥{} <small>/ 1000 {}</small>", amount, unit)
 
 
 @register.filter

@@ -12,7 +12,7 @@ from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
 from doudesk.orders import services
-from doudesk.pricing.selectors import module_price_at
+from doudesk.pricing.selectors import growth_plan_price_fen, module_price_at
 from doudesk.textinput import ascii_int
 from doudesk.wallet.money import yuan_str
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
@@ -26,7 +26,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
         {
             "categories": selectors.category_list(),
             "packages": selectors.package_list(),
-            "plans": selectors.growth_plan_list(),
+            "plans": [(g, growth_plan_price_fen(plan=g)) for g in selectors.growth_plan_list()],
         },
     )
 
@@ -124,6 +124,12 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     context: dict = {
         "bundle": bundle,
         "kind": kind,
+        "target_kind": bundle.target_kind
+        if isinstance(bundle, Package)
+        else bundle.module.target_kind,
+        "plan_price_fen": None
+        if isinstance(bundle, Package)
+        else growth_plan_price_fen(plan=bundle),
         "values": request.POST,
         "verified": customer_is_verified(customer),
     }
