@@ -40,6 +40,26 @@ def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0
     assert "DOUDESK_SECRET_KEY" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DOUDESK_MODE", "prod"),
+        ("DOUDESK_SANDBOX_PARTIAL_RATE", "x"),
+        ("DOUDESK_SANDBOX_FAIL_RATE", "2"),
+    ],
+)
+def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
+    result = subprocess.run(
+        [*DOUDESK, "check"], env=_env(tmp_path, **{name: value}),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert name in result.stderr
+    assert repr(value) in result.stderr
 
 
 def test_production_mode_has_no_demo_account(tmp_path):

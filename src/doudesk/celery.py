@@ -8,6 +8,7 @@ import threading
 
 from celery import Celery
 from celery.signals import task_prerun, worker_ready, worker_shutdown
+from django.core.exceptions import ImproperlyConfigured
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "doudesk.settings")
 
@@ -44,7 +45,12 @@ def _beat_schedule() -> dict:
     }
 
 
-app.conf.beat_schedule = _beat_schedule()
+try:
+    app.conf.beat_schedule = _beat_schedule()
+except ImproperlyConfigured:
+    # A bad setting from the environment: it is raised again as soon as Django is set up, where
+    # ``doudesk``'s command line reports it in one line instead of a traceback from this import.
+    pass
 
 
 def _tune_sqlite_broker() -> None:
@@ -73,7 +79,10 @@ def _tune_sqlite_broker() -> None:
         dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
-_tune_sqlite_broker()
+try:
+    _tune_sqlite_broker()
+except ImproperlyConfigured:
+    pass  # as above
 
 
 def _heartbeat_loop(hostname: str) -> None:

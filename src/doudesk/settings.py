@@ -20,9 +20,23 @@ PROJECT_DIR = BASE_DIR.parent.parent
 DATA_DIR = Path(os.environ.get("DOUDESK_DATA_DIR", PROJECT_DIR / "var")).resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
+
+def _env_number(name: str, default: str, *, low: float = 0.0, high: float | None = None) -> float:
+    """Read a numeric setting from the environment; a clear error when it is not one in range."""
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not (value >= low and (high is None or value <= high)):  # also refuses NaN
+        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
+        raise ImproperlyConfigured(f"{name} must be a number {bounds} (got {raw!r})")
+    return value
+
+
 MODE = os.environ.get("DOUDESK_MODE", "sandbox").strip().lower()
 if MODE not in {"sandbox", "production"}:
-    raise ImproperlyConfigured("DOUDESK_MODE must be 'sandbox' or 'production'")
+    raise ImproperlyConfigured(f"DOUDESK_MODE must be 'sandbox' or 'production' (got {MODE!r})")
 SANDBOX = MODE == "sandbox"
 
 _secret = os.environ.get("DOUDESK_SECRET_KEY", "")
@@ -109,7 +123,7 @@ DATABASES["default"]["CONN_MAX_AGE"] = 60
 # instead of failing the customer's request with a 500.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads each uvicorn process runs requests on, each with its own database connection (asgi.py).
-WEB_REQUEST_THREADS = int(os.environ.get("DOUDESK_WEB_THREADS", "16"))
+WEB_REQUEST_THREADS = int(_env_number("DOUDESK_WEB_THREADS", "16", low=1, high=1024))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -165,20 +179,20 @@ FIELD_ENCRYPTION_KEY = os.environ.get("DOUDESK_FIELD_KEY", "")
 
 # Sandbox provider and payment gateway.
 SANDBOX_PROVIDER_HOST = os.environ.get("DOUDESK_SANDBOX_HOST", "127.0.0.1")
-SANDBOX_PROVIDER_PORT = int(os.environ.get("DOUDESK_SANDBOX_PORT", "8765"))
+SANDBOX_PROVIDER_PORT = int(_env_number("DOUDESK_SANDBOX_PORT", "8765", low=1, high=65535))
 SANDBOX_PROVIDER_KEY = os.environ.get("DOUDESK_SANDBOX_KEY", "sandbox-provider-key")
-SANDBOX_SPEED = float(os.environ.get("DOUDESK_SANDBOX_SPEED", "100"))
-SANDBOX_PARTIAL_RATE = float(os.environ.get("DOUDESK_SANDBOX_PARTIAL_RATE", "0"))
-SANDBOX_FAIL_RATE = float(os.environ.get("DOUDESK_SANDBOX_FAIL_RATE", "0"))
+SANDBOX_SPEED = _env_number("DOUDESK_SANDBOX_SPEED", "100", low=0.001)
+SANDBOX_PARTIAL_RATE = _env_number("DOUDESK_SANDBOX_PARTIAL_RATE", "0", high=1)
+SANDBOX_FAIL_RATE = _env_number("DOUDESK_SANDBOX_FAIL_RATE", "0", high=1)
 PAYMENT_SANDBOX_SECRET = os.environ.get("DOUDESK_PAYMENT_SECRET", "sandbox-payment-secret")
 
 # How often the beat asks providers about open orders (seconds).
-STATUS_SYNC_INTERVAL = float(os.environ.get("DOUDESK_STATUS_SYNC_INTERVAL", "2"))
+STATUS_SYNC_INTERVAL = _env_number("DOUDESK_STATUS_SYNC_INTERVAL", "2", low=0.05)
 QUOTE_TTL_SECONDS = 600
 # How often the beat republishes dynamic prices (seconds); prices move at most a step per hour.
-PRICING_PUBLISH_INTERVAL = float(os.environ.get("DOUDESK_PRICING_INTERVAL", "3600"))
+PRICING_PUBLISH_INTERVAL = _env_number("DOUDESK_PRICING_INTERVAL", "3600", low=1)
 # How often quotes and orders are folded into the demand model (seconds).
-PRICING_FOLD_INTERVAL = float(os.environ.get("DOUDESK_PRICING_FOLD_INTERVAL", "60"))
+PRICING_FOLD_INTERVAL = _env_number("DOUDESK_PRICING_FOLD_INTERVAL", "60", low=1)
 
 # Transparency log (ledger): the checkpoint origin line and the Ed25519 signing key, a C2SP
 # "PRIVATE+KEY+<name>+<id>+<key>" string; without one, a key is generated once into
@@ -187,7 +201,7 @@ LEDGER_ORIGIN = os.environ.get("DOUDESK_LEDGER_ORIGIN", "doudesk.local/ledger")
 LEDGER_SIGNER_KEY = os.environ.get("DOUDESK_LEDGER_KEY", "")
 LEDGER_KEY_FILE = DATA_DIR / "ledger_signer.key"
 # How often the beat sequences pending leaves and signs a checkpoint (seconds).
-LEDGER_SEQUENCE_INTERVAL = float(os.environ.get("DOUDESK_LEDGER_INTERVAL", "0.5"))
+LEDGER_SEQUENCE_INTERVAL = _env_number("DOUDESK_LEDGER_INTERVAL", "0.5", low=0.05)
 
 LOGGING = {
     "version": 1,

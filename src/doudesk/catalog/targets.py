@@ -329,7 +329,8 @@ def parse_target(text: str, kind: str, *, field: str = "target") -> Target:
         raise fail(
             "wrong_kind",
             f"这是抖音{found_zh}链接，但此服务需要{wanted_zh}链接。",
-            f"This is a Douyin {found_en} link, but this service needs a {wanted_en} link.",
+            f"This is a Douyin {found_en} link, but this service needs "
+            f"{'an' if wanted_en[0] in 'aeiou' else 'a'} {wanted_en} link.",
         )
     if scan.bad_scheme:
         raise fail(
