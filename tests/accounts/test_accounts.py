@@ -106,6 +106,10 @@ def test_production_mode_queues_submissions_for_review(settings):
     with pytest.raises(DomainError) as err:
         customer_require_verified(customer)
     assert (err.value.status, err.value.errors[0].field) == (403, "customer")
+    with pytest.raises(DomainError) as twice:  # one submission in the queue at a time
+        verification_submit(customer=customer, legal_name="王小明", number=valid_resident_id(43))
+    assert (twice.value.status, twice.value.errors[0].code) == (409, "review_pending")
+    assert customer.verifications.count() == 1
     reviewer = User.objects.create_user(username="operator", password=PASSWORD, is_staff=True)
     verification_review(
         verification=verification, reviewer=reviewer, approve=False, reason="照片模糊"

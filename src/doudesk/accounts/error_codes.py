@@ -13,3 +13,4 @@ class AccountsErrorCode(StrEnum):
     LICENCE_INVALID = "licence_invalid"
     NOT_VERIFIED = "not_verified"
     ALREADY_VERIFIED = "already_verified"
+    REVIEW_PENDING = "review_pending"

@@ -183,6 +183,14 @@ def verification_submit(
         raise DomainError.single(
             "customer", Code.ALREADY_VERIFIED, "已完成实名认证", "Already verified", status=409
         )
+    if customer.verifications.filter(status=VerificationStatus.PENDING).exists():
+        raise DomainError.single(
+            "customer",
+            Code.REVIEW_PENDING,
+            "您的认证资料正在审核中，请等待结果",
+            "Your verification is being reviewed; please wait for the result",
+            status=409,
+        )
     errors: list[FieldError] = []
     name = (legal_name or "").strip()
     if not 2 <= len(name) <= 100:
