@@ -7,8 +7,10 @@ from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.errors import DomainError
 from doudesk.orders.models import Order, OrderEvent
 from doudesk.orders.services import order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
@@ -70,11 +72,15 @@ class OrderAdmin(admin.ModelAdmin):
             return redirect("admin:orders_order_change", order_id)
         if request.method == "POST" and form.is_valid():
             delivered = min(form.cleaned_data["delivered"], order.quantity)
-            order_record_manual_delivery(
-                order_id=order.pk, delivered=delivered, final=form.cleaned_data["final"]
-            )
-            messages.success(request, _("已记录交付"))
-            return redirect("admin:orders_order_change", order_id)
+            try:
+                order_record_manual_delivery(
+                    order_id=order.pk, delivered=delivered, final=form.cleaned_data["final"]
+                )
+            except DomainError as exc:
+                form.add_error("delivered", exc.errors[0].message(get_language() or "zh-hans"))
+            else:
+                messages.success(request, _("已记录交付"))
+                return redirect("admin:orders_order_change", order_id)
         context = {
             **self.admin_site.each_context(request),
             "order": order,

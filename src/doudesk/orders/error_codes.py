@@ -14,3 +14,4 @@ class OrderErrorCode(StrEnum):
     IDEMPOTENCY_KEY = "idempotency_key_invalid"
     EMPTY_GROUP = "empty_group"
     UNKNOWN_STATUS = "unknown_status"
+    DELIVERED_DECREASE = "delivered_decrease"

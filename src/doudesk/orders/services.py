@@ -828,8 +828,18 @@ def order_provider_refill(*, refill_id: int) -> str:
 
 
 def order_record_manual_delivery(*, order_id: int, delivered: int, final: bool) -> Order:
-    """Record what a manual provider delivered (an operator, from the admin)."""
+    """Record what a manual provider delivered (an operator, from the admin).
+
+    A count below what is already recorded is a field error: delivered units are not taken back.
+    """
     order = Order.objects.get(pk=order_id)
+    if delivered < order.delivered:
+        raise DomainError.single(
+            "delivered",
+            Code.DELIVERED_DECREASE,
+            f"交付数量不能少于已记录的 {order.delivered}",
+            f"Cannot record fewer than the {order.delivered} already delivered",
+        )
     remains = max(0, order.quantity - delivered)
     if final:
         status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
