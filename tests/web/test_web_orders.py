@@ -285,6 +285,27 @@ def test_my_orders_lists_the_customers_orders(web, customer, sid):
     )
     page = web.get("/orders/").content.decode()
     assert f"/orders/{order.pk}/" in page
-    table = web.get("/orders/", headers={"HX-Request": "true"}).content.decode()
-    assert f"/orders/{order.pk}/" in table
-    assert "<footer" not in table
+    table = web.get("/orders/", headers={"HX-Request": "true"})
+    assert table.status_code == 200  # an open order: htmx keeps polling
+    assert f"/orders/{order.pk}/" in table.content.decode()
+    assert "<footer" not in table.content.decode()
+    services.order_cancel(customer=customer, order_id=order.pk)
+    finished = web.get("/orders/", headers={"HX-Request": "true"})
+    assert finished.status_code == 286  # nothing open: htmx stops polling
+    assert 'hx-trigger="every 3s"' not in web.get("/orders/").content.decode()
+
+
+def test_my_orders_come_a_page_at_a_time(web, customer, sid):
+    placed = [
+        services.order_place(
+            customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=50
+        ).pk
+        for _ in range(51)
+    ]
+    first = web.get("/orders/").content.decode()
+    assert f"/orders/{placed[-1]}/" in first  # newest first
+    assert f"/orders/{placed[0]}/" not in first
+    assert "?page=2" in first
+    second = web.get("/orders/?page=2").content.decode()
+    assert f"/orders/{placed[0]}/" in second
+    assert web.get("/orders/?page=junk").status_code == 200

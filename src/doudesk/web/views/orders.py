@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
@@ -11,15 +12,29 @@ from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
+from doudesk.orders.models import TERMINAL_STATUSES
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
+
+ORDERS_PER_PAGE = 50
+#: htmx stops polling on this status (the table shows no open order any more).
+HTMX_STOP_POLLING = 286
 
 
 @customer_required
 def orders(request: HttpRequest) -> HttpResponse:
-    """Show the customer's orders; htmx refreshes the table while some are open."""
-    qs = selectors.order_list(customer=request.customer)[:100]  # type: ignore[attr-defined]
-    template = "web/_orders_table.html" if request.headers.get("HX-Request") else "web/orders.html"
-    return render(request, template, {"orders": qs})
+    """Show the customer's orders, newest first, a page at a time.
+
+    htmx refreshes the table while the page shows an open order.
+    """
+    qs = selectors.order_list(customer=request.customer)  # type: ignore[attr-defined]
+    page = Paginator(qs, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    polling = any(o.status not in TERMINAL_STATUSES for o in rows)
+    context = {"orders": rows, "page": page, "polling": polling}
+    if request.headers.get("HX-Request"):
+        status = 200 if polling else HTMX_STOP_POLLING
+        return render(request, "web/_orders_table.html", context, status=status)
+    return render(request, "web/orders.html", context)
 
 
 @customer_required
