@@ -47,6 +47,11 @@ def test_the_page_speaks_english(web):
     assert r.status_code == 200
     assert "Order this plan" in page
     assert "Balanced" in page
+    # A need typed in Chinese on the English page: the plans still speak the page's language.
+    r = web.post("/plans/", {"action": "plan", "need": "视频播放和点赞，预算200元"})
+    page = r.content.decode()
+    assert "Balanced" in page
+    assert "均衡" not in page
 
 
 def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):

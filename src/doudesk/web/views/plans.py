@@ -44,7 +44,7 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
         budget=values.get("budget") or None,
         deadline_hours=values.get("deadline_hours") or None,
         target=values.get("target") or None,
-        language="en" if _english() and not values.get("need", "").strip() else None,
+        language="en" if _english() else "zh",  # the page's language, whatever the need's
     )
     target = values.get("target", "")
     understood = answer["understood"]
