@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -70,6 +71,7 @@ INSTALLED_APPS = [
     "doudesk.matching",
     "doudesk.sandbox",  # its payment-callback task must be registered with the worker
     "doudesk.web",
+    "axes",
 ]
 
 MIDDLEWARE = [
@@ -84,6 +86,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: answers a locked-out log-in
 ]
 
 ROOT_URLCONF = "doudesk.urls"
@@ -210,4 +213,15 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("DOUDESK_LOG_LEVEL", "WARNING")},
 }
 
-AUTHENTICATION_BACKENDS = ["doudesk.accounts.backends.IdentifierBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses locked-out attempts
+    "doudesk.accounts.backends.IdentifierBackend",
+]
+# Password guessing (django-axes): five wrong passwords for one account from one address lock
+# that pair out for 15 minutes; a successful log-in clears the count.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "doudesk.accounts.backends.login_identifier"
+AXES_LOCKOUT_CALLABLE = "doudesk.web.views.accounts.login_locked_out"

@@ -7,6 +7,7 @@ import hashlib
 import pytest
 from django.contrib.auth import authenticate
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import RequestFactory
 
 from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import ApiKey, User, Verification
@@ -67,9 +68,10 @@ def test_sign_up_reports_every_bad_field_at_once():
 def test_sign_up_and_log_in_by_email_or_phone():
     by_mail = customer_sign_up(identifier="Wang@Example.com", password=PASSWORD, kind="individual")
     by_phone = customer_sign_up(identifier="13912345678", password=PASSWORD, kind="enterprise")
-    assert authenticate(username="WANG@example.com ", password=PASSWORD) == by_mail.user
-    assert authenticate(username="+86 139 1234 5678", password=PASSWORD) == by_phone.user
-    assert authenticate(username="13912345678", password="wrong-password") is None
+    request = RequestFactory().post("/login/")  # log-in throttling needs the request
+    assert authenticate(request, username="WANG@example.com ", password=PASSWORD) == by_mail.user
+    assert authenticate(request, username="+86 139 1234 5678", password=PASSWORD) == by_phone.user
+    assert authenticate(request, username="13912345678", password="wrong-password") is None
     with pytest.raises(DomainError) as err:
         customer_sign_up(identifier="139-1234-5678", password=PASSWORD, kind="individual")
     assert err.value.errors[0].code == "identifier_taken"

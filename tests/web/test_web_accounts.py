@@ -132,6 +132,25 @@ def test_log_in_with_email_or_mobile(db, signed_up_as, logs_in_as):
     assert client.get("/orders/").status_code == 200
 
 
+def test_five_wrong_passwords_lock_the_account_out_from_that_address(db):
+    Client().post(
+        "/signup/", {"identifier": "ming@example.com", "password": PASSWORD, "kind": "individual"}
+    )
+    guesser = Client(REMOTE_ADDR="203.0.113.9")
+    for n in range(5):
+        spelling = "ming@example.com" if n % 2 else " MING@Example.com"  # one account
+        wrong = guesser.post("/login/", {"identifier": spelling, "password": f"guess-{n}"})
+        assert wrong.status_code == (429 if n == 4 else 400)  # the fifth locks it
+    locked = guesser.post("/login/", {"identifier": "ming@example.com", "password": PASSWORD})
+    assert locked.status_code == 429
+    assert "密码错误次数过多" in locked.content.decode()
+    assert "_auth_user_id" not in guesser.session
+    # The owner, from another address, still logs in.
+    owner = Client(REMOTE_ADDR="198.51.100.7")
+    ok = owner.post("/login/", {"identifier": "ming@example.com", "password": PASSWORD})
+    assert ok.status_code == 302
+
+
 def test_wrong_password_and_unsafe_next_are_refused(db):
     Client().post(
         "/signup/", {"identifier": "a@example.com", "password": PASSWORD, "kind": "individual"}

@@ -30,3 +30,18 @@ class IdentifierBackend(ModelBackend):
         except DomainError:
             value = username
         return super().authenticate(request, username=value, password=password, **kwargs)
+
+
+def login_identifier(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
+    """Return the account a log-in attempt names, normalised (django-axes counts failures by it).
+
+    ``Foo@Example.com`` and ``foo@example.com``, or a mobile number with or without ``+86`` and
+    spaces, are one account: varying the spelling must not buy more guesses.
+    """
+    from doudesk.accounts.services import normalize_identifier
+
+    raw = (credentials or {}).get("username") or request.POST.get("username") or ""
+    try:
+        return normalize_identifier(str(raw))[1]
+    except DomainError:
+        return str(raw).strip().lower()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -58,6 +60,17 @@ def login_view(request: HttpRequest) -> HttpResponse:
             target if target.startswith("/") and not target.startswith("//") else "web:catalog"
         )
     return render(request, "web/login.html", context)
+
+
+def login_locked_out(
+    request: HttpRequest, response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
+    """Answer a log-in refused for too many wrong passwords (django-axes' lockout response)."""
+    message = _("密码错误次数过多，请 15 分钟后再试")
+    if not request.path.startswith("/login"):
+        return HttpResponse(message, status=429, content_type="text/plain; charset=utf-8")
+    context = {"values": request.POST, "errors": {"identifier": [message]}}
+    return render(request, "web/login.html", context, status=429)
 
 
 @require_POST
