@@ -177,6 +177,59 @@ def test_transient_provider_error_releases_the_claim_for_a_retry(customer, fake_
     assert services.order_dispatch(order_id=order.pk) == "dispatched"
 
 
+def test_a_placement_the_provider_may_have_taken_is_never_sent_again_by_itself(
+    customer, fake_adapter, django_capture_on_commit_callbacks
+):
+    # A timeout after sending: the provider may have the order. Sending it again would place it
+    # twice (the convention has no idempotency key), so it waits for an operator's check.
+    fake_adapter.place_error = ProviderError("read timeout", maybe_applied=True)
+    order = place(customer)
+    assert services.order_dispatch(order_id=order.pk) == "uncertain"
+    order.refresh_from_db()
+    assert order.dispatch_uncertain_at is not None
+    assert order.events.filter(kind="dispatch_uncertain").exists()
+    fake_adapter.place_error = None
+    long_ago = timezone.now() - timedelta(hours=1)
+    Order.objects.filter(pk=order.pk).update(dispatch_claimed_at=long_ago, created_at=long_ago)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.orders_sync()["redispatched"] == 0
+    assert services.order_dispatch(order_id=order.pk) == "skipped"
+    assert fake_adapter.placed == []
+    with pytest.raises(DomainError) as waiting:  # nor refunded while the provider may deliver
+        services.order_cancel(customer=customer, order_id=order.pk)
+    assert waiting.value.status == 409
+
+    # The operator finds it at the provider: it is followed from there, not placed again.
+    services.order_dispatch_reconcile(order_id=order.pk, external_id="P-777")
+    order.refresh_from_db()
+    assert (order.external_id, order.dispatch_uncertain_at) == ("P-777", None)
+    assert order.events.filter(kind="dispatched", data__reconciled=True).exists()
+    with pytest.raises(DomainError):
+        services.order_dispatch_reconcile(order_id=order.pk, external_id="P-778")
+
+
+def test_an_uncertain_placement_the_provider_never_got_is_sent_again(
+    customer, fake_adapter, django_capture_on_commit_callbacks, monkeypatch
+):
+    from doudesk.orders.tasks import order_dispatch_task
+
+    sent: list[int] = []
+    monkeypatch.setattr(order_dispatch_task, "apply_async", lambda args=(), **_: sent.extend(args))
+    fake_adapter.place_error = ProviderError("read timeout", maybe_applied=True)
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.place_error = None
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_dispatch_reconcile(order_id=order.pk)  # the provider has no such order
+    assert sent == [order.pk]
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    order.refresh_from_db()
+    assert len(fake_adapter.placed) == 1
+    assert order.external_id == fake_adapter.placed[0]["id"]
+    kinds = list(order.events.values_list("kind", flat=True))
+    assert kinds[-3:] == ["dispatch_uncertain", "dispatch_retry", "dispatched"]
+
+
 def test_dispatch_twice_places_once(customer, fake_adapter):
     order = place(customer)
     assert services.order_dispatch(order_id=order.pk) == "dispatched"

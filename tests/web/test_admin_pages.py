@@ -48,3 +48,27 @@ def test_reviewers_see_the_licence_image_and_customers_cannot(seeded, admin_clie
     assert b"".join(image.streaming_content) == png
     assert client.get(url).status_code == 302  # to the admin log-in
     assert client.get(f"/media/{verification.licence.name}").status_code == 404
+
+
+def test_an_operator_reconciles_an_uncertain_dispatch_from_the_order_page(
+    seeded, admin_client, customer, fake_adapter
+):
+    from doudesk.orders import services
+    from doudesk.orders.models import Order
+    from doudesk.providers.adapters.base import ProviderError
+    from factories import VIDEO_URL, module_id
+
+    fake_adapter.place_error = ProviderError("read timeout", maybe_applied=True)
+    order = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=1_000
+    )
+    services.order_dispatch(order_id=order.pk)
+    url = reverse("admin:orders_order_reconcile", args=[order.pk])
+    change = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert url in change.content.decode()
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, {"external_id": "P-42"}).status_code == 302
+    assert Order.objects.get(pk=order.pk).external_id == "P-42"
+    refused = admin_client.post(url, {"external_id": "P-43"})  # nothing left to reconcile
+    assert refused.status_code == 200
+    assert Order.objects.get(pk=order.pk).external_id == "P-42"

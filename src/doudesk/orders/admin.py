@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.errors import DomainError
 from doudesk.orders.models import Order, OrderEvent
-from doudesk.orders.services import order_record_manual_delivery
+from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 
 
@@ -24,6 +24,15 @@ class OrderEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReconcileForm(forms.Form):
+    external_id = forms.CharField(
+        label=_("服务商订单号"),
+        max_length=64,
+        required=False,
+        help_text=_("服务商确认收到时填写其订单号；确认未收到则留空，订单将重新提交"),
+    )
 
 
 class ManualDeliveryForm(forms.Form):
@@ -44,7 +53,7 @@ class OrderAdmin(admin.ModelAdmin):
         "refunded_fen",
         "created_at",
     )
-    list_filter = ("status", "provider")
+    list_filter = ("status", "provider", "dispatch_uncertain_at")
     search_fields = ("pk", "external_id", "target")
     readonly_fields = [f.name for f in Order._meta.fields]
     inlines = [OrderEventInline]
@@ -60,8 +69,35 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.deliver_view),
                 name="orders_order_deliver",
             ),
+            path(
+                "<int:order_id>/reconcile/",
+                self.admin_site.admin_view(self.reconcile_view),
+                name="orders_order_reconcile",
+            ),
             *super().get_urls(),
         ]
+
+    def reconcile_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Settle a dispatch the provider may have taken without answering."""
+        order = get_object_or_404(Order.objects.select_related("provider", "module"), pk=order_id)
+        form = ReconcileForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                order_dispatch_reconcile(
+                    order_id=order.pk, external_id=form.cleaned_data["external_id"]
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.errors[0].message(get_language() or "zh-hans"))
+            else:
+                messages.success(request, _("已核实"))
+                return redirect("admin:orders_order_change", order_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "order": order,
+            "form": form,
+            "title": _("核实提交"),
+        }
+        return render(request, "admin/orders/order/reconcile.html", context)
 
     def deliver_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Record what a manual provider delivered."""

@@ -15,3 +15,4 @@ class OrderErrorCode(StrEnum):
     EMPTY_GROUP = "empty_group"
     UNKNOWN_STATUS = "unknown_status"
     DELIVERED_DECREASE = "delivered_decrease"
+    NOT_UNCERTAIN = "dispatch_not_uncertain"

@@ -55,6 +55,9 @@ class Order(models.Model):
     provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
     external_id = models.CharField(max_length=64, blank=True, db_index=True)
     dispatch_claimed_at = models.DateTimeField(null=True, blank=True)
+    # Set when the provider may have taken the order without answering (a timeout): it is never
+    # sent again automatically; an operator checks with the provider and reconciles.
+    dispatch_uncertain_at = models.DateTimeField(null=True, blank=True)
     scheduled_for = models.DateTimeField(null=True, blank=True)
     start_count = models.BigIntegerField(null=True, blank=True)
     delivered = models.PositiveIntegerField(default=0)

@@ -430,6 +430,7 @@ def order_dispatch(*, order_id: int) -> str:
             status=OrderStatus.PENDING,
             external_id="",
             cancel_requested_at__isnull=True,
+            dispatch_uncertain_at__isnull=True,
         )
         .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
         .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
@@ -457,8 +458,11 @@ def order_dispatch(*, order_id: int) -> str:
                 _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=str(exc)[:200])
         return "rejected"
     except ProviderError as exc:
-        if not exc.maybe_applied:
-            Order.objects.filter(pk=order_id, external_id="").update(dispatch_claimed_at=None)
+        if exc.maybe_applied:
+            # Sending it again could place it twice (the SMM convention has no idempotency key).
+            _dispatch_uncertain(order_id, str(exc))
+            return "uncertain"
+        Order.objects.filter(pk=order_id, external_id="").update(dispatch_claimed_at=None)
         raise
     with transaction.atomic(durable=True):
         # Only this claim sends the order, so nobody else sets its provider id: no lock needed.
@@ -470,6 +474,64 @@ def order_dispatch(*, order_id: int) -> str:
             data={"provider": order.provider.code, "provider_order": placed.external_id},
         )
     return "dispatched"
+
+
+def _dispatch_uncertain(order_id: int, error: str) -> None:
+    """Mark an order the provider may have taken without answering; an operator reconciles it."""
+    with transaction.atomic(durable=True):
+        order = order_qs_select_for_update().get(pk=order_id)
+        if order.external_id or order.dispatch_uncertain_at is not None:
+            return
+        order.dispatch_uncertain_at = timezone.now()
+        Order.objects.filter(pk=order_id).update(dispatch_uncertain_at=order.dispatch_uncertain_at)
+        record_event(
+            order,
+            "dispatch_uncertain",
+            data={"provider": order.provider.code, "error": error[:200]},
+        )
+
+
+def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
+    """Settle an uncertain dispatch with what the provider says (an operator, from the admin).
+
+    With the provider's order id the order is followed as placed; without one (the provider has
+    no such order) it is sent again.
+    """
+    from doudesk.orders.tasks import order_dispatch_task
+
+    external_id = external_id.strip()
+    with transaction.atomic(durable=True):
+        order = order_qs_select_for_update().get(pk=order_id)
+        if order.dispatch_uncertain_at is None or order.external_id or order.is_finished:
+            raise DomainError.single(
+                "order",
+                Code.NOT_UNCERTAIN,
+                "此订单没有待核实的提交",
+                "This order has no dispatch waiting to be reconciled",
+                status=409,
+            )
+        if external_id:
+            Order.objects.filter(pk=order_id).update(
+                external_id=external_id, dispatch_uncertain_at=None
+            )
+            order.external_id = external_id
+            record_event(
+                order,
+                "dispatched",
+                data={
+                    "provider": order.provider.code,
+                    "provider_order": external_id,
+                    "reconciled": True,
+                },
+            )
+        else:
+            Order.objects.filter(pk=order_id).update(
+                dispatch_uncertain_at=None, dispatch_claimed_at=None
+            )
+            record_event(order, "dispatch_retry")
+            enqueue_on_commit(order_dispatch_task, order_id)
+        order.dispatch_uncertain_at = None
+        return order
 
 
 def _settle(
@@ -657,7 +719,10 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
     counts = {"redispatched": 0, "polled": 0, "applied": 0, "errors": 0}
     stuck = (
         Order.objects.filter(
-            status=OrderStatus.PENDING, external_id="", cancel_requested_at__isnull=True
+            status=OrderStatus.PENDING,
+            external_id="",
+            cancel_requested_at__isnull=True,
+            dispatch_uncertain_at__isnull=True,
         )
         .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
         .filter(
@@ -740,7 +805,8 @@ def order_cancel(*, customer: Customer, order_id: int) -> Order:
             )
         now = timezone.now()
         claim_live = order.dispatch_claimed_at and order.dispatch_claimed_at >= now - CLAIM_TTL
-        if not order.external_id and not claim_live:
+        uncertain = order.dispatch_uncertain_at is not None
+        if not order.external_id and not claim_live and not uncertain:
             _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason="customer")
             return order
         if not order.external_id:
