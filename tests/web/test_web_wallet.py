@@ -148,14 +148,26 @@ def test_a_callback_for_an_unknown_payment_is_refused(customer, topup):
 
 
 def test_a_failed_payment_marks_the_top_up_failed_and_credits_nothing(customer, topup):
+    interim = Client().post(NOTIFY, sandbox_notify_params(topup=topup, trade_status="WAIT_PAY"))
+    assert interim.status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == "pending"  # an interim state closes nothing
     response = Client().post(NOTIFY, sandbox_notify_params(topup=topup, trade_status="failed"))
     assert response.status_code == 200
     topup.refresh_from_db()
     assert topup.status == "failed"
     assert wallet_balances(customer=customer)["available_fen"] == 100_000
-    late_paid = Client().post(NOTIFY, sandbox_notify_params(topup=topup))
-    assert late_paid.status_code == 200
-    assert wallet_balances(customer=customer)["available_fen"] == 100_000
+
+
+def test_a_payment_that_arrives_after_a_failure_notice_is_credited_once(customer, topup):
+    Client().post(NOTIFY, sandbox_notify_params(topup=topup, trade_status="failed"))
+    for _ in range(2):
+        late_paid = Client().post(NOTIFY, sandbox_notify_params(topup=topup))
+        assert late_paid.status_code == 200
+    topup.refresh_from_db()
+    assert topup.status == "paid"
+    assert wallet_balances(customer=customer)["available_fen"] == 100_000 + topup.amount_fen
+    assert journal_total_fen() == 0
 
 
 def test_the_callback_only_accepts_post(topup):

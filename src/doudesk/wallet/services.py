@@ -242,6 +242,12 @@ def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
     )
 
 
+#: A gateway's trade status that credits the top-up, and those that close it unpaid. Any other
+#: status (an interim one) changes nothing.
+PAID = "paid"
+CLOSED = frozenset({"failed", "closed"})
+
+
 def _bad_notify(code: str, zh: str, en: str) -> DomainError:
     return DomainError.single("notify", code, zh, en)
 
@@ -251,6 +257,8 @@ def topup_notify_apply(*, params: dict[str, str]) -> TopUp:
     """Apply a gateway's signed payment notification exactly once.
 
     The signature is checked first; a repeated notification for a paid top-up changes nothing.
+    ``paid`` credits the wallet (also after a failure notice), ``failed`` / ``closed`` close the
+    top-up unpaid, any other status is interim and changes nothing.
     Refused outright without a payment gateway (production mode, so far).
     """
     _require_payment_gateway("notify")
@@ -263,12 +271,15 @@ def topup_notify_apply(*, params: dict[str, str]) -> TopUp:
         raise _bad_notify(WalletErrorCode.UNKNOWN_PAYMENT, "未知的支付单号", "Unknown payment")
     if str(topup.amount_fen) != params.get("amount_fen"):
         raise _bad_notify(WalletErrorCode.AMOUNT_MISMATCH, "金额不符", "Amount mismatch")
-    if topup.status != TopUpStatus.PENDING:
+    trade_status = params.get("trade_status")
+    if topup.status == TopUpStatus.PAID or trade_status not in (PAID, *CLOSED):
+        return topup  # applied once already, or an interim state (e.g. waiting for the buyer)
+    if trade_status in CLOSED:
+        if topup.status == TopUpStatus.PENDING:
+            topup.status = TopUpStatus.FAILED
+            topup.save(update_fields=["status"])
         return topup
-    if params.get("trade_status") != "paid":
-        topup.status = TopUpStatus.FAILED
-        topup.save(update_fields=["status"])
-        return topup
+    # Paid, even after a failure notice: the money has arrived, so the wallet gets it.
     topup.status = TopUpStatus.PAID
     topup.gateway_txn = params.get("txn_id", "")[:64]
     topup.paid_at = timezone.now()
