@@ -308,6 +308,7 @@ def test_a_retried_order_returns_the_first_answer_and_creates_one_order(api, cus
     second = post_json(api, "/orders", body, **{"Idempotency-Key": "k-1"})
     assert second.status_code == 201
     assert second.json() == first.json()
+    assert second.content == first.content  # byte for byte, keys in the same order
     assert Order.objects.filter(customer=customer).count() == 1
     assert IdempotencyRecord.objects.filter(customer=customer).count() == 1
 

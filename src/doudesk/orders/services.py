@@ -256,7 +256,7 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, dict[str,
             "This Idempotency-Key was already used with different parameters",
             status=422,
         )
-    return record.response_status, record.response_body
+    return record.response_status, json.loads(record.response_body)  # keys in their first order
 
 
 def order_place_idempotent(
@@ -293,7 +293,7 @@ def order_place_idempotent(
                 key=key,
                 request_hash=fingerprint,
                 response_status=201,
-                response_body=body,
+                response_body=json.dumps(body, ensure_ascii=False),
             )
             return 201, body
     except IntegrityError as exc:
