@@ -332,8 +332,8 @@ def order_group_place(
     if not lines:
         raise DomainError.single("items", Code.EMPTY_GROUP, "没有可下单的项目", "Nothing to order")
     with transaction.atomic(durable=True):
-        # Quoting locks each module's price row; taking them in module order keeps two group
-        # orders from deadlocking on each other.
+        # Quotes are made in module order: a fixed order, so that rows quoting may ever lock
+        # are taken alike by concurrent group orders (it takes no lock today).
         for line in sorted(lines, key=lambda line: line.module.pk):
             if line.quote is None:
                 line.quote = quote_create(
