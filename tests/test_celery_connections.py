@@ -27,6 +27,7 @@ def a_task(*, eager: bool = False) -> SimpleNamespace:
 
 
 def test_a_worker_task_leaves_the_database_connection_open_for_the_next():
+    connection.close()  # start from a fresh, healthy connection, whatever came before
     connection.ensure_connection()
     opened = connection.connection
     fixup = DjangoWorkerFixup(app)
