@@ -204,7 +204,9 @@ def topup_amount_fen(value: object) -> int:
             "请输入金额（元），最多两位小数",
             "Enter an amount in yuan with at most two decimals",
         )
-    if fen.copy_abs() > MAX_TOPUP_FEN:  # out of range for topup_create; int("1E+999999999") hangs
+    if fen.copy_abs() > MAX_TOPUP_FEN:
+        # Out of range for topup_create, which says so; int() of a huge exponent ("1E+900000")
+        # would first build an integer of that many digits.
         return MAX_TOPUP_FEN + 1 if fen > 0 else -1
     return int(fen)
 
