@@ -13,11 +13,14 @@ from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
 from doudesk.orders.models import TERMINAL_STATUSES
-from doudesk.web.views.common import customer_required, field_errors, found_or_404
+from doudesk.web.views.common import (
+    HTMX_STOP_POLLING,
+    customer_required,
+    field_errors,
+    found_or_404,
+)
 
 ORDERS_PER_PAGE = 50
-#: htmx stops polling on this status (the table shows no open order any more).
-HTMX_STOP_POLLING = 286
 
 
 @customer_required

@@ -11,9 +11,9 @@ from django.views.decorators.http import require_POST
 from doudesk.errors import DomainError
 from doudesk.sandbox.payment import sandbox_payment_confirm
 from doudesk.wallet import selectors
-from doudesk.wallet.models import TopUp
+from doudesk.wallet.models import TopUp, TopUpStatus
 from doudesk.wallet.services import topup_amount_fen, topup_create, topup_notify_apply
-from doudesk.web.views.common import customer_required, field_errors
+from doudesk.web.views.common import HTMX_STOP_POLLING, customer_required, field_errors
 
 TOPUP_PRESETS = (50, 100, 500, 1000)
 
@@ -40,8 +40,12 @@ def wallet(request: HttpRequest) -> HttpResponse:
             context["errors"] = field_errors(exc)
             return render(request, "web/wallet.html", context, status=400)
         return redirect("web:sandbox_pay", out_trade_no=topup.out_trade_no)
-    template = "web/_wallet_body.html" if request.headers.get("HX-Request") else "web/wallet.html"
-    return render(request, template, context)
+    if request.headers.get("HX-Request"):
+        # Polled after a payment: htmx stops polling (286) once no top-up is awaiting its callback.
+        waiting = any(t.status == TopUpStatus.PENDING for t in context["topups"])
+        status = 200 if waiting else HTMX_STOP_POLLING
+        return render(request, "web/_wallet_body.html", context, status=status)
+    return render(request, "web/wallet.html", context)
 
 
 @customer_required
