@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
 from django.http import HttpRequest, HttpResponse
@@ -81,23 +84,14 @@ class OrderAdmin(admin.ModelAdmin):
         """Settle a dispatch the provider may have taken without answering."""
         order = get_object_or_404(Order.objects.select_related("provider", "module"), pk=order_id)
         form = ReconcileForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                order_dispatch_reconcile(
-                    order_id=order.pk, external_id=form.cleaned_data["external_id"]
-                )
-            except DomainError as exc:
-                form.add_error(None, exc.errors[0].message(get_language() or "zh-hans"))
-            else:
-                messages.success(request, _("已核实"))
-                return redirect("admin:orders_order_change", order_id)
-        context = {
-            **self.admin_site.each_context(request),
-            "order": order,
-            "form": form,
-            "title": _("核实提交"),
-        }
-        return render(request, "admin/orders/order/reconcile.html", context)
+
+        def apply(data: dict[str, Any]) -> None:
+            order_dispatch_reconcile(order_id=order.pk, external_id=data["external_id"])
+
+        return self._order_form(
+            request, order, form, apply, refusal_field=None, done=_("已核实"),
+            title=_("核实提交"), template="admin/orders/order/reconcile.html",
+        )  # fmt: skip
 
     def deliver_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Record what a manual provider delivered."""
@@ -106,21 +100,47 @@ class OrderAdmin(admin.ModelAdmin):
         if not is_operator_driven(order.provider):
             messages.error(request, _("只有人工交付的服务商需要手动记录"))
             return redirect("admin:orders_order_change", order_id)
+
+        def apply(data: dict[str, Any]) -> None:
+            delivered = min(data["delivered"], order.quantity)
+            order_record_manual_delivery(
+                order_id=order.pk, delivered=delivered, final=data["final"]
+            )
+
+        return self._order_form(
+            request, order, form, apply, refusal_field="delivered", done=_("已记录交付"),
+            title=_("记录交付"), template="admin/orders/order/deliver.html",
+        )  # fmt: skip
+
+    def _order_form(
+        self,
+        request: HttpRequest,
+        order: Order,
+        form: forms.Form,
+        apply: Callable[[dict[str, Any]], None],
+        *,
+        refusal_field: str | None,
+        done: str,
+        title: str,
+        template: str,
+    ) -> HttpResponse:
+        """Run an operator's form on one order.
+
+        Applied, it goes back to the order page; a service's refusal shows on the form (on
+        ``refusal_field``, or above the fields).
+        """
         if request.method == "POST" and form.is_valid():
-            delivered = min(form.cleaned_data["delivered"], order.quantity)
             try:
-                order_record_manual_delivery(
-                    order_id=order.pk, delivered=delivered, final=form.cleaned_data["final"]
-                )
+                apply(form.cleaned_data)
             except DomainError as exc:
-                form.add_error("delivered", exc.errors[0].message(get_language() or "zh-hans"))
+                form.add_error(refusal_field, exc.errors[0].message(get_language() or "zh-hans"))
             else:
-                messages.success(request, _("已记录交付"))
-                return redirect("admin:orders_order_change", order_id)
+                messages.success(request, done)
+                return redirect("admin:orders_order_change", order.pk)
         context = {
             **self.admin_site.each_context(request),
             "order": order,
             "form": form,
-            "title": _("记录交付"),
+            "title": title,
         }
-        return render(request, "admin/orders/order/deliver.html", context)
+        return render(request, template, context)
