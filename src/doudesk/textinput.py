@@ -15,3 +15,8 @@ def ascii_int(raw: str, *, signed: bool = False) -> int | None:
     if not (digits.isascii() and digits.isdigit()):
         return None
     return int(text)
+
+
+def ascii_id(raw: str) -> int | None:
+    """Return ``raw`` as a row id: at most 18 ASCII digits (it fits a 64-bit key), else None."""
+    return ascii_int(raw) if len(raw) <= 18 else None

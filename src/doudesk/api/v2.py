@@ -20,7 +20,7 @@ from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
 from doudesk.orders.models import Order, OrderStatus
-from doudesk.textinput import ascii_int
+from doudesk.textinput import ascii_id, ascii_int
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
 
@@ -58,10 +58,6 @@ def _status_dict(order: Order) -> dict[str, str]:
 
 def _parse_ids(raw: str) -> list[str]:
     return [part.strip() for part in raw.split(",") if part.strip()]
-
-
-def _as_int(raw: str) -> int | None:
-    return ascii_int(raw) if len(raw) < 19 else None
 
 
 def _services(customer: Customer, data: dict[str, str]) -> Any:
@@ -109,15 +105,15 @@ def _status(customer: Customer, data: dict[str, str]) -> Any:
     if "orders" in data:
         ids = _parse_ids(data["orders"])[:MAX_IDS]
         found = selectors.orders_by_ids(
-            customer=customer, ids=[i for i in map(_as_int, ids) if i is not None]
+            customer=customer, ids=[i for i in map(ascii_id, ids) if i is not None]
         )
         answer: dict[str, Any] = {}
         for raw in ids:
-            pk = _as_int(raw)
+            pk = ascii_id(raw)
             order = found.get(pk) if pk is not None else None
             answer[raw] = _status_dict(order) if order else {"error": INCORRECT_ORDER_ID}
         return answer
-    pk = _as_int(data.get("order", "").strip())
+    pk = ascii_id(data.get("order", "").strip())
     order = selectors.orders_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None
     if order is None:
         return {"error": INCORRECT_ORDER_ID}
@@ -132,7 +128,7 @@ def _balance(customer: Customer, data: dict[str, str]) -> Any:
 
 
 def _cancel_one(customer: Customer, raw: str) -> Any:
-    pk = _as_int(raw)
+    pk = ascii_id(raw)
     if pk is None:
         return {"error": INCORRECT_ORDER_ID}
     try:
@@ -148,11 +144,11 @@ def _cancel(customer: Customer, data: dict[str, str]) -> Any:
     ids = _parse_ids(data.get("orders") or data.get("order", ""))[:MAX_IDS]
     if not ids:
         return {"error": INCORRECT_ORDER_ID}
-    return [{"order": _as_int(raw) or raw, "cancel": _cancel_one(customer, raw)} for raw in ids]
+    return [{"order": ascii_id(raw) or raw, "cancel": _cancel_one(customer, raw)} for raw in ids]
 
 
 def _refill_one(customer: Customer, raw: str) -> Any:
-    pk = _as_int(raw)
+    pk = ascii_id(raw)
     if pk is None:
         return {"error": INCORRECT_ORDER_ID}
     try:
@@ -166,7 +162,9 @@ def _refill_one(customer: Customer, raw: str) -> Any:
 def _refill(customer: Customer, data: dict[str, str]) -> Any:
     if "orders" in data:
         ids = _parse_ids(data["orders"])[:MAX_IDS]
-        return [{"order": _as_int(raw) or raw, "refill": _refill_one(customer, raw)} for raw in ids]
+        return [
+            {"order": ascii_id(raw) or raw, "refill": _refill_one(customer, raw)} for raw in ids
+        ]
     result = _refill_one(customer, data.get("order", "").strip())
     return result if isinstance(result, dict) else {"refill": str(result)}
 

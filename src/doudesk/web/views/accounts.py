@@ -19,7 +19,7 @@ from doudesk.accounts.services import (
     verification_submit,
 )
 from doudesk.errors import DomainError
-from doudesk.textinput import ascii_int
+from doudesk.textinput import ascii_id
 from doudesk.web.views.common import customer_required, field_errors
 
 
@@ -112,8 +112,7 @@ def api_keys(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         if "revoke" in request.POST:
             raw = request.POST.get("revoke", "")
-            key_id = ascii_int(raw) if len(raw) < 19 else None
-            api_key_revoke(customer=customer, key_id=key_id or 0)
+            api_key_revoke(customer=customer, key_id=ascii_id(raw) or 0)
         else:
             _, context["new_key"] = api_key_create(
                 customer=customer, name=request.POST.get("name", "default")
