@@ -45,14 +45,6 @@ def _beat_schedule() -> dict:
     }
 
 
-try:
-    app.conf.beat_schedule = _beat_schedule()
-except ImproperlyConfigured:
-    # A bad setting from the environment: it is raised again as soon as Django is set up, where
-    # ``doudesk``'s command line reports it in one line instead of a traceback from this import.
-    pass
-
-
 def _tune_sqlite_broker() -> None:
     """Put the embedded SQLite broker in WAL mode with ``synchronous=NORMAL``.
 
@@ -80,9 +72,12 @@ def _tune_sqlite_broker() -> None:
 
 
 try:
+    app.conf.beat_schedule = _beat_schedule()
     _tune_sqlite_broker()
 except ImproperlyConfigured:
-    pass  # as above
+    # A bad setting from the environment: it is raised again as soon as Django is set up, where
+    # ``doudesk``'s command line reports it in one line instead of a traceback from this import.
+    pass
 
 
 def _heartbeat_loop(hostname: str) -> None:

@@ -16,7 +16,13 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    JsonResponse,
+    QueryDict,
+)
 from django.utils.translation import get_language
 
 from doudesk.api.errors import domain_error_body
@@ -55,17 +61,12 @@ class NulByteMiddleware:
 
 def _nul_field(request: HttpRequest) -> str | None:
     """Return the name of the first field holding a NUL character, or None."""
-    for key, value in request.GET.lists():
-        if "\x00" in key or any("\x00" in v for v in value):
-            return key.replace("\x00", "")
-    if request.method not in ("POST", "PUT", "PATCH"):
-        return None
+    field = _nul_key(request.GET)
+    if field is not None or request.method not in ("POST", "PUT", "PATCH"):
+        return field
     content_type = request.content_type or ""
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        for key, value in request.POST.lists():  # file contents are not form fields
-            if "\x00" in key or any("\x00" in v for v in value):
-                return key.replace("\x00", "")
-        return None
+        return _nul_key(request.POST)  # file contents are not form fields
     body = request.body
     if b"\\u0000" not in body:  # a raw NUL byte is invalid JSON, refused by the parser
         return None
@@ -74,6 +75,14 @@ def _nul_field(request: HttpRequest) -> str | None:
     except ValueError:
         return None
     return next(_nul_paths(data, ""), None)
+
+
+def _nul_key(fields: QueryDict) -> str | None:
+    """Return the first query or form field whose name or a value holds a NUL character."""
+    for key, values in fields.lists():
+        if "\x00" in key or any("\x00" in v for v in values):
+            return key.replace("\x00", "")
+    return None
 
 
 def _nul_paths(value: Any, path: str) -> Iterator[str]:
