@@ -286,8 +286,8 @@ def test_offers_beaten_for_any_need_are_dropped_without_losing_an_optimum(
 
 def test_the_balanced_plan_is_optimal_where_highs_once_stopped_short() -> None:
     # Found by the greedy property below: with presolve off and its feasibility-jump heuristic
-    # off, HiGHS reported 5 plays + 4 comments (value 0.0262) as optimal; the optimum is 3 plays
-    # + 7 comments (0.0399). The heuristic now stays on.
+    # off, the HiGHS in scipy 1.17 reported 5 plays + 4 comments (value 0.0262) as optimal; the
+    # optimum is 3 plays + 7 comments (0.0399). highspy 1.15 (heuristic off) solves it exactly.
     plays = {"plays": 1.0, "likes": 0.04, "comments": 0.002, "followers": 0.003}
     cat = [
         Offer(service_id=1, kind="comments", name_zh="评论", name_en="Comments",
