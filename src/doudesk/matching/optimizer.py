@@ -18,7 +18,8 @@ Design:
   options or target kind do not fit are removed before the solve.
 * **最快 by a search over the deadline.** The plan ETA is not modelled (its LP bound is weak:
   the relaxation pays start times only fractionally, and HiGHS then often stopped at its time
-  limit). A plan's ETA is one of finitely many values (an offer's ETA at a grid point), and for
+  limit). A plan's ETA is one of finitely many values (an offer's ETA at a grid point, rounded
+  up to the tenth of an hour as plans show it: :func:`eta_shown`), and for
   a fixed deadline the question "can ``FAST_SHARE * V*`` be reached?" is the 均衡 program over
   the items done in time, whose relaxation is nearly exact. :func:`_fastest` bisects those
   values with LP relaxations (never cutting a feasible deadline), then runs the MILP upwards
@@ -42,7 +43,8 @@ Design:
 * **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
-  minimise the plan's ETA (the slowest item; items run in parallel) subject to ``V >=
+  minimise the plan's ETA (the slowest item; items run in parallel; counted in tenths of an
+  hour as shown, so plans done within the same tenth are equally fast) subject to ``V >=
   FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
   small to change the cost (< 0.5 fen), for 最快 lexicographically (the largest ``V`` at the
   smallest ETA; the balanced plan when it is as fast). Identical plans are shown once. Both
@@ -68,9 +70,10 @@ Design:
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only and few are kept. Instead, each solve but a deadline probe starts
-  from the optimum over the items its LP relaxation uses (:meth:`_Model._start`). Models go to ``highspy`` directly as sparse
-  column-wise arrays (:func:`_load`): ``scipy.optimize.milp`` validated and converted each
-  one for ~1 ms, a fifth of the median request at a dozen calls. HiGHS is ~90 % of the time
+  from the optimum over the items its LP relaxation uses (:meth:`_Model._start`). Models go
+  to ``highspy`` directly as sparse column-wise arrays (:func:`_load`):
+  ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a fifth of the median
+  request at a dozen calls. HiGHS is ~90 % of the time
   of the benchmark's slowest 5 % of needs: 4-20 MILPs of 5-100 ms each, as the budget
   knapsack over coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic
   centre and separates cuts at the root. Pruning and model building are the rest.
@@ -681,10 +684,10 @@ class _Model:
         self.integrality[: 2 * n] = 1
 
     def completion_times(self) -> np.ndarray:
-        """Return the sorted distinct ETAs an item can have (each offer at each grid point)."""
+        """Return the sorted distinct ETAs (as shown) an item can have (each offer, grid point)."""
         levels = np.arange(int(self.kmax_i.max(initial=0)) + 1)
         etas = self.eta0[:, None] + self.eta_k[:, None] * levels[None, :]
-        return np.unique(etas[levels[None, :] <= self.kmax_i[:, None]])
+        return np.unique(eta_shown(etas[levels[None, :] <= self.kmax_i[:, None]]))
 
     def within(self, deadline: float) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
@@ -1035,7 +1038,17 @@ def optimise(
 
 
 def _eta(picks: Solution) -> float:
-    return max(o.eta_hours(q) for o, q in picks)
+    return float(eta_shown(max(o.eta_hours(q) for o, q in picks)))
+
+
+def eta_shown(hours: Any) -> Any:
+    """Return ``hours`` (a number or an array) rounded up to the tenth of an hour.
+
+    Plans show ETAs so, and 最快 minimises the ETA shown: plans done within the same tenth of
+    an hour are equally fast (the larger ``V`` wins), which spares the deadline search most of
+    its probes. Like the deadline checks, it forgives 1e-9 h of floating-point error.
+    """
+    return np.ceil(np.asarray(hours, dtype=np.float64) * 10 - 1e-8) / 10
 
 
 def _fastest(
@@ -1121,7 +1134,7 @@ def _fast_candidates(
     the balanced plan's ETA acts as a deadline: exact, and it removes slow offers. What is
     left is pruned exactly with speed as a further criterion (:func:`_prune`).
     """
-    eta = max(o.eta_hours(q) for o, q in balanced)
+    eta = _eta(balanced)
     limit = eta if need.deadline_hours is None else min(eta, need.deadline_hours)
     capped = dataclasses.replace(need, deadline_hours=limit + 1e-9)
     idx, qtop, _, _ = _filter(capped, cat, budget, None)
@@ -1212,7 +1225,7 @@ def _present(
             seen.add(signature(plans[key]))
             order.append(key)
     order.append("balanced")
-    bal_eta = max(o.eta_hours(q) for o, q in plans["balanced"])
+    bal_eta = _eta(plans["balanced"])
     bal_total = sum(price_fn(o, q) for o, q in plans["balanced"])
     return [
         _make_plan(need, key, plans[key], price_fn, v_star, asks_met, bal_eta, bal_total)
@@ -1246,7 +1259,7 @@ def _make_plan(
             name_en=o.name_en,
             quantity=q,
             cost_fen=price_fn(o, q),
-            eta_hours=round(o.eta_hours(q), 1),
+            eta_hours=float(eta_shown(o.eta_hours(q))),
             channel=o.channel,
         )
         for o, q in picks
@@ -1258,7 +1271,7 @@ def _make_plan(
         for j, v in sorted(expected_raw.items(), key=lambda kv: lex.intents.index(kv[0]))
         if v > 0
     }
-    eta = round(max(it.eta_hours for it in items), 1)
+    eta = max(it.eta_hours for it in items)
     value = plan_value(need, picks)
     share = value / v_star if v_star > 0 else 1.0
     budget_y = f"¥{need.budget:,.2f}"
