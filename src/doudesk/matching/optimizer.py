@@ -582,7 +582,7 @@ def _dominated_count(
 
 
 Solution = list[tuple[Offer, int]]
-_Extra = tuple[np.ndarray, np.ndarray, np.ndarray]
+_Extra = tuple[np.ndarray | sparse.csr_matrix, np.ndarray, np.ndarray]
 
 
 class _Model:
@@ -656,18 +656,24 @@ class _Model:
         # Linear price of each item (fen): a_i * y_i + b_i * k_i.
         self.price_y = rates * qmin / 1000.0
         self.price_k = rates * qstep / 1000.0
-        eye = np.eye(n)
-        link = np.zeros((n, self.nv))
-        link[:, self.ks] = eye
-        link[:, self.ys] = -eye * kmx
-        kinds = cat.kind_idx[chosen]
-        uniq = np.unique(kinds)
-        kind_rows = np.zeros((uniq.size, self.nv))
-        for r, kd in enumerate(uniq):
-            kind_rows[r, n + np.flatnonzero(kinds == kd)] = 1.0
+        # Sparse rows (a fast plan's model has hundreds of items): k_i - K_i y_i <= 0 per item,
+        # sum of y per kind <= max_per_kind, z_j - o_j <= 0 per intent.
+        items = np.arange(n)
+        link = sparse.csr_matrix(
+            (
+                np.concatenate([np.ones(n), -kmx]),
+                (np.concatenate([items, items]), np.concatenate([items, n + items])),
+            ),
+            shape=(n, self.nv),
+        )
+        uniq, kind_of = np.unique(cat.kind_idx[chosen], return_inverse=True)
+        kind_rows = sparse.csr_matrix(
+            (np.ones(n), (kind_of.ravel(), n + items)), shape=(uniq.size, self.nv)
+        )
         z_rows = -o_rows
         z_rows[:, self.zs] = np.eye(m)
-        self.base_A = np.vstack([link, kind_rows, z_rows])
+        self.base_A = sparse.vstack([link, kind_rows, sparse.csr_matrix(z_rows)], format="csr")
+        self.base_A.eliminate_zeros()
         self.base_lb = np.full(self.base_A.shape[0], -np.inf)
         self.base_ub = np.concatenate(
             [np.zeros(n), np.full(uniq.size, float(need.max_per_kind)), np.zeros(m)]
@@ -770,10 +776,15 @@ class _Model:
             row = self.cost_vector(mode)[None, :]
             return [(row, np.array([-np.inf]), np.array([float(budget_fen)]))]
         # 1000 c_i >= rate_i q_i - 499 y_i: c_i is the price rounded half up.
-        price_rows = np.zeros((n, self.nv))
-        price_rows[:, self.cs] = np.eye(n)
-        price_rows[:, self.ys] = -np.diag(self.price_y - 0.499)
-        price_rows[:, self.ks] = -np.diag(self.price_k)
+        items = np.arange(n)
+        price_rows = sparse.csr_matrix(
+            (
+                np.concatenate([np.ones(n), 0.499 - self.price_y, -self.price_k]),
+                (np.tile(items, 3), np.concatenate([2 * n + items, n + items, items])),
+            ),
+            shape=(n, self.nv),
+        )
+        price_rows.eliminate_zeros()
         total = np.zeros((1, self.nv))
         total[0, self.cs] = 1.0
         return [
@@ -851,7 +862,7 @@ class _Model:
             integrality = integrality.copy()
             integrality[self.cs] = 1
         return (
-            sparse.csr_matrix(np.vstack([r[0] for r in rows])),
+            sparse.vstack([sparse.csr_matrix(r[0]) for r in rows], format="csr"),
             np.concatenate([r[1] for r in rows]),
             np.concatenate([r[2] for r in rows]),
             hi,
