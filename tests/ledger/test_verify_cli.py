@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from io import StringIO
 from pathlib import Path
 
@@ -98,6 +100,22 @@ def test_an_altered_bundle_fails_with_status_1(tmp_path, tree):
     assert status == 1
     assert output.startswith("VERIFICATION FAILED")
     assert "entries[1].leaf_hash" in output
+
+
+def test_on_the_command_line_a_failed_verdict_is_printed_once_and_exits_1(tmp_path, tree):
+    path = Path(bundle_file(tmp_path, *tree))
+    bundle = json.loads(path.read_text())
+    bundle["entries"][1]["leaf"] = bundle["entries"][1]["leaf"].replace('"order":4', '"order":5')
+    path.write_text(json.dumps(bundle, ensure_ascii=False))
+    result = subprocess.run(
+        [sys.executable, "-m", "doudesk.cli", "verify", str(path), "--public-key", KEY,
+         "--lang", "en"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stdout.count("VERIFICATION FAILED") == 1
+    assert "entries[1].leaf_hash" in result.stdout
+    assert result.stderr == ""
 
 
 def test_another_logs_key_fails(tmp_path, tree):

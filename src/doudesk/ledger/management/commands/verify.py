@@ -18,6 +18,7 @@ else Chinese). Exit status: 0 verified, 1 verification failed, 2 unusable input.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,10 @@ from doudesk.ledger.verify import (
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+
+
+class VerificationFailed(CommandError):
+    """Verification failed; the verdict and its reasons are already on stdout."""
 
 
 def default_language() -> str:
@@ -51,6 +56,19 @@ class Command(BaseCommand):
         "public key. 离线验证订单存证包或两个检查点之间的一致性。"
     )
     requires_system_checks: list[str] = []
+
+    def execute(self, *args: Any, **options: Any) -> str | None:
+        """Run the command; from the command line a failed verdict exits 1 without an echo.
+
+        Django's command line prints every ``CommandError`` on stderr, which repeated the
+        verdict just printed; ``call_command`` still raises it (with ``returncode`` 1).
+        """
+        try:
+            return super().execute(*args, **options)
+        except VerificationFailed as exc:
+            if getattr(self, "_called_from_command_line", False):  # set by run_from_argv
+                sys.exit(exc.returncode)
+            raise
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("bundle", nargs="?", metavar="BUNDLE.json", help="evidence bundle")
@@ -134,7 +152,7 @@ class Command(BaseCommand):
     def _fail(self, verdict: str, problems: list[str]) -> CommandError:
         for line in problems:
             self.stdout.write(f"  - {line}")
-        return CommandError(verdict, returncode=EXIT_FAILED)
+        return VerificationFailed(verdict, returncode=EXIT_FAILED)
 
     # --- modes --------------------------------------------------------------------------
 
