@@ -62,6 +62,22 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
     assert repr(value) in result.stderr
 
 
+def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):
+    listing = subprocess.run(
+        [*DOUDESK, "--help"], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+    )
+    assert listing.returncode == 0
+    commands = {line.strip() for line in listing.stdout.splitlines()}
+    assert {"demo-account", "seed-demo", "serve", "verify"} <= commands
+    assert not {"demo_account", "seed_demo"} & commands
+    for args in (["help", "demo-account"], ["demo-account", "--help"]):
+        usage = subprocess.run(
+            [*DOUDESK, *args], env=_env(tmp_path), capture_output=True, text=True, timeout=60
+        )
+        assert usage.returncode == 0
+        assert usage.stdout.startswith("usage: doudesk demo-account")
+
+
 def test_production_mode_has_no_demo_account(tmp_path):
     env = _env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY="x" * 50)
     subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)
