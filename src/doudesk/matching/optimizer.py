@@ -73,10 +73,11 @@ Design:
   from the optimum over the items its LP relaxation uses (:meth:`_Model._start`). Models go
   to ``highspy`` directly as sparse column-wise arrays (:func:`_load`):
   ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a fifth of the median
-  request at a dozen calls. HiGHS is ~90 % of the time
-  of the benchmark's slowest 5 % of needs: 4-20 MILPs of 5-100 ms each, as the budget
-  knapsack over coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic
-  centre and separates cuts at the root. Pruning and model building are the rest.
+  request at a dozen calls. HiGHS is ~90 % of the time of the benchmark's slowest 5 % of
+  needs: up to 8-9 deadline probes of 最快 (5-35 ms each, mostly proofs that no plan is worth
+  enough by a deadline) or a hard 均衡/最省钱 knapsack (30-130 ms), as the budget knapsack over
+  coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic centre and
+  separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
@@ -1070,15 +1071,16 @@ def _fastest(
 ) -> Solution | None:
     """Return the fastest plan of ``model`` worth at least ``floor``; ties go to the larger ``V``.
 
-    A plan's ETA is one of its items' ETAs, a finite set (each offer at each grid point), and a
-    plan that meets a deadline meets every later one. So the fastest plan is the first of those
-    values at which the balanced program restricted to items done in time (its relaxation is
-    nearly exact there, unlike a model of the ETA itself) still reaches ``floor``; its
-    maximum-``V`` plan is the answer. The LP relaxation, monotone in the deadline, is searched
-    first (below its first feasible value no plan exists; ``mode`` is the first budget mode of
-    ``run``, a relaxation of the exact prices); the MILP then probes upwards from there, and
-    each plan it finds lowers the upper end to that plan's own ETA. The probes share one
-    ``TIME_LIMIT_S``; past it the fastest plan found so far (or None) is returned.
+    A plan's ETA (as shown, :func:`eta_shown`) is one of its items' ETAs, a finite set (each
+    offer at each grid point), and a plan that meets a deadline meets every later one. So the
+    fastest plan is the first of those values at which the balanced program restricted to items
+    done in time (its relaxation is nearly exact there, unlike a model of the ETA itself) still
+    reaches ``floor``; its maximum-``V`` plan is the answer. The LP relaxation, monotone in the
+    deadline, is searched first (below its first feasible value no plan exists; ``mode`` is the
+    first budget mode of ``run``, a relaxation of the exact prices); the MILP then probes
+    upwards from there, and each plan it finds lowers the upper end to that plan's own ETA. The
+    probes share one ``TIME_LIMIT_S``; past it the fastest plan found so far (or None) is
+    returned.
     """
     times = model.completion_times()
     restricted: dict[int, _Model | None] = {}
