@@ -227,6 +227,16 @@ def test_a_package_is_ordered_at_its_bundle_price_with_one_hold(
     assert journal_total_fen() == 0
 
 
+def test_the_wallet_names_a_package_hold_in_the_page_language(web, customer, dispatched):
+    package = Package.objects.get(code="starter")
+    web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    assert OrderGroup.objects.get(customer=customer).label_en == package.name_en
+    assert f"{package.name_zh} 冻结" in web.get("/wallet/").content.decode()
+    english = in_english(web).get("/wallet/").content.decode()
+    assert f"Hold for {package.name_en}" in english
+    assert package.name_zh not in english
+
+
 def test_a_package_with_the_wrong_kind_of_link_orders_nothing(web, customer, counts):
     package = Package.objects.get(code="grow")  # followers + report: needs an account link
     before = counts(customer)

@@ -25,6 +25,8 @@ class OrderGroup(models.Model):
     customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT)
     kind = models.CharField(max_length=20)
     label = models.CharField(max_length=100)
+    #: The label in English (shown on English pages; ``label`` is Chinese).
+    label_en = models.CharField(max_length=100, blank=True, default="")
     total_fen = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 

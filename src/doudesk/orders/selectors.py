@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
 from doudesk.orders.error_codes import OrderErrorCode
-from doudesk.orders.models import Order, OrderEvent, OrderStatus
+from doudesk.orders.models import Order, OrderEvent, OrderGroup, OrderStatus
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
@@ -47,6 +47,15 @@ def order_get(*, customer: Customer, order_id: object) -> Order:
 def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]:
     """Return the customer's orders among ``ids``, by id."""
     return {o.pk: o for o in Order.objects.filter(customer=customer, pk__in=list(ids))}
+
+
+def group_labels_en(*, customer: Customer, group_ids: Iterable[int]) -> dict[int, str]:
+    """Return the English labels of the customer's order groups ``group_ids`` (one query)."""
+    return dict(
+        OrderGroup.objects.filter(customer=customer, pk__in=list(group_ids))
+        .exclude(label_en="")
+        .values_list("pk", "label_en")
+    )
 
 
 def order_events(*, order: Order) -> QuerySet[OrderEvent]:

@@ -320,6 +320,7 @@ def order_group_place(
     customer: Customer,
     kind: str,
     label: str,
+    label_en: str = "",
     lines: Sequence[OrderLine],
     total_fen: int | None = None,
 ) -> OrderGroup:
@@ -349,7 +350,11 @@ def order_group_place(
             ]
         )
         group = OrderGroup.objects.create(
-            customer=customer, kind=kind, label=label[:100], total_fen=sum(charges)
+            customer=customer,
+            kind=kind,
+            label=label[:100],
+            label_en=label_en[:100],
+            total_fen=sum(charges),
         )
         for line, quote, charge in zip(lines, quotes, charges, strict=True):
             line.quote, line.charge_fen = quote, charge
@@ -385,6 +390,7 @@ def package_order(*, customer: Customer, package: Package, target: Any) -> Order
         customer=customer,
         kind="package",
         label=package.name_zh,
+        label_en=package.name_en,
         lines=lines,
         total_fen=package.price_fen,
     )
@@ -406,7 +412,13 @@ def growth_plan_order(*, customer: Customer, plan: GrowthPlan, target: Any) -> O
         )
         for day in range(plan.days)
     ]
-    return order_group_place(customer=customer, kind="growth_plan", label=plan.name_zh, lines=lines)
+    return order_group_place(
+        customer=customer,
+        kind="growth_plan",
+        label=plan.name_zh,
+        label_en=plan.name_en,
+        lines=lines,
+    )
 
 
 _DISPATCH_FIELDS = (

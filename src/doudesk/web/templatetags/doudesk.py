@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.wallet.money import yuan_str
@@ -68,12 +69,13 @@ def event_label(kind: str) -> str:
 
 
 @register.filter
-def journal_memo(entry: Any) -> str:
+def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -> str:
     """Describe a journal entry in the active language.
 
     Memos are stored in Chinese when the entry is written; the well-known kinds are rebuilt from
-    the entry's kind, order and reference so the English page does not show Chinese text. Anything
-    else falls back to the stored memo.
+    the entry's kind, order and reference so the English page does not show Chinese text. A
+    group's hold names the group by its English label from ``group_labels_en`` (keyed by the
+    entry's ref) on an English page. Anything else falls back to the stored memo.
     """
     memo = entry.memo or ""
     if entry.order_id is not None and entry.kind == "order_hold":
@@ -85,5 +87,8 @@ def journal_memo(entry: Any) -> str:
     if entry.ref.startswith("demo-credit:"):
         return gettext("沙盒演示额度")
     if entry.ref.startswith("group:") and memo.endswith(" 冻结"):
-        return gettext("%(label)s 冻结") % {"label": memo.removesuffix(" 冻结")}
+        label = memo.removesuffix(" 冻结")
+        if not (get_language() or "zh").startswith("zh"):
+            label = (group_labels_en or {}).get(entry.ref) or label
+        return gettext("%(label)s 冻结") % {"label": label}
     return memo
