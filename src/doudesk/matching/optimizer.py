@@ -65,7 +65,10 @@ Design:
   the balanced plan's ETA is a deadline (exact: the balanced plan keeps all of the value)
   and speed is a further dominance criterion (exact; a few hundred offers stay), and each
   probe of the deadline search prunes its items again without speed (:meth:`_Model.within`),
-  back to a few dozen. Long quantity ranges are searched on a grid (above). Each solve has a
+  back to a few dozen. The pruning is exact on the catalogue's own quantity steps. Long
+  quantity ranges are then searched on a coarser grid (above), an approximation anyway, and
+  there a dropped offer can matter: with 最快's pairwise pruning skipped, 7 of 300 benchmark
+  needs got a slightly faster or more valuable 最快 plan (at +11 ms p95). Each solve has a
   ``TIME_LIMIT_S`` guard (the best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
