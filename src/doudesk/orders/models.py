@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -19,6 +21,10 @@ class OrderStatus(models.TextChoices):
 TERMINAL_STATUSES = (OrderStatus.COMPLETED, OrderStatus.PARTIAL, OrderStatus.CANCELED)
 
 
+#: ``OrderGroup.hold_ref`` read back: the group's id from its hold's journal reference.
+GROUP_HOLD_REF = re.compile(r"group:(\d+):hold")
+
+
 class OrderGroup(models.Model):
     """Orders placed together in one transaction (a package, a growth plan, a matched plan)."""
 
@@ -32,6 +38,11 @@ class OrderGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label}"
+
+    @property
+    def hold_ref(self) -> str:
+        """The journal reference of the one hold of the group's funds."""
+        return f"group:{self.pk}:hold"
 
 
 class Order(models.Model):

@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
 from doudesk.orders.error_codes import OrderErrorCode
-from doudesk.orders.models import Order, OrderEvent, OrderGroup, OrderStatus
+from doudesk.orders.models import GROUP_HOLD_REF, Order, OrderEvent, OrderGroup, OrderStatus
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
@@ -49,13 +49,16 @@ def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]
     return {o.pk: o for o in Order.objects.filter(customer=customer, pk__in=list(ids))}
 
 
-def group_labels_en(*, customer: Customer, group_ids: Iterable[int]) -> dict[int, str]:
-    """Return the English labels of the customer's order groups ``group_ids`` (one query)."""
-    return dict(
-        OrderGroup.objects.filter(customer=customer, pk__in=list(group_ids))
-        .exclude(label_en="")
-        .values_list("pk", "label_en")
-    )
+def group_hold_labels_en(*, customer: Customer, refs: Iterable[str]) -> dict[str, str]:
+    """Return the English label of the customer's groups whose holds are among journal ``refs``.
+
+    Keyed by the hold's reference; one query, none when no ref is a group's hold.
+    """
+    ids = {int(match[1]) for ref in refs if (match := GROUP_HOLD_REF.fullmatch(ref))}
+    if not ids:
+        return {}
+    groups = OrderGroup.objects.filter(customer=customer, pk__in=ids).exclude(label_en="")
+    return {group.hold_ref: group.label_en for group in groups.only("pk", "label_en")}
 
 
 def order_events(*, order: Order) -> QuerySet[OrderEvent]:

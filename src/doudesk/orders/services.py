@@ -362,7 +362,7 @@ def order_group_place(
         _hold(
             customer,
             group.total_fen,
-            ref=f"group:{group.pk}:hold",
+            ref=group.hold_ref,
             memo=f"{label} 冻结",
             order_id=None,
         )

@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
-
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
-from doudesk.orders.selectors import group_labels_en
+from doudesk.orders.selectors import group_hold_labels_en
 from doudesk.sandbox.payment import sandbox_payment_confirm
 from doudesk.wallet import selectors
-from doudesk.wallet.models import Leg, TopUp, TopUpStatus
+from doudesk.wallet.models import TopUp, TopUpStatus
 from doudesk.wallet.services import topup_amount_fen, topup_create, topup_notify_apply
 from doudesk.web.views.common import HTMX_STOP_POLLING, customer_required, field_errors
 
 TOPUP_PRESETS = (50, 100, 500, 1000)
-GROUP_HOLD_REF = re.compile(r"group:(\d+):hold")
-
-
-def _group_labels_en(customer: Customer, journal: Sequence[Leg]) -> dict[str, str]:
-    """Return the English label of each group hold in ``journal``, keyed by the entry's ref."""
-    ids = {int(match[1]) for leg in journal if (match := GROUP_HOLD_REF.fullmatch(leg.entry.ref))}
-    if not ids:
-        return {}
-    labels = group_labels_en(customer=customer, group_ids=ids)
-    return {f"group:{pk}:hold": label for pk, label in labels.items()}
 
 
 def _wallet_context(request: HttpRequest) -> dict:
@@ -39,7 +25,9 @@ def _wallet_context(request: HttpRequest) -> dict:
     return {
         "balances": selectors.wallet_balances(customer=customer),
         "journal": journal,
-        "group_labels_en": _group_labels_en(customer, journal),
+        "group_labels_en": group_hold_labels_en(
+            customer=customer, refs=[leg.entry.ref for leg in journal]
+        ),
         "topups": selectors.wallet_topups(customer=customer),
         "presets": TOPUP_PRESETS,
     }
