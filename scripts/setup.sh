@@ -13,7 +13,7 @@ setup_runtime() {
         .venv/bin/pip install --quiet --disable-pip-version-check -e .
         echo "runtime-$(_stamp)" >> .venv/.doudesk-installed
     fi
-    if [ ! -d node_modules/htmx.org ] || [ ! -d node_modules/echarts ] || [ package.json -nt node_modules ]; then
+    if [ ! -d node_modules/htmx.org ] || [ ! -d node_modules/htmx-ext-sse ] || [ ! -d node_modules/echarts ] || [ package.json -nt node_modules ]; then
         npm ci --no-audit --no-fund --silent || npm install --no-audit --no-fund --silent
         touch node_modules
     fi

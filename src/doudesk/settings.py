@@ -127,6 +127,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 60
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 # Threads each uvicorn process runs requests on, each with its own database connection (asgi.py).
 WEB_REQUEST_THREADS = int(_env_number("DOUDESK_WEB_THREADS", "16", low=1, high=1024))
+# Live pages (Server-Sent Events, doudesk.web.sse): the server re-renders a page's fragment every
+# tick and sends it when it changed; a stream ends after SSE_MAX_SECONDS (the browser reconnects).
+SSE_TICK_SECONDS = 1.0
+SSE_HEARTBEAT_SECONDS = 15.0
+SSE_MAX_SECONDS = 300.0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
 
@@ -150,7 +155,11 @@ STATIC_ROOT = DATA_DIR / "static"
 _NODE_MODULES = PROJECT_DIR / "node_modules"
 STATICFILES_DIRS = [
     (prefix, _NODE_MODULES / package / "dist")
-    for prefix, package in (("vendor/htmx", "htmx.org"), ("vendor/echarts", "echarts"))
+    for prefix, package in (
+        ("vendor/htmx", "htmx.org"),
+        ("vendor/htmx-ext-sse", "htmx-ext-sse"),
+        ("vendor/echarts", "echarts"),
+    )
     if (_NODE_MODULES / package / "dist").is_dir()
 ]
 MEDIA_ROOT = DATA_DIR / "uploads"

@@ -115,9 +115,9 @@ def test_customer_signs_up_verifies_tops_up_and_orders_plays_to_completion(
     assert order.external_id, "the dispatch reached the sandbox provider"
     _shot(page, tmp_path, "06-order-placed")
 
-    # Status sync (the beat's job) until the provider reports the order delivered.
+    # Status sync (the beat's job) until the provider reports the order delivered; the open
+    # page follows it live (Server-Sent Events), without a reload.
     assert _sync_until_final(order_id) == "completed"
-    page.reload()
     expect(page.locator("#order-status")).to_have_text("已完成")
     expect(page.locator(".timeline")).to_contain_text("已完成")
     expect(page.locator("#order-live")).to_contain_text("10000/10000")

@@ -12,10 +12,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.e2e
+TESTS_DIR = Path(__file__).resolve().parents[1]
 
 SERVE_PROBE = """
 import asyncio, json
@@ -83,12 +85,91 @@ print(json.dumps({
 """
 
 
+LIVE_ORDER_STREAM = r"""
+import sys
+sys.path.insert(0, TESTS_DIR)
+from django.test import Client
+from doudesk.catalog.models import ServiceModule
+from doudesk.catalog.seed import seed_demo
+from doudesk.orders import services
+from factories import VIDEO_URL, fund_customer, make_verified_customer
+
+seed_demo()
+customer = make_verified_customer()
+fund_customer(customer, 100_000)
+plays = ServiceModule.objects.get(code="plays")
+browser = Client()
+browser.force_login(customer.user)
+cookie = f"sessionid={browser.cookies['sessionid'].value}".encode()
+
+
+def place():
+    return services.order_place(
+        customer=customer, service_id=plays.pk, target=VIDEO_URL, quantity=500
+    ).pk
+
+
+async def stream(path, on_event):
+    # One GET of an event stream; ``on_event(event, count)`` runs after each event and returns
+    # True to hang up. Returns the events seen and whether the response ended by itself.
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": b"",
+        "root_path": "", "headers": [(b"host", b"127.0.0.1"), (b"cookie", cookie)],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+    }
+    hang_up = asyncio.Event()
+    requested = []
+    async def receive():
+        if not requested:
+            requested.append(True)
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await hang_up.wait()
+        return {"type": "http.disconnect"}
+    out = {"status": None, "events": [], "ended": False}
+    buffer = [""]
+    async def send(message):
+        if message["type"] == "http.response.start":
+            out["status"] = message["status"]
+            return
+        buffer[0] += message.get("body", b"").decode()
+        while "\n\n" in buffer[0]:
+            block, buffer[0] = buffer[0].split("\n\n", 1)
+            if block.startswith("event: "):
+                out["events"].append(block.split("\n", 1)[0][len("event: "):])
+                if await on_event(block, len(out["events"])):
+                    hang_up.set()
+        if not message.get("more_body", False):
+            out["ended"] = True
+    await asyncio.wait_for(app(scope, receive, send), timeout=30)
+    return out
+
+
+async def cancel_after_first(block, count):
+    if count == 1:
+        assert "等待中" in block
+        await asyncio.to_thread(services.order_cancel, customer=customer, order_id=followed)
+    return False
+
+
+async def hang_up_at_once(block, count):
+    return True
+
+
+followed = place()
+finished = asyncio.run(stream(f"/orders/{followed}/stream/", cancel_after_first))
+left_open = place()
+gone = asyncio.run(stream(f"/orders/{left_open}/stream/", hang_up_at_once))
+print(json.dumps({"finished": finished, "gone": gone}))
+"""
+
+
 def run_probe(tmp_path, code: str, **env_vars: str) -> dict:
     """Run ``code`` after SERVE_PROBE in a fresh interpreter on SQLite; its last line's JSON."""
     env = {**os.environ, "DOUDESK_DATA_DIR": str(tmp_path), **env_vars}
     env.pop("DATABASE_URL", None)
     out = subprocess.run(
-        [sys.executable, "-c", SERVE_PROBE + code],
+        [sys.executable, "-c", SERVE_PROBE + f"TESTS_DIR = {str(TESTS_DIR)!r}\n" + code],
         env=env,
         capture_output=True,
         text=True,
@@ -108,3 +189,14 @@ def test_concurrent_requests_share_the_request_threads_and_their_connections(tmp
     assert answer["statuses"] == [200]
     assert 1 <= answer["threads"] <= 3
     assert answer["connections"] == answer["threads"]
+
+
+def test_a_live_order_stream_runs_on_the_event_loop_until_the_order_is_final(tmp_path):
+    answer = run_probe(tmp_path, LIVE_ORDER_STREAM)
+    # Followed to the end: the open order, the canceled one, then "done" and the end.
+    finished = {"status": 200, "events": ["order", "order", "done"], "ended": True}
+    assert answer["finished"] == finished
+    # A browser that leaves: the stream stops at the disconnect, without waiting for the order.
+    assert answer["gone"]["status"] == 200
+    assert answer["gone"]["events"] == ["order"]
+    assert answer["gone"]["ended"] is False

@@ -19,10 +19,13 @@ urlpatterns = [
     path("bundles/<str:kind>/<int:bundle_id>/order/", shop.bundle_order, name="bundle_order"),
     path("plans/", plans.plans, name="plans"),
     path("orders/", orders.orders, name="orders"),
+    path("orders/stream/", orders.orders_stream, name="orders_stream"),
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
+    path("orders/<int:order_id>/stream/", orders.order_stream, name="order_stream"),
     path("orders/<int:order_id>/cancel/", orders.order_cancel, name="order_cancel"),
     path("orders/<int:order_id>/evidence.json", orders.order_evidence, name="order_evidence"),
     path("wallet/", wallet.wallet, name="wallet"),
+    path("wallet/stream/", wallet.wallet_stream, name="wallet_stream"),
     path("sandbox/pay/<str:out_trade_no>/", wallet.sandbox_pay, name="sandbox_pay"),
     path("payments/sandbox/notify", wallet.payment_notify, name="payment_notify"),
 ]

@@ -16,9 +16,6 @@ from doudesk.errors import DomainError
 
 T = TypeVar("T")
 
-#: The status that tells htmx to stop polling (the answer is still swapped in).
-HTMX_STOP_POLLING = 286
-
 
 def field_errors(exc: DomainError) -> dict[str, list[str]]:
     """Messages by field, in the active language, for a form to show next to each input."""

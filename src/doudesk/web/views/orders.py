@@ -1,4 +1,7 @@
-"""My orders (progress bars, live) and the order detail with its timeline."""
+"""My orders (progress bars, live) and the order detail with its timeline.
+
+Both pages follow open orders live over Server-Sent Events (:mod:`doudesk.web.sse`).
+"""
 
 from __future__ import annotations
 
@@ -13,43 +16,66 @@ from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
 from doudesk.orders.models import TERMINAL_STATUSES
-from doudesk.web.views.common import (
-    HTMX_STOP_POLLING,
-    customer_required,
-    field_errors,
-    found_or_404,
-)
+from doudesk.web.sse import fragment_stream
+from doudesk.web.views.common import customer_required, field_errors, found_or_404
 
 ORDERS_PER_PAGE = 50
+
+
+def _orders_page(request: HttpRequest) -> dict:
+    qs = selectors.order_list(customer=request.customer)  # type: ignore[attr-defined]
+    page = Paginator(qs, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
+    rows = list(page.object_list)
+    live = any(o.status not in TERMINAL_STATUSES for o in rows)
+    return {"orders": rows, "page": page, "live": live}
 
 
 @customer_required
 def orders(request: HttpRequest) -> HttpResponse:
     """Show the customer's orders, newest first, a page at a time.
 
-    htmx refreshes the table while the page shows an open order.
+    While the page shows an open order, the table follows it live (:func:`orders_stream`).
     """
-    qs = selectors.order_list(customer=request.customer)  # type: ignore[attr-defined]
-    page = Paginator(qs, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
-    rows = list(page.object_list)
-    polling = any(o.status not in TERMINAL_STATUSES for o in rows)
-    context = {"orders": rows, "page": page, "polling": polling}
-    if request.headers.get("HX-Request"):
-        status = 200 if polling else HTMX_STOP_POLLING
-        return render(request, "web/_orders_table.html", context, status=status)
-    return render(request, "web/orders.html", context)
+    return render(request, "web/orders.html", _orders_page(request))
+
+
+@customer_required
+def orders_stream(request: HttpRequest) -> HttpResponse:
+    """Stream the table of one page of my orders (event ``orders``) until none is open."""
+
+    def state() -> tuple[dict, bool]:
+        context = _orders_page(request)
+        return context, not context["live"]
+
+    return fragment_stream(request, "orders", "web/_orders_table.html", state)
+
+
+def _order_context(customer: object, order_id: int) -> dict:
+    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    return {"order": order, "events": selectors.order_events(order=order)}
 
 
 @customer_required
 def order_detail(request: HttpRequest, order_id: int) -> HttpResponse:
-    """One order with its timeline."""
+    """One order with its timeline; while it is open it follows it live (:func:`order_stream`)."""
+    context = _order_context(request.customer, order_id)  # type: ignore[attr-defined]
+    return render(request, "web/order_detail.html", context)
+
+
+@customer_required
+def order_stream(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Stream the order's status, progress and timeline (event ``order``) until it is final.
+
+    Another customer's order is a 404 before any stream starts.
+    """
     customer = request.customer  # type: ignore[attr-defined]
-    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
-    context = {"order": order, "events": selectors.order_events(order=order)}
-    template = (
-        "web/_order_live.html" if request.headers.get("HX-Request") else "web/order_detail.html"
-    )
-    return render(request, template, context)
+    _order_context(customer, order_id)
+
+    def state() -> tuple[dict, bool]:
+        context = _order_context(customer, order_id)
+        return context, context["order"].is_finished
+
+    return fragment_stream(request, "order", "web/_order_live.html", state)
 
 
 @customer_required
@@ -61,12 +87,7 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     try:
         services.order_cancel(customer=customer, order_id=order_id)
     except DomainError as exc:
-        order = selectors.order_get(customer=customer, order_id=order_id)
-        context = {
-            "order": order,
-            "events": selectors.order_events(order=order),
-            "errors": field_errors(exc),
-        }
+        context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
         return render(request, "web/order_detail.html", context, status=exc.status)
     return redirect("web:order_detail", order_id=order_id)
 

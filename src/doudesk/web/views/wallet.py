@@ -14,7 +14,8 @@ from doudesk.sandbox.payment import sandbox_payment_confirm
 from doudesk.wallet import selectors
 from doudesk.wallet.models import TopUp, TopUpStatus
 from doudesk.wallet.services import topup_amount_fen, topup_create, topup_notify_apply
-from doudesk.web.views.common import HTMX_STOP_POLLING, customer_required, field_errors
+from doudesk.web.sse import fragment_stream
+from doudesk.web.views.common import customer_required, field_errors
 
 TOPUP_PRESETS = (50, 100, 500, 1000)
 
@@ -45,12 +46,21 @@ def wallet(request: HttpRequest) -> HttpResponse:
             context["errors"] = field_errors(exc)
             return render(request, "web/wallet.html", context, status=400)
         return redirect("web:sandbox_pay", out_trade_no=topup.out_trade_no)
-    if request.headers.get("HX-Request"):
-        # Polled after a payment: htmx stops polling (286) once no top-up is awaiting its callback.
-        waiting = any(t.status == TopUpStatus.PENDING for t in context["topups"])
-        status = 200 if waiting else HTMX_STOP_POLLING
-        return render(request, "web/_wallet_body.html", context, status=status)
     return render(request, "web/wallet.html", context)
+
+
+@customer_required
+def wallet_stream(request: HttpRequest) -> HttpResponse:
+    """Stream the balances and journal (event ``wallet``) until no top-up awaits its callback.
+
+    The wallet page follows it after a payment (``?paid=``), so the credit shows up by itself.
+    """
+
+    def state() -> tuple[dict, bool]:
+        context = _wallet_context(request)
+        return context, not any(t.status == TopUpStatus.PENDING for t in context["topups"])
+
+    return fragment_stream(request, "wallet", "web/_wallet_body.html", state)
 
 
 @customer_required

@@ -18,6 +18,9 @@ from doudesk.pricing.services import pricing_publish_all
 from doudesk.processes import die_with_parent
 
 STOP_GRACE_SECONDS = 10
+#: Seconds uvicorn lets requests finish on a stop. Live pages hold their event streams open:
+#: they are cut after this (browsers reconnect) instead of keeping the server up for minutes.
+WEB_GRACE_SECONDS = 3
 
 
 class Command(BaseCommand):
@@ -92,6 +95,7 @@ class Command(BaseCommand):
             python, "-m", "uvicorn", "doudesk.asgi:application",
             "--host", options["host"], "--port", str(options["port"]), "--log-level", "warning",
             "--workers", str(max(1, options["web_workers"])),
+            "--timeout-graceful-shutdown", str(WEB_GRACE_SECONDS),
         ]  # fmt: skip
         # Each child gets its own process group so a terminal's Ctrl-C reaches only us, and we
         # stop them in order.
