@@ -434,6 +434,19 @@ def test_plans_done_within_the_same_tenth_of_an_hour_are_equally_fast() -> None:
     assert plans["balanced"].eta_hours == 42.0
 
 
+def test_an_eta_rounded_up_to_the_tenth_is_never_shown_past_the_deadline() -> None:
+    # 2,000 plays take 10.02 h: shown as 10.1 h without a deadline, but a 10.05 h deadline is
+    # met, so the plan shows the deadline itself (still an upper estimate) and says it is met.
+    cat = [Offer(1, "plays", "播放", "Plays", 1000, 1_000, 2_000, 1_000, 10.02 / 2, 0.0, ANY)]
+    [free] = optimise(need("30", {"plays": 1}), cat)
+    assert free.eta_hours == 10.1
+    [bounded] = optimise(need("30", {"plays": 1}, deadline=10.05), cat)
+    assert [(it.quantity, it.eta_hours) for it in bounded.items] == [(2_000, 10.05)]
+    assert bounded.eta_hours == 10.05
+    assert "10.1" not in bounded.explanation
+    assert "10.05小时内完成" in bounded.explanation
+
+
 def test_the_fastest_plan_picks_the_fastest_offer_of_a_kind_as_brute_force_does() -> None:
     # Several offers of one kind trade speed for price: the fastest plan is the one brute force
     # finds (the per-kind ETA row must not cut it off nor let a slower offer through). Ranges

@@ -1241,12 +1241,21 @@ def _present(
             seen.add(signature(plans[key]))
             order.append(key)
     order.append("balanced")
-    bal_eta = _eta(plans["balanced"])
+    bal_eta = _eta_displayed(_eta(plans["balanced"]), need)
     bal_total = sum(price_fn(o, q) for o, q in plans["balanced"])
     return [
         _make_plan(need, key, plans[key], price_fn, v_star, asks_met, bal_eta, bal_total)
         for key in order
     ]
+
+
+def _eta_displayed(shown: float, need: Understood) -> float:
+    """Return an ETA as shown (:func:`eta_shown`), but never past the need's deadline.
+
+    Every item meets the deadline, so a deadline off the tenths (10.05 h) is itself an upper
+    estimate where rounding up would show more (10.1 h).
+    """
+    return shown if need.deadline_hours is None else min(shown, float(need.deadline_hours))
 
 
 def _fmt_qty(q: float) -> str:
@@ -1275,7 +1284,7 @@ def _make_plan(
             name_en=o.name_en,
             quantity=q,
             cost_fen=price_fn(o, q),
-            eta_hours=float(eta_shown(o.eta_hours(q))),
+            eta_hours=_eta_displayed(float(eta_shown(o.eta_hours(q))), need),
             channel=o.channel,
         )
         for o, q in picks
@@ -1331,7 +1340,7 @@ def _make_plan(
             f"(goals: {goals}).",
             "value": f"The cheapest plan: {total_y} of {budget_y} for {share:.0%} of the best "
             f"result" + (", reaching every quantity you asked for." if asks_met and asked else "."),
-            "fast": f"Done in about {eta:g} h (balanced plan: {bal_eta:.1f} h) while keeping "
+            "fast": f"Done in about {eta:g} h (balanced plan: {bal_eta:g} h) while keeping "
             f"{share:.0%} of the best result.",
         }[key]
         text = head + " " + "; ".join(lines) + "."
@@ -1342,8 +1351,7 @@ def _make_plan(
             "balanced": f"在{budget_y}预算内期望效果最大（目标：{goals}）。",
             "value": f"最省钱：花{total_y}（预算{budget_y}），达到最优效果的{share:.0%}"
             + ("，并满足您要求的数量。" if asks_met and asked else "。"),
-            "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:.1f}小时），"
-            f"保留最优效果的{share:.0%}。",
+            "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:g}小时），保留最优效果的{share:.0%}。",
         }[key]
         text = head + "；".join(lines) + "。"
         if need.deadline_hours is not None:
