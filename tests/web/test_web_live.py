@@ -145,9 +145,10 @@ def test_my_orders_stream_until_no_order_on_the_page_is_open(web, open_order):
 def test_the_wallet_streams_after_a_payment_until_the_callback_credits_it(web, customer):
     topup = topup_create(customer=customer, amount_fen=5_000)
     page = web.get(f"/wallet/?paid={topup.out_trade_no}").content.decode()
-    assert 'sse-connect="/wallet/stream/"' in page
+    assert f'sse-connect="/wallet/stream/?paid={topup.out_trade_no}"' in page
     assert "sse-connect" not in web.get("/wallet/").content.decode()
-    stream = messages(web.get("/wallet/stream/").streaming_content)
+    topup_create(customer=customer, amount_fen=7_000)  # left unpaid: the stream does not wait
+    stream = messages(web.get(f"/wallet/stream/?paid={topup.out_trade_no}").streaming_content)
     next(stream)
     event, html = next(stream)
     assert event == "wallet"

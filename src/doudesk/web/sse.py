@@ -12,8 +12,9 @@ quiet stream.
 
 Fragments are rendered from the database, so any web process can serve any stream (nothing
 assumes one process). Under ASGI (uvicorn, ``doudesk serve``) the stream is an async generator:
-it waits on the event loop, and each render runs on a worker thread; a disconnected browser
-cancels it. Under WSGI (Django's test server) it is a plain generator.
+it waits on the event loop, and the renders of all streams run on one shared thread (asgiref's
+thread-sensitive executor: one database connection for them all, a few milliseconds a render);
+a disconnected browser cancels it. Under WSGI (Django's test server) it is a plain generator.
 """
 
 from __future__ import annotations

@@ -51,14 +51,21 @@ def wallet(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def wallet_stream(request: HttpRequest) -> HttpResponse:
-    """Stream the balances and journal (event ``wallet``) until no top-up awaits its callback.
+    """Stream the balances and journal (event ``wallet``) until the top-up just paid is settled.
 
-    The wallet page follows it after a payment (``?paid=``), so the credit shows up by itself.
+    The wallet page follows it after a payment (``?paid=<out_trade_no>``, passed on), so the
+    credit shows up by itself; an older top-up left unpaid does not keep the stream open.
+    Without ``paid`` it follows every top-up awaiting its callback.
     """
+    paid = request.GET.get("paid", "")
 
     def state() -> tuple[dict, bool]:
         context = _wallet_context(request)
-        return context, not any(t.status == TopUpStatus.PENDING for t in context["topups"])
+        waiting = any(
+            t.status == TopUpStatus.PENDING and t.out_trade_no == (paid or t.out_trade_no)
+            for t in context["topups"]
+        )
+        return context, not waiting
 
     return fragment_stream(request, "wallet", "web/_wallet_body.html", state)
 
