@@ -1,0 +1,79 @@
+"""List pages and list endpoints read a fixed number of queries, whatever the number of rows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from doudesk.orders import services
+from factories import VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+
+def query_count(action: Callable[[], object]) -> int:
+    with CaptureQueriesContext(connection) as captured:
+        action()
+    return len(captured.captured_queries)
+
+
+@pytest.fixture
+def place(customer, sid) -> Callable[[int], None]:
+    """Place ``n`` more open orders (each also writes journal legs and timeline events)."""
+
+    def more(n: int) -> None:
+        for _ in range(n):
+            services.order_place(
+                customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=50
+            )
+
+    return more
+
+
+def first_render(client, url: str) -> str:
+    stream = iter(client.get(url).streaming_content)
+    next(stream)  # retry
+    return next(stream).decode()
+
+
+@pytest.mark.parametrize(
+    ("label", "read"),
+    [
+        ("my orders", lambda web, api: web.get("/orders/")),
+        ("my orders, live", lambda web, api: first_render(web, "/orders/stream/?page=1")),
+        ("wallet", lambda web, api: web.get("/wallet/")),
+        ("wallet, live", lambda web, api: first_render(web, "/wallet/stream/")),
+        ("v1 orders", lambda web, api: api.get("/api/v1/orders")),
+        ("v1 services", lambda web, api: api.get("/api/v1/services")),
+        ("catalogue", lambda web, api: web.get("/")),
+    ],
+)
+def test_a_list_reads_as_many_queries_for_twelve_rows_as_for_two(label, read, web, api, place):
+    place(2)
+    read(web, api)  # first use: an API key notes when it was last used, a session is loaded
+    few = query_count(lambda: read(web, api))
+    place(10)
+    many = query_count(lambda: read(web, api))
+    assert many == few, f"{label}: {few} queries for 2 orders, {many} for 12"
+
+
+def test_a_multi_status_reads_as_many_queries_for_twelve_orders_as_for_two(
+    customer, api_key_for, place, client
+):
+    from doudesk.orders.models import Order
+
+    key = api_key_for(customer)
+
+    def status_of_all() -> None:
+        ids = ",".join(str(pk) for pk in Order.objects.values_list("pk", flat=True))
+        answer = client.post("/api/v2", {"key": key, "action": "status", "orders": ids}).json()
+        assert all("status" in one for one in answer.values())
+
+    place(2)
+    status_of_all()  # first use of the key
+    few = query_count(status_of_all)
+    place(10)
+    assert query_count(status_of_all) == few
