@@ -173,3 +173,20 @@ def test_a_payment_that_arrives_after_a_failure_notice_is_credited_once(customer
 
 def test_the_callback_only_accepts_post(topup):
     assert Client().get(NOTIFY, sandbox_notify_params(topup=topup)).status_code == 405
+
+
+@pytest.mark.parametrize(
+    ("form", "fen"),
+    [
+        ({"amount": "100", "amount_other": ""}, 10_000),  # a preset, nothing typed
+        ({"amount": "50", "amount_other": "12.34"}, 1_234),  # typed wins over the preset
+        ({"amount_other": "200"}, 20_000),  # typed, presets greyed out by the page's script
+    ],
+)
+def test_a_top_up_takes_the_preset_or_the_typed_amount_as_the_form_sends_them(web, form, fen):
+    page = web.get("/wallet/").content.decode()
+    assert 'type="radio" name="amount" value="100"' in page
+    assert 'name="amount_other" id="topup-amount"' in page
+    response = web.post("/wallet/", form)
+    assert response.status_code == 302
+    assert TopUp.objects.get().amount_fen == fen

@@ -40,7 +40,9 @@ def wallet(request: HttpRequest) -> HttpResponse:
     context = _wallet_context(request)
     if request.method == "POST":
         try:
-            amount = topup_amount_fen(request.POST.get("amount", ""))
+            # A typed amount wins over the preset radio button.
+            typed = request.POST.get("amount_other", "").strip()
+            amount = topup_amount_fen(typed or request.POST.get("amount", ""))
             topup = topup_create(customer=request.customer, amount_fen=amount)  # type: ignore[attr-defined]
         except DomainError as exc:
             context["errors"] = field_errors(exc)
