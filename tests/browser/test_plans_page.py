@@ -1,0 +1,43 @@
+"""The 智能方案 page in Chromium: field errors show up, plans appear side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from factories import fund_customer, make_verified_customer
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_the_plans_page_shows_its_field_errors_then_the_plans(live_server: Any, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    from doudesk.catalog.seed import seed_demo
+
+    seed_demo()
+    customer = make_verified_customer()
+    fund_customer(customer, 100_000)
+    page.goto(live_server.url + "/login/")
+    page.get_by_label("邮箱或手机号").fill(customer.user.username)
+    page.get_by_label("密码").fill("correct-horse-9")
+    page.locator("form").get_by_role("button", name="登录").click()
+
+    page.goto(live_server.url + "/plans/")
+    need = page.locator("textarea[name=need]")
+    # No budget anywhere: the answer (swapped in by htmx) says so next to the fields.
+    need.fill("想涨粉")
+    page.get_by_role("button", name="生成方案").click()
+    expect(page.locator("#planner .field-error").first).to_contain_text("预算")
+    expect(need).to_have_value("想涨粉")
+
+    page.locator("input[name=budget]").fill("-5")
+    page.get_by_role("button", name="生成方案").click()
+    expect(page.locator("#planner .field-error").first).to_contain_text("预算必须大于0元")
+
+    page.locator("input[name=budget]").fill("")
+    need.fill("新开的美妆店，想在成都本地涨粉，预算500元，一周内见效")
+    page.get_by_role("button", name="生成方案").click()
+    expect(page.locator("article.plan").first).to_be_visible()
+    expect(page.locator("#planner .field-error")).to_have_count(0)
+    assert page.locator("article.plan").count() >= 2
