@@ -92,23 +92,31 @@ def test_signed_in_pages_read_in_english(customer) -> None:
 
 
 @pytest.mark.parametrize(
-    ("kind", "ref", "memo", "order_id", "english"),
+    ("kind", "ref", "memo", "order_id", "chinese", "english"),
     [
-        ("order_hold", "order:7:hold", "订单 #7 冻结", 7, "Hold for order #7"),
-        ("order_settle", "order:7:settle", "订单 #7 结算", 7, "Settlement of order #7"),
-        ("topup", "topup:3", "充值 T2026ABC", None, "Top-up T2026ABC"),
-        ("topup", "demo-credit:1", "沙盒演示额度", None, "Sandbox demo credit"),
-        ("misc", "other:1", "人工调整", None, "人工调整"),
+        ("order_hold", "order:7:hold", "订单 #7 冻结", 7, "订单 #7 冻结", "Hold for order #7"),
+        # The wallet shows a settlement's cash leg: the undelivered part refunded.
+        (
+            "order_settle",
+            "order:7:settle",
+            "订单 #7 结算",
+            7,
+            "订单 #7 退款（未交付部分）",
+            "Refund for order #7 (undelivered part)",
+        ),
+        ("topup", "topup:3", "充值 T2026ABC", None, "充值 T2026ABC", "Top-up T2026ABC"),
+        ("topup", "demo-credit:1", "沙盒演示额度", None, "沙盒演示额度", "Sandbox demo credit"),
+        ("misc", "other:1", "人工调整", None, "人工调整", "人工调整"),
     ],
 )
 def test_journal_memos_follow_the_language(
-    kind: str, ref: str, memo: str, order_id: int | None, english: str
+    kind: str, ref: str, memo: str, order_id: int | None, chinese: str, english: str
 ) -> None:
     from doudesk.wallet.models import JournalEntry
     from doudesk.web.templatetags.doudesk import journal_memo
 
     entry = JournalEntry(kind=kind, ref=ref, memo=memo, order_id=order_id)
     with translation.override("zh-hans"):
-        assert journal_memo(entry) == memo
+        assert journal_memo(entry) == chinese
     with translation.override("en"):
         assert journal_memo(entry) == english

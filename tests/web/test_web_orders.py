@@ -166,12 +166,19 @@ def test_the_order_page_cancels_an_open_order_once(web, customer, sid):
     order = services.order_place(
         customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
     )
-    assert "取消订单" in web.get(f"/orders/{order.pk}/").content.decode()
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "取消订单" in page
+    assert "window.confirm('确定取消此订单吗？未交付的部分将自动退款。')" in page  # asks first
+    assert "冻结金额" in page
     response = web.post(f"/orders/{order.pk}/cancel/")
     assert response.status_code == 302
     page = web.get(f"/orders/{order.pk}/").content.decode()
     assert "已取消" in page
     assert "未交付部分已退款" in page
+    assert "冻结金额" not in page  # nothing is held any more: what was paid, and the refund
+    assert 'id="order-paid">¥0.00' in page
+    assert 'id="order-refund">¥8.00' in page
+    assert "退款（未交付部分）" in web.get("/wallet/").content.decode()
     again = web.post(f"/orders/{order.pk}/cancel/")
     assert again.status_code == 409
     assert "订单已结束" in again.content.decode()

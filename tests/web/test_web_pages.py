@@ -95,7 +95,6 @@ def test_a_customer_never_sees_another_customers_order(customer, other_customer,
     client = Client()
     client.force_login(customer.user)
     assert client.get(f"/orders/{theirs.pk}/").status_code == 404
-    assert client.get(f"/orders/{theirs.pk}/", headers={"HX-Request": "true"}).status_code == 404
     assert client.post(f"/orders/{theirs.pk}/cancel/").status_code == 404
     listing = client.get("/orders/").content.decode()
     assert f"/orders/{theirs.pk}/" not in listing
@@ -120,3 +119,26 @@ def test_a_customer_sees_only_their_own_sandbox_payment(customer, other_customer
     client.force_login(customer.user)
     assert client.get(f"/sandbox/pay/{theirs.out_trade_no}/").status_code == 404
     assert client.post(f"/sandbox/pay/{theirs.out_trade_no}/").status_code == 404
+
+
+def test_a_missing_page_is_the_sites_own_page_in_the_visitors_language(customer, other_customer):
+    client = Client()
+    client.force_login(customer.user)
+    missing = client.get("/orders/999999/")
+    assert missing.status_code == 404
+    page = missing.content.decode()
+    assert "页面不存在" in page
+    assert 'href="/orders/"' in page  # the site's header and a way back
+    assert "沙盒模式" in page
+    english = in_english(client).get("/no-such-page/")
+    assert english.status_code == 404
+    assert "Page not found" in english.content.decode()
+    assert "Back to the catalogue" in english.content.decode()
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(customer):
+    page = Client().get("/").content.decode()
+    assert 'rel="icon" href="/static/web/favicon.svg"' in page
+    icon = Client().get("/static/web/favicon.svg")
+    assert icon.status_code == 200
+    assert b"<svg" in b"".join(icon.streaming_content)

@@ -44,7 +44,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "target": order.target,
         "quantity": order.quantity,
         "status": order.status,
-        "charge": yuan_str(order.charge_fen - order.refunded_fen),
+        "charge": yuan_str(order.paid_fen),
         "held": yuan_str(order.charge_fen),
         "refunded": yuan_str(order.refunded_fen),
         "unit_rate": rate_str(order.unit_rate),

@@ -48,7 +48,7 @@ def _domain_message(exc: DomainError) -> str:
 def _status_dict(order: Order) -> dict[str, str]:
     remains = order.quantity - order.delivered if order.remains is None else order.remains
     return {
-        "charge": yuan_str(order.charge_fen - order.refunded_fen),
+        "charge": yuan_str(order.paid_fen),
         "start_count": str(order.start_count if order.start_count is not None else 0),
         "status": STATUS_WORDS[order.status],
         "remains": str(remains),

@@ -105,6 +105,11 @@ class Order(models.Model):
         return self.status in TERMINAL_STATUSES
 
     @property
+    def paid_fen(self) -> int:
+        """What the customer pays for the order: the charge less what was refunded."""
+        return self.charge_fen - self.refunded_fen
+
+    @property
     def progress_percent(self) -> int:
         return min(100, (100 * self.delivered) // self.quantity) if self.quantity else 0
 

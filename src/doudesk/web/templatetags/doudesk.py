@@ -81,7 +81,8 @@ def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -
     if entry.order_id is not None and entry.kind == "order_hold":
         return gettext("订单 #%(id)s 冻结") % {"id": entry.order_id}
     if entry.order_id is not None and entry.kind == "order_settle":
-        return gettext("订单 #%(id)s 结算") % {"id": entry.order_id}
+        # The wallet lists cash legs only: a settlement's is the undelivered part coming back.
+        return gettext("订单 #%(id)s 退款（未交付部分）") % {"id": entry.order_id}
     if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
         return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
     if entry.ref.startswith("demo-credit:"):
