@@ -77,12 +77,23 @@ def test_the_live_price_explains_an_unavailable_quantity(priced):
 
 
 def test_the_order_form_shows_todays_price_and_links_the_price_page(priced, customer):
+    pin_price("plays", "15.50")  # the list rate is ¥16.00
     client = Client()
     client.force_login(customer.user)
     module_pk = module_id("plays")
     html = client.get(f"/services/{module_pk}/order/").content.decode()
     assert f"/services/{module_pk}/pricing/" in html
-    assert "今日价" in html
+    assert "今日价 ¥15.50 / 1000" in html
+    assert "¥16.00" not in html  # one price on the page: not the list rate beside today's
+
+
+def test_without_dynamic_pricing_the_order_form_shows_the_list_rate(customer):
+    client = Client()
+    client.force_login(customer.user)
+    module = ServiceModule.objects.get(pk=module_id("plays"))
+    html = client.get(f"/services/{module.pk}/order/").content.decode()
+    assert "今日价" not in html
+    assert f"¥{module.rate_per_1000:.2f} <small>/ 1000" in html
 
 
 def test_the_import_command_adds_references_and_republishes(priced, tmp_path):
