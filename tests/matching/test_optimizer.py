@@ -434,6 +434,22 @@ def test_plans_done_within_the_same_tenth_of_an_hour_are_equally_fast() -> None:
     assert plans["balanced"].eta_hours == 42.0
 
 
+def test_a_plan_optimal_for_several_objectives_is_shown_once_and_says_so() -> None:
+    # One offer, one quantity: the balanced plan is also the cheapest and the fastest.
+    cat = [Offer(1, "plays", "播放", "Plays", 1000, 1_000, 1_000, 1_000, 1.0, 0.0, ANY)]
+    [zh] = optimise(need("30", {"plays": 1}), cat)
+    assert zh.key == "balanced"
+    assert zh.explanation.endswith("它同时也是最省钱、最快的方案。")
+    [en] = optimise(need("30", {"plays": 1}, language="en"), cat)
+    assert en.explanation.endswith("It is also the cheapest and the fastest plan.")
+    # Two offers: the fast one differs from the balanced one, which is still the cheapest.
+    quick = Offer(2, "plays", "快", "Quick", 2500, 900, 900, 900, 0.2, 0.0, ANY)
+    plans = {p.key: p for p in optimise(need("30", {"plays": 1}), [*cat, quick])}
+    assert set(plans) == {"fast", "balanced"}
+    assert plans["balanced"].explanation.endswith("它同时也是最省钱的方案。")
+    assert "同时也是" not in plans["fast"].explanation
+
+
 def test_an_eta_rounded_up_to_the_tenth_is_never_shown_past_the_deadline() -> None:
     # 2,000 plays take 10.02 h: shown as 10.1 h without a deadline, but a 10.05 h deadline is
     # met, so the plan shows the deadline itself (still an upper estimate) and says it is met.

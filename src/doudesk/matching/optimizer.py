@@ -1233,20 +1233,29 @@ def _present(
     def signature(picks: list[tuple[Offer, int]]) -> tuple[tuple[str, int], ...]:
         return tuple(sorted((str(o.service_id), q) for o, q in picks))
 
-    bal_sig = signature(plans["balanced"])
-    seen = {bal_sig}
-    order: list[str] = []
+    # A plan that is also optimal for another objective is shown once, under the first of
+    # 均衡, 最省钱, 最快 it wins, and says which others it wins too.
+    shown: dict[tuple[tuple[str, int], ...], str] = {signature(plans["balanced"]): "balanced"}
+    also: dict[str, list[str]] = {"balanced": []}
     for key in ("value", "fast"):
-        if key in plans and signature(plans[key]) not in seen:
-            seen.add(signature(plans[key]))
-            order.append(key)
-    order.append("balanced")
+        if key not in plans:
+            continue
+        first = shown.setdefault(signature(plans[key]), key)
+        if first == key:
+            also[key] = []
+        else:
+            also[first].append(key)
+    order = [key for key in ("value", "fast", "balanced") if key in also]
     bal_eta = _eta_displayed(_eta(plans["balanced"]), need)
     bal_total = sum(price_fn(o, q) for o, q in plans["balanced"])
     return [
-        _make_plan(need, key, plans[key], price_fn, v_star, asks_met, bal_eta, bal_total)
+        _make_plan(need, key, plans[key], price_fn, v_star, asks_met, bal_eta, bal_total, also[key])
         for key in order
     ]
+
+
+_ALSO_ZH = {"value": "最省钱", "fast": "最快"}
+_ALSO_EN = {"value": "cheapest", "fast": "fastest"}
 
 
 def _eta_displayed(shown: float, need: Understood) -> float:
@@ -1259,7 +1268,7 @@ def _eta_displayed(shown: float, need: Understood) -> float:
 
 
 def _fmt_qty(q: float) -> str:
-    return f"{q:,.0f}" if q >= 10 else f"{q:g}"
+    return f"{q:,.0f}" if q >= 10 else f"{round(q, 1):g}"
 
 
 def _make_plan(
@@ -1271,6 +1280,7 @@ def _make_plan(
     asks_met: bool,
     bal_eta: float,
     bal_total: int,
+    also: Sequence[str] = (),
 ) -> Plan:
     lex = get_lexicon()
     lang = need.language
@@ -1339,21 +1349,30 @@ def _make_plan(
             "balanced": f"The largest expected result within your {budget_y} budget "
             f"(goals: {goals}).",
             "value": f"The cheapest plan: {total_y} of {budget_y} for {share:.0%} of the best "
-            f"result" + (", reaching every quantity you asked for." if asks_met and asked else "."),
+            f"result"
+            + (
+                ", its expected results reaching every quantity you asked for."
+                if asks_met and asked
+                else "."
+            ),
             "fast": f"Done in about {eta:g} h (balanced plan: {bal_eta:g} h) while keeping "
             f"{share:.0%} of the best result.",
         }[key]
         text = head + " " + "; ".join(lines) + "."
+        if also:
+            text += f" It is also the {' and the '.join(_ALSO_EN[k] for k in also)} plan."
         if need.deadline_hours is not None:
             text += f" Every item completes within your {need.deadline_hours:g} h deadline."
     else:
         head = {
             "balanced": f"在{budget_y}预算内期望效果最大（目标：{goals}）。",
             "value": f"最省钱：花{total_y}（预算{budget_y}），达到最优效果的{share:.0%}"
-            + ("，并满足您要求的数量。" if asks_met and asked else "。"),
+            + ("，预计效果满足您要求的数量。" if asks_met and asked else "。"),
             "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:g}小时），保留最优效果的{share:.0%}。",
         }[key]
         text = head + "；".join(lines) + "。"
+        if also:
+            text += f"它同时也是{'、'.join(_ALSO_ZH[k] for k in also)}的方案。"
         if need.deadline_hours is not None:
             text += f"所有项目均在您要求的{need.deadline_hours:g}小时内完成。"
     return Plan(

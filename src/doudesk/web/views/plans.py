@@ -27,11 +27,11 @@ def _display(plan: dict[str, Any], target: str, audience: dict[str, Any] | None)
     labels = get_lexicon().intent_labels
     en = _english()
     items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
+    outcomes = [(labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()]
     return {
         **plan,
-        "outcomes": [
-            (labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()
-        ],
+        # "followers 1,540, plays 20,000" / "涨粉 1540，播放 20000"
+        "outcomes_text": (", " if en else "，").join(f"{label} {v:g}" for label, v in outcomes),
         "items_json": json.dumps(items),
         "audience_json": json.dumps(audience) if audience else "",
         "target": target,
