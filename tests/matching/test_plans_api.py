@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
+from doudesk.catalog.models import ServiceModule
 from doudesk.orders.models import Order, OrderGroup
 from doudesk.wallet.selectors import wallet_balances
 from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
@@ -57,7 +58,11 @@ def test_a_chinese_need_gets_plans_priced_like_orders(api, customer, sid):
         assert plan["eta_hours"] <= body["understood"]["deadline_hours"]
         total = sum(Decimal(item["cost"]) for item in plan["items"])
         assert total == Decimal(plan["total"])
-        assert set(plan["items"][0]) == {"service_id", "name", "quantity", "cost"}
+        # The fields, and the kind of link each item takes (to order the plan).
+        assert set(plan["items"][0]) == {"service_id", "name", "quantity", "cost", "target_kind"}
+        for item in plan["items"]:
+            module = ServiceModule.objects.get(pk=item["service_id"])
+            assert item["target_kind"] == module.target_kind
         assert {item["service_id"] for item in plan["items"]} & ids
 
 
@@ -266,3 +271,44 @@ def test_an_unverified_customer_cannot_order_a_plan(api_key_for, seeded, sid, co
 def test_plans_need_an_api_key(seeded):
     r = post(Client(), "/plans", {"need": "涨粉，预算500元"})
     assert r.status_code == 401
+
+
+def test_a_plan_whose_items_take_different_links_is_ordered_with_one_link_per_kind(
+    api, customer, sid, counts
+):
+    items = [
+        {"service_id": sid("plays"), "quantity": 1000},
+        {"service_id": sid("followers"), "quantity": 100},
+    ]
+    before = counts(customer)
+    # One link cannot be both a video and a profile: each item's link is named by its kind.
+    r = post(api, "/plans/order", {"items": items, "target": VIDEO_URL})
+    assert_field_error(r, 400, "target")
+    r = post(
+        api,
+        "/plans/order",
+        {"items": items, "targets": {"video": VIDEO_URL, "account": VIDEO_URL}},
+    )
+    error = assert_field_error(r, 400, "targets")
+    assert error["field"] == "targets.account"
+    assert counts(customer) == before
+    r = post(
+        api,
+        "/plans/order",
+        {"items": items, "targets": {"video": VIDEO_URL, "account": ACCOUNT_URL}},
+    )
+    assert r.status_code == 201, r.content
+    orders = {o["service_id"]: o["target"] for o in r.json()["orders"]}
+    assert orders == {sid("plays"): VIDEO_URL, sid("followers"): ACCOUNT_URL}
+
+
+@pytest.mark.parametrize(
+    "targets", [{"photo": VIDEO_URL}, ["video", VIDEO_URL], {"video": 7}, "video"]
+)
+def test_links_by_kind_must_name_a_kind_that_takes_a_link(api, customer, sid, counts, targets):
+    before = counts(customer)
+    items = [{"service_id": sid("plays"), "quantity": 1000}]
+    r = post(api, "/plans/order", {"items": items, "targets": targets})
+    assert 400 <= r.status_code < 500, r.content
+    assert_field_error(r, r.status_code, "targets")
+    assert counts(customer) == before

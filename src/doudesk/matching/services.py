@@ -26,7 +26,7 @@ from typing import Any
 
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import customer_require_verified
-from doudesk.catalog import targets
+from doudesk.catalog import targets as catalog_targets
 from doudesk.catalog.models import Channel
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
@@ -39,6 +39,14 @@ from doudesk.orders.services import OrderLine, order_group_place
 from doudesk.wallet.money import yuan_str
 
 MAX_PLAN_ITEMS = 20
+#: The target kinds that take a link, as ``plan_order``'s ``targets`` names them.
+LINK_KINDS = frozenset(
+    {
+        catalog_targets.TargetKind.VIDEO,
+        catalog_targets.TargetKind.ACCOUNT,
+        catalog_targets.TargetKind.LIVE,
+    }
+)
 GROUP_KIND = "matched_plan"
 
 
@@ -50,11 +58,11 @@ def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) 
     """Keep the offers whose module takes ``target`` as its link (or takes no link at all)."""
     ok: dict[str, bool] = {}
     for kind in set(target_kinds.values()):
-        if kind == targets.TargetKind.NONE:
+        if kind == catalog_targets.TargetKind.NONE:
             ok[kind] = True
             continue
         try:
-            targets.parse_target(target, kind)
+            catalog_targets.parse_target(target, kind)
             ok[kind] = True
         except DomainError:
             ok[kind] = False
@@ -62,7 +70,7 @@ def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) 
         o
         for o in catalogue.offers
         if ok.get(target_kinds.get(int(o.service_id), ""), False)
-        and target_kinds.get(int(o.service_id)) != targets.TargetKind.NONE
+        and target_kinds.get(int(o.service_id)) != catalog_targets.TargetKind.NONE
     ]
     if not kept:
         raise _error(
@@ -74,7 +82,7 @@ def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) 
     none_kind = [
         o
         for o in catalogue.offers
-        if target_kinds.get(int(o.service_id)) == targets.TargetKind.NONE
+        if target_kinds.get(int(o.service_id)) == catalog_targets.TargetKind.NONE
     ]
     return Catalogue(kept + none_kind)
 
@@ -92,7 +100,7 @@ def plan_need(
     """Return ``{"understood", "plans"}`` for a need; raises :class:`DomainError` on bad input.
 
     Amounts are yuan strings with ``"currency": "CNY"``; each plan lists ``service_id``,
-    ``name``, ``quantity`` and ``cost`` per item. Writes nothing.
+    ``name``, ``quantity``, ``cost`` and ``target_kind`` per item. Writes nothing.
     """
     if need is not None and not isinstance(need, str):
         raise _error("need", "invalid", "需求须为文本", "The need must be text")
@@ -132,8 +140,29 @@ def plan_need(
                 "profile or live-room link.",
             ) from exc
         raise
-    shown = [p for p in plans if p.total_fen < UNAVAILABLE_FEN]
-    return {"understood": understood.as_dict(), "plans": [p.as_dict() for p in shown]}
+    shown = [p.as_dict() for p in plans if p.total_fen < UNAVAILABLE_FEN]
+    for plan in shown:
+        for item in plan["items"]:
+            # Which link the item takes (video, account, live or none): what to send back in
+            # ``targets`` when the plan is ordered.
+            item["target_kind"] = current.target_kinds[int(item["service_id"])]
+    return {"understood": understood.as_dict(), "plans": shown}
+
+
+def _targets(raw: Any) -> dict[str, str]:
+    """Read ``targets`` (one link per target kind); blank links count as not given."""
+    if raw in (None, ""):
+        return {}
+    if not isinstance(raw, dict) or not set(raw) <= LINK_KINDS:
+        raise _error(
+            "targets",
+            "invalid",
+            "链接须按类型给出：video、account、live。",
+            "Give links by kind: video, account, live.",
+        )
+    if not all(isinstance(v, str) for v in raw.values()):
+        raise _error("targets", "invalid", "链接须为文本。", "Links must be text.")
+    return {kind: link.strip() for kind, link in raw.items() if link.strip()}
 
 
 def _options(module_channel: str, audience: Audience) -> dict[str, Any] | None:
@@ -194,18 +223,22 @@ def plan_order(
     customer: Customer,
     items: Any,
     target: Any = "",
+    targets: Any = None,
     audience: Any = None,
     total: Any = None,
 ) -> OrderGroup:
     """Place a plan as a group of orders in one transaction with one hold of its total.
 
     ``items`` are the plan's ``{"service_id", "quantity"}``; ``target`` the link for the modules
-    that take one; ``audience`` (optional) is passed to official-promotion modules as targeting
-    options; ``total`` (optional, yuan) is the total the customer saw: if today's prices differ,
-    a 409 on ``total`` carries the fresh total and nothing is written.
+    that take one, or ``targets`` one link per target kind (``{"video": ..., "account": ...,
+    "live": ...}``) for a plan whose items take different kinds of link (a kind missing there
+    falls back to ``target``); ``audience`` (optional) is passed to official-promotion modules
+    as targeting options; ``total`` (optional, yuan) is the total the customer saw: if today's
+    prices differ, a 409 on ``total`` carries the fresh total and nothing is written.
     """
     customer_require_verified(customer)
     pairs = _items(items)
+    per_kind = _targets(targets)
     parsed_audience = parse_audience_field(audience) if audience else Audience()
     current = matching_catalogue()
     errors: list[FieldError] = []
@@ -220,17 +253,19 @@ def plan_order(
                 )
             )
             continue
-        takes_link = module.target_kind != targets.TargetKind.NONE
+        takes_link = module.target_kind != catalog_targets.TargetKind.NONE
+        own_link = per_kind.get(module.target_kind)
         try:
             parsed, options = order_request_validate(
                 module=module,
-                target=link if takes_link else "",
+                target=(link if own_link is None else own_link) if takes_link else "",
                 quantity=qty,
                 options=_options(module.channel, parsed_audience),
             )
         except DomainError as exc:
             for e in exc.errors:
-                field = e.field if e.field == "target" else f"items.{n}.{e.field}"
+                link_field = "target" if own_link is None else f"targets.{module.target_kind}"
+                field = link_field if e.field == "target" else f"items.{n}.{e.field}"
                 item = FieldError(field, e.code, e.message_zh, e.message_en)
                 if item not in errors:
                     errors.append(item)

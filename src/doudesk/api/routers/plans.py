@@ -1,8 +1,10 @@
 """Intelligent matching: plan a need (``POST /plans``) and order a plan (``POST /plans/order``).
 
 Ordering is stateless: send back the chosen plan's ``items`` (``service_id`` + ``quantity``), the
-``target`` link and, to be sure the price has not moved, the ``total`` the plan showed; the plan
-becomes a group of orders placed in one transaction with one hold of its total.
+``target`` link (or ``targets``, one link per kind, for items that take different kinds: each
+plan item names its ``target_kind``) and, to be sure the price has not moved, the ``total`` the
+plan showed; the plan becomes a group of orders placed in one transaction with one hold of its
+total.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class PlanOrderIn(Schema):
     items: list[PlanItemIn] | None = None
     plan: list[PlanItemIn] | None = None
     target: str = ""
+    targets: dict[str, Any] | None = None
     audience: dict[str, Any] | None = None
     total: str | float | int | None = None
 
@@ -57,6 +60,7 @@ def plans_order(request: HttpRequest, payload: PlanOrderIn) -> Status[dict[str, 
         customer=request.auth,
         items=None if raw is None else [item.dict() for item in raw],
         target=payload.target,
+        targets=payload.targets,
         audience=payload.audience,
         total=payload.total,
     )

@@ -16,6 +16,7 @@ from doudesk.matching.lexicon import get_lexicon
 from doudesk.web.views.common import customer_required, field_errors
 
 FIELDS = ("need", "budget", "deadline_hours", "target")
+LINK_FIELDS = ("video", "account", "live")  # the card's link fields: target_video, ...
 
 
 def _english() -> bool:
@@ -27,12 +28,15 @@ def _display(plan: dict[str, Any], target: str, audience: dict[str, Any] | None)
     labels = get_lexicon().intent_labels
     en = _english()
     items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
+    kinds = {i["target_kind"] for i in plan["items"]}
     outcomes = [(labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()]
     return {
         **plan,
         # "followers 1,540, plays 20,000" / "涨粉 1540，播放 20000"
         "outcomes_text": (", " if en else "，").join(f"{label} {v:g}" for label, v in outcomes),
         "items_json": json.dumps(items),
+        # One link field per kind of link the plan's items take (video, account, live).
+        "link_kinds": [k for k in LINK_FIELDS if k in kinds],
         "audience_json": json.dumps(audience) if audience else "",
         "target": target,
     }
@@ -79,6 +83,7 @@ def plans(request: HttpRequest) -> HttpResponse:
                 customer=customer,
                 items=_json(request.POST.get("items", ""), "items"),
                 target=request.POST.get("plan_target", ""),
+                targets={k: request.POST.get(f"target_{k}", "") for k in LINK_FIELDS},
                 audience=_json(request.POST.get("audience", ""), "audience"),
                 total=request.POST.get("total") or None,
             )
