@@ -36,6 +36,10 @@ def _beat_schedule() -> dict:
             "task": "doudesk.pricing.tasks.pricing_fold_all_task",
             "schedule": settings.PRICING_FOLD_INTERVAL,
         },
+        "topups-expire": {
+            "task": "doudesk.wallet.tasks.topups_expire_task",
+            "schedule": settings.TOPUP_EXPIRE_CHECK_INTERVAL,
+        },
         "ledger-sequence": {
             "task": "doudesk.ledger.tasks.ledger_sequence_task",
             "schedule": settings.LEDGER_SEQUENCE_INTERVAL,

@@ -197,6 +197,10 @@ SANDBOX_SPEED = _env_number("DOUDESK_SANDBOX_SPEED", "100", low=0.001)
 SANDBOX_PARTIAL_RATE = _env_number("DOUDESK_SANDBOX_PARTIAL_RATE", "0", high=1)
 SANDBOX_FAIL_RATE = _env_number("DOUDESK_SANDBOX_FAIL_RATE", "0", high=1)
 PAYMENT_SANDBOX_SECRET = os.environ.get("DOUDESK_PAYMENT_SECRET", "sandbox-payment-secret")
+# A top-up left unpaid this long is closed (as gateways close unpaid trades); checked by the beat
+# every TOPUP_EXPIRE_CHECK_INTERVAL seconds.
+TOPUP_EXPIRE_MINUTES = _env_number("DOUDESK_TOPUP_EXPIRE_MINUTES", "30", low=1)
+TOPUP_EXPIRE_CHECK_INTERVAL = 60.0
 
 # How often the beat asks providers about open orders (seconds).
 STATUS_SYNC_INTERVAL = _env_number("DOUDESK_STATUS_SYNC_INTERVAL", "2", low=0.05)

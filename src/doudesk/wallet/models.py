@@ -88,6 +88,7 @@ class TopUpStatus(models.TextChoices):
     PENDING = "pending", _("待支付")
     PAID = "paid", _("已到账")
     FAILED = "failed", _("失败")
+    EXPIRED = "expired", _("已过期")
 
 
 class TopUp(models.Model):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from decimal import Decimal, DecimalException
 
 from django.conf import settings
@@ -241,6 +242,19 @@ def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
         customer=customer,
         amount_fen=amount_fen,
         out_trade_no="T" + timezone.now().strftime("%Y%m%d") + secrets.token_hex(8).upper(),
+    )
+
+
+def topups_expire(*, now: datetime | None = None) -> int:
+    """Close top-ups left unpaid for ``TOPUP_EXPIRE_MINUTES`` (run by the beat); return how many.
+
+    As a gateway closes an unpaid trade, so the wallet stops listing it as awaiting payment.
+    Nothing moves: no money was taken. A payment the gateway still reports afterwards is credited
+    all the same (:func:`topup_notify_apply`), so closing one never loses a customer's money.
+    """
+    cutoff = (now or timezone.now()) - timedelta(minutes=settings.TOPUP_EXPIRE_MINUTES)
+    return TopUp.objects.filter(status=TopUpStatus.PENDING, created_at__lt=cutoff).update(
+        status=TopUpStatus.EXPIRED
     )
 
 
