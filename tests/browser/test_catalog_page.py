@@ -15,6 +15,14 @@ def test_catalogue_shows_bulk_rates_per_thousand_and_piece_work_per_unit() -> No
     # The diagnosis report costs ¥99,000 per 1,000 reports: one report is ¥99.00.
     assert "¥99.00 <small>/ 份</small>" in html
     assert "¥99000.00" not in html
+    # In English a price per piece names one piece; a rate per 1,000 keeps the plural.
+    client = Client()
+    client.cookies["django_language"] = "en"
+    english = client.get("/").content.decode()
+    assert "¥99.00 <small>/ report</small>" in english
+    assert "¥299.00 <small>/ visit</small>" in english
+    assert "1000 plays</small>" in english
+    assert "/ reports<" not in english
 
 
 @pytest.mark.usefixtures("seeded")

@@ -52,12 +52,21 @@ def per_unit(rate_per_1000: Decimal | str | int) -> str:
 PER_UNIT_FROM = Decimal(1000)
 
 
+@register.filter
+def piece(unit: str) -> str:
+    """Return a unit as a price per piece names it: ``visits`` -> ``visit``; ``场`` stays.
+
+    English units are stored plural (``1000 plays``, all regular plurals); Chinese has none.
+    """
+    return unit.removesuffix("s") if unit.isascii() else unit
+
+
 @register.simple_tag
 def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> SafeString:
     """Return a rate as customers read it: ``¥16.00 / 1000 次``; by the piece ``¥299.00 / 场``."""
     rate = Decimal(str(rate_per_1000))
     if rate >= PER_UNIT_FROM:
-        return format_html("¥{} <small>/ {}</small>", per_unit(rate), unit)
+        return format_html("¥{} <small>/ {}</small>", per_unit(rate), piece(unit))
     amount = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
     return format_html("¥{} <small>/ 1000 {}</small>", amount, unit)
 
