@@ -60,7 +60,7 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         ({"quantity": "100"}, "quantity", "数量须在 500 至 1000000 之间"),
         ({"quantity": "1050"}, "quantity", "以 100 递增"),
         ({"quantity": "一千"}, "quantity", "数量须为整数"),
-        ({"quantity": "-500"}, "quantity", "数量须为整数"),
+        ({"quantity": "-500"}, "quantity", "数量须在 500 至 1000000 之间"),  # a range, not a type
         ({"quantity": "²"}, "quantity", "数量须为整数"),
         ({"quantity": "١٠٠٠"}, "quantity", "数量须为整数"),
         ({"audience": "auto", "duration_hours": "5"}, "options", "投放时长"),
@@ -122,6 +122,7 @@ def test_an_order_beyond_the_balance_shows_the_balance_error(seeded, sid, counts
     )
     assert response.status_code == 400
     assert "余额不足" in response.content.decode()
+    assert 'href="/wallet/" id="topup-link"' in response.content.decode()  # a way to top up
     assert counts(customer) == before
 
 
@@ -290,6 +291,7 @@ def test_a_growth_plan_beyond_the_balance_orders_nothing(seeded, counts):
     response = client.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
     assert response.status_code == 400
     assert "余额不足" in response.content.decode()
+    assert 'href="/wallet/" id="topup-link"' in response.content.decode()  # a way to top up
     assert counts(customer) == before
 
 

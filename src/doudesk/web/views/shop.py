@@ -33,7 +33,7 @@ def catalog(request: HttpRequest) -> HttpResponse:
 
 def _quantity(raw: str) -> int | str:
     raw = (raw or "").strip().replace(",", "")
-    as_int = ascii_int(raw)
+    as_int = ascii_int(raw, signed=True)  # "-5" is a number out of range, not a non-number
     return raw if as_int is None else as_int
 
 
