@@ -252,8 +252,23 @@ def test_a_missing_name_is_a_field_error(individual):
     customer, client = individual
     response = client.post("/verify/", {"legal_name": " ", "number": valid_resident_id(6)})
     assert response.status_code == 400
-    assert "请填写真实姓名或企业全称" in response.content.decode()
+    assert "请填写身份证上的真实姓名" in response.content.decode()
     assert not Verification.objects.exists()
+
+
+def test_a_name_too_long_says_so(individual, enterprise):
+    for _customer, client in (individual, enterprise):
+        response = client.post("/verify/", {"legal_name": "张" * 6000, "number": "x"})
+        assert response.status_code == 400
+        assert "名称最多 100 个字" in response.content.decode()
+    assert not Verification.objects.exists()
+
+
+def test_a_missing_company_name_asks_for_the_registered_name(enterprise):
+    _customer, client = enterprise
+    response = client.post("/verify/", {"legal_name": "", "number": "x"})
+    assert response.status_code == 400
+    assert "请填写营业执照上的企业全称" in response.content.decode()
 
 
 def test_an_enterprise_with_a_valid_code_and_png_licence_is_approved(enterprise, tmp_path):

@@ -9,6 +9,7 @@ class AccountsErrorCode(StrEnum):
     WEAK_PASSWORD = "weak_password"
     INVALID_KIND = "invalid_kind"
     NAME_REQUIRED = "name_required"
+    NAME_TOO_LONG = "name_too_long"
     LICENCE_REQUIRED = "licence_required"
     LICENCE_INVALID = "licence_invalid"
     NOT_VERIFIED = "not_verified"

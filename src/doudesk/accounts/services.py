@@ -32,6 +32,7 @@ from doudesk.errors import DomainError, FieldError
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
+MAX_LEGAL_NAME = 100  # characters of a legal name (a person or a registered company)
 #: Pillow's name of each accepted licence image format -> the stored file's extension.
 LICENCE_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
@@ -193,13 +194,23 @@ def verification_submit(
         )
     errors: list[FieldError] = []
     name = (legal_name or "").strip()
-    if not 2 <= len(name) <= 100:
+    person = customer.kind == CustomerKind.INDIVIDUAL
+    if len(name) < 2:
         errors.append(
             FieldError(
                 "legal_name",
                 Code.NAME_REQUIRED,
-                "请填写真实姓名或企业全称",
-                "Enter the legal name of the person or company",
+                "请填写身份证上的真实姓名" if person else "请填写营业执照上的企业全称",
+                "Enter your legal name" if person else "Enter the company's registered name",
+            )
+        )
+    elif len(name) > MAX_LEGAL_NAME:
+        errors.append(
+            FieldError(
+                "legal_name",
+                Code.NAME_TOO_LONG,
+                f"名称最多 {MAX_LEGAL_NAME} 个字",
+                f"The name can be at most {MAX_LEGAL_NAME} characters",
             )
         )
     normalized = ""
