@@ -230,6 +230,11 @@ def test_a_package_is_ordered_at_its_bundle_price_with_one_hold(
     assert wallet_balances(customer=customer) == {"available_fen": 83_200, "held_fen": 16_800}
     assert sorted(dispatched) == [o.pk for o in orders]
     assert journal_total_fen() == 0
+    # My orders says which package each of its orders belongs to, in the page's language.
+    listing = web.get("/orders/").content.decode()
+    assert listing.count(f'<small class="muted group-label">{group.label}</small>') == 3
+    english = in_english(web).get("/orders/").content.decode()
+    assert english.count(f'<small class="muted group-label">{group.label_en}</small>') == 3
 
 
 def test_the_wallet_names_a_package_hold_in_the_page_language(web, customer, dispatched):

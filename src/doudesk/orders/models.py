@@ -6,6 +6,7 @@ import re
 
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 
@@ -38,6 +39,12 @@ class OrderGroup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.label}"
+
+    @property
+    def name(self) -> str:
+        """The label in the active language (groups from before ``label_en`` show ``label``)."""
+        english = (get_language() or "zh").startswith("en")
+        return self.label_en if english and self.label_en else self.label
 
     @property
     def hold_ref(self) -> str:

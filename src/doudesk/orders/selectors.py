@@ -22,7 +22,7 @@ def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Ord
             f"未知的订单状态，可选：{words}",
             f"Unknown order status; use one of: {words}",
         )
-    qs = Order.objects.filter(customer=customer).select_related("module")
+    qs = Order.objects.filter(customer=customer).select_related("module", "group")
     return qs.filter(status=status) if status else qs
 
 
