@@ -96,6 +96,17 @@ def test_order_form_errors_are_shown_and_nothing_is_written(
     assert counts(customer) == before
 
 
+def test_a_refused_order_form_shows_each_error_once(web, sid):
+    # The live price check runs on load only when the form has no quantity or link error: it
+    # would show the same message again above the button.
+    url = f"/services/{sid('plays')}/order/"
+    fresh = web.get(url).content.decode()
+    assert 'from:#target, load"' in fresh
+    refused = web.post(url, {"target": VIDEO_URL, "quantity": "7"}).content.decode()
+    assert 'from:#target"' in refused
+    assert refused.count("数量须在 500 至 1000000 之间") == 1
+
+
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):
     before = counts(customer)
     response = in_english(web).post(
