@@ -177,3 +177,40 @@ def test_a_tampered_plan_is_refused_and_writes_nothing(web, customer, sid, count
 def test_the_page_needs_a_login(seeded):
     r = Client().get("/plans/")
     assert r.status_code == 302
+
+
+def test_a_plan_beyond_the_balance_offers_a_top_up_and_keeps_the_typed_links(seeded, counts):
+    from factories import ACCOUNT_URL, make_verified_customer
+
+    customer = make_verified_customer()
+    fund_customer(customer, 1_000)  # ¥10
+    client = Client()
+    client.force_login(customer.user)
+    need = "新开的美妆店，想涨粉和播放，预算500元"
+    page = client.post("/plans/", {"action": "plan", "need": need}).content.decode()
+    items_raw, total = PLAN_FORM.search(page).groups()
+    before = counts(customer)
+    refused = client.post(
+        "/plans/",
+        {
+            "action": "order",
+            "items": unescape(items_raw),
+            "total": total,
+            "need": need,
+            "target_video": VIDEO_URL,
+            "target_account": ACCOUNT_URL,
+        },
+    )
+    html = refused.content.decode()
+    assert refused.status_code == 400
+    assert "余额不足" in html
+    assert 'href="/wallet/" id="topup-link"' in html
+    assert f'name="target_account" value="{ACCOUNT_URL}"' in html  # not typed again
+    assert counts(customer) == before
+
+
+def test_the_same_budget_error_from_the_text_and_the_field_is_shown_once(web):
+    page = web.post(
+        "/plans/", {"action": "plan", "need": "想涨粉，预算-5元", "budget": "-5"}
+    ).content.decode()
+    assert page.count("预算必须大于0元") == 1

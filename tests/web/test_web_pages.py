@@ -142,3 +142,8 @@ def test_every_page_names_its_icon_and_the_icon_is_served(customer):
     icon = Client().get("/static/web/favicon.svg")
     assert icon.status_code == 200
     assert b"<svg" in b"".join(icon.streaming_content)
+
+
+def test_favicon_ico_leads_to_the_pages_icon():
+    response = Client().get("/favicon.ico")
+    assert (response.status_code, response["Location"]) == (302, "/static/web/favicon.svg")

@@ -22,7 +22,9 @@ def field_errors(exc: DomainError) -> dict[str, list[str]]:
     lang = get_language() or "zh-hans"
     out: dict[str, list[str]] = {}
     for error in exc.errors:
-        out.setdefault(error.field.split(".")[0], []).append(error.message(lang))
+        messages = out.setdefault(error.field.split(".")[0], [])
+        if error.message(lang) not in messages:  # the text and a form field can say the same
+            messages.append(error.message(lang))
     return out
 
 

@@ -23,7 +23,9 @@ def _english() -> bool:
     return (get_language() or "zh-hans").startswith("en")
 
 
-def _display(plan: dict[str, Any], target: str, audience: dict[str, Any] | None) -> dict[str, Any]:
+def _display(
+    plan: dict[str, Any], target: str, audience: dict[str, Any] | None, links: dict[str, str]
+) -> dict[str, Any]:
     """Add what the page shows next to the API shape: outcome labels and the order payload."""
     labels = get_lexicon().intent_labels
     en = _english()
@@ -35,11 +37,16 @@ def _display(plan: dict[str, Any], target: str, audience: dict[str, Any] | None)
         # "followers 1,540, plays 20,000" / "涨粉 1540，播放 20000"
         "outcomes_text": (", " if en else "，").join(f"{label} {v:g}" for label, v in outcomes),
         "items_json": json.dumps(items),
-        # One link field per kind of link the plan's items take (video, account, live).
-        "link_kinds": [k for k in LINK_FIELDS if k in kinds],
+        # One link field per kind of link the plan's items take (video, account, live), with
+        # what the customer typed there last, else the need's link.
+        "link_fields": [(k, links.get(k) or target) for k in LINK_FIELDS if k in kinds],
         "audience_json": json.dumps(audience) if audience else "",
         "target": target,
     }
+
+
+def _typed_links(request: HttpRequest) -> dict[str, str]:
+    return {k: request.POST.get(f"target_{k}", "").strip() for k in LINK_FIELDS}
 
 
 def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
@@ -56,7 +63,7 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
     audience = understood["audience"] if any(understood["audience"].values()) else None
     return {
         "understood": understood,
-        "plans": [_display(p, target, audience) for p in answer["plans"]],
+        "plans": [_display(p, target, audience, _typed_links(request)) for p in answer["plans"]],
     }
 
 
@@ -83,12 +90,14 @@ def plans(request: HttpRequest) -> HttpResponse:
                 customer=customer,
                 items=_json(request.POST.get("items", ""), "items"),
                 target=request.POST.get("plan_target", ""),
-                targets={k: request.POST.get(f"target_{k}", "") for k in LINK_FIELDS},
+                targets=_typed_links(request),
                 audience=_json(request.POST.get("audience", ""), "audience"),
                 total=request.POST.get("total") or None,
             )
         except DomainError as exc:
-            context["order_errors"] = [m for ms in field_errors(exc).values() for m in ms]
+            by_field = field_errors(exc)
+            context["order_errors"] = [m for ms in by_field.values() for m in ms]
+            context["needs_topup"] = "balance" in by_field
             status = 400
         else:
             return redirect("web:orders")

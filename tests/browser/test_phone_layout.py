@@ -1,0 +1,72 @@
+"""Pages on a 375 px phone in Chromium: nothing spills sideways; a fixed field loses its error."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from factories import VIDEO_URL, fund_customer, make_verified_customer
+
+PAGE_FITS = "() => document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+
+
+@pytest.fixture
+def phone(browser: Any) -> Any:
+    context = browser.new_context(viewport={"width": 375, "height": 800}, locale="zh-CN")
+    context.set_default_timeout(15_000)
+    yield context.new_page()
+    context.close()
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(live_server, phone) -> None:
+    from playwright.sync_api import expect
+
+    from doudesk.catalog.models import ServiceModule
+    from doudesk.catalog.seed import seed_demo
+    from doudesk.orders import services
+
+    seed_demo()
+    customer = make_verified_customer()
+    fund_customer(customer, 100_000)
+    plays = ServiceModule.objects.get(code="plays")
+    for _ in range(3):
+        services.order_place(customer=customer, service_id=plays.pk, target=VIDEO_URL, quantity=500)
+    phone.goto(live_server.url + "/login/")
+    phone.get_by_label("邮箱或手机号").fill(customer.user.username)
+    phone.get_by_label("密码").fill("correct-horse-9")
+    phone.locator("form").get_by_role("button", name="登录").click()
+
+    # A refused quantity: its message shows once, and goes when the field is edited.
+    phone.goto(f"{live_server.url}/services/{plays.pk}/order/")
+    phone.locator("#target").fill(VIDEO_URL)
+    phone.locator("#quantity").fill("-5")
+    phone.locator("#place-order").click()
+    expect(phone.locator("#quantity-errors")).to_contain_text("数量须在 500 至 1000000 之间")
+    phone.locator("#quantity").fill("1000")
+    expect(phone.locator("#quantity-errors .field-error")).to_have_count(0)
+    expect(phone.locator("#price-check")).to_contain_text(f"链接有效：{VIDEO_URL}")
+    assert phone.evaluate(PAGE_FITS), "the order form scrolls sideways"
+
+    # Tables scroll inside their panel; their cells do not break words apart.
+    for path in ("/orders/", "/wallet/", f"/orders/{customer.orders.first().pk}/"):
+        phone.goto(live_server.url + path)
+        assert phone.evaluate(PAGE_FITS), f"{path} scrolls sideways"
+    phone.goto(live_server.url + "/orders/")
+    # No word or amount is broken across lines: each piece of text in the first row is one
+    # line box ("已完成", not "已/完成"; "¥8.00", not "¥8/.00").
+    lines = phone.locator("table.orders tbody tr").first.evaluate(
+        """tr => {
+            const walker = document.createTreeWalker(tr, NodeFilter.SHOW_TEXT);
+            const counts = [];
+            while (walker.nextNode()) {
+                if (!walker.currentNode.textContent.trim()) continue;
+                const range = document.createRange();
+                range.selectNodeContents(walker.currentNode);
+                counts.push(range.getClientRects().length);
+            }
+            return counts;
+        }"""
+    )
+    assert max(lines) == 1, lines
