@@ -18,8 +18,9 @@ The browser test drives the real site in a real Chromium against pytest-django's
 from __future__ import annotations
 
 import os
+import re
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,21 @@ def page(browser: Any) -> Iterator[Any]:
     # Playwright stops, no longer sees: closed here, or PostgreSQL refuses to drop the test
     # database ("being accessed by other users").
     connections.close_all()
+
+
+@pytest.fixture
+def log_in(live_server: Any) -> Callable[[Any, Any], None]:
+    """Return ``log_in(tab, customer)``: log in through the log-in page (the factory password)."""
+    from playwright.sync_api import expect
+
+    def go(tab: Any, customer: Any) -> None:
+        tab.goto(live_server.url + "/login/")
+        tab.get_by_label("邮箱或手机号").fill(customer.user.username)
+        tab.get_by_label("密码").fill("correct-horse-9")
+        tab.locator("form").get_by_role("button", name="登录").click()
+        expect(tab).not_to_have_url(re.compile(r"/login/"))
+
+    return go
 
 
 @pytest.fixture

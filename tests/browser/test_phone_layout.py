@@ -20,7 +20,9 @@ def phone(browser: Any) -> Any:
 
 
 @pytest.mark.usefixtures("transactional_db")
-def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(live_server, phone) -> None:
+def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(
+    live_server, phone, log_in
+) -> None:
     from playwright.sync_api import expect
 
     from doudesk.catalog.models import ServiceModule
@@ -33,10 +35,7 @@ def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(live_server, p
     plays = ServiceModule.objects.get(code="plays")
     for _ in range(3):
         services.order_place(customer=customer, service_id=plays.pk, target=VIDEO_URL, quantity=500)
-    phone.goto(live_server.url + "/login/")
-    phone.get_by_label("邮箱或手机号").fill(customer.user.username)
-    phone.get_by_label("密码").fill("correct-horse-9")
-    phone.locator("form").get_by_role("button", name="登录").click()
+    log_in(phone, customer)
 
     # A refused quantity: its message shows once, and goes when the field is edited.
     phone.goto(f"{live_server.url}/services/{plays.pk}/order/")

@@ -13,7 +13,9 @@ LINKS = {"video": VIDEO_URL, "account": ACCOUNT_URL, "live": "https://live.douyi
 
 
 @pytest.mark.usefixtures("transactional_db")
-def test_the_plans_page_shows_its_field_errors_then_the_plans(live_server: Any, page: Any) -> None:
+def test_the_plans_page_shows_its_field_errors_then_the_plans(
+    live_server: Any, page: Any, log_in: Any
+) -> None:
     from playwright.sync_api import expect
 
     from doudesk.catalog.seed import seed_demo
@@ -22,10 +24,7 @@ def test_the_plans_page_shows_its_field_errors_then_the_plans(live_server: Any, 
     seed_demo()
     customer = make_verified_customer()
     fund_customer(customer, 100_000)
-    page.goto(live_server.url + "/login/")
-    page.get_by_label("邮箱或手机号").fill(customer.user.username)
-    page.get_by_label("密码").fill("correct-horse-9")
-    page.locator("form").get_by_role("button", name="登录").click()
+    log_in(page, customer)
 
     page.goto(live_server.url + "/plans/")
     need = page.locator("textarea[name=need]")

@@ -39,13 +39,12 @@ from doudesk.orders.services import OrderLine, order_group_place
 from doudesk.wallet.money import yuan_str
 
 MAX_PLAN_ITEMS = 20
-#: The target kinds that take a link, as ``plan_order``'s ``targets`` names them.
-LINK_KINDS = frozenset(
-    {
-        catalog_targets.TargetKind.VIDEO,
-        catalog_targets.TargetKind.ACCOUNT,
-        catalog_targets.TargetKind.LIVE,
-    }
+#: The target kinds that take a link, as ``plan_order``'s ``targets`` names them (in the order
+#: a plan card asks for them).
+LINK_KINDS: tuple[str, ...] = (
+    catalog_targets.TargetKind.VIDEO.value,
+    catalog_targets.TargetKind.ACCOUNT.value,
+    catalog_targets.TargetKind.LIVE.value,
 )
 GROUP_KIND = "matched_plan"
 
@@ -153,7 +152,7 @@ def _targets(raw: Any) -> dict[str, str]:
     """Read ``targets`` (one link per target kind); blank links count as not given."""
     if raw in (None, ""):
         return {}
-    if not isinstance(raw, dict) or not set(raw) <= LINK_KINDS:
+    if not isinstance(raw, dict) or not set(raw) <= set(LINK_KINDS):
         raise _error(
             "targets",
             "invalid",

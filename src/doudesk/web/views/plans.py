@@ -13,10 +13,10 @@ from doudesk.accounts.services import customer_is_verified
 from doudesk.errors import DomainError, FieldError
 from doudesk.matching import services
 from doudesk.matching.lexicon import get_lexicon
+from doudesk.matching.services import LINK_KINDS
 from doudesk.web.views.common import customer_required, field_errors
 
 FIELDS = ("need", "budget", "deadline_hours", "target")
-LINK_FIELDS = ("video", "account", "live")  # the card's link fields: target_video, ...
 
 
 def _english() -> bool:
@@ -39,14 +39,14 @@ def _display(
         "items_json": json.dumps(items),
         # One link field per kind of link the plan's items take (video, account, live), with
         # what the customer typed there last, else the need's link.
-        "link_fields": [(k, links.get(k) or target) for k in LINK_FIELDS if k in kinds],
+        "link_fields": [(k, links.get(k) or target) for k in LINK_KINDS if k in kinds],
         "audience_json": json.dumps(audience) if audience else "",
         "target": target,
     }
 
 
 def _typed_links(request: HttpRequest) -> dict[str, str]:
-    return {k: request.POST.get(f"target_{k}", "").strip() for k in LINK_FIELDS}
+    return {k: request.POST.get(f"target_{k}", "").strip() for k in LINK_KINDS}
 
 
 def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
