@@ -6,8 +6,9 @@ from decimal import Decimal
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from doudesk.languages import english_active
 
 
 class Localized:
@@ -18,13 +19,13 @@ class Localized:
 
     @property
     def name(self) -> str:
-        return self.name_en if (get_language() or "zh").startswith("en") else self.name_zh
+        return self.name_en if english_active() else self.name_zh
 
     @property
     def description(self) -> str:
         zh = getattr(self, "description_zh", "")
         en = getattr(self, "description_en", "")
-        return en if (get_language() or "zh").startswith("en") else zh
+        return en if english_active() else zh
 
 
 class CategoryGroup(models.TextChoices):
@@ -139,7 +140,7 @@ class ServiceModule(Localized, models.Model):
 
     @property
     def unit(self) -> str:
-        return self.unit_en if (get_language() or "zh").startswith("en") else self.unit_zh
+        return self.unit_en if english_active() else self.unit_zh
 
     @property
     def is_official_promotion(self) -> bool:

@@ -6,8 +6,9 @@ import re
 
 from django.db import models
 from django.db.models import Q
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from doudesk.languages import english_active
 
 
 class OrderStatus(models.TextChoices):
@@ -43,8 +44,7 @@ class OrderGroup(models.Model):
     @property
     def name(self) -> str:
         """The label in the active language (groups from before ``label_en`` show ``label``)."""
-        english = (get_language() or "zh").startswith("en")
-        return self.label_en if english and self.label_en else self.label
+        return self.label_en if english_active() and self.label_en else self.label
 
     @property
     def hold_ref(self) -> str:

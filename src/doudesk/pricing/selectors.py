@@ -21,10 +21,10 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
-from django.utils.translation import get_language
 
 from doudesk.catalog.models import GrowthPlan, ServiceModule
 from doudesk.errors import DomainError
+from doudesk.languages import english_active
 from doudesk.pricing import engine
 from doudesk.pricing.models import (
     ModulePriceState,
@@ -89,10 +89,6 @@ class PriceSummary:
     def saves(self) -> bool:
         """Return whether today's price is below the lowest market reference."""
         return self.saving_percent is not None and self.saving_percent > 0
-
-
-def _english() -> bool:
-    return (get_language() or "zh-hans").startswith("en")
 
 
 def base_quantity(module: ServiceModule, row: ModulePricingConfig | None) -> int:
@@ -400,7 +396,9 @@ def tier_dict(tier: engine.TierPrice) -> dict[str, Any]:
         "reference_rate": _rate(tier.reference_rate),
         "saving_percent": _percent(tier.saving_percent),
         "available": tier.available,
-        "reason": (tier.reason_en if _english() else tier.reason_zh) if not tier.available else "",
+        "reason": (tier.reason_en if english_active() else tier.reason_zh)
+        if not tier.available
+        else "",
     }
 
 
@@ -413,7 +411,7 @@ def point_dict(change: PriceChange) -> dict[str, Any]:
         "ceiling": _rate(change.ceiling),
         "reference": _rate(change.reference_rate),
         "code": change.code,
-        "reason": change.reason_en if _english() else change.reason_zh,
+        "reason": change.reason_en if english_active() else change.reason_zh,
     }
 
 

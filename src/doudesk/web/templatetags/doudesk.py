@@ -9,9 +9,10 @@ from typing import Any
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.languages import english_active
 from doudesk.wallet.money import yuan_str
 
 register = template.Library()
@@ -98,7 +99,7 @@ def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -
         return gettext("沙盒演示额度")
     if entry.ref.startswith("group:") and memo.endswith(" 冻结"):
         label = memo.removesuffix(" 冻结")
-        if not (get_language() or "zh").startswith("zh"):
+        if english_active():
             label = (group_labels_en or {}).get(entry.ref) or label
         return gettext("%(label)s 冻结") % {"label": label}
     return memo

@@ -7,10 +7,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
 
 from doudesk.accounts.services import customer_is_verified
 from doudesk.errors import DomainError, FieldError
+from doudesk.languages import english_active
 from doudesk.matching import services
 from doudesk.matching.lexicon import get_lexicon
 from doudesk.matching.services import LINK_KINDS
@@ -19,16 +19,12 @@ from doudesk.web.views.common import customer_required, field_errors
 FIELDS = ("need", "budget", "deadline_hours", "target")
 
 
-def _english() -> bool:
-    return (get_language() or "zh-hans").startswith("en")
-
-
 def _display(
     plan: dict[str, Any], target: str, audience: dict[str, Any] | None, links: dict[str, str]
 ) -> dict[str, Any]:
     """Add what the page shows next to the API shape: outcome labels and the order payload."""
     labels = get_lexicon().intent_labels
-    en = _english()
+    en = english_active()
     items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
     kinds = {i["target_kind"] for i in plan["items"]}
     outcomes = [(labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()]
@@ -55,7 +51,7 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
         budget=values.get("budget") or None,
         deadline_hours=values.get("deadline_hours") or None,
         target=values.get("target") or None,
-        language="en" if _english() else "zh",  # the page's language, whatever the need's
+        language="en" if english_active() else "zh",  # the page's language, whatever the need's
     )
     target = values.get("target", "")
     understood = answer["understood"]
