@@ -15,7 +15,7 @@ from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
-from doudesk.orders.models import TERMINAL_STATUSES
+from doudesk.orders.models import TERMINAL_STATUSES, Order
 from doudesk.web.sse import fragment_stream
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
 
@@ -50,9 +50,14 @@ def orders_stream(request: HttpRequest) -> HttpResponse:
     return fragment_stream(request, "orders", "web/_orders_table.html", state)
 
 
-def _order_context(customer: object, order_id: int) -> dict:
-    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+def _order_page(order: Order) -> dict:
     return {"order": order, "events": selectors.order_events(order=order)}
+
+
+def _order_context(customer: object, order_id: int) -> dict:
+    return _order_page(
+        found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    )
 
 
 @customer_required
@@ -101,8 +106,7 @@ def order_evidence(request: HttpRequest, order_id: int) -> HttpResponse:
         bundle = ledger_evidence(order=order)
     except DomainError as exc:
         context = {
-            "order": order,
-            "events": selectors.order_events(order=order),
+            **_order_page(order),
             "errors": {"evidence": [e.message(get_language() or "zh-hans") for e in exc.errors]},
         }
         return render(request, "web/order_detail.html", context, status=exc.status)

@@ -57,9 +57,10 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
     understood = answer["understood"]
     # The audience the need asked for travels with the plan into its orders' targeting.
     audience = understood["audience"] if any(understood["audience"].values()) else None
+    links = _typed_links(request)
     return {
         "understood": understood,
-        "plans": [_display(p, target, audience, _typed_links(request)) for p in answer["plans"]],
+        "plans": [_display(p, target, audience, links) for p in answer["plans"]],
     }
 
 
