@@ -1254,7 +1254,8 @@ def _present(
     ]
 
 
-_ALSO_ZH = {"value": "最省钱", "fast": "最快"}
+#: How an English explanation names another objective a plan also wins (in Chinese: the plan's
+#: own name, ``PLAN_NAMES``).
 _ALSO_EN = {"value": "cheapest", "fast": "fastest"}
 
 
@@ -1372,7 +1373,7 @@ def _make_plan(
         }[key]
         text = head + "；".join(lines) + "。"
         if also:
-            text += f"它同时也是{'、'.join(_ALSO_ZH[k] for k in also)}的方案。"
+            text += f"它同时也是{'、'.join(PLAN_NAMES[k][0] for k in also)}的方案。"
         if need.deadline_hours is not None:
             text += f"所有项目均在您要求的{need.deadline_hours:g}小时内完成。"
     return Plan(
