@@ -11,6 +11,7 @@ from django.test import Client
 from doudesk.accounts.models import ApiKey
 from doudesk.orders import services
 from doudesk.orders.models import IdempotencyRecord, Order, OrderStatus
+from doudesk.pricing.services import pricing_publish_all
 from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.wallet.models import TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
@@ -35,6 +36,7 @@ SERVICE_KEYS = {
     "max",
     "step",
     "rate",
+    "list_rate",
     "rate_per",
     "currency",
     "avg_completion_hours",
@@ -84,6 +86,18 @@ def test_services_speak_english_when_asked(seeded):
         "plays",
         "Official promotion",
     )
+
+
+def test_a_service_rate_is_what_a_quote_charges_today(api, sid):
+    # Dynamic pricing replaces the list rate: a reseller pricing from the list must pay it.
+    pricing_publish_all()
+    plays = sid("plays")
+    listed = next(s for s in Client().get(V1 + "/services").json() if s["id"] == plays)
+    one = Client().get(f"{V1}/services/{plays}").json()
+    quote = post_json(api, "/quotes", {"service_id": plays, "quantity": 1000}).json()
+    assert listed["rate"] == one["rate"] == quote["unit_rate"]
+    assert listed["list_rate"] == "16"
+    assert listed["rate"] != listed["list_rate"]
 
 
 def test_one_service_by_id(seeded, sid):

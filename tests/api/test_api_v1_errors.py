@@ -164,6 +164,27 @@ BAD_ORDERS = [
         "invalid_option",
     ),
     (
+        "audience-as-list",
+        lambda s: {"options": {"audience": ["custom"]}},
+        400,
+        "options.audience",
+        "invalid_option",
+    ),
+    (
+        "gender-as-object",
+        lambda s: {"options": {"audience": "custom", "gender": {"x": 1}}},
+        400,
+        "options.gender",
+        "invalid_option",
+    ),
+    (
+        "objective-as-list",
+        lambda s: {"options": {"objective": ["plays"]}},
+        400,
+        "options.objective",
+        "invalid_option",
+    ),
+    (
         "unknown-option",
         lambda s: {"options": {"budget": 100}},
         400,

@@ -10,7 +10,9 @@ from django.test import Client
 from doudesk.accounts.services import api_key_revoke
 from doudesk.orders import services
 from doudesk.orders.models import Order
+from doudesk.pricing.services import pricing_publish_all
 from doudesk.providers.adapters.base import ProviderStatus
+from doudesk.wallet.money import rate_str
 from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
 
 pytestmark = pytest.mark.django_db
@@ -71,6 +73,15 @@ def test_services_list_has_the_conventions_fields(key, sid):
     }
     english = v2_en(key, "services")
     assert next(s for s in english if s["service"] == sid("plays"))["name"] == "Video plays"
+
+
+def test_services_rate_is_what_an_order_charges_today(key, sid):
+    pricing_publish_all()
+    listed = next(s for s in v2(key, "services") if s["service"] == sid("plays"))
+    order = Order.objects.get(
+        pk=v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=1_000)["order"]
+    )
+    assert listed["rate"] == rate_str(order.unit_rate) != "16"
 
 
 def test_add_places_an_order_and_holds_its_charge(key, customer, sid):

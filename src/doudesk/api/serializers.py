@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from doudesk.catalog.models import ServiceModule
@@ -9,8 +10,11 @@ from doudesk.orders.models import Order
 from doudesk.wallet.money import rate_str, yuan_str
 
 
-def service_dict(module: ServiceModule) -> dict[str, Any]:
-    """Return a catalogue module as v1 shows it."""
+def service_dict(module: ServiceModule, rate: Decimal) -> dict[str, Any]:
+    """Return a catalogue module as v1 shows it; ``rate`` is today's price per 1,000 units.
+
+    ``list_rate`` is the catalogue's list price, which dynamic pricing replaces.
+    """
     return {
         "id": module.pk,
         "code": module.code,
@@ -26,7 +30,8 @@ def service_dict(module: ServiceModule) -> dict[str, Any]:
         "min": module.min_quantity,
         "max": module.max_quantity,
         "step": module.step,
-        "rate": rate_str(module.rate_per_1000),
+        "rate": rate_str(rate),
+        "list_rate": rate_str(module.rate_per_1000),
         "rate_per": 1000,
         "currency": "CNY",
         "avg_completion_hours": rate_str(module.avg_completion_hours),

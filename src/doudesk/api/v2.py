@@ -20,6 +20,7 @@ from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
 from doudesk.orders.models import Order, OrderStatus
+from doudesk.pricing.selectors import module_rates_today
 from doudesk.textinput import ascii_id, ascii_int
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
@@ -61,19 +62,21 @@ def _parse_ids(raw: str) -> list[str]:
 
 
 def _services(customer: Customer, data: dict[str, str]) -> Any:
+    modules = module_list()
+    rates = module_rates_today(modules=modules)
     return [
         {
             "service": m.pk,
             "name": m.name,
             "type": "Default",
             "category": m.category.name,
-            "rate": rate_str(m.rate_per_1000),
+            "rate": rate_str(rates[m.pk]),
             "min": str(m.min_quantity),
             "max": str(m.max_quantity),
             "refill": m.refill_allowed,
             "cancel": m.cancel_allowed,
         }
-        for m in module_list()
+        for m in modules
     ]
 
 

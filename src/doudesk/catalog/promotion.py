@@ -28,6 +28,11 @@ def _err(key: str, zh: str, en: str) -> FieldError:
     return FieldError(f"options.{key}", "invalid_option", zh, en)
 
 
+def _is_one_of(value: Any, allowed: set[str]) -> bool:
+    # A list or object is unhashable: compare text values only.
+    return isinstance(value, str) and value in allowed
+
+
 def _str_list(value: Any, key: str, errors: list[FieldError]) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         errors.append(_err(key, "须为非空文本列表", "Must be a list of non-empty strings"))
@@ -65,7 +70,7 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
     for key in sorted(set(options) - KNOWN_KEYS):
         errors.append(_err(key, "未知选项", "Unknown option"))
     if "objective" in options:
-        if options["objective"] not in OBJECTIVES:
+        if not _is_one_of(options["objective"], OBJECTIVES):
             errors.append(
                 _err(
                     "objective",
@@ -76,7 +81,7 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
         else:
             out["objective"] = options["objective"]
     mode = options.get("audience", "auto")
-    if mode not in AUDIENCE_MODES:
+    if not _is_one_of(mode, AUDIENCE_MODES):
         errors.append(
             _err("audience", "人群须为 auto 或 custom", "Audience must be auto or custom")
         )
@@ -91,7 +96,7 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
             )
         )
     if "gender" in options:
-        if options["gender"] not in GENDERS:
+        if not _is_one_of(options["gender"], GENDERS):
             errors.append(
                 _err("gender", "性别须为 any/male/female", "Gender must be any, male or female")
             )

@@ -367,6 +367,23 @@ def module_price_summaries(
     return {m.pk: summary_from_inputs(module=m, inputs=inputs[m.pk], now=now) for m in modules}
 
 
+def module_rates_today(
+    *, modules: Iterable[ServiceModule], now: datetime | None = None
+) -> dict[int, Decimal]:
+    """Return each module's price per 1,000 units as the catalogue shows it today, by id.
+
+    The engine's rate at the module's base quantity when it is priced dynamically (larger
+    orders may get volume discounts), else the list rate; the list rate too while the engine
+    cannot price the module (orders then get the reason).
+    """
+    modules = list(modules)
+    summaries = module_price_summaries(modules=modules, now=now)
+    return {
+        m.pk: rate if (rate := summaries[m.pk].unit_rate) is not None else m.rate_per_1000
+        for m in modules
+    }
+
+
 def price_history(
     *, module: ServiceModule, now: datetime | None = None, days: int = HISTORY_DAYS
 ) -> list[PriceChange]:

@@ -11,7 +11,7 @@ from doudesk.api.auth import AUTH
 from doudesk.api.serializers import service_dict
 from doudesk.api.types import Int
 from doudesk.catalog.selectors import module_get, module_list
-from doudesk.pricing.selectors import price_history_dict
+from doudesk.pricing.selectors import module_rates_today, price_history_dict
 from doudesk.pricing.services import quote_as_dict, quote_create
 
 router = Router(tags=["services"])
@@ -24,14 +24,17 @@ class QuoteIn(Schema):
 
 @router.get("/services", auth=None)
 def services_list(request: HttpRequest) -> list[dict[str, Any]]:
-    """Every service a customer can order, with its price per 1,000 units."""
-    return [service_dict(m) for m in module_list()]
+    """Every service a customer can order, with today's price per 1,000 units."""
+    modules = module_list()
+    rates = module_rates_today(modules=modules)
+    return [service_dict(m, rates[m.pk]) for m in modules]
 
 
 @router.get("/services/{service_id}", auth=None)
 def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
-    """One service."""
-    return service_dict(module_get(module_id=service_id, field="service_id"))
+    """One service, with today's price per 1,000 units."""
+    module = module_get(module_id=service_id, field="service_id")
+    return service_dict(module, module_rates_today(modules=[module])[module.pk])
 
 
 @router.get("/services/{service_id}/price-history", auth=None)
