@@ -241,8 +241,8 @@ def test_every_bad_field_is_reported_at_once(api, customer, sid, counts):
 )
 def test_malformed_json_is_a_body_error(api, customer, counts, raw):
     before = counts(customer)
-    assert_error(post_json(api, "/orders", raw), 400, "body")
-    assert_error(post_json(api, "/orders", raw, **EN), 400, "body", lang="en")
+    assert_error(post_json(api, "/orders", raw), 400, "body", code="json_invalid")
+    assert_error(post_json(api, "/orders", raw, **EN), 400, "body", lang="en", code="json_invalid")
     assert_error(post_json(api, "/quotes", raw), 400, "body")
     assert_error(post_json(api, "/wallet/topups", raw), 400, "body")
     assert counts(customer) == before
@@ -561,3 +561,12 @@ def test_api_key_names_must_be_text(api, customer):
     assert_error(post_json(api, "/api-keys", {"name": 5}), 422, "name")
     assert_error(api.delete(V1 + "/api-keys/987654"), 404, "key")
     assert customer.api_keys.count() == keys
+
+
+def test_an_unexpected_error_keeps_the_v1_error_shape(api, customer, sid, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("doudesk.api.routers.orders.services.order_place", broken)
+    response = post_json(api, "/orders", order_body(sid))
+    assert_error(response, 500, "body", code="server_error")

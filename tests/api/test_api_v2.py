@@ -352,3 +352,12 @@ def test_status_cancel_and_refill_without_ids_are_errors(key, customer, counts):
 def test_ids_are_the_same_as_rest_v1(key, api, customer, sid):
     order_id = v2(key, "add", service=sid("likes"), link=VIDEO_URL, quantity=100)["order"]
     assert api.get(f"/api/v1/orders/{order_id}").json()["service_id"] == sid("likes")
+
+
+def test_an_unexpected_error_is_still_an_error_answered_with_200(key, sid, monkeypatch):
+    def broken(**kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("doudesk.api.v2.services.order_place", broken)
+    answer = v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=1_000)
+    assert answer == {"error": "Internal error"}

@@ -145,7 +145,9 @@ def test_ordering_with_a_stale_total_is_a_conflict_and_writes_nothing(api, custo
     assert counts(customer) == before
 
 
-@pytest.mark.parametrize("total", ["NaN", "Infinity", "-inf", "abc"])
+@pytest.mark.parametrize(
+    "total", ["NaN", "Infinity", "-inf", "abc", "1e999999", "-1e999999", "9e999998", "1e13"]
+)
 def test_ordering_with_a_total_that_is_not_an_amount_is_a_field_error(
     api, customer, sid, counts, total
 ):
@@ -168,6 +170,8 @@ def test_ordering_with_a_total_that_is_not_an_amount_is_a_field_error(
         ({"need": "涨粉和播放"}, "budget"),
         ({"need": "涨粉", "budget": 500, "audience": {"regions": ["atlantis"]}}, "audience"),
         ({"need": "涨粉", "budget": 500, "audience": {"planet": "mars"}}, "audience"),
+        ({"need": "涨粉", "budget": 500, "audience": {"gender": 1}}, "audience"),
+        ({"need": "涨粉", "budget": 500, "audience": {"regions": True}}, "audience"),
         ({"need": "涨粉", "budget": 500, "target": "https://example.com/video/1"}, "target"),
         ({"need": "直播间人气", "budget": 500, "target": ACCOUNT_URL + "x"}, "target"),
         ({"need": "涨粉", "budget": 500, "deadline_hours": -3}, "deadline_hours"),

@@ -235,10 +235,14 @@ def test_ten_thousand_characters_are_read() -> None:
     ("audience", "field"),
     [
         ({"regions": ["atlantis"]}, "audience.regions"),
-        ({"gender": "robot"}, "audience.genders"),
+        ({"gender": "robot"}, "audience.gender"),
         ({"ages": ["12-15"]}, "audience.ages"),
         ({"interests": ["knitting-on-mars"]}, "audience.interests"),
         ({"shoe_size": 42}, "audience.shoe_size"),
+        ({"gender": 1}, "audience.gender"),
+        ({"ages": True}, "audience.ages"),
+        ({"regions": -1.5}, "audience.regions"),
+        ({"interests": ["beauty", 2**63]}, "audience.interests"),
     ],
 )
 def test_unknown_audience_values_are_field_errors(audience: dict, field: str) -> None:

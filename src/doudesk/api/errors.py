@@ -24,6 +24,30 @@ _PYDANTIC_MESSAGES = {
     "greater_than_equal": ("数值过小", "Too small"),
     "less_than_equal": ("数值过大", "Too large"),
     "json_invalid": ("请求体不是有效的 JSON", "The request body is not valid JSON"),
+    "int_parsing_size": ("数值过大", "Too large"),
+    "finite_number": ("须为有限的数字", "Must be a finite number"),
+    "decimal_type": ("须为数字", "Must be a number"),
+    "float_parsing": ("须为数字", "Must be a number"),
+    "float_type": ("须为数字", "Must be a number"),
+    "bool_type": ("须为 true 或 false", "Must be true or false"),
+    "bool_parsing": ("须为 true 或 false", "Must be true or false"),
+    "list_type": ("须为列表", "Must be a list"),
+    "too_long": ("项目过多", "Too many items"),
+    "too_short": ("项目过少", "Too few items"),
+}
+
+#: Messages ninja raises as bare ``HttpError``s → (code, 中文, English).
+HTTP_MESSAGES = {
+    "Cannot parse request body": (
+        "json_invalid",
+        "请求体不是有效的 JSON",
+        "The request body is not valid JSON",
+    ),
+    "CSRF check Failed": (
+        "csrf_failed",
+        "页面已过期（CSRF 校验失败），请刷新后重试",
+        "The page has expired (CSRF check failed); reload it and try again",
+    ),
 }
 
 

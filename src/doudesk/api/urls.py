@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from doudesk.api.errors import domain_error_body, schema_errors
+from doudesk.api.errors import HTTP_MESSAGES, domain_error_body, schema_errors
 from doudesk.api.routers import keys, ledger, orders, plans, services, wallet
 from doudesk.errors import DomainError, FieldError
+
+logger = logging.getLogger(__name__)
 
 api_v1 = NinjaAPI(
     title="DouDesk API",
@@ -52,8 +56,19 @@ def _auth_error(request: HttpRequest, exc: AuthenticationError) -> HttpResponse:
 
 @api_v1.exception_handler(HttpError)
 def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
-    error = DomainError(
-        FieldError("body", "bad_request", "请求无效", str(exc) or "Bad request"),
-        status=exc.status_code,
+    code, zh, en = HTTP_MESSAGES.get(
+        str(exc), ("bad_request", "请求无效", str(exc) or "Bad request")
     )
+    error = DomainError(FieldError("body", code, zh, en), status=exc.status_code)
     return api_v1.create_response(request, domain_error_body(error), status=exc.status_code)
+
+
+@api_v1.exception_handler(Exception)
+def _unexpected_error(request: HttpRequest, exc: Exception) -> HttpResponse:
+    # A bug, not a refusal: logged with its traceback; the client still gets the v1 shape.
+    logger.exception("unhandled error in %s %s", request.method, request.path)
+    error = DomainError(
+        FieldError("body", "server_error", "服务器内部错误，请稍后重试", "Internal server error"),
+        status=500,
+    )
+    return api_v1.create_response(request, domain_error_body(error), status=500)

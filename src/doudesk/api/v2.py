@@ -7,6 +7,7 @@ Answers keep the convention's exact shapes and field names, amounts in CNY; ever
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +25,8 @@ from doudesk.pricing.selectors import module_rates_today
 from doudesk.textinput import ascii_id, ascii_int
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
+
+logger = logging.getLogger(__name__)
 
 MAX_IDS = 100
 INCORRECT_ORDER_ID = "Incorrect order ID"
@@ -196,4 +199,8 @@ def api_v2(request: HttpRequest) -> JsonResponse:
         answer = action(customer, data)
     except DomainError as exc:
         return _error(_domain_message(exc))
+    except Exception:
+        # A bug, not a refusal: logged with its traceback; the reseller still gets the shape.
+        logger.exception("unhandled error in /api/v2 action %s", data.get("action"))
+        return _error("Internal error")
     return JsonResponse(answer, safe=False)

@@ -39,6 +39,8 @@ from doudesk.orders.services import OrderLine, order_group_place
 from doudesk.wallet.money import yuan_str
 
 MAX_PLAN_ITEMS = 20
+#: A shown total beyond 10^12 yuan is no amount (and arithmetic on 1e999999 overflows).
+MAX_AMOUNT_DIGITS = 12
 #: The target kinds that take a link, as ``plan_order``'s ``targets`` names them (in the order
 #: a plan card asks for them).
 LINK_KINDS: tuple[str, ...] = (
@@ -288,7 +290,9 @@ def plan_order(
             shown = Decimal(str(total))
         except InvalidOperation:
             shown = Decimal("NaN")
-        if not shown.is_finite():
+        # An exponent like 1e999999 is a number, but no amount: refuse it before arithmetic
+        # on it overflows.
+        if not shown.is_finite() or shown.adjusted() > MAX_AMOUNT_DIGITS:
             raise _error("total", "invalid", "金额格式不正确", "Not an amount")
         if shown * 100 != fresh:
             raise _error(

@@ -476,7 +476,17 @@ def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
                 )
             )
             continue
-        items = [raw] if isinstance(raw, str) else list(raw or [])
+        items = [raw] if isinstance(raw, str) else [] if raw is None else raw
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            errors.append(
+                FieldError(
+                    f"audience.{key}",
+                    "invalid",
+                    "须为文本或文本列表。",
+                    "Must be a text or a list of texts.",
+                )
+            )
+            continue
         unknown: list[str] = []
         for item in items:
             name = _normalise(str(item)).strip()
@@ -498,7 +508,7 @@ def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
             allowed = "、".join(lex.slugs[dim][:8])
             errors.append(
                 FieldError(
-                    f"audience.{dim}",
+                    f"audience.{key}",
                     "unknown_value",
                     f"不支持的受众取值：{'、'.join(unknown)}（可选如：{allowed}…）。",
                     f"Unknown audience value(s): {', '.join(unknown)} (e.g. {allowed}…).",
