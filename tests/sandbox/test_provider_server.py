@@ -36,6 +36,7 @@ KEY = "sandbox-test-key"
 LINK = "https://www.douyin.com/video/7312345678901234567"
 PLAYS = "1"  # refill and cancel allowed, min 100
 REPORT = "9"  # no cancel, no refill, quantity exactly 1
+EDITING = "8"  # works from a brief: no link needed
 PLAYS_RATE = Decimal("12.00")
 
 
@@ -313,6 +314,13 @@ def test_wrong_or_missing_key_is_rejected(server: ProviderServer) -> None:
     assert missing.json() == {"error": "Invalid API key"}
 
 
+def test_a_service_that_needs_no_link_takes_an_order_without_one(adapter: SmmV2Adapter) -> None:
+    # The platform sends an empty link for modules that take none (video production); the
+    # sandbox refused it, so every such order was canceled and refunded.
+    placed = adapter.place(service=EDITING, link="", quantity=2, options={})
+    assert adapter.status(placed.external_id).status in {"Pending", "In progress", "Completed"}
+
+
 @pytest.mark.parametrize(
     ("fields", "message"),
     [
@@ -327,6 +335,7 @@ def test_wrong_or_missing_key_is_rejected(server: ProviderServer) -> None:
             "Quantity more than maximal 1000000",
         ),
         ({"service": PLAYS, "quantity": "100"}, "Incorrect link"),
+        ({"service": EDITING, "link": "not a link", "quantity": "1"}, "Incorrect link"),
         ({"service": PLAYS, "link": "not a link", "quantity": "100"}, "Incorrect link"),
         ({"service": PLAYS, "link": "ftp://douyin.com/x", "quantity": "100"}, "Incorrect link"),
         ({"link": LINK, "quantity": "100"}, "Incorrect service ID"),

@@ -119,6 +119,9 @@ class SandboxService:
     refill: bool
     cancel: bool
     start_count: tuple[int, int]
+    #: Whether an order must name a link. Production services (video editing) work from the
+    #: customer's brief, not from a link: an empty link is accepted there.
+    needs_link: bool = True
 
     def as_api(self) -> dict[str, Any]:
         """Render as an entry of the ``services`` answer."""
@@ -146,10 +149,11 @@ def _svc(
     refill: bool,
     cancel: bool,
     start: tuple[int, int] = (0, 0),
+    needs_link: bool = True,
 ) -> SandboxService:
     return SandboxService(
         sid, f"{SANDBOX_LABEL} {name}", f"{SANDBOX_LABEL} {category}", Decimal(rate),
-        low, high, refill, cancel, start,
+        low, high, refill, cancel, start, needs_link,
     )  # fmt: skip
 
 
@@ -172,7 +176,7 @@ SERVICES: tuple[SandboxService, ...] = (
     _svc(7, "同城LBS推广曝光 Local LBS exposure", "本地推广 Local promotion", "20.00", 500,
          1_000_000, refill=False, cancel=True, start=(0, 10_000)),
     _svc(8, "短视频剪辑 Short-video editing (per video)", "内容 Content", "120000.00", 1, 20,
-         refill=False, cancel=False),
+         refill=False, cancel=False, needs_link=False),
     _svc(9, "账号诊断报告 Account diagnosis report", "数据 Data", "60000.00", 1, 1,
          refill=False, cancel=False),
 )  # fmt: skip
@@ -382,7 +386,7 @@ class SandboxProvider:
             return {"error": ERR_SERVICE}
         link = fields.get("link", "").strip()
         scheme = urlsplit(link).scheme if link else ""
-        if (
+        if (link or service.needs_link) and (
             scheme not in ("http", "https")
             or len(link) > MAX_LINK_LENGTH
             or any(c.isspace() for c in link)
