@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from doudesk.catalog.models import GrowthPlan, Package
+from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
+from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.orders.models import Order, OrderGroup
 from doudesk.orders.tasks import order_dispatch_task
@@ -264,6 +265,36 @@ def test_a_package_with_the_wrong_kind_of_link_orders_nothing(web, customer, cou
     response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
     assert response.status_code == 400
     assert "此服务需要账号主页链接" in response.content.decode()
+    assert counts(customer) == before
+
+
+def test_a_module_taken_off_sale_is_not_sold_in_a_package_or_a_growth_plan(web, customer, counts):
+    ServiceModule.objects.filter(code__in=["comments", "followers"]).update(active=False)
+    package = Package.objects.get(code="starter")  # plays + likes + comments
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    catalogue = web.get("/").content.decode()
+    assert package.name_zh not in catalogue
+    assert plan.name_zh not in catalogue
+    before = counts(customer)
+    assert (
+        web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL}).status_code == 404
+    )
+    assert web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL}).status_code == 404
+    assert counts(customer) == before
+    # An order in flight through the service (a page opened before the change) is refused too.
+    with pytest.raises(DomainError) as refused:
+        services.package_order(customer=customer, package=package, target=VIDEO_URL)
+    assert [(e.field, e.code) for e in refused.value.errors] == [("service_id", "off_sale")]
+    assert counts(customer) == before
+
+
+def test_every_refusal_of_a_package_order_is_shown_on_its_form(web, customer, counts):
+    package = Package.objects.get(code="starter")
+    package.items.all().delete()  # an operator saved a package with no items
+    before = counts(customer)
+    response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    assert response.status_code == 400
+    assert "没有可下单的项目" in response.content.decode()
     assert counts(customer) == before
 
 

@@ -9,3 +9,4 @@ class CatalogErrorCode(StrEnum):
     QUANTITY_STEP = "quantity_off_step"
     QUANTITY_TYPE = "quantity_not_integer"
     CHANNEL_NOT_ALLOWED = "channel_not_allowed"
+    OFF_SALE = "off_sale"

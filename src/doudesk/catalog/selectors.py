@@ -56,12 +56,14 @@ def module_get(
 
 
 def package_list() -> QuerySet[Package]:
-    """Active packages with their items."""
-    return Package.objects.filter(active=True).prefetch_related(
-        Prefetch("items", queryset=PackageItem.objects.select_related("module"))
+    """Return the packages on sale with their items (active, and every module in them too)."""
+    return (
+        Package.objects.filter(active=True)
+        .exclude(items__module__active=False)
+        .prefetch_related(Prefetch("items", queryset=PackageItem.objects.select_related("module")))
     )
 
 
 def growth_plan_list() -> QuerySet[GrowthPlan]:
-    """Active growth plans."""
-    return GrowthPlan.objects.filter(active=True).select_related("module")
+    """Return the growth plans on sale (active, of an active module)."""
+    return GrowthPlan.objects.filter(active=True, module__active=True).select_related("module")

@@ -66,6 +66,16 @@ def order_request_validate(
 ) -> tuple[targets.Target | None, dict[str, Any]]:
     """Check everything an order for ``module`` asks; raise one error listing every bad field."""
     errors = quantity_errors(module, quantity)
+    if not module.active:  # a package or plan may still name a module taken off sale
+        errors.insert(
+            0,
+            FieldError(
+                "service_id",
+                Code.OFF_SALE,
+                f"“{module.name_zh}”已下架，暂不可下单",
+                f"“{module.name_en}” is no longer on sale",
+            ),
+        )
     parsed: targets.Target | None = None
     try:
         parsed = targets.parse_target("" if target is None else str(target), module.target_kind)

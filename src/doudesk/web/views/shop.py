@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from doudesk.accounts.services import customer_is_verified
 from doudesk.catalog import selectors, targets
-from doudesk.catalog.models import GrowthPlan, Package
+from doudesk.catalog.models import Package
 from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
@@ -118,8 +118,8 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     """Order a package or a growth plan for one target."""
     if kind not in ("package", "plan"):
         raise Http404("unknown bundle kind")
-    model = Package if kind == "package" else GrowthPlan
-    bundle = get_object_or_404(model, pk=bundle_id, active=True)
+    on_sale = selectors.package_list() if kind == "package" else selectors.growth_plan_list()
+    bundle = get_object_or_404(on_sale, pk=bundle_id)
     customer = request.customer  # type: ignore[attr-defined]
     context: dict = {
         "bundle": bundle,
@@ -141,7 +141,15 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
             else:
                 services.growth_plan_order(customer=customer, plan=bundle, target=target)
         except DomainError as exc:
-            context["errors"] = field_errors(exc)
+            errors = field_errors(exc)
+            context["errors"] = errors
+            # The form has one input (the link): every other refusal is shown above the button.
+            context["other_errors"] = [
+                m
+                for field, msgs in errors.items()
+                if field not in ("target", "balance")
+                for m in msgs
+            ]
             return render(request, "web/bundle_form.html", context, status=400)
         return redirect("web:orders")
     return render(request, "web/bundle_form.html", context)
