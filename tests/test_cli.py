@@ -62,6 +62,31 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
     assert repr(value) in result.stderr
 
 
+@pytest.mark.parametrize("port", ["99999", "-1", "0"])
+def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, port):
+    result = subprocess.run(
+        [*DOUDESK, "serve", f"--port={port}"], env=_env(tmp_path),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "port must be 1-65535" in result.stderr
+    assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
+def test_production_answers_only_the_host_names_it_is_given(tmp_path):
+    show = "from django.conf import settings; print(','.join(settings.ALLOWED_HOSTS))"
+    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
+
+    def hosts(**extra: str) -> str:
+        return subprocess.run(
+            [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **production, **extra),
+            capture_output=True, text=True, timeout=60, check=True,
+        ).stdout.strip().splitlines()[-1]  # fmt: skip
+
+    assert hosts() == "127.0.0.1,localhost,[::1]"
+    assert hosts(DOUDESK_ALLOWED_HOSTS="shop.example.cn") == "shop.example.cn"
+
+
 def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):
     listing = subprocess.run(
         [*DOUDESK, "--help"], env=_env(tmp_path), capture_output=True, text=True, timeout=60

@@ -47,7 +47,13 @@ if not _secret:
     _secret = "sandbox-insecure-secret-key-do-not-use-in-production"
 SECRET_KEY = _secret
 DEBUG = os.environ.get("DOUDESK_DEBUG", "") == "1"
-ALLOWED_HOSTS = [h for h in os.environ.get("DOUDESK_ALLOWED_HOSTS", "*").split(",") if h]
+# Sandbox serves a demo on any address; production answers only the names it is given.
+_hosts_default = "*" if SANDBOX else "127.0.0.1,localhost,[::1]"
+ALLOWED_HOSTS = [h for h in os.environ.get("DOUDESK_ALLOWED_HOSTS", _hosts_default).split(",") if h]
+#: The platform's own base URL for calls to itself (the sandbox gateway's payment callback),
+#: set by ``doudesk serve``; never taken from a request's Host header, which a client chooses.
+#: Empty (tests, a bare runserver): the request's own address.
+SITE_URL = os.environ.get("DOUDESK_SITE_URL", "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DOUDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]

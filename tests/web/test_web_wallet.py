@@ -37,6 +37,18 @@ def test_wallet_page_shows_balances_and_journal(web):
     assert "+1000.00" in page
 
 
+def test_the_payment_callback_goes_to_the_site_not_to_the_host_a_client_names(
+    web, customer, gateway_calls, settings, django_capture_on_commit_callbacks
+):
+    settings.SITE_URL = "http://127.0.0.1:8123"  # what doudesk serve sets
+    web.post("/wallet/", {"amount": "10"})
+    topup = TopUp.objects.get(customer=customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(f"/sandbox/pay/{topup.out_trade_no}/", HTTP_HOST="127.0.0.1:8879")
+    [(notify_url, _params)] = gateway_calls
+    assert notify_url == f"http://127.0.0.1:8123{NOTIFY}"
+
+
 def test_top_up_pay_and_the_callback_credits_once(
     web, customer, gateway_calls, django_capture_on_commit_callbacks
 ):

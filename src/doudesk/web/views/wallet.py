@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -81,7 +82,10 @@ def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
         customer=request.customer,  # type: ignore[attr-defined]
     )
     if request.method == "POST":
-        notify_url = request.build_absolute_uri(reverse("web:payment_notify"))
+        path = reverse("web:payment_notify")
+        notify_url = (
+            settings.SITE_URL + path if settings.SITE_URL else request.build_absolute_uri(path)
+        )
         try:
             sandbox_payment_confirm(topup=topup, notify_url=notify_url)
         except DomainError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import subprocess
@@ -23,12 +24,23 @@ STOP_GRACE_SECONDS = 10
 WEB_GRACE_SECONDS = 3
 
 
+def _port(raw: str) -> int:
+    """Return a TCP port number, or refuse it as an argument error."""
+    try:
+        port = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid port: {raw!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be 1-65535 (got {port})")
+    return port
+
+
 class Command(BaseCommand):
     help = "Run the whole platform in one command (Ctrl-C stops everything)."
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
-        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--port", type=_port, default=8000)
         parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
         parser.add_argument(
             "--web-workers", type=int, default=1, help="uvicorn processes serving the site"
@@ -69,7 +81,14 @@ class Command(BaseCommand):
     def _start(self, options: dict) -> dict[str, subprocess.Popen]:
         python = sys.executable
         data = settings.DATA_DIR
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "doudesk.settings"}
+        # The worker calls the site back (payment notifications) at its own address.
+        own_host = "127.0.0.1" if options["host"] in ("0.0.0.0", "::", "") else options["host"]
+        own_host = f"[{own_host}]" if ":" in own_host else own_host
+        env = {
+            "DOUDESK_SITE_URL": f"http://{own_host}:{options['port']}",
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "doudesk.settings",
+        }
         commands: dict[str, list[str]] = {}
         if settings.SANDBOX:
             commands["sandbox-provider"] = [
