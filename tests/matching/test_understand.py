@@ -253,6 +253,14 @@ def test_unknown_audience_values_are_field_errors(audience: dict, field: str) ->
     assert exc.value.errors[0].message_en
 
 
+def test_a_need_longer_than_twenty_thousand_characters_is_refused() -> None:
+    within = understand("涨粉，预算300元" + "很" * (20_000 - 9), now=NOW)
+    assert within.budget == Decimal("300")
+    with pytest.raises(DomainError) as exc:
+        understand("涨粉，预算300元" + "很" * (20_001 - 9), now=NOW)
+    assert [(e.field, e.code) for e in exc.value.errors] == [("need", "too_long")]
+
+
 @pytest.mark.parametrize("budget", [0, -5, "-1", "abc", "10000001", float("nan"), True])
 def test_bad_budget_fields_are_refused(budget: object) -> None:
     with pytest.raises(DomainError) as exc:

@@ -42,6 +42,8 @@ from .offers import Audience
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 MAX_BUDGET = Decimal("10000000")
+#: Longest need read (characters): twice a long brief; reading takes ~16 µs a character.
+MAX_NEED_CHARS = 20_000
 MAX_DEADLINE_HOURS = 24 * 366
 DEFAULT_PERIOD_DAYS = 30
 MAX_QUANTITY = 1_000_000_000
@@ -929,13 +931,16 @@ def _read_tokens(reading: _Reading) -> _Tokens:
             _audience_in_compound(tokens[i], res)
         i += matched or 1
     # Quantities: a free number right before or after a single-intent phrase.
+    phrase_end: dict[int, Mapping[str, float]] = {}
+    for start, (n, shares) in phrase_at.items():
+        phrase_end.setdefault(start + n - 1, shares)
     for idx, tok in enumerate(tokens):
         if not is_number(tok) or tok in reading.used:
             continue
         value = reading.value(tok)
         if value < 1 or value > MAX_QUANTITY:
             continue
-        asked = _intent_after(tokens, idx, phrase_at) or _intent_before(tokens, idx, phrase_at)
+        asked = _intent_after(tokens, idx, phrase_at) or _intent_before(tokens, idx, phrase_end)
         if asked is None:
             continue
         reading.used.add(tok)
@@ -983,13 +988,12 @@ def _intent_after(
 
 
 def _intent_before(
-    tokens: Sequence[str], idx: int, phrase_at: Mapping[int, tuple[int, Mapping[str, float]]]
+    tokens: Sequence[str], idx: int, phrase_end: Mapping[int, Mapping[str, float]]
 ) -> str | None:
     j = idx - 1
     while j >= 0 and j >= idx - 5:
-        for start, (n, shares) in phrase_at.items():
-            if start + n - 1 == j:
-                return _single(shares)
+        if j in phrase_end:
+            return _single(phrase_end[j])
         if tokens[j] not in _SKIP_BEFORE_NUMBER:
             return None
         j -= 1
@@ -1024,6 +1028,13 @@ def understand(
         now = datetime.now(TIMEZONE)
     elif now.tzinfo is None:
         now = now.replace(tzinfo=TIMEZONE)
+    if len(text) > MAX_NEED_CHARS:
+        raise _error(
+            "need",
+            "too_long",
+            f"需求描述过长：最多 {MAX_NEED_CHARS:,} 字。",
+            f"The need is too long: at most {MAX_NEED_CHARS:,} characters.",
+        )
     lang = language if language in ("zh", "en") and language else detect_language(text)
     errors: list[FieldError] = []
 
