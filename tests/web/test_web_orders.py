@@ -197,6 +197,20 @@ def test_the_order_page_cancels_an_open_order_once(web, customer, sid):
     assert "订单已结束" in again.content.decode()
 
 
+def test_evidence_asked_for_before_the_log_has_it_says_why_on_the_order_page(web, customer, sid):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    link = f'href="/orders/{order.pk}/evidence.json"'
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    # A download link would make the browser drop the explanation below as a failed download.
+    assert f"{link}>" in page
+    early = web.get(f"/orders/{order.pk}/evidence.json")
+    assert early.status_code == 409
+    assert "Content-Disposition" not in early
+    assert "尚未写入已签名的日志" in early.content.decode()
+
+
 def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts):
     before = counts()
     client = Client()

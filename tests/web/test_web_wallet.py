@@ -115,6 +115,17 @@ def test_bad_top_up_amounts_are_field_errors(web, customer, amount, message):
     assert not TopUp.objects.exists()
 
 
+def test_a_refused_typed_amount_is_kept_and_no_preset_takes_its_place(web, customer):
+    response = web.post("/wallet/", {"amount_other": "12.345"})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert 'value="12.345"' in page
+    radios = page.split('type="radio" name="amount"')[1:]
+    assert len(radios) >= 3
+    assert all(r.split(">")[0].endswith(" disabled") for r in radios)
+    assert not TopUp.objects.exists()
+
+
 def test_top_up_errors_speak_english_when_asked(web):
     response = in_english(web).post("/wallet/", {"amount": "0"})
     assert "Top-up amount must be between" in response.content.decode()

@@ -47,6 +47,9 @@ def wallet(request: HttpRequest) -> HttpResponse:
             topup = topup_create(customer=request.customer, amount_fen=amount)  # type: ignore[attr-defined]
         except DomainError as exc:
             context["errors"] = field_errors(exc)
+            # Keep what the customer chose: the typed amount and the preset picked.
+            context["amount_other"] = request.POST.get("amount_other", "")
+            context["amount_preset"] = request.POST.get("amount", "")
             return render(request, "web/wallet.html", context, status=400)
         return redirect("web:sandbox_pay", out_trade_no=topup.out_trade_no)
     return render(request, "web/wallet.html", context)
