@@ -10,6 +10,7 @@ from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.orders.models import Order, OrderGroup
 from doudesk.orders.tasks import order_dispatch_task
+from doudesk.providers.adapters.base import ProviderRejected, ProviderStatus
 from doudesk.wallet.models import JournalEntry
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer, in_english
@@ -195,6 +196,34 @@ def test_the_order_page_cancels_an_open_order_once(web, customer, sid):
     again = web.post(f"/orders/{order.pk}/cancel/")
     assert again.status_code == 409
     assert "订单已结束" in again.content.decode()
+
+
+def test_the_order_page_says_who_stopped_an_order_short(web, customer, sid, fake_adapter):
+    def order() -> Order:
+        return services.order_place(
+            customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+        )
+
+    def timeline(o: Order, client: Client = web) -> str:
+        return client.get(f"/orders/{o.pk}/").content.decode()
+
+    mine = order()
+    services.order_cancel(customer=customer, order_id=mine.pk)
+    assert "应您的要求取消" in timeline(mine)
+    refused = order()
+    fake_adapter.place_error = ProviderRejected("Incorrect link", code="invalid_link")
+    services.order_dispatch(order_id=refused.pk)
+    assert "服务商未接受此订单（Incorrect link），已全额退款" in timeline(refused)
+    fake_adapter.place_error = None
+    short = order()
+    services.order_dispatch(order_id=short.pk)
+    fake_adapter.report(fake_adapter.placed[-1]["id"], ProviderStatus.PARTIAL, remains=200)
+    services.orders_sync()
+    page = timeline(short)
+    assert "部分完成" in page
+    assert "服务商未能交付全部数量" in page
+    assert "The provider could not deliver it all" in timeline(short, in_english(web))
+    assert "应您的要求取消" not in page
 
 
 def test_evidence_asked_for_before_the_log_has_it_says_why_on_the_order_page(web, customer, sid):

@@ -76,6 +76,10 @@ CLAIM_TTL = timedelta(minutes=2)
 REDISPATCH_AFTER = timedelta(seconds=30)
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
+#: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
+#: provider stopped (any other reason is the provider's own refusal, as it worded it).
+CUSTOMER_STOPPED = "customer"
+PROVIDER_STOPPED = "provider"
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
 REFILL_INTERVAL = timedelta(hours=24)
@@ -710,8 +714,15 @@ def order_apply_provider_status(
             delivered = min(delivered, credited)
         if status in TERMINAL_STATUSES:
             cost = yuan_to_fen(report.charge) if report.charge is not None else 0
+            # Who stopped it short: the customer's cancel, or the provider (the page says so).
+            stopper = CUSTOMER_STOPPED if order.cancel_requested_at else PROVIDER_STOPPED
             _settle(
-                order, status, delivered=delivered, cost_fen=cost, start_count=report.start_count
+                order,
+                status,
+                delivered=delivered,
+                cost_fen=cost,
+                start_count=report.start_count,
+                reason="" if delivered >= order.quantity else stopper,
             )
             return order
         delivered = max(delivered, order.delivered)
@@ -819,7 +830,7 @@ def order_cancel(*, customer: Customer, order_id: int) -> Order:
         claim_live = order.dispatch_claimed_at and order.dispatch_claimed_at >= now - CLAIM_TTL
         uncertain = order.dispatch_uncertain_at is not None
         if not order.external_id and not claim_live and not uncertain:
-            _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason="customer")
+            _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=CUSTOMER_STOPPED)
             return order
         if not order.external_id:
             raise DomainError.single(

@@ -13,6 +13,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.languages import english_active
+from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
 from doudesk.wallet.money import yuan_str
 
 register = template.Library()
@@ -30,6 +31,19 @@ EVENT_LABELS = {
     "dispatch_uncertain": _("服务商未答复，正在核实"),
     "dispatch_retry": _("已核实，重新提交服务商"),
 }
+
+
+@register.filter
+def stop_reason(data: Any) -> str:
+    """Return why an order ended short, from its final event's data ("" when it did not)."""
+    reason = (data or {}).get("reason", "") if isinstance(data, dict) else ""
+    if not reason:
+        return ""
+    if reason == CUSTOMER_STOPPED:
+        return gettext("应您的要求取消")
+    if reason == PROVIDER_STOPPED:
+        return gettext("服务商未能交付全部数量，未交付部分自动退款")
+    return gettext("服务商未接受此订单（%(reason)s），已全额退款") % {"reason": reason}
 
 
 @register.filter
