@@ -72,3 +72,25 @@ def test_an_operator_reconciles_an_uncertain_dispatch_from_the_order_page(
     refused = admin_client.post(url, {"external_id": "P-43"})  # nothing left to reconcile
     assert refused.status_code == 200
     assert Order.objects.get(pk=order.pk).external_id == "P-42"
+
+
+def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_client):
+    from doudesk.providers.models import Provider
+
+    form = {
+        "code": "mcn-x",
+        "name": "MCN X",
+        "adapter": "smm_v2",
+        "api_url": "https://panel.example.cn/api/v2",
+        "active": "on",
+        "new_api_key": "secret-key-123",
+    }
+    response = admin_client.post(reverse("admin:providers_provider_add"), form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    provider = Provider.objects.get(code="mcn-x")
+    assert provider.api_key == "secret-key-123"
+    change = reverse("admin:providers_provider_change", args=[provider.pk])
+    assert "secret-key-123" not in admin_client.get(change).content.decode()
+    admin_client.post(change, {**form, "name": "MCN X2", "new_api_key": ""})
+    provider.refresh_from_db()
+    assert (provider.name, provider.api_key) == ("MCN X2", "secret-key-123")

@@ -1,8 +1,22 @@
-"""The journal is read-only in the admin: legs are never edited, only reversed."""
+"""The journal is read-only in the admin: legs are never edited, only reversed.
 
-from django.contrib import admin
+Money enters by hand only through :func:`~doudesk.wallet.services.topup_credit_manual` (a bank
+transfer an operator has checked), from the top-ups list, and each credit is logged.
+"""
 
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
+
+from doudesk.accounts.models import Customer
+from doudesk.errors import DomainError
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
+from doudesk.wallet.services import topup_amount_fen, topup_credit_manual
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -38,7 +52,62 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     inlines = [LegInline]
 
 
+class ManualCreditForm(forms.Form):
+    customer = forms.ModelChoiceField(
+        label=_("客户"), queryset=Customer.objects.select_related("user").order_by("pk")
+    )
+    amount = forms.CharField(label=_("金额（元）"), max_length=20)
+    reference = forms.CharField(
+        label=_("付款凭证号"),
+        max_length=64,
+        help_text=_("银行流水号等；同一凭证只能入账一次。"),
+    )
+
+
 @admin.register(TopUp)
 class TopUpAdmin(ReadOnlyAdmin):
-    list_display = ("out_trade_no", "customer", "amount_fen", "status", "created_at", "paid_at")
-    list_filter = ("status",)
+    list_display = (
+        "out_trade_no", "customer", "amount_fen", "gateway", "gateway_txn", "status",
+        "created_at", "paid_at",
+    )  # fmt: skip
+    list_filter = ("status", "gateway")
+    search_fields = ("out_trade_no", "gateway_txn")
+
+    def get_urls(self):
+        return [
+            path(
+                "credit/",
+                self.admin_site.admin_view(self.credit_view),
+                name="wallet_topup_credit",
+            ),
+            *super().get_urls(),
+        ]
+
+    def credit_view(self, request: HttpRequest) -> HttpResponse:
+        """Credit a customer's wallet with a bank transfer the operator has checked."""
+        if not request.user.has_perm("wallet.add_topup"):
+            raise PermissionDenied
+        form = ManualCreditForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                topup = topup_credit_manual(
+                    customer=data["customer"],
+                    amount_fen=topup_amount_fen(data["amount"]),
+                    reference=data["reference"],
+                )
+            except DomainError as exc:
+                for error in exc.errors:
+                    field = error.field if error.field in form.fields else None
+                    form.add_error(field, error.message(get_language() or "zh-hans"))
+            else:
+                self.log_addition(request, topup, f"人工入账 {topup.gateway_txn}")
+                messages.success(request, _("已入账"))
+                return redirect("admin:wallet_topup_changelist")
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("人工入账"),
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/wallet/topup/credit.html", context)

@@ -10,3 +10,5 @@ class WalletErrorCode(StrEnum):
     UNKNOWN_PAYMENT = "unknown_payment"
     AMOUNT_MISMATCH = "amount_mismatch"
     NO_GATEWAY = "no_payment_gateway"
+    INVALID_REFERENCE = "invalid_reference"
+    DUPLICATE_REFERENCE = "duplicate_reference"

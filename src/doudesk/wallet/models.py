@@ -109,7 +109,15 @@ class TopUp(models.Model):
         verbose_name = _("充值")
         verbose_name_plural = _("充值")
         ordering = ["-pk"]
-        constraints = [models.CheckConstraint(condition=Q(amount_fen__gt=0), name="topup_positive")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_fen__gt=0), name="topup_positive"),
+            # A transfer credited by hand is credited once (wallet.services.topup_credit_manual).
+            models.UniqueConstraint(
+                fields=["gateway", "gateway_txn"],
+                condition=Q(gateway="manual"),
+                name="topup_manual_reference_once",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.out_trade_no} {self.amount_fen / 100:.2f} {self.status}"

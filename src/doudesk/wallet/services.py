@@ -43,6 +43,8 @@ from doudesk.wallet.models import (
 from doudesk.wallet.money import FEN_PER_YUAN, yuan_str
 
 MIN_TOPUP_FEN = 100
+#: The "gateway" of money an operator credits by hand after checking a bank transfer.
+MANUAL_GATEWAY = "manual"
 MAX_TOPUP_FEN = 100_000_000
 
 
@@ -230,6 +232,17 @@ def _require_payment_gateway(field: str) -> None:
 def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
     """Open a pending top-up of ``amount_fen`` through the sandbox gateway (sandbox mode only)."""
     _require_payment_gateway("amount")
+    _check_topup_range(amount_fen)
+    return TopUp.objects.create(
+        customer=customer, amount_fen=amount_fen, out_trade_no=_new_trade_no()
+    )
+
+
+def _new_trade_no() -> str:
+    return "T" + timezone.now().strftime("%Y%m%d") + secrets.token_hex(8).upper()
+
+
+def _check_topup_range(amount_fen: int) -> None:
     if not MIN_TOPUP_FEN <= amount_fen <= MAX_TOPUP_FEN:
         raise DomainError.single(
             "amount",
@@ -238,11 +251,57 @@ def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
             f"Top-up amount must be between ¥{yuan_str(MIN_TOPUP_FEN)} "
             f"and ¥{yuan_str(MAX_TOPUP_FEN)}",
         )
-    return TopUp.objects.create(
-        customer=customer,
-        amount_fen=amount_fen,
-        out_trade_no="T" + timezone.now().strftime("%Y%m%d") + secrets.token_hex(8).upper(),
+
+
+@transaction.atomic(durable=True)
+def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) -> TopUp:
+    """Credit money received outside a gateway (a bank transfer an operator has checked).
+
+    The top-up is recorded as paid through the ``manual`` gateway with the payment's own
+    reference (the bank's transaction number), in one transaction with its journal entry. A
+    reference is credited once: entering the same transfer twice is refused.
+    """
+    _check_topup_range(amount_fen)
+    reference = reference.strip()
+    if not reference or len(reference) > 64 or not reference.isprintable():
+        raise DomainError.single(
+            "reference",
+            WalletErrorCode.INVALID_REFERENCE,
+            "请填写付款凭证号（银行流水号等，最多 64 个字符）",
+            "Enter the payment's reference (the bank's transaction number; at most 64 characters)",
+        )
+    duplicate = DomainError.single(
+        "reference",
+        WalletErrorCode.DUPLICATE_REFERENCE,
+        "该凭证号已入账，不能重复入账",
+        "This payment reference has already been credited",
+        status=409,
     )
+    if TopUp.objects.filter(gateway=MANUAL_GATEWAY, gateway_txn=reference).exists():
+        raise duplicate
+    try:
+        with transaction.atomic():
+            topup = TopUp.objects.create(
+                customer=customer,
+                amount_fen=amount_fen,
+                gateway=MANUAL_GATEWAY,
+                out_trade_no=_new_trade_no(),
+                status=TopUpStatus.PAID,
+                gateway_txn=reference,
+                paid_at=timezone.now(),
+            )
+    except IntegrityError:  # the same reference entered at the same moment by someone else
+        raise duplicate from None
+    journal_post(
+        ref=f"topup:{topup.pk}",
+        kind="topup",
+        memo=f"人工入账 {reference}",
+        legs=[
+            (platform_account(AccountKind.PAYMENT_CLEARING), -amount_fen),
+            (customer_account(customer), amount_fen),
+        ],
+    )
+    return topup
 
 
 def topups_expire(*, now: datetime | None = None) -> int:

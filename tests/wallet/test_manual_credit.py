@@ -1,0 +1,67 @@
+"""Money received outside a gateway (a checked bank transfer), credited by an operator."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from doudesk.errors import DomainError
+from doudesk.wallet.models import JournalEntry, TopUp
+from doudesk.wallet.selectors import journal_total_fen, wallet_balances
+from doudesk.wallet.services import topup_credit_manual
+from factories import CustomerFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_checked_transfer_is_credited_once_with_a_balanced_entry():
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=50_000, reference="ICBC-20261130-7")
+    assert (topup.gateway, topup.status, topup.gateway_txn) == ("manual", "paid", "ICBC-20261130-7")
+    assert wallet_balances(customer=customer) == {"available_fen": 50_000, "held_fen": 0}
+    assert JournalEntry.objects.get(ref=f"topup:{topup.pk}").memo == "人工入账 ICBC-20261130-7"
+    assert journal_total_fen() == 0
+    with pytest.raises(DomainError) as again:
+        topup_credit_manual(customer=customer, amount_fen=50_000, reference=" ICBC-20261130-7 ")
+    assert (again.value.errors[0].field, again.value.status) == ("reference", 409)
+    assert wallet_balances(customer=customer)["available_fen"] == 50_000
+
+
+@pytest.mark.parametrize(
+    ("amount_fen", "reference", "field"),
+    [(0, "R1", "amount"), (100_000_001, "R1", "amount"), (100, "", "reference"),
+     (100, "x" * 65, "reference"), (100, "R\x001", "reference")],
+)  # fmt: skip
+def test_a_bad_credit_writes_nothing(amount_fen, reference, field):
+    customer = CustomerFactory()
+    with pytest.raises(DomainError) as refused:
+        topup_credit_manual(customer=customer, amount_fen=amount_fen, reference=reference)
+    assert refused.value.errors[0].field == field
+    assert not TopUp.objects.exists()
+    assert not JournalEntry.objects.exists()
+
+
+def test_an_operator_credits_a_wallet_from_the_admin_and_it_is_logged(admin_client):
+    from django.contrib.admin.models import LogEntry
+
+    customer = CustomerFactory()
+    listing = admin_client.get(reverse("admin:wallet_topup_changelist")).content.decode()
+    assert reverse("admin:wallet_topup_credit") in listing
+    url = reverse("admin:wallet_topup_credit")
+    form = {"customer": customer.pk, "amount": "88.80", "reference": "BANK-1"}
+    assert admin_client.post(url, form).status_code == 302
+    assert wallet_balances(customer=customer)["available_fen"] == 8_880
+    assert LogEntry.objects.get().change_message == "人工入账 BANK-1"
+    twice = admin_client.post(url, form)
+    assert twice.status_code == 200
+    assert "该凭证号已入账" in twice.content.decode()
+    bad = admin_client.post(url, {**form, "amount": "1.234", "reference": "BANK-2"})
+    assert "最多两位小数" in bad.content.decode()
+    assert wallet_balances(customer=customer)["available_fen"] == 8_880
+
+
+def test_staff_without_the_permission_cannot_credit(client, django_user_model):
+    staff = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
+    client.force_login(staff)
+    response = client.post(reverse("admin:wallet_topup_credit"), {})
+    assert response.status_code == 403
