@@ -94,3 +94,40 @@ def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_
     admin_client.post(change, {**form, "name": "MCN X2", "new_api_key": ""})
     provider.refresh_from_db()
     assert (provider.name, provider.api_key) == ("MCN X2", "secret-key-123")
+
+
+def test_a_reviewer_compares_the_full_number_and_decides_on_the_review_page(
+    seeded, admin_client, settings, caplog
+):
+    from doudesk.accounts.models import Verification
+    from doudesk.accounts.services import verification_submit
+    from factories import CustomerFactory
+
+    settings.SANDBOX = False  # production: submissions wait for a reviewer
+    number = "11010519491231002X"
+    first = verification_submit(customer=CustomerFactory(), legal_name="张三", number=number)
+    second = verification_submit(customer=CustomerFactory(), legal_name="李四", number=number)
+    assert first.status == second.status == "pending"
+    queue = admin_client.get(reverse("admin:accounts_verification_changelist")).content.decode()
+    assert queue.index(f">{second.pk}<") < queue.index(f">{first.pk}<")  # newest pending first
+    url = reverse("admin:accounts_verification_change", args=[second.pk])
+    with caplog.at_level("INFO", logger="doudesk.audit"):
+        page = admin_client.get(url).content.decode()
+    assert number in page  # the reviewer compares it with the ID or licence
+    assert f"#{first.pk} 张三" in page  # the same number, submitted by another customer
+    assert 'name="_approve"' in page
+    assert f"verification {second.pk}: full number shown to admin" in caplog.text
+    fields = {"reject_reason": "同一身份证号已用于其他账户"}
+    response = admin_client.post(url, {**fields, "_reject": "1"})
+    assert response.status_code == 302
+    second.refresh_from_db()
+    assert (second.status, second.reject_reason) == ("rejected", "同一身份证号已用于其他账户")
+    assert 'name="_approve"' not in admin_client.get(url).content.decode()
+    done = admin_client.post(
+        reverse("admin:accounts_verification_changelist"),
+        {"action": "approve", "_selected_action": [first.pk, second.pk]},
+        follow=True,
+    )
+    assert "已处理 1 条，跳过 1 条已审核的认证" in done.content.decode()
+    assert Verification.objects.get(pk=first.pk).status == "approved"
+    assert Verification.objects.get(pk=second.pk).status == "rejected"

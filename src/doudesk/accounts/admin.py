@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import mimetypes
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin
-from django.db.models import QuerySet
-from django.http import FileResponse, Http404, HttpRequest
-from django.shortcuts import get_object_or_404
+from django.db.models import Case, QuerySet, When
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import ApiKey, Customer, User, Verification, VerificationStatus
+from doudesk.accounts.selectors import verifications_sharing_number
 from doudesk.accounts.services import verification_review
+from doudesk.errors import DomainError
+
+#: Who saw which full ID number (personal data) and when.
+audit = logging.getLogger("doudesk.audit")
+DEFAULT_REJECT_REASON = "资料不符 / details do not match"
 
 admin.site.site_header = _("DouDesk 运营后台")
 admin.site.site_title = "DouDesk"
@@ -37,7 +46,11 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Verification)
 class VerificationAdmin(admin.ModelAdmin):
-    """The review queue: pending submissions first; approve or reject in bulk."""
+    """The review queue: pending submissions first; approve or reject on the page or in bulk.
+
+    A reviewer (who may change verifications) sees the full number above the licence, to
+    compare them (each such view is logged), and every other submission with that number.
+    """
 
     list_display = (
         "pk",
@@ -51,11 +64,12 @@ class VerificationAdmin(admin.ModelAdmin):
     list_filter = ("status", "kind")
     search_fields = ("legal_name", "customer__user__username")
     readonly_fields = (
-        "customer", "kind", "legal_name", "number_masked", "licence_image", "submitted_at",
-        "reviewed_at", "reviewed_by", "status",
+        "customer", "kind", "legal_name", "number_masked", "same_number",
+        "licence_image", "submitted_at", "reviewed_at", "reviewed_by", "status",
     )  # fmt: skip
     fields = (*readonly_fields, "reject_reason")
     actions = ("approve", "reject")
+    change_form_template = "admin/accounts/verification/change_form.html"
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view(self.licence_view)
@@ -79,28 +93,103 @@ class VerificationAdmin(admin.ModelAdmin):
             '<a href="{}" target="_blank"><img src="{}" style="max-width:480px"></a>', url, url
         )
 
+    @admin.display(description=_("同号码的其他认证"))
+    def same_number(self, obj: Verification) -> str:
+        others = verifications_sharing_number(verification=obj)
+        if not others:
+            return _("无")
+        return format_html_join(
+            "、",
+            '<a href="{}">#{} {} · {}（{}）</a>',
+            (
+                (
+                    reverse("admin:accounts_verification_change", args=[v.pk]),
+                    v.pk,
+                    v.legal_name,
+                    v.customer,
+                    v.get_status_display(),
+                )
+                for v in others
+            ),
+        )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
+        """Show the review page; a reviewer also sees the full number (each view is logged)."""
+        extra = dict(extra_context or {})
+        obj = self.get_object(request, object_id)
+        if obj is not None and self.has_change_permission(request, obj):
+            audit.info("verification %s: full number shown to %s", obj.pk, request.user)
+            extra["number_full"] = decrypt_text(obj.number_encrypted)
+            extra["reviewable"] = obj.status == VerificationStatus.PENDING
+        return super().change_view(request, object_id, form_url, extra)
+
+    def response_change(self, request: HttpRequest, obj: Verification) -> HttpResponse:
+        """Approve or reject from the page's buttons (the reason field is saved first)."""
+        decision = "_approve" in request.POST or "_reject" in request.POST
+        if not decision:
+            return super().response_change(request, obj)
+        try:
+            verification_review(
+                verification=obj,
+                reviewer=request.user,
+                approve="_approve" in request.POST,
+                reason=obj.reject_reason or DEFAULT_REJECT_REASON,
+            )
+        except DomainError as exc:
+            messages.error(request, exc.errors[0].message(get_language() or "zh-hans"))
+            return redirect("admin:accounts_verification_change", obj.pk)
+        messages.success(request, _("已通过") if "_approve" in request.POST else _("已驳回"))
+        return redirect("admin:accounts_verification_changelist")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # customers submit; operators review
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Verification]:
-        return super().get_queryset(request).select_related("customer__user")
+        # Annotated before ordering (ModelAdmin.get_queryset orders by get_ordering at once).
+        pending_first = Case(When(status=VerificationStatus.PENDING, then=0), default=1)
+        return (
+            Verification.objects.select_related("customer__user")
+            .annotate(queue=pending_first)
+            .order_by(*self.get_ordering(request))
+        )
+
+    def get_ordering(self, request: HttpRequest) -> list[str]:
+        return ["queue", "-submitted_at"]
 
     @admin.action(description=_("通过所选认证"))
     def approve(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
-        for verification in queryset.filter(status=VerificationStatus.PENDING):
-            verification_review(verification=verification, reviewer=request.user, approve=True)
-        messages.success(request, _("已处理"))
+        self._review_all(request, queryset, approve=True)
 
     @admin.action(description=_("驳回所选认证"))
     def reject(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
-        for verification in queryset.filter(status=VerificationStatus.PENDING):
+        self._review_all(request, queryset, approve=False)
+
+    def _review_all(
+        self, request: HttpRequest, queryset: QuerySet[Verification], *, approve: bool
+    ) -> None:
+        done = skipped = 0
+        for verification in queryset:
+            if verification.status != VerificationStatus.PENDING:
+                skipped += 1
+                continue
             verification_review(
                 verification=verification,
                 reviewer=request.user,
-                approve=False,
-                reason=verification.reject_reason or "资料不符 / details do not match",
+                approve=approve,
+                reason=verification.reject_reason or DEFAULT_REJECT_REASON,
             )
-        messages.success(request, _("已处理"))
+            done += 1
+        messages.success(
+            request,
+            _("已处理 %(done)d 条，跳过 %(skipped)d 条已审核的认证")
+            % {"done": done, "skipped": skipped},
+        )
 
 
 @admin.register(ApiKey)

@@ -64,6 +64,9 @@ class Verification(models.Model):
     legal_name = models.CharField(_("姓名/企业名称"), max_length=100)
     number_encrypted = models.TextField(editable=False)
     number_masked = models.CharField(_("证件号码"), max_length=32)
+    #: Blind index of the number (:func:`doudesk.accounts.crypto.blind_index`): finds other
+    #: submissions with the same number for the reviewer without decrypting them all.
+    number_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
     licence = models.FileField(_("营业执照"), upload_to="licences/%Y/%m/", blank=True)
     submitted_at = models.DateTimeField(auto_now_add=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)

@@ -18,7 +18,7 @@ from django.utils import timezone
 from PIL import Image
 
 from doudesk.accounts import idcheck
-from doudesk.accounts.crypto import encrypt_text
+from doudesk.accounts.crypto import blind_index, encrypt_text
 from doudesk.accounts.error_codes import AccountsErrorCode as Code
 from doudesk.accounts.models import (
     ApiKey,
@@ -234,6 +234,7 @@ def verification_submit(
         kind=customer.kind,
         legal_name=name,
         number_encrypted=encrypt_text(normalized),
+        number_digest=blind_index(normalized),
         number_masked=idcheck.mask_id(normalized),
     )
     if licence is not None and extension:
@@ -253,7 +254,15 @@ def verification_submit(
 def verification_review(
     *, verification: Verification, reviewer: User, approve: bool, reason: str = ""
 ) -> Verification:
-    """Approve or reject a pending submission (an operator's review)."""
+    """Approve or reject a pending submission (an operator's review); 409 once reviewed."""
+    if verification.status != VerificationStatus.PENDING:
+        raise DomainError.single(
+            "status",
+            "already_reviewed",
+            "该认证已审核过",
+            "This submission has already been reviewed",
+            status=409,
+        )
     verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
     verification.reviewed_at = timezone.now()
     verification.reviewed_by = reviewer
