@@ -15,10 +15,13 @@ from doudesk.errors import DomainError
 from doudesk.matching.offers import Audience, Catalogue, Offer, catalogue_price
 from doudesk.matching.optimizer import (
     FAST_SHARE,
+    INTEGER_LEVELS,
     VALUE_SHARE,
     asked_quantities,
+    expected_outcomes,
     greedy_plan,
     optimise,
+    outcome_weights,
     plan_value,
 )
 from doudesk.matching.understand import Understood
@@ -184,6 +187,60 @@ def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
     by_id = {o.service_id: o for o in cat}
     eta = as_shown(max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items))
     assert eta <= fastest + 1e-9
+
+
+@st.composite
+def long_range_offers(draw: st.DrawFn) -> list[Offer]:
+    """Two offers whose quantity ranges reach past INTEGER_LEVELS steps (continuous there)."""
+    out = []
+    for i in range(2):
+        step = draw(st.sampled_from([1, 5, 10, 50]))
+        qmin = draw(st.sampled_from([step, 2 * step, 100]))
+        out.append(
+            Offer(
+                service_id=i + 1,
+                kind=draw(st.sampled_from(KINDS)),
+                name_zh=f"模块{i}",
+                name_en=f"Module {i}",
+                rate_fen_per_1000=draw(st.integers(500, 20_000)),
+                min_qty=qmin,
+                max_qty=qmin + step * draw(st.integers(INTEGER_LEVELS + 1, 160)),
+                step=step,
+                hours_per_1000=draw(st.sampled_from([0.0, 5.0, 40.0])),
+                start_hours=draw(st.sampled_from([0.0, 1.0])),
+                audience=ANY,
+            )
+        )
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cat=long_range_offers(), u=needs())
+def test_long_ranges_are_feasible_and_optimal_up_to_one_step_an_item(
+    cat: list[Offer], u: Understood
+) -> None:
+    u = dataclasses.replace(u, budget=u.budget * 40)  # budgets that reach into the long ranges
+    useful = [p for p in brute_force(u, cat) if plan_value(u, p[0]) > 0]
+    if not useful:
+        return
+    plans = {p.key: p for p in optimise(u, cat)}
+    for p in plans.values():
+        assert_plan_respects_constraints(u, cat, p)
+    # Rounding a continuous quantity to its step costs at most one step of its value.
+    omega = outcome_weights(u)
+    one_step = sum(
+        o.step * sum(omega.get(j, 0.0) * per for j, per in (o.outcomes or {}).items()) for o in cat
+    )
+    best = max(plan_value(u, p[0]) for p in useful)
+    assert plans["balanced"].value >= best - one_step - 1e-9
+    if (
+        asked_quantities(u)
+        and "value" in plans
+        and "满足您要求的数量" in plans["value"].explanation
+    ):
+        by_id = {o.service_id: o for o in cat}
+        got = expected_outcomes([(by_id[i.service_id], i.quantity) for i in plans["value"].items])
+        assert all(got.get(j, 0) >= q * (1 - 1e-9) for j, q in asked_quantities(u).items())
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -419,6 +476,14 @@ def test_a_large_catalogue_is_pruned_and_still_planned() -> None:
         assert p.eta_hours <= 72
 
 
+def test_an_instant_plan_shows_zero_hours_not_minus_zero() -> None:
+    instant = Offer(1, "plays", "即时", "Instant", 100, 100, 10_000, 100, 0.0, 0.0, ANY)
+    plan = {p.key: p for p in optimise(need("50", {"plays": 1.0}), [instant])}["balanced"]
+    assert plan.eta_hours == 0
+    assert "约0小时" in plan.explanation
+    assert "-0" not in plan.explanation
+
+
 def test_plans_done_within_the_same_tenth_of_an_hour_are_equally_fast() -> None:
     # ETAs are shown to the tenth of an hour, rounded up, and 最快 minimises the ETA shown:
     # 1,900 plays in 3.74 h and 2,000 plays in 3.76 h both show 3.8 h, so the larger wins.
@@ -466,7 +531,7 @@ def test_an_eta_rounded_up_to_the_tenth_is_never_shown_past_the_deadline() -> No
 def test_the_fastest_plan_picks_the_fastest_offer_of_a_kind_as_brute_force_does() -> None:
     # Several offers of one kind trade speed for price: the fastest plan is the one brute force
     # finds (the per-kind ETA row must not cut it off nor let a slower offer through). Ranges
-    # stay within GRID_LEVELS steps, so the quantity grid is exact.
+    # stay within INTEGER_LEVELS steps, so the quantities are exact.
     cat = [
         Offer(1, "plays", "慢", "Slow", 100, 100, 1_500, 100, 20.0, 1.0, ANY),
         Offer(2, "plays", "中", "Mid", 300, 100, 1_500, 100, 5.0, 6.0, ANY),

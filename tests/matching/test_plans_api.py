@@ -66,6 +66,20 @@ def test_a_chinese_need_gets_plans_priced_like_orders(api, customer, sid):
         assert {item["service_id"] for item in plan["items"]} & ids
 
 
+def test_a_budget_for_one_goal_buys_the_most_of_it_to_the_step(api, customer, sid):
+    # Long quantity ranges used to be searched on 16 points: 4,300 followers, and the rest
+    # of the budget spent on plays, likes and live viewers that bring almost none.
+    r = post(api, "/plans", {"need": "只要涨粉，预算1000元"})
+    balanced = next(p for p in r.json()["plans"] if p["name"] == "均衡")
+    [item] = balanced["items"]
+    assert item["service_id"] == sid("followers")
+    followers = ServiceModule.objects.get(pk=sid("followers"))
+    more = item["quantity"] + followers.step
+    quote = post(api, "/quotes", {"service_id": sid("followers"), "quantity": more}).json()
+    assert Decimal(quote["total"]) > 1000  # one step more would not fit the budget
+    assert Decimal(balanced["total"]) <= 1000
+
+
 def test_an_english_need_gets_english_plans(api, customer):
     r = post(
         api,

@@ -10,15 +10,16 @@ Design:
   (``w_j * budget / v_j``); only ``EXCESS_CREDIT`` (10 %) of the value beyond the target counts,
   so the budget spreads over the goals instead of pouring into the single cheapest outcome:
   ``V = sum_j omega_j * ((1 - e) * min(o_j, a_j) + e * o_j)``. :func:`plan_value` computes it.
-* **Integer program** (HiGHS through ``highspy``). Per candidate offer ``i``: integer
-  ``k_i`` (quantity ``q_i = min_i * y_i + step'_i * k_i``) and binary ``y_i`` ("used");
+* **Integer program** (HiGHS through ``highspy``). Per candidate offer ``i``: ``k_i`` steps
+  (quantity ``q_i = min_i * y_i + step_i * k_i``; integer for short ranges, continuous for
+  long ones, see *Exact prices*) and binary ``y_i`` ("used");
   ``k_i <= K_i y_i`` where ``K_i`` already caps the quantity by ``max_qty``, the deadline
   (``start + hours_per_1000 * q / 1000 <= deadline``) and the budget; ``sum_{i in kind} y_i <=
   max_per_kind``; ``z_j <= o_j`` and ``z_j <= a_j`` linearise the ``min``. Offers whose audience
   options or target kind do not fit are removed before the solve.
 * **最快 by a search over the deadline.** The plan ETA is not modelled (its LP bound is weak:
   the relaxation pays start times only fractionally, and HiGHS then often stopped at its time
-  limit). A plan's ETA is one of finitely many values (an offer's ETA at a grid point, rounded
+  limit). A plan's ETA is one of finitely many values (an offer's ETA at a quantity, rounded
   up to the tenth of an hour as plans show it: :func:`eta_shown`), and for
   a fixed deadline the question "can ``FAST_SHARE * V*`` be reached?" is the 均衡 program over
   the items done in time, whose relaxation is nearly exact. :func:`_fastest` bisects those
@@ -32,14 +33,18 @@ Design:
   needs in 1,000 in the benchmark) the MILP probes stop after ``TIME_LIMIT_S`` in all with
   the fastest plan found so far.
 * **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
-  range is short (``<= GRID_LEVELS`` steps, ``step' = step``) the model is exact: it is first
-  solved with each price allowed to round down by up to 0.499 fen (a relaxation); if the answer
-  also fits the budget at the real prices (and, for the cheapest plan, costs no more than the
-  relaxed optimum rounded up) it is optimal, otherwise it is re-solved with integer cost
-  variables ``1000 c_i >= rate_i q_i - 499 y_i``, which is exact. Longer ranges are searched on
-  a grid of at most ``GRID_LEVELS`` multiples of the step (``step' = step * m_i``, so every
-  quantity stays valid) with each price counted 0.5 fen high, so plans never overshoot; HiGHS
-  slows down sharply with wide integer domains and many fen-level ties.
+  range is short (``<= INTEGER_LEVELS`` steps within the budget and deadline) the model is
+  exact: it is first solved with each price allowed to round down by up to 0.499 fen (a
+  relaxation); if the answer also fits the budget at the real prices (and, for the cheapest
+  plan, costs no more than the relaxed optimum rounded up) it is optimal, otherwise it is
+  re-solved with integer cost variables ``1000 c_i >= rate_i q_i - 499 y_i``, which is exact.
+  A longer range has a continuous ``k_i`` (HiGHS slows down sharply with wide integer domains
+  and many fen-level ties), rounded down to the step afterwards (cost and ETA only fall), or
+  up for 最省钱 (so the quantities asked for are reached; its budget row reserves that step);
+  each price is counted 0.5 fen high, so plans never overshoot. Such a plan is optimal up to
+  one step of each long-range item, less than 1/64 of its reach. (Long ranges used to be
+  searched on 16 points: a budget for followers alone bought 4,300 of them plus plays,
+  likes and live viewers that bring almost none, where 4,510 followers fitted.)
 * **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
@@ -65,10 +70,9 @@ Design:
   the balanced plan's ETA is a deadline (exact: the balanced plan keeps all of the value)
   and speed is a further dominance criterion (exact; a few hundred offers stay), and each
   probe of the deadline search prunes its items again without speed (:meth:`_Model.within`),
-  back to a few dozen. The pruning is exact on the catalogue's own quantity steps. Long
-  quantity ranges are then searched on a coarser grid (above), an approximation anyway, and
-  there a dropped offer can matter: with 最快's pairwise pruning skipped, 7 of 300 benchmark
-  needs got a slightly faster or more valuable 最快 plan (at +11 ms p95). Each solve has a
+  back to a few dozen. The pruning is exact on the catalogue's own quantity steps; long
+  ranges are then rounded to the step (above), where a dropped offer can matter by up to a
+  step. Each solve has a
   ``TIME_LIMIT_S`` guard (the best plan found so far is used if it is ever hit).
 * **HiGHS options.** Presolve off and primal heuristics off (``HIGHS_OPTIONS``): on these small
   models they cost far more than branch and bound; the solutions stay exact; cuts are
@@ -78,9 +82,8 @@ Design:
   ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a fifth of the median
   request at a dozen calls. HiGHS is ~90 % of the time of the benchmark's slowest 5 % of
   needs: up to 8-9 deadline probes of 最快 (5-35 ms each, mostly proofs that no plan is worth
-  enough by a deadline) or a hard 均衡/最省钱 knapsack (30-130 ms), as the budget knapsack over
-  coarse grids leaves a 0.5-5 % LP gap and HiGHS always computes an analytic centre and
-  separates cuts at the root. Pruning and model building are the rest.
+  enough by a deadline) or a hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic
+  centre and separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
@@ -110,9 +113,9 @@ from .understand import Understood
 VALUE_SHARE = 0.6
 FAST_SHARE = 0.8
 EXCESS_CREDIT = 0.1
-#: Quantity ranges longer than this many steps are searched on a coarser grid of multiples of
-#: the step (HiGHS slows down sharply with wide integer domains).
-GRID_LEVELS = 16
+#: Quantity ranges of up to this many steps (within the budget and deadline) are integer in
+#: the program, exactly; longer ones are continuous and rounded to the step afterwards.
+INTEGER_LEVELS = 64
 TIME_LIMIT_S = 0.25
 MIP_REL_GAP = 1e-9
 #: HiGHS options of every MILP. Its primal heuristics cost ~20 ms per solve on these small models
@@ -608,7 +611,6 @@ class _Model:
         intents: list[str],
         budget_fen: int,
         rates: np.ndarray,
-        mult: np.ndarray | None = None,
         *,
         catalogue_prices: bool,
     ) -> None:
@@ -636,14 +638,12 @@ class _Model:
         self.targets = np.array([target_map[j] for j in intents])
         ask_idx = [t for t, j in enumerate(intents) if j in asked_map]
         self.asked = np.array([asked_map[intents[t]] for t in ask_idx], dtype=np.float64)
-        # Coarsen long quantity ranges to at most GRID_LEVELS points (still on the step grid).
-        if mult is None:
-            mult = np.maximum(1, np.ceil(kmax / GRID_LEVELS)).astype(np.int64)
-        self.mult = mult
-        self.exact_grid = bool(np.all(mult == 1))
         self.qmin_i = cat.qmin[chosen].astype(np.int64)
-        self.qstep_i = cat.step[chosen].astype(np.int64) * mult
-        self.kmax_i = kmax.astype(np.int64) // mult
+        self.qstep_i = cat.step[chosen].astype(np.int64)
+        self.kmax_i = kmax.astype(np.int64)
+        # Long quantity ranges are continuous in the program and rounded down to the step.
+        self.continuous = self.kmax_i > INTEGER_LEVELS
+        self.exact_grid = not bool(self.continuous.any())
         qmin = self.qmin_i.astype(np.float64)
         qstep = self.qstep_i.astype(np.float64)
         kmx = self.kmax_i.astype(np.float64)
@@ -692,12 +692,34 @@ class _Model:
         self.hi[self.zs] = self.targets
         self.integrality = np.zeros(self.nv)
         self.integrality[: 2 * n] = 1
+        self.integrality[self.ks][self.continuous] = 0
 
     def completion_times(self) -> np.ndarray:
-        """Return the sorted distinct ETAs (as shown) an item can have (each offer, grid point)."""
-        levels = np.arange(int(self.kmax_i.max(initial=0)) + 1)
-        etas = self.eta0[:, None] + self.eta_k[:, None] * levels[None, :]
-        return np.unique(eta_shown(etas[levels[None, :] <= self.kmax_i[:, None]]))
+        """Return the sorted distinct ETAs (as shown) an item can have.
+
+        An item of a short range has one per quantity; a continuous one, every tenth of an
+        hour between its smallest and largest quantity's.
+        """
+        tenths = []
+        short = ~self.continuous
+        if short.any():
+            levels = np.arange(int(self.kmax_i[short].max(initial=0)) + 1)
+            etas = self.eta0[short, None] + self.eta_k[short, None] * levels[None, :]
+            shown = eta_shown(etas[levels[None, :] <= self.kmax_i[short, None]])
+            tenths.append(np.rint(shown * 10).astype(np.int64))
+        if self.continuous.any():
+            wide = self.continuous
+            first = np.rint(eta_shown(self.eta0[wide]) * 10).astype(np.int64)
+            last = np.rint(
+                eta_shown(self.eta0[wide] + self.eta_k[wide] * self.kmax_i[wide]) * 10
+            ).astype(np.int64)
+            # Every tenth covered by some item's interval: mark starts and ends, then sum up.
+            low = int(first.min())
+            marks = np.zeros(int(last.max()) - low + 2, dtype=np.int64)
+            np.add.at(marks, first - low, 1)
+            np.add.at(marks, last - low + 1, -1)
+            tenths.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
+        return np.unique(np.concatenate(tenths)) / 10.0
 
     def within(self, deadline: float) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
@@ -715,16 +737,14 @@ class _Model:
             top = (self.qmin_i[rows] + self.qstep_i[rows] * kcap[rows]).astype(np.float64)
             kept, _ = _prune(self.cat, self.chosen[rows], top, self.need.max_per_kind, False)
             rows = rows[np.isin(self.chosen[rows], kept)]
-        mult = self.mult[rows]
         return _Model(
             self.need,
             self.cat,
             self.chosen[rows],
-            kcap[rows] * mult,
+            kcap[rows],
             self.intents,
             self.budget,
             self.rates[rows],
-            mult,
             catalogue_prices=self.catalogue_prices,
         )
 
@@ -764,20 +784,26 @@ class _Model:
 
         return bound
 
-    def cost_vector(self, mode: str) -> np.ndarray:
-        """Objective coefficients of the plan's cost (fen) in a budget mode."""
+    def cost_vector(self, mode: str, round_up: bool = False) -> np.ndarray:
+        """Objective coefficients of the plan's cost (fen) in a budget mode.
+
+        ``round_up``: continuous quantities will be rounded up, so each is charged one more
+        step (its price can only fall short of that).
+        """
         vec = np.zeros(self.nv)
         if mode == "integer":
             vec[self.cs] = 1.0
         else:
             vec[self.ys] = self.price_y + _ROUNDING[mode] / 1000.0
             vec[self.ks] = self.price_k
+            if round_up:
+                vec[self.ys] += self.price_k * self.continuous
         return vec
 
-    def _budget_rows(self, mode: str, budget_fen: int) -> list[_Extra]:
+    def _budget_rows(self, mode: str, budget_fen: int, round_up: bool) -> list[_Extra]:
         n = self.n
         if mode != "integer":
-            row = self.cost_vector(mode)[None, :]
+            row = self.cost_vector(mode, round_up)[None, :]
             return [(row, np.array([-np.inf]), np.array([float(budget_fen)]))]
         # 1000 c_i >= rate_i q_i - 499 y_i: c_i is the price rounded half up.
         items = np.arange(n)
@@ -797,10 +823,20 @@ class _Model:
         ]
 
     def solve(
-        self, objective: np.ndarray, extra: Sequence[_Extra], budget_fen: int, mode: str
+        self,
+        objective: np.ndarray,
+        extra: Sequence[_Extra],
+        budget_fen: int,
+        mode: str,
+        round_up: bool = False,
     ) -> tuple[Solution, float] | None:
-        """Minimise ``objective``; return ((offer, quantity) pairs, objective) or None."""
-        A, lb, ub, hi, integrality = self._system(extra, budget_fen, mode)
+        """Minimise ``objective``; return ((offer, quantity) pairs, objective) or None.
+
+        Continuous quantities are rounded down to their step (cost and ETA only fall), or up
+        with ``round_up`` (outcomes only rise: lower bounds on them hold), which the budget
+        then reserves a step for.
+        """
+        A, lb, ub, hi, integrality = self._system(extra, budget_fen, mode, round_up)
         h = _load(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit)
         if self.cutoff is not None:
             h.setOptionValue("objective_bound", float(self.cutoff))
@@ -811,7 +847,7 @@ class _Model:
             if start is not None:
                 h.setSolution(start)
         got = _run(h, mip=True)
-        return None if got is None else (self._picks(got[0]), got[1])
+        return None if got is None else (self._picks(got[0], round_up), got[1])
 
     def _start(
         self,
@@ -845,18 +881,21 @@ class _Model:
         start.value_valid = True
         return start
 
-    def _picks(self, x: np.ndarray) -> Solution:
+    def _picks(self, x: np.ndarray, round_up: bool) -> Solution:
         y = np.round(x[self.ys]).astype(np.int64)
-        k = np.clip(np.round(x[self.ks]).astype(np.int64), 0, self.kmax_i) * y
+        xk = x[self.ks]
+        rounded = np.ceil(xk - 1e-6) if round_up else np.floor(xk + 1e-6)
+        k = np.where(self.continuous, rounded, np.round(xk)).astype(np.int64)
+        k = np.clip(k, 0, self.kmax_i) * y
         q = (self.qmin_i + self.qstep_i * k) * y
         return [(self.cat.offers[int(self.chosen[i])], int(q[i])) for i in np.flatnonzero(y > 0)]
 
     def _system(
-        self, extra: Sequence[_Extra], budget_fen: int, mode: str
+        self, extra: Sequence[_Extra], budget_fen: int, mode: str, round_up: bool = False
     ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return (rows, row lower, row upper, column upper, integrality) of a budget mode."""
         rows = [(self.base_A, self.base_lb, self.base_ub)]
-        rows += self._budget_rows(mode, budget_fen)
+        rows += self._budget_rows(mode, budget_fen, round_up)
         rows += list(extra)
         hi = self.hi
         integrality = self.integrality
@@ -986,7 +1025,7 @@ def optimise(
         first = "injected" if price is not None else "relaxed" if mdl.exact_grid else "safe"
         limit = budget
         for _ in range(4):
-            got = mdl.solve(make_objective(first), extra, limit, first)
+            got = mdl.solve(make_objective(first), extra, limit, first, round_up=min_cost)
             if got is None:
                 return None
             picks, fun = got
@@ -994,7 +1033,9 @@ def optimise(
             if first == "relaxed":
                 proven = total <= limit and (not min_cost or total <= np.ceil(fun - 1e-7))
                 if not proven:
-                    got = mdl.solve(make_objective("integer"), extra, limit, "integer")
+                    got = mdl.solve(
+                        make_objective("integer"), extra, limit, "integer", round_up=min_cost
+                    )
                     if got is None:
                         return None
                     picks = got[0]
@@ -1021,7 +1062,8 @@ def optimise(
     tie = 0.5 / max(v_star, 1e-12)
 
     def value_objective(mode: str) -> np.ndarray:
-        return model.cost_vector(mode) - tie * model.v
+        # 最省钱 rounds continuous quantities up, so the quantities asked for are reached.
+        return model.cost_vector(mode, round_up=True) - tie * model.v
 
     def fastest_plan() -> Solution | None:
         fast_model = model
@@ -1063,7 +1105,8 @@ def eta_shown(hours: Any) -> Any:
     an hour are equally fast (the larger ``V`` wins), which spares the deadline search most of
     its probes. Like the deadline checks, it forgives 1e-9 h of floating-point error.
     """
-    return np.ceil(np.asarray(hours, dtype=np.float64) * 10 - 1e-8) / 10
+    # + 0.0 turns the -0.0 that ceil gives a zero ETA into 0.0 (shown "-0" otherwise).
+    return np.ceil(np.asarray(hours, dtype=np.float64) * 10 - 1e-8) / 10 + 0.0
 
 
 def _fastest(

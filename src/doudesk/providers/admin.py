@@ -8,6 +8,8 @@ from doudesk.providers.models import Provider
 class ProviderForm(forms.ModelForm):
     """The provider form: its API key can be set or replaced, never read back."""
 
+    api_url = forms.URLField(label=_("API 地址"), required=False, assume_scheme="https")
+
     new_api_key = forms.CharField(
         label=_("API 密钥"),
         required=False,
