@@ -41,6 +41,20 @@ def test_the_module_price_page_charts_history_and_shows_saving_and_tiers(plays_a
     assert f"/api/v1/services/{module.pk}/price-history" in html
 
 
+def test_a_service_sold_by_the_piece_is_priced_per_piece_on_its_price_page(priced):
+    module = ServiceModule.objects.get(pk=module_id("video-edit"))
+    html = Client().get(f"/services/{module.pk}/pricing/").content.decode()
+    tiers = html.split('id="price-tiers"')[1].split("</table>")[0]
+    assert "单价（元/条）" in tiers
+    today = module_price_at(module=module, quantity=1).unit_rate
+    assert f"¥{(today / 1000).quantize(Decimal('0.01'))}" in tiers  # e.g. ¥260.00, not ¥260000.00
+    assert not any(f"¥{n}" in tiers for n in range(100_000, 1_000_000, 1000))
+    assert "var perUnit = true;" in html
+    plays = Client().get(f"/services/{module_id('plays')}/pricing/").content.decode()
+    assert "单价（元/千）" in plays
+    assert "var perUnit = false;" in plays
+
+
 def test_the_price_page_of_an_unknown_module_is_404(seeded):
     assert Client().get("/services/999999/pricing/").status_code == 404
 

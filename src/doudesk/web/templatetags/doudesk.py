@@ -76,6 +76,20 @@ def piece(unit: str) -> str:
     return unit.removesuffix("s") if unit.isascii() else unit
 
 
+@register.filter
+def by_the_piece(rate_per_1000: Decimal | str | int) -> bool:
+    """Whether a service at this list rate is sold, and priced, by the piece."""
+    return Decimal(str(rate_per_1000)) >= PER_UNIT_FROM
+
+
+@register.filter
+def tier_rate(rate_per_1000: Decimal | str | int, piecewise: bool) -> str:
+    """Return a rate as a price table shows it: per 1,000 units, or per unit by the piece."""
+    if piecewise:
+        return per_unit(rate_per_1000)
+    return str(Decimal(str(rate_per_1000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
 @register.simple_tag
 def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> SafeString:
     """Return a rate as customers read it: ``¥16.00 / 1000 次``; by the piece ``¥299.00 / 场``."""
