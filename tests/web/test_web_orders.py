@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 from django.test import Client
 
@@ -408,3 +410,51 @@ def test_my_orders_come_a_page_at_a_time(web, customer, sid):
     second = web.get("/orders/?page=2").content.decode()
     assert f"/orders/{placed[0]}/" in second
     assert web.get("/orders/?page=junk").status_code == 200
+
+
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def test_a_growth_plan_shows_each_days_start_and_cancels_the_days_not_started(
+    web, customer, dispatched, django_capture_on_commit_callbacks
+):
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    with django_capture_on_commit_callbacks(execute=True):
+        web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
+    group = OrderGroup.objects.get(customer=customer, kind="growth_plan")
+    first, second, *_ = group.orders.order_by("pk")
+    listing = web.get("/orders/").content.decode()
+    assert f"{second.scheduled_for.astimezone(TZ):%m-%d} 开始" in listing
+    page = web.get(f"/orders/{second.pk}/").content.decode()
+    assert f'id="order-scheduled">{second.scheduled_for.astimezone(TZ):%Y-%m-%d}' in page
+    assert f'id="order-group">{group.name}' in page
+    assert "取消计划剩余的 29 天" in page
+    assert (
+        "Cancel the remaining 29 days"
+        in in_english(web).get(f"/orders/{second.pk}/").content.decode()
+    )
+    held = wallet_balances(customer=customer)["held_fen"]
+    response = web.post(f"/orders/{second.pk}/cancel-scheduled/")
+    assert response.status_code == 302
+    statuses = list(group.orders.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["pending"] + ["canceled"] * 29  # day 1 was sent already
+    assert wallet_balances(customer=customer)["held_fen"] == held - 29 * second.charge_fen
+    assert journal_total_fen() == 0
+    assert "取消计划剩余" not in web.get(f"/orders/{first.pk}/").content.decode()
+
+
+def test_the_cancel_address_opened_again_shows_the_order_and_a_requested_cancel_says_so(
+    web, customer, sid, fake_adapter
+):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    back = web.get(f"/orders/{order.pk}/cancel/")
+    assert (back.status_code, back["Location"]) == (302, f"/orders/{order.pk}/")
+    services.order_dispatch(order_id=order.pk)
+    web.post(f"/orders/{order.pk}/cancel/")  # sent already: the provider is asked to stop
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "已申请取消，等待服务商确认" in page
+    assert "取消订单" not in page  # no second request
+    assert web.get("/logout/").status_code == 302  # a bare GET neither fails nor logs out
+    assert web.get("/orders/").status_code == 200

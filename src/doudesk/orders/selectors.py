@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
@@ -33,7 +34,9 @@ def order_get(*, customer: Customer, order_id: object) -> Order:
     except (TypeError, ValueError):
         pk = None
     order = (
-        Order.objects.select_related("module", "customer").filter(pk=pk, customer=customer).first()
+        Order.objects.select_related("module", "customer", "group")
+        .filter(pk=pk, customer=customer)
+        .first()
         if pk is not None
         else None
     )
@@ -64,3 +67,15 @@ def group_hold_labels_en(*, customer: Customer, refs: Iterable[str]) -> dict[str
 def order_events(*, order: Order) -> QuerySet[OrderEvent]:
     """Return the order's timeline, oldest first."""
     return order.events.order_by("pk")
+
+
+def scheduled_in_group(*, order: Order) -> int:
+    """Count the orders of ``order``'s group still waiting for their day (0 without a group)."""
+    if order.group_id is None:
+        return 0
+    return Order.objects.filter(
+        group_id=order.group_id,
+        status=OrderStatus.PENDING,
+        external_id="",
+        scheduled_for__gt=timezone.now(),
+    ).count()

@@ -794,6 +794,30 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
     return counts
 
 
+def order_group_cancel_scheduled(*, customer: Customer, group_id: int) -> int:
+    """Cancel every order of a customer's group that is scheduled and not started; return how many.
+
+    A growth plan places one order a day, each waiting for its day: this stops the rest of the
+    plan at once. Each order is cancelled (and refunded in full) as :func:`order_cancel` does.
+    """
+    if not OrderGroup.objects.filter(pk=group_id, customer=customer).exists():
+        raise DomainError.single(
+            "group", Code.NOT_FOUND, "订单组不存在", "No such order group", status=404
+        )
+    waiting = Order.objects.filter(
+        customer=customer,
+        group_id=group_id,
+        status=OrderStatus.PENDING,
+        external_id="",
+        scheduled_for__gt=timezone.now(),
+    ).order_by("pk")
+    count = 0
+    for order_id in waiting.values_list("pk", flat=True):
+        order_cancel(customer=customer, order_id=order_id)
+        count += 1
+    return count
+
+
 def order_cancel(*, customer: Customer, order_id: int) -> Order:
     """Cancel an order for its customer.
 

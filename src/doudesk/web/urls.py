@@ -23,6 +23,11 @@ urlpatterns = [
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
     path("orders/<int:order_id>/stream/", orders.order_stream, name="order_stream"),
     path("orders/<int:order_id>/cancel/", orders.order_cancel, name="order_cancel"),
+    path(
+        "orders/<int:order_id>/cancel-scheduled/",
+        orders.group_cancel_scheduled,
+        name="group_cancel_scheduled",
+    ),
     path("orders/<int:order_id>/evidence.json", orders.order_evidence, name="order_evidence"),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/stream/", wallet.wallet_stream, name="wallet_stream"),

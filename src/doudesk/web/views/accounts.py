@@ -8,7 +8,6 @@ from django.contrib.auth import authenticate, login, logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
 
 from doudesk.accounts.models import ApiKey, CustomerKind
 from doudesk.accounts.services import (
@@ -73,10 +72,10 @@ def login_locked_out(
     return render(request, "web/login.html", context, status=429)
 
 
-@require_POST
 def logout_view(request: HttpRequest) -> HttpResponse:
-    """Log out."""
-    logout(request)
+    """Log out (by POST: a link someone else plants cannot log a customer out)."""
+    if request.method == "POST":
+        logout(request)
     return redirect("web:catalog")
 
 

@@ -9,7 +9,6 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
-from django.views.decorators.http import require_POST
 
 from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
@@ -51,7 +50,11 @@ def orders_stream(request: HttpRequest) -> HttpResponse:
 
 
 def _order_page(order: Order) -> dict:
-    return {"order": order, "events": selectors.order_events(order=order)}
+    return {
+        "order": order,
+        "events": selectors.order_events(order=order),
+        "scheduled_in_group": selectors.scheduled_in_group(order=order),
+    }
 
 
 def _order_context(customer: object, order_id: int) -> dict:
@@ -84,16 +87,27 @@ def order_stream(request: HttpRequest, order_id: int) -> HttpResponse:
 
 
 @customer_required
-@require_POST
 def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Cancel from the order page."""
+    """Cancel from the order page (the address opened again from history shows the order)."""
     customer = request.customer  # type: ignore[attr-defined]
     found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    if request.method != "POST":
+        return redirect("web:order_detail", order_id=order_id)
     try:
         services.order_cancel(customer=customer, order_id=order_id)
     except DomainError as exc:
         context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
         return render(request, "web/order_detail.html", context, status=exc.status)
+    return redirect("web:order_detail", order_id=order_id)
+
+
+@customer_required
+def group_cancel_scheduled(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Cancel the days of the order's growth plan that have not started (from an order page)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    if request.method == "POST" and order.group_id is not None:
+        services.order_group_cancel_scheduled(customer=customer, group_id=order.group_id)
     return redirect("web:order_detail", order_id=order_id)
 
 
