@@ -73,18 +73,20 @@ def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, po
     assert not (tmp_path / "doudesk.sqlite3").exists()
 
 
-def test_production_answers_only_the_host_names_it_is_given(tmp_path):
-    show = "from django.conf import settings; print(','.join(settings.ALLOWED_HOSTS))"
+def test_production_answers_only_given_host_names_and_shows_no_sample_filing(tmp_path):
     production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
 
-    def hosts(**extra: str) -> str:
+    def setting(name: str, **extra: str) -> str:
+        show = f"from django.conf import settings; print(repr(settings.{name}))"
         return subprocess.run(
             [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **production, **extra),
             capture_output=True, text=True, timeout=60, check=True,
         ).stdout.strip().splitlines()[-1]  # fmt: skip
 
-    assert hosts() == "127.0.0.1,localhost,[::1]"
-    assert hosts(DOUDESK_ALLOWED_HOSTS="shop.example.cn") == "shop.example.cn"
+    assert setting("ALLOWED_HOSTS") == "['127.0.0.1', 'localhost', '[::1]']"
+    hosts = setting("ALLOWED_HOSTS", DOUDESK_ALLOWED_HOSTS="shop.example.cn")
+    assert hosts == "['shop.example.cn']"
+    assert setting("ICP_FILING") == "''"
 
 
 def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):

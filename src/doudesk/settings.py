@@ -189,7 +189,8 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_DB_REUSE_MAX = 10**9
 
 # Operator facts shown on the site.
-ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1")
+# The sandbox shows a sample filing number; production shows only the operator's real one.
+ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1" if SANDBOX else "")
 OPERATOR_NAME = os.environ.get("DOUDESK_OPERATOR_NAME", "DouDesk")
 
 # Personal data at rest: a Fernet key derived from the secret key unless given.

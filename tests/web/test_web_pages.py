@@ -16,6 +16,11 @@ from factories import VIDEO_URL, in_english
 pytestmark = pytest.mark.django_db
 
 
+def test_no_filing_number_shows_no_filing_link(seeded, settings):
+    settings.ICP_FILING = ""  # production without DOUDESK_ICP_FILING: no made-up number
+    assert "beian.miit.gov.cn" not in Client().get("/").content.decode()
+
+
 def test_catalogue_lists_modules_packages_plan_and_the_icp_number(seeded, settings):
     settings.ICP_FILING = "沪ICP备2099123456号-7"
     response = Client().get("/")
