@@ -267,12 +267,14 @@ BAD_ADDS = [
     ("quantity-arabic-indic-digits", lambda s: {"quantity": "١٠٠٠"}, "quantity"),
     ("link-nul", lambda s: {"link": VIDEO_URL + "\x00"}, "link"),
     ("quantity-off-step", lambda s: {"quantity": "1050"}, "quantity"),
-    ("link-foreign", lambda s: {"link": "https://example.com/video/1"}, "target"),
-    ("link-wrong-kind", lambda s: {"link": ACCOUNT_URL}, "target"),
-    ("link-missing", lambda s: {"link": None}, "target"),
+    ("link-foreign", lambda s: {"link": "https://example.com/video/1"}, "link"),
+    ("link-wrong-kind", lambda s: {"link": ACCOUNT_URL}, "link"),
+    ("link-missing", lambda s: {"link": None}, "link"),
     ("service-missing", lambda s: {"service": None}, "service"),
-    ("service-unknown", lambda s: {"service": "987654"}, "service_id"),
-    ("service-not-a-number", lambda s: {"service": "plays"}, "service_id"),
+    ("service-unknown", lambda s: {"service": "987654"}, "service"),
+    ("service-not-a-number", lambda s: {"service": "plays"}, "service"),
+    ("service-arabic-indic-digit", lambda s: {"service": "٣"}, "service"),
+    ("service-plus-sign", lambda s: {"service": "+1"}, "service"),
     ("options-not-json", lambda s: {"options": "{duration: 5"}, "options"),
     ("options-not-object", lambda s: {"options": "[24]"}, "options"),
     (
@@ -361,3 +363,12 @@ def test_an_unexpected_error_is_still_an_error_answered_with_200(key, sid, monke
     monkeypatch.setattr("doudesk.api.v2.services.order_place", broken)
     answer = v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=1_000)
     assert answer == {"error": "Internal error"}
+
+
+def test_a_get_request_places_nothing(key, customer, sid, counts):
+    # The key would sit in the URL: proxy logs, browser history.
+    before = counts(customer)
+    query = {"key": key, "action": "add", "service": sid("plays"), "link": VIDEO_URL}
+    answer = Client().get("/api/v2", {**query, "quantity": "1000"})
+    assert (answer.status_code, answer.json()) == (200, {"error": "Incorrect request: use POST"})
+    assert counts(customer) == before

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import api_key_authenticate
+from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
@@ -44,9 +45,13 @@ def _error(message: str) -> JsonResponse:
     return JsonResponse({"error": message})
 
 
+#: The convention's parameter names for the fields the services name (errors name them so).
+V2_FIELDS = {"service_id": "service", "target": "link"}
+
+
 def _domain_message(exc: DomainError) -> str:
     lang = get_language() or "zh-hans"
-    return "; ".join(f"{e.field}: {e.message(lang)}" for e in exc.errors)
+    return "; ".join(f"{V2_FIELDS.get(e.field, e.field)}: {e.message(lang)}" for e in exc.errors)
 
 
 def _status_dict(order: Order) -> dict[str, str]:
@@ -89,6 +94,12 @@ def _add(customer: Customer, data: dict[str, str]) -> Any:
     quantity: Any = quantity_raw if as_int is None else as_int
     if "service" not in data:
         raise DomainError.single("service", "missing", "缺少 service 参数", "Missing service")
+    service_id = ascii_id(data["service"].strip())
+    if service_id is None:  # "٣" or "+1" would otherwise read as a service id
+        raise DomainError.single(
+            "service", CatalogErrorCode.UNKNOWN_SERVICE, "服务不存在或已下架",
+            "Unknown or unavailable service",
+        )  # fmt: skip
     options = None
     if data.get("options"):
         try:
@@ -99,7 +110,7 @@ def _add(customer: Customer, data: dict[str, str]) -> Any:
             ) from None
     order = services.order_place(
         customer=customer,
-        service_id=data.get("service"),
+        service_id=service_id,
         target=data.get("link", ""),
         quantity=quantity,
         options=options,
@@ -187,8 +198,10 @@ ACTIONS: dict[str, Callable[[Customer, dict[str, str]], Any]] = {
 
 @csrf_exempt
 def api_v2(request: HttpRequest) -> JsonResponse:
-    """Dispatch one reseller action."""
-    data = {k: v for k, v in (request.POST if request.method == "POST" else request.GET).items()}
+    """Dispatch one reseller action (form POST: a key in a URL ends up in logs and history)."""
+    if request.method != "POST":
+        return _error("Incorrect request: use POST")
+    data = dict(request.POST.items())
     customer = api_key_authenticate(data.get("key", ""))
     if customer is None:
         return _error("Invalid API key")
