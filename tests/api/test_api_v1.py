@@ -283,6 +283,15 @@ def test_api_key_is_shown_once_and_stored_as_its_digest(api, customer):
     assert new_client.get(V1 + "/wallet").status_code == 200
 
 
+@pytest.mark.parametrize("name", ["x" * 51, "😀\u0001", "tab\there"])
+def test_a_key_name_too_long_or_with_control_characters_is_refused(api, customer, name):
+    before = ApiKey.objects.count()
+    response = post_json(api, "/api-keys", {"name": name})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["field"] == "name"
+    assert ApiKey.objects.count() == before
+
+
 def test_revoked_key_is_refused(api, customer, api_key_for):
     plain = api_key_for(customer)
     key = ApiKey.objects.get(digest=hashlib.sha256(plain.encode()).hexdigest())

@@ -385,3 +385,13 @@ def test_a_verified_customer_cannot_submit_again(individual):
     again = client.post("/verify/", {"legal_name": "李明", "number": valid_resident_id(9)})
     assert again.status_code == 400
     assert Verification.objects.filter(customer=customer).count() == 1
+
+
+def test_a_key_name_that_is_too_long_is_refused_on_the_keys_page_and_kept(web, customer):
+    before = customer.api_keys.count()
+    response = web.post("/api-keys/", {"name": "n" * 51})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "名称最多 50 个字符" in page
+    assert f'value="{"n" * 51}"' in page
+    assert customer.api_keys.count() == before

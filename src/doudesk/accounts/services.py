@@ -275,11 +275,27 @@ def _digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
+#: Longest API key name (the column's width).
+MAX_KEY_NAME = 50
+
+
 def api_key_create(*, customer: Customer, name: str = "default") -> tuple[ApiKey, str]:
-    """Create an API key; returns the row and the plain key, which is never stored."""
+    """Create an API key; returns the row and the plain key, which is never stored.
+
+    A name longer than ``MAX_KEY_NAME`` characters or with control characters is refused (it
+    used to be cut silently); an empty one is ``default``.
+    """
+    name = (name or "").strip() or "default"
+    if len(name) > MAX_KEY_NAME or not name.isprintable():
+        raise DomainError.single(
+            "name",
+            "invalid_name",
+            f"名称最多 {MAX_KEY_NAME} 个字符，且不能含控制字符",
+            f"A name has at most {MAX_KEY_NAME} characters and no control characters",
+        )
     plain = ("dd_test_" if settings.SANDBOX else "dd_live_") + secrets.token_urlsafe(24)
     key = ApiKey.objects.create(
-        customer=customer, name=(name or "default")[:50], prefix=plain[:12], digest=_digest(plain)
+        customer=customer, name=name, prefix=plain[:12], digest=_digest(plain)
     )
     return key, plain
 

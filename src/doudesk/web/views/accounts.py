@@ -113,8 +113,13 @@ def api_keys(request: HttpRequest) -> HttpResponse:
             raw = request.POST.get("revoke", "")
             api_key_revoke(customer=customer, key_id=ascii_id(raw) or 0)
         else:
-            _, context["new_key"] = api_key_create(
-                customer=customer, name=request.POST.get("name", "default")
-            )
+            try:
+                _, context["new_key"] = api_key_create(
+                    customer=customer, name=request.POST.get("name", "default")
+                )
+            except DomainError as exc:
+                context["errors"] = field_errors(exc)
+                context["name"] = request.POST.get("name", "")
     context["keys"] = ApiKey.objects.filter(customer=customer).order_by("-pk")
-    return render(request, "web/api_keys.html", context)
+    status = 400 if "errors" in context else 200
+    return render(request, "web/api_keys.html", context, status=status)
