@@ -8,6 +8,7 @@ from django.urls import reverse
 from doudesk.orders import services
 from doudesk.orders.models import Order
 from doudesk.wallet.selectors import journal_total_fen
+from doudesk.wallet.services import provider_account
 from factories import ACCOUNT_URL, module_id
 
 pytestmark = pytest.mark.django_db
@@ -33,8 +34,18 @@ def test_an_operator_records_delivery_by_hand_and_the_rest_is_refunded(customer,
     order.refresh_from_db()
     assert (order.status, order.delivered) == ("in_progress", 2)
 
-    assert admin_client.post(deliver, {"delivered": "2", "final": "on"}).status_code == 302
+    over = admin_client.post(deliver, {"delivered": "5"})  # it used to be cut to 3 silently
+    assert "交付数量不能超过订单数量 3" in over.content.decode()
+
+    final = {"delivered": "2", "final": "on", "cost": "150.00"}
+    assert admin_client.post(deliver, final).status_code == 302
     order = Order.objects.get(pk=order.pk)
     assert (order.status, order.delivered) == ("partial", 2)
     assert order.refunded_fen == order.charge_fen - order.charge_fen * 2 // 3
+    assert order.provider_cost_fen == 15_000  # what the provider bills becomes its payable
+    assert provider_account(order.provider).balance_fen == 15_000
     assert journal_total_fen() == 0
+
+    again = admin_client.post(deliver, {"delivered": "3", "final": "on"})  # said "done" before
+    assert "订单已结束，不能再记录交付" in again.content.decode()
+    assert Order.objects.get(pk=order.pk).delivered == 2

@@ -41,6 +41,14 @@ class ReconcileForm(forms.Form):
 class ManualDeliveryForm(forms.Form):
     delivered = forms.IntegerField(label=_("已交付数量"), min_value=0)
     final = forms.BooleanField(label=_("交付结束（未交付部分退款）"), required=False)
+    cost = forms.DecimalField(
+        label=_("服务商费用（元）"),
+        required=False,
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text=_("交付结束时填写服务商就已交付部分收取的费用，记为应付服务商款项。"),
+    )
 
 
 @admin.register(Order)
@@ -102,9 +110,11 @@ class OrderAdmin(admin.ModelAdmin):
             return redirect("admin:orders_order_change", order_id)
 
         def apply(data: dict[str, Any]) -> None:
-            delivered = min(data["delivered"], order.quantity)
             order_record_manual_delivery(
-                order_id=order.pk, delivered=delivered, final=data["final"]
+                order_id=order.pk,
+                delivered=data["delivered"],
+                final=data["final"],
+                cost=data["cost"],
             )
 
         return self._order_form(

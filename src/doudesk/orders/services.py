@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -940,12 +941,31 @@ def order_provider_refill(*, refill_id: int) -> str:
     return result.refill_id
 
 
-def order_record_manual_delivery(*, order_id: int, delivered: int, final: bool) -> Order:
+def order_record_manual_delivery(
+    *, order_id: int, delivered: int, final: bool, cost: Decimal | None = None
+) -> Order:
     """Record what a manual provider delivered (an operator, from the admin).
 
-    A count below what is already recorded is a field error: delivered units are not taken back.
+    A count below what is already recorded, or above the quantity, is a field error (delivered
+    units are not taken back), and a finished order takes no more. ``cost`` (yuan, when the
+    delivery ends) is what the provider bills: it becomes the provider's payable.
     """
     order = Order.objects.get(pk=order_id)
+    if order.is_finished:
+        raise DomainError.single(
+            "delivered",
+            Code.ALREADY_FINISHED,
+            "订单已结束，不能再记录交付",
+            "The order has finished; no more delivery can be recorded",
+            status=409,
+        )
+    if delivered > order.quantity:
+        raise DomainError.single(
+            "delivered",
+            Code.DELIVERED_DECREASE,
+            f"交付数量不能超过订单数量 {order.quantity}",
+            f"Cannot record more than the {order.quantity} ordered",
+        )
     if delivered < order.delivered:
         raise DomainError.single(
             "delivered",
@@ -958,5 +978,8 @@ def order_record_manual_delivery(*, order_id: int, delivered: int, final: bool) 
         status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
     else:
         status = ProviderStatus.IN_PROGRESS
-    report = ProviderOrderStatus(external_id=order.external_id, status=status, remains=remains)
+    charge = cost if final else None
+    report = ProviderOrderStatus(
+        external_id=order.external_id, status=status, remains=remains, charge=charge
+    )
     return order_apply_provider_status(order_id=order_id, report=report)
