@@ -131,3 +131,36 @@ def test_a_reviewer_compares_the_full_number_and_decides_on_the_review_page(
     assert "已处理 1 条，跳过 1 条已审核的认证" in done.content.decode()
     assert Verification.objects.get(pk=first.pk).status == "approved"
     assert Verification.objects.get(pk=second.pk).status == "rejected"
+
+
+def test_catalogue_forms_name_the_field_that_is_wrong(seeded, admin_client):
+    from django.forms.models import model_to_dict
+
+    from doudesk.catalog.models import Package, ServiceModule
+
+    plays = ServiceModule.objects.get(code="plays")
+    change = reverse("admin:catalog_servicemodule_change", args=[plays.pk])
+    fields = {k: v for k, v in model_to_dict(plays).items() if v is not None}
+    page = admin_client.post(change, {**fields, "min_quantity": 2000, "max_quantity": 1000})
+    assert "最大数量不能小于最小数量" in page.content.decode()
+    page = admin_client.post(change, {**fields, "rate_per_1000": "-5"})
+    assert "单价须大于 0" in page.content.decode()
+
+    add = reverse("admin:catalog_package_add")
+    package = {
+        "code": "bad", "name_zh": "坏套餐", "name_en": "Bad", "price_fen": 100,
+        "target_kind": "video", "active": "on",
+        "items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 0,
+    }  # fmt: skip
+    empty = admin_client.post(add, package)
+    assert "套餐至少需要一个项目" in empty.content.decode()
+    too_few = admin_client.post(add, {**package, "items-0-module": plays.pk, "items-0-quantity": 7})
+    assert "数量须在 500 至" in too_few.content.decode()
+    followers = ServiceModule.objects.get(code="followers")  # takes an account link
+    wrong_link = admin_client.post(
+        add, {**package, "items-0-module": followers.pk, "items-0-quantity": 100}
+    )
+    assert "此服务需要的链接类型与套餐不同" in wrong_link.content.decode()
+    assert not Package.objects.filter(code="bad").exists()
+    fine = admin_client.post(add, {**package, "items-0-module": plays.pk, "items-0-quantity": 500})
+    assert fine.status_code == 302
