@@ -114,7 +114,8 @@ def test_tampering_is_reported_precisely(log: Log) -> None:
     rehashed = altered(entries__0__leaf=forged_text)
     rehashed["entries"][0]["leaf_hash"] = leaf_hash(forged_text.encode()).hex()
     assert _codes(rehashed, key) == {"inclusion_failed"}
-    assert _codes(altered(entries__0__index=6), key) == {"inclusion_failed"}
+    assert _codes(altered(entries__0__index=7), key) == {"inclusion_failed"}
+    assert _codes(altered(entries__0__index=6), key) == {"inclusion_failed", "duplicate"}
     assert _codes(altered(entries__0__index=37), key) == {"out_of_range"}
     assert "mismatch" in _codes(altered(tree_size=36), key)
     assert "mismatch" in _codes(altered(root_hash="00" * 32), key)

@@ -76,7 +76,9 @@ def test_an_order_placed_over_http_is_proven_by_its_evidence_bundle(api, fake_ad
     bundle_path.write_bytes(response.content)
     ok = cli("verify", str(bundle_path), "--public-key", key, "--lang", "en")
     assert ok.returncode == 0, ok.stdout + ok.stderr
-    assert ok.stdout.startswith("VERIFIED: all 4 entries are in the signed log")
+    assert ok.stdout.startswith(
+        "VERIFIED: each of the 4 entries in this bundle is in the signed log"
+    )
 
     bundle["entries"][0]["leaf"] = bundle["entries"][0]["leaf"].replace(
         '"quantity":1000', '"quantity":9000'

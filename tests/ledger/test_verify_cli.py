@@ -74,13 +74,13 @@ def fails(*args: str) -> tuple[int, str]:
 
 def test_a_genuine_bundle_verifies_in_chinese_by_default(tmp_path, tree):
     output = run(bundle_file(tmp_path, *tree), "--public-key", KEY)
-    assert output.startswith("验证通过：全部 3 条记录")
+    assert output.startswith("验证通过：证据包中的 3 条记录均已收录")
     assert "[40] type=placed order=40" in output
 
 
 def test_english_from_the_flag_or_the_locale(tmp_path, tree, monkeypatch):
     path = bundle_file(tmp_path, *tree)
-    assert run(path, "--public-key", KEY, "--lang", "en").startswith("VERIFIED: all 3 entries")
+    assert run(path, "--public-key", KEY, "--lang", "en").startswith("VERIFIED: each of the 3")
     monkeypatch.setenv("LANG", "en_US.UTF-8")
     assert run(path, "--public-key", KEY).startswith("VERIFIED")
     assert run(path, "--public-key", KEY, "--lang", "zh").startswith("验证通过")
@@ -100,6 +100,19 @@ def test_an_altered_bundle_fails_with_status_1(tmp_path, tree):
     assert status == 1
     assert output.startswith("VERIFICATION FAILED")
     assert "entries[1].leaf_hash" in output
+
+
+def test_a_bundle_repeating_an_entry_fails(tmp_path, tree):
+    # Repeated, an entry would count twice in "N entries verified".
+    status, output = fails(bundle_file(tmp_path, *tree, indexes=(3, 4, 4)), "--public-key", KEY)
+    assert status == 1
+    assert "entries[2].index" in output
+    assert "同一条记录出现了两次" in output
+
+
+def test_the_verdict_says_it_proves_inclusion_not_completeness(tmp_path, tree):
+    output = run(bundle_file(tmp_path, *tree), "--public-key", KEY, "--lang", "en")
+    assert "do not show that none is missing" in output.splitlines()[0]
 
 
 def test_on_the_command_line_a_failed_verdict_is_printed_once_and_exits_1(tmp_path, tree):

@@ -169,9 +169,17 @@ class BundleResult(Verdict):
         en = language.startswith("en")
         if self.ok and self.checkpoint is not None:
             n, size = len(self.entries), self.checkpoint.size
+            # Inclusion proofs show that each entry given is in the log, not that none is left
+            # out: the verdict says so.
             if en:
-                return f"VERIFIED: all {n} entries are in the signed log (tree size {size})."
-            return f"验证通过：全部 {n} 条记录均已收录于已签名的日志（树大小 {size}）。"
+                return (
+                    f"VERIFIED: each of the {n} entries in this bundle is in the signed log "
+                    f"(tree size {size}); proofs of inclusion do not show that none is missing."
+                )
+            return (
+                f"验证通过：证据包中的 {n} 条记录均已收录于已签名的日志（树大小 {size}）；"
+                "包含证明不能证明没有记录被删去。"
+            )
         n = len(self.problems)
         if en:
             return f"VERIFICATION FAILED: {n} problem(s) found."
@@ -369,8 +377,19 @@ def verify_bundle(
     if "entries" in bundle and (not isinstance(entries, list) or not entries):
         result.add("entries", "empty", "证据包中没有记录", "the bundle holds no entries")
     elif isinstance(entries, list):
+        seen: set[int] = set()
         for i, entry in enumerate(entries):
             _check_entry(i, entry, checkpoint, result)
+            index = entry.get("index") if isinstance(entry, dict) else None
+            if _is_int(index) and index in seen:
+                result.add(
+                    f"entries[{i}].index",
+                    "duplicate",
+                    "同一条记录出现了两次",
+                    "the same entry appears twice",
+                )
+            if _is_int(index):
+                seen.add(index)
     if not result.ok:
         result.entries = []
     return result
