@@ -282,3 +282,6 @@ def test_quantity_rules(seeded):
     assert [e.code for e in quantity_errors(plays, 550)] == ["quantity_off_step"]
     for junk in ("500", 500.0, True, None):
         assert [e.code for e in quantity_errors(plays, junk)] == ["quantity_not_integer"]
+    report = ServiceModule.objects.filter(min_quantity=1, max_quantity=1).first()
+    [exactly_one] = quantity_errors(report, 2)
+    assert (exactly_one.message_zh, exactly_one.message_en) == ("数量须为 1", "Quantity must be 1")

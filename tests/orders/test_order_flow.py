@@ -335,3 +335,11 @@ def test_sync_rounds_in_one_worker_never_overlap(monkeypatch):
     assert calls == []
     assert tasks.orders_sync_task() == {"polled": 0}
     assert calls == [1]
+
+
+def test_an_order_without_a_link_logs_an_empty_target_not_the_hash_of_nothing(customer):
+    order = services.order_place(
+        customer=customer, service_id=module_id("video-edit"), target="", quantity=1
+    )
+    placed = order.events.get(kind="placed")
+    assert placed.data["target"] == ""

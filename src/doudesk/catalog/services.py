@@ -41,14 +41,12 @@ def quantity_errors(
             FieldError(field, Code.QUANTITY_TYPE, "数量须为整数", "Quantity must be an integer")
         ]
     if not module.min_quantity <= quantity <= module.max_quantity:
-        return [
-            FieldError(
-                field,
-                Code.QUANTITY_RANGE,
-                f"数量须在 {module.min_quantity} 至 {module.max_quantity} 之间",
-                f"Quantity must be between {module.min_quantity} and {module.max_quantity}",
-            )
-        ]
+        low, high = module.min_quantity, module.max_quantity
+        if low == high:  # a report is ordered one at a time: not "between 1 and 1"
+            zh, en = f"数量须为 {low}", f"Quantity must be {low}"
+        else:
+            zh, en = f"数量须在 {low} 至 {high} 之间", f"Quantity must be between {low} and {high}"
+        return [FieldError(field, Code.QUANTITY_RANGE, zh, en)]
     if (quantity - module.min_quantity) % module.step:
         return [
             FieldError(

@@ -171,7 +171,7 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         data={
             "customer": customer_public_hash(customer),
             "service": line.module.pk,
-            "target": targets.target_hash(line.target) if line.target else "",
+            "target": targets.target_hash(line.target) if line.target and line.target.url else "",
             "quantity": line.quantity,
             "price": yuan_str(charge),
             "unit_rate": rate_str(quote.unit_rate),
