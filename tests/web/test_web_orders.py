@@ -459,3 +459,24 @@ def test_the_cancel_address_opened_again_shows_the_order_and_a_requested_cancel_
     assert "取消订单" not in page  # no second request
     assert web.get("/logout/").status_code == 302  # a bare GET neither fails nor logs out
     assert web.get("/orders/").status_code == 200
+
+
+def test_a_finished_order_with_a_refill_guarantee_asks_for_a_refill_from_its_page(
+    web, customer, sid, fake_adapter
+):
+    order = services.order_place(
+        customer=customer, service_id=sid("followers"), target=ACCOUNT_URL, quantity=100
+    )
+    assert 'id="refill"' not in web.get(f"/orders/{order.pk}/").content.decode()  # still open
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[-1]["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "申请补量（完成后 30 天内）" in page
+    assert web.post(f"/orders/{order.pk}/refill/").status_code == 302
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert f"补量 #{order.refills.get().pk}" in page
+    again = web.post(f"/orders/{order.pk}/refill/")
+    assert again.status_code == 409
+    assert "24 小时内已申请过补量" in again.content.decode()
+    assert order.refills.count() == 1

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.languages import english_active
@@ -119,6 +121,20 @@ class Order(models.Model):
     @property
     def progress_percent(self) -> int:
         return min(100, (100 * self.delivered) // self.quantity) if self.quantity else 0
+
+    @property
+    def refill_open(self) -> bool:
+        """Whether a refill may be asked now: a refillable module, finished, within its days.
+
+        (The 24-hour spacing between refills is the service's to check.)
+        """
+        module = self.module
+        return (
+            module.refill_allowed
+            and self.status in (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+            and self.finished_at is not None
+            and timezone.now() <= self.finished_at + timedelta(days=module.refill_days)
+        )
 
 
 class OrderEvent(models.Model):

@@ -896,10 +896,6 @@ def order_refill(*, customer: Customer, order_id: int) -> Refill:
         if order is None:
             raise _order_not_found()
         module = order.module
-        in_period = (
-            order.finished_at is not None
-            and timezone.now() <= order.finished_at + timedelta(days=module.refill_days)
-        )
         if not module.refill_allowed:
             raise DomainError.single(
                 "order",
@@ -907,7 +903,7 @@ def order_refill(*, customer: Customer, order_id: int) -> Refill:
                 "该服务不支持补量",
                 "This service has no refill guarantee",
             )
-        if order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL) or not in_period:
+        if not order.refill_open:
             raise DomainError.single(
                 "order",
                 Code.REFILL_NOT_ALLOWED,

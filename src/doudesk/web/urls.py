@@ -23,6 +23,7 @@ urlpatterns = [
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
     path("orders/<int:order_id>/stream/", orders.order_stream, name="order_stream"),
     path("orders/<int:order_id>/cancel/", orders.order_cancel, name="order_cancel"),
+    path("orders/<int:order_id>/refill/", orders.order_refill, name="order_refill"),
     path(
         "orders/<int:order_id>/cancel-scheduled/",
         orders.group_cancel_scheduled,

@@ -54,6 +54,7 @@ def _order_page(order: Order) -> dict:
         "order": order,
         "events": selectors.order_events(order=order),
         "scheduled_in_group": selectors.scheduled_in_group(order=order),
+        "refills": list(order.refills.order_by("pk")),
     }
 
 
@@ -98,6 +99,20 @@ def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
     except DomainError as exc:
         context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
         return render(request, "web/order_detail.html", context, status=exc.status)
+    return redirect("web:order_detail", order_id=order_id)
+
+
+@customer_required
+def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Ask for a refill from the order page (its guarantee: units that dropped are restored)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
+    if request.method == "POST":
+        try:
+            services.order_refill(customer=customer, order_id=order_id)
+        except DomainError as exc:
+            context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
+            return render(request, "web/order_detail.html", context, status=exc.status)
     return redirect("web:order_detail", order_id=order_id)
 
 
