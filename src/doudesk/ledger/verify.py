@@ -34,7 +34,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
 from doudesk.errors import FieldError
 
@@ -218,7 +218,7 @@ def _verifier(key: str | NoteVerifier, result: Verdict) -> NoteVerifier | None:
         return None
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> TypeGuard[int]:
     """Tell whether ``value`` is a JSON integer (a bool is not)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

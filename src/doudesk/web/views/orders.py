@@ -5,6 +5,8 @@ Both pages follow open orders live over Server-Sent Events (:mod:`doudesk.web.ss
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -87,33 +89,34 @@ def order_stream(request: HttpRequest, order_id: int) -> HttpResponse:
     return fragment_stream(request, "order", "web/_order_live.html", state)
 
 
-@customer_required
-def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
-    """Cancel from the order page (the address opened again from history shows the order)."""
+def _order_action(
+    request: HttpRequest, order_id: int, action: Callable[..., object]
+) -> HttpResponse:
+    """Run ``action(customer=, order_id=)`` from the order page; a refusal shows on the page.
+
+    The action's address opened again (from history, by GET) just shows the order.
+    """
     customer = request.customer  # type: ignore[attr-defined]
     found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
-    if request.method != "POST":
-        return redirect("web:order_detail", order_id=order_id)
-    try:
-        services.order_cancel(customer=customer, order_id=order_id)
-    except DomainError as exc:
-        context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
-        return render(request, "web/order_detail.html", context, status=exc.status)
+    if request.method == "POST":
+        try:
+            action(customer=customer, order_id=order_id)
+        except DomainError as exc:
+            context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
+            return render(request, "web/order_detail.html", context, status=exc.status)
     return redirect("web:order_detail", order_id=order_id)
+
+
+@customer_required
+def order_cancel(request: HttpRequest, order_id: int) -> HttpResponse:
+    """Cancel from the order page."""
+    return _order_action(request, order_id, services.order_cancel)
 
 
 @customer_required
 def order_refill(request: HttpRequest, order_id: int) -> HttpResponse:
     """Ask for a refill from the order page (its guarantee: units that dropped are restored)."""
-    customer = request.customer  # type: ignore[attr-defined]
-    found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
-    if request.method == "POST":
-        try:
-            services.order_refill(customer=customer, order_id=order_id)
-        except DomainError as exc:
-            context = {**_order_context(customer, order_id), "errors": field_errors(exc)}
-            return render(request, "web/order_detail.html", context, status=exc.status)
-    return redirect("web:order_detail", order_id=order_id)
+    return _order_action(request, order_id, services.order_refill)
 
 
 @customer_required
