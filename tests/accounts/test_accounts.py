@@ -161,7 +161,9 @@ def test_enterprise_verification_needs_a_valid_code_and_an_image(settings, tmp_p
 @pytest.mark.django_db
 def test_api_keys_are_stored_as_digests_and_shown_once():
     customer = CustomerFactory()
-    key, plain = api_key_create(customer=customer, name="x" * 80)
+    with pytest.raises(DomainError):  # refused, not cut to 50 characters as before
+        api_key_create(customer=customer, name="x" * 80)
+    key, plain = api_key_create(customer=customer, name="x" * 50)
     assert plain.startswith("dd_test_")
     assert len(plain) > 30
     stored = ApiKey.objects.get(pk=key.pk)
