@@ -15,4 +15,5 @@ class OrderErrorCode(StrEnum):
     EMPTY_GROUP = "empty_group"
     UNKNOWN_STATUS = "unknown_status"
     DELIVERED_DECREASE = "delivered_decrease"
+    DELIVERED_OVER_QUANTITY = "delivered_over_quantity"
     NOT_UNCERTAIN = "dispatch_not_uncertain"

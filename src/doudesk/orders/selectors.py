@@ -69,13 +69,18 @@ def order_events(*, order: Order) -> QuerySet[OrderEvent]:
     return order.events.order_by("pk")
 
 
+def orders_waiting_for_their_day(*, group_id: int) -> QuerySet[Order]:
+    """Return the orders of a group scheduled for a later day and not sent yet (a plan's rest)."""
+    return Order.objects.filter(
+        group_id=group_id,
+        status=OrderStatus.PENDING,
+        external_id="",
+        scheduled_for__gt=timezone.now(),
+    )
+
+
 def scheduled_in_group(*, order: Order) -> int:
     """Count the orders of ``order``'s group still waiting for their day (0 without a group)."""
     if order.group_id is None:
         return 0
-    return Order.objects.filter(
-        group_id=order.group_id,
-        status=OrderStatus.PENDING,
-        external_id="",
-        scheduled_for__gt=timezone.now(),
-    ).count()
+    return orders_waiting_for_their_day(group_id=order.group_id).count()

@@ -49,6 +49,7 @@ from doudesk.orders.models import (
     OrderStatus,
     Refill,
 )
+from doudesk.orders.selectors import orders_waiting_for_their_day
 from doudesk.orders.transitions import StaleTransition, record_event, transition
 from doudesk.pricing.models import Quote
 from doudesk.pricing.selectors import PRICING_RELATED
@@ -805,13 +806,7 @@ def order_group_cancel_scheduled(*, customer: Customer, group_id: int) -> int:
         raise DomainError.single(
             "group", Code.NOT_FOUND, "订单组不存在", "No such order group", status=404
         )
-    waiting = Order.objects.filter(
-        customer=customer,
-        group_id=group_id,
-        status=OrderStatus.PENDING,
-        external_id="",
-        scheduled_for__gt=timezone.now(),
-    ).order_by("pk")
+    waiting = orders_waiting_for_their_day(group_id=group_id).order_by("pk")
     count = 0
     for order_id in waiting.values_list("pk", flat=True):
         order_cancel(customer=customer, order_id=order_id)
@@ -958,7 +953,7 @@ def order_record_manual_delivery(
     if delivered > order.quantity:
         raise DomainError.single(
             "delivered",
-            Code.DELIVERED_DECREASE,
+            Code.DELIVERED_OVER_QUANTITY,
             f"交付数量不能超过订单数量 {order.quantity}",
             f"Cannot record more than the {order.quantity} ordered",
         )
