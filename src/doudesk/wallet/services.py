@@ -270,15 +270,6 @@ def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) 
             "请填写付款凭证号（银行流水号等，最多 64 个字符）",
             "Enter the payment's reference (the bank's transaction number; at most 64 characters)",
         )
-    duplicate = DomainError.single(
-        "reference",
-        WalletErrorCode.DUPLICATE_REFERENCE,
-        "该凭证号已入账，不能重复入账",
-        "This payment reference has already been credited",
-        status=409,
-    )
-    if TopUp.objects.filter(gateway=MANUAL_GATEWAY, gateway_txn=reference).exists():
-        raise duplicate
     try:
         with transaction.atomic():
             topup = TopUp.objects.create(
@@ -290,8 +281,14 @@ def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) 
                 gateway_txn=reference,
                 paid_at=timezone.now(),
             )
-    except IntegrityError:  # the same reference entered at the same moment by someone else
-        raise duplicate from None
+    except IntegrityError:  # topup_manual_reference_once: this transfer was credited already
+        raise DomainError.single(
+            "reference",
+            WalletErrorCode.DUPLICATE_REFERENCE,
+            "该凭证号已入账，不能重复入账",
+            "This payment reference has already been credited",
+            status=409,
+        ) from None
     journal_post(
         ref=f"topup:{topup.pk}",
         kind="topup",
