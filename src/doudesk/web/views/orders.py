@@ -56,7 +56,8 @@ def _order_page(order: Order) -> dict:
         "order": order,
         "events": selectors.order_events(order=order),
         "scheduled_in_group": selectors.scheduled_in_group(order=order),
-        "refills": list(order.refills.order_by("pk")),
+        # Refills exist only once an order is finished: an open order's stream reads none.
+        "refills": list(order.refills.order_by("pk")) if order.is_finished else [],
     }
 
 
