@@ -23,6 +23,14 @@ def unescape(text: str) -> str:
     return text.replace("&quot;", '"').replace("&#x27;", "'").replace("&amp;", "&")
 
 
+def first_plan_order(client: Client, need: str, **plan_fields: str) -> tuple[dict, str]:
+    """Plan ``need`` on the page; return the first plan's order form fields and the page."""
+    page = client.post("/plans/", {"action": "plan", "need": need, **plan_fields}).content.decode()
+    items_raw, total = PLAN_FORM.search(page).groups()
+    form = {"action": "order", "items": unescape(items_raw), "total": total, "need": need}
+    return form, page
+
+
 def test_the_nav_links_to_the_page_and_the_page_has_the_form(web):
     page = web.get("/plans/").content.decode()
     assert 'href="/plans/"' in page
@@ -60,23 +68,10 @@ def test_the_page_speaks_english(web):
 
 
 def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):
-    page = web.post(
-        "/plans/",
-        {"action": "plan", "need": "视频播放和点赞，预算200元", "target": VIDEO_URL},
-    ).content.decode()
-    items_raw, total = PLAN_FORM.search(page).groups()
-    items = json.loads(unescape(items_raw))
+    form, _ = first_plan_order(web, "视频播放和点赞，预算200元", target=VIDEO_URL)
+    items, total = json.loads(form["items"]), form["total"]
     before = counts(customer)
-    r = web.post(
-        "/plans/",
-        {
-            "action": "order",
-            "items": unescape(items_raw),
-            "total": total,
-            "plan_target": VIDEO_URL,
-            "need": "视频播放和点赞，预算200元",
-        },
-    )
+    r = web.post("/plans/", {**form, "plan_target": VIDEO_URL})
     assert r.status_code == 302, r.content.decode()[:2000]
     assert r["Location"] == "/orders/"
     after = counts(customer)
@@ -90,22 +85,9 @@ def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):
 
 def test_a_plan_ordered_from_the_page_keeps_the_audience_of_the_need(web, customer):
     need = "预算100元，想要成都本地的女性观众，18-23岁，视频播放"
-    page = web.post(
-        "/plans/", {"action": "plan", "need": need, "target": VIDEO_URL}
-    ).content.decode()
-    items_raw, total = PLAN_FORM.search(page).groups()
-    audience_raw = AUDIENCE_FIELD.search(page).group(1)
-    r = web.post(
-        "/plans/",
-        {
-            "action": "order",
-            "items": unescape(items_raw),
-            "total": total,
-            "audience": unescape(audience_raw),
-            "plan_target": VIDEO_URL,
-            "need": need,
-        },
-    )
+    form, page = first_plan_order(web, need, target=VIDEO_URL)
+    audience = unescape(AUDIENCE_FIELD.search(page).group(1))
+    r = web.post("/plans/", {**form, "audience": audience, "plan_target": VIDEO_URL})
     assert r.status_code == 302, r.content.decode()[:2000]
     promoted = Order.objects.filter(customer=customer, options__audience="custom")
     assert promoted.exists()
@@ -187,19 +169,10 @@ def test_a_plan_beyond_the_balance_offers_a_top_up_and_keeps_the_typed_links(see
     client = Client()
     client.force_login(customer.user)
     need = "新开的美妆店，想涨粉和播放，预算500元"
-    page = client.post("/plans/", {"action": "plan", "need": need}).content.decode()
-    items_raw, total = PLAN_FORM.search(page).groups()
+    form, _ = first_plan_order(client, need)
     before = counts(customer)
     refused = client.post(
-        "/plans/",
-        {
-            "action": "order",
-            "items": unescape(items_raw),
-            "total": total,
-            "need": need,
-            "target_video": VIDEO_URL,
-            "target_account": ACCOUNT_URL,
-        },
+        "/plans/", {**form, "target_video": VIDEO_URL, "target_account": ACCOUNT_URL}
     )
     html = refused.content.decode()
     assert refused.status_code == 400
