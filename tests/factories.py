@@ -13,6 +13,7 @@ from doudesk.providers.adapters.base import (
     PlacedOrder,
     ProviderError,
     ProviderOrderStatus,
+    ProviderRefillStatus,
     ProviderRejected,
     ProviderStatus,
     RefillResult,
@@ -121,6 +122,9 @@ class FakeAdapter:
         self.place_error: Exception | None = None
         self.canceled: list[str] = []
         self.refills: list[str] = []
+        #: What the provider answers for each refill id; ``refill_asked`` logs the questions.
+        self.refill_statuses: dict[str, ProviderRefillStatus] = {}
+        self.refill_asked: list[str] = []
 
     def place(self, *, service: str, link: str, quantity: int, options=None) -> PlacedOrder:
         if self.place_error is not None:
@@ -161,6 +165,12 @@ class FakeAdapter:
     def refill(self, external_id: str) -> RefillResult:
         self.refills.append(external_id)
         return RefillResult(f"R{external_id}")
+
+    def refill_status(self, refill_id: str) -> ProviderRefillStatus:
+        self.refill_asked.append(refill_id)
+        if refill_id not in self.refill_statuses:
+            raise ProviderRejected("Incorrect refill ID", code="unknown_refill")
+        return self.refill_statuses[refill_id]
 
     def services(self):
         return []

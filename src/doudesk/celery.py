@@ -27,6 +27,10 @@ def _beat_schedule() -> dict:
             "task": "doudesk.orders.tasks.orders_sync_task",
             "schedule": settings.STATUS_SYNC_INTERVAL,
         },
+        "refills-sync": {
+            "task": "doudesk.orders.tasks.refills_sync_task",
+            "schedule": settings.REFILL_SYNC_INTERVAL,
+        },
         # An interval (not a crontab): a fresh beat first runs it one interval after start.
         "pricing-publish": {
             "task": "doudesk.pricing.tasks.pricing_publish_all_task",

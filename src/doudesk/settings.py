@@ -211,6 +211,8 @@ TOPUP_EXPIRE_CHECK_INTERVAL = 60.0
 
 # How often the beat asks providers about open orders (seconds).
 STATUS_SYNC_INTERVAL = _env_number("DOUDESK_STATUS_SYNC_INTERVAL", "2", low=0.05)
+# How often the beat asks providers about refills they have not finished (seconds).
+REFILL_SYNC_INTERVAL = _env_number("DOUDESK_REFILL_SYNC_INTERVAL", "30", low=0.05)
 QUOTE_TTL_SECONDS = 600
 # How often the beat republishes dynamic prices (seconds); prices move at most a step per hour.
 PRICING_PUBLISH_INTERVAL = _env_number("DOUDESK_PRICING_INTERVAL", "3600", low=1)

@@ -10,7 +10,7 @@ from django.test import Client
 
 from doudesk.accounts.models import ApiKey
 from doudesk.orders import services
-from doudesk.orders.models import IdempotencyRecord, Order, OrderStatus
+from doudesk.orders.models import IdempotencyRecord, Order, OrderStatus, Refill
 from doudesk.pricing.services import pricing_publish_all
 from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.wallet.models import TopUp
@@ -245,6 +245,18 @@ def test_refill_of_a_completed_refillable_order_is_accepted(api, customer, sid, 
         "order": order.pk,
         "status": "requested",
     }
+    refill = Refill.objects.get(pk=response.json()["refill"])
+    services.order_provider_refill(refill_id=refill.pk)
+    listed = api.get(f"{V1}/orders/{order.pk}/refills")
+    assert listed.status_code == 200
+    assert listed.json() == [
+        {
+            "refill": refill.pk,
+            "order": order.pk,
+            "status": "sent",
+            "created_at": refill.created_at.isoformat(),
+        }
+    ]
 
 
 def test_wallet_shows_balance_held_and_journal(api, customer, sid):

@@ -268,6 +268,7 @@ ENDPOINTS = [
     ("get", "/orders/1/events"),
     ("post", "/orders/1/cancel"),
     ("post", "/orders/1/refill"),
+    ("get", "/orders/1/refills"),
     ("post", "/quotes"),
     ("get", "/api-keys"),
     ("post", "/api-keys"),
@@ -309,7 +310,7 @@ def test_services_need_no_key_but_unknown_ids_are_field_errors(seeded):
     assert_error(Client().get(V1 + "/services/plays", headers=EN), 422, "service_id", lang="en")
 
 
-@pytest.mark.parametrize("action", ["get", "events", "cancel", "refill"])
+@pytest.mark.parametrize("action", ["get", "events", "refills", "cancel", "refill"])
 def test_another_customers_order_is_not_found_and_never_leaks(
     api, customer, other_customer, sid, counts, action
 ):
@@ -320,8 +321,8 @@ def test_another_customers_order_is_not_found_and_never_leaks(
     before = counts(customer, other_customer)
 
     def call(order_id: int, **headers: str):
-        if action in ("get", "events"):
-            suffix = "" if action == "get" else "/events"
+        if action in ("get", "events", "refills"):
+            suffix = "" if action == "get" else f"/{action}"
             return api.get(f"{V1}/orders/{order_id}{suffix}", headers=headers)
         return api.post(f"{V1}/orders/{order_id}/{action}", headers=headers)
 

@@ -9,9 +9,9 @@ from django.test import Client
 
 from doudesk.accounts.services import api_key_revoke
 from doudesk.orders import services
-from doudesk.orders.models import Order
+from doudesk.orders.models import Order, Refill
 from doudesk.pricing.services import pricing_publish_all
-from doudesk.providers.adapters.base import ProviderStatus
+from doudesk.providers.adapters.base import ProviderRefillStatus, ProviderStatus
 from doudesk.wallet.money import rate_str
 from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer
 
@@ -218,6 +218,35 @@ def test_refill_answers_the_refill_id_or_an_error(key, customer, other_customer,
     assert not CJK.search(v2_en(key, "refill", order=plays.pk)["error"])
     assert v2(key, "refill", order=theirs.pk) == {"error": "Incorrect order ID"}
     assert not theirs.refills.exists()
+
+
+def test_refill_status_answers_in_the_conventions_words(
+    key, customer, other_customer, sid, fake_adapter
+):
+    mine = place(customer, sid, "likes", quantity=100)
+    theirs = place(other_customer, sid, "likes", quantity=100)
+    for order in (mine, theirs):
+        services.order_dispatch(order_id=order.pk)
+    for placed in fake_adapter.placed:
+        fake_adapter.report(placed["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    refill_id = v2(key, "refill", order=mine.pk)["refill"]
+    their_refill = services.order_refill(customer=other_customer, order_id=theirs.pk).pk
+    assert v2(key, "refill_status", refill=refill_id) == {"status": "Pending"}
+    services.order_provider_refill(refill_id=int(refill_id))
+    external = Refill.objects.get(pk=refill_id).external_id
+    fake_adapter.refill_statuses[external] = ProviderRefillStatus.COMPLETED
+    services.refills_sync()
+    assert v2(key, "refill_status", refill=refill_id) == {"status": "Completed"}
+    assert v2(key, "refill_status", refill=their_refill) == {"error": "Incorrect refill ID"}
+    assert v2(key, "refill_status", refill="x") == {"error": "Incorrect refill ID"}
+    assert v2(key, "refill_status", refills=f"{refill_id}, {their_refill},x") == [
+        {"refill": int(refill_id), "status": "Completed"},
+        {"refill": their_refill, "status": {"error": "Incorrect refill ID"}},
+        {"refill": "x", "status": {"error": "Incorrect refill ID"}},
+    ]
+    assert v2(key, "refill_status") == {"error": "Incorrect refill ID"}
+    assert v2(key, "refill_status", refills=" , ") == {"error": "Incorrect refill ID"}
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,13 @@ from django.utils import timezone
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
-from doudesk.orders.models import Order, OrderEvent, OrderStatus, Refill
-from doudesk.providers.adapters.base import ProviderError, ProviderRejected, ProviderStatus
+from doudesk.orders.models import Order, OrderEvent, OrderStatus, Refill, RefillStatus
+from doudesk.providers.adapters.base import (
+    ProviderError,
+    ProviderRefillStatus,
+    ProviderRejected,
+    ProviderStatus,
+)
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import VIDEO_URL, module_id
 
@@ -307,6 +312,74 @@ def test_refill_only_for_refillable_finished_orders(customer, fake_adapter):
     plays_order = place(customer)
     with pytest.raises(DomainError):
         services.order_refill(customer=customer, order_id=plays_order.pk)
+
+
+def finished_refill(customer, fake_adapter) -> Refill:
+    """Complete a likes order (refillable), ask for a refill and send it to the provider."""
+    order = place(customer, service_id=module_id("likes"), quantity=100)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[-1]["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    refill = services.order_refill(customer=customer, order_id=order.pk)
+    services.order_provider_refill(refill_id=refill.pk)
+    refill.refresh_from_db()
+    return refill
+
+
+def test_refill_status_follows_the_provider_until_it_is_final(customer, fake_adapter):
+    refill = finished_refill(customer, fake_adapter)
+    assert (refill.status, refill.checked_at) == (RefillStatus.SENT, None)
+    answers = fake_adapter.refill_statuses
+    answers[refill.external_id] = ProviderRefillStatus.PENDING
+    assert services.refills_sync() == {"polled": 1, "changed": 0, "errors": 0}
+    answers[refill.external_id] = ProviderRefillStatus.IN_PROGRESS
+    assert services.refills_sync()["changed"] == 1
+    refill.refresh_from_db()
+    assert refill.status == RefillStatus.IN_PROGRESS
+    assert not refill.order.events.filter(kind__startswith="refill_c").exists()
+    answers[refill.external_id] = ProviderRefillStatus.COMPLETED
+    assert services.refills_sync()["changed"] == 1
+    refill.refresh_from_db()
+    assert refill.status == RefillStatus.COMPLETED
+    assert refill.is_final
+    event = refill.order.events.get(kind="refill_completed")
+    assert event.data == {"refill": refill.pk}
+    assert LogLeaf.objects.filter(order=refill.order).count() == refill.order.events.count()
+    asked = len(fake_adapter.refill_asked)
+    assert services.refills_sync()["polled"] == 0  # final: never asked again
+    assert len(fake_adapter.refill_asked) == asked
+
+
+@pytest.mark.parametrize(
+    ("word", "status", "kind"),
+    [
+        (ProviderRefillStatus.REJECTED, RefillStatus.REJECTED, "refill_rejected"),
+        (ProviderRefillStatus.ERROR, RefillStatus.ERROR, "refill_failed"),
+    ],
+)
+def test_a_refused_refill_is_final_and_on_the_timeline(customer, fake_adapter, word, status, kind):
+    refill = finished_refill(customer, fake_adapter)
+    fake_adapter.refill_statuses[refill.external_id] = word
+    services.refills_sync()
+    refill.refresh_from_db()
+    assert refill.status == status
+    assert refill.is_final
+    assert refill.order.events.filter(kind=kind).count() == 1
+
+
+def test_a_refill_the_provider_does_not_know_stays_open_and_waits_its_turn(customer, fake_adapter):
+    unknown = finished_refill(customer, fake_adapter)  # the fake knows no refill id yet
+    assert services.refills_sync() == {"polled": 0, "changed": 0, "errors": 1}
+    unknown.refresh_from_db()
+    assert unknown.status == RefillStatus.SENT
+    assert unknown.checked_at is not None
+    other = finished_refill(customer, fake_adapter)
+    fake_adapter.refill_statuses[other.external_id] = ProviderRefillStatus.COMPLETED
+    fake_adapter.refill_asked.clear()
+    services.refills_sync(limit=1)  # the refill never asked goes before the one just asked
+    assert fake_adapter.refill_asked == [other.external_id]
+    other.refresh_from_db()
+    assert other.status == RefillStatus.COMPLETED
 
 
 def test_every_transition_is_an_event(customer, fake_adapter):

@@ -24,6 +24,7 @@ from doudesk.providers.adapters.base import (
     ProviderAdapter,
     ProviderError,
     ProviderOrderStatus,
+    ProviderRefillStatus,
     ProviderRejected,
     ProviderStatus,
 )
@@ -295,6 +296,35 @@ def test_refill_error_inside_the_field_is_a_rejection() -> None:
     with pytest.raises(ProviderRejected) as caught:
         adapter.refill("9")
     assert caught.value.code == "not_refillable"
+
+
+@pytest.mark.parametrize(
+    ("word", "status"),
+    [
+        ("Pending", ProviderRefillStatus.PENDING),
+        ("in_progress", ProviderRefillStatus.IN_PROGRESS),
+        ("COMPLETED", ProviderRefillStatus.COMPLETED),
+        ("Rejected", ProviderRefillStatus.REJECTED),
+        ("Cancelled", ProviderRefillStatus.REJECTED),
+        ("Error", ProviderRefillStatus.ERROR),
+    ],
+)
+def test_refill_status_reads_the_conventions_words(word: str, status: ProviderRefillStatus) -> None:
+    adapter, seen = mock_adapter({"status": word})
+    assert adapter.refill_status("77") is status
+    assert seen[0]["action"] == "refill_status"
+    assert seen[0]["refill"] == "77"
+
+
+def test_refill_status_of_an_unknown_word_or_id_is_an_error() -> None:
+    adapter, _ = mock_adapter({"status": "Teleported"})
+    with pytest.raises(ProviderError) as caught:
+        adapter.refill_status("77")
+    assert caught.value.retryable
+    adapter, _ = mock_adapter({"error": "Incorrect refill ID"})
+    with pytest.raises(ProviderRejected) as rejected:
+        adapter.refill_status("77")
+    assert rejected.value.code == "unknown_refill"
 
 
 def test_balance_is_an_exact_decimal() -> None:

@@ -12,7 +12,7 @@ from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.orders.models import Order, OrderGroup
 from doudesk.orders.tasks import order_dispatch_task
-from doudesk.providers.adapters.base import ProviderRejected, ProviderStatus
+from doudesk.providers.adapters.base import ProviderRefillStatus, ProviderRejected, ProviderStatus
 from doudesk.wallet.models import JournalEntry
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer, in_english
@@ -480,3 +480,11 @@ def test_a_finished_order_with_a_refill_guarantee_asks_for_a_refill_from_its_pag
     assert again.status_code == 409
     assert "24 小时内已申请过补量" in again.content.decode()
     assert order.refills.count() == 1
+    assert "已申请，等待提交服务商" in page
+    refill = order.refills.get()
+    external = services.order_provider_refill(refill_id=refill.pk)
+    fake_adapter.refill_statuses[external] = ProviderRefillStatus.COMPLETED
+    services.refills_sync()
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "已补足" in page
+    assert "补量已完成" in page  # on the timeline too

@@ -21,7 +21,7 @@ from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
-from doudesk.orders.models import Order, OrderStatus
+from doudesk.orders.models import Order, OrderStatus, RefillStatus
 from doudesk.pricing.selectors import module_rates_today
 from doudesk.textinput import ascii_id, ascii_int
 from doudesk.wallet.money import rate_str, yuan_str
@@ -38,6 +38,16 @@ STATUS_WORDS = {
     OrderStatus.COMPLETED: "Completed",
     OrderStatus.PARTIAL: "Partial",
     OrderStatus.CANCELED: "Canceled",
+}
+
+INCORRECT_REFILL_ID = "Incorrect refill ID"
+REFILL_WORDS = {
+    RefillStatus.REQUESTED: "Pending",
+    RefillStatus.SENT: "Pending",
+    RefillStatus.IN_PROGRESS: "In progress",
+    RefillStatus.COMPLETED: "Completed",
+    RefillStatus.REJECTED: "Rejected",
+    RefillStatus.ERROR: "Error",
 }
 
 
@@ -186,6 +196,27 @@ def _refill(customer: Customer, data: dict[str, str]) -> Any:
     return result if isinstance(result, dict) else {"refill": str(result)}
 
 
+def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
+    if "refills" in data:
+        ids = _parse_ids(data["refills"])[:MAX_IDS]
+        if not ids:
+            return {"error": INCORRECT_REFILL_ID}
+        found = selectors.refills_by_ids(
+            customer=customer, ids=[i for i in map(ascii_id, ids) if i is not None]
+        )
+        answer = []
+        for raw in ids:
+            refill = found.get(ascii_id(raw) or 0)
+            status = REFILL_WORDS[refill.status] if refill else {"error": INCORRECT_REFILL_ID}
+            answer.append({"refill": ascii_id(raw) or raw, "status": status})
+        return answer
+    pk = ascii_id(data.get("refill", "").strip())
+    refill = selectors.refills_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None
+    if refill is None:
+        return {"error": INCORRECT_REFILL_ID}
+    return {"status": REFILL_WORDS[refill.status]}
+
+
 ACTIONS: dict[str, Callable[[Customer, dict[str, str]], Any]] = {
     "services": _services,
     "add": _add,
@@ -193,6 +224,7 @@ ACTIONS: dict[str, Callable[[Customer, dict[str, str]], Any]] = {
     "balance": _balance,
     "cancel": _cancel,
     "refill": _refill,
+    "refill_status": _refill_status,
 }
 
 

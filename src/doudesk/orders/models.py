@@ -154,11 +154,35 @@ class OrderEvent(models.Model):
         return f"#{self.order_id} {self.kind} {self.from_status}->{self.to_status}"
 
 
+class RefillStatus(models.TextChoices):
+    REQUESTED = "requested", _("已申请，等待提交服务商")
+    SENT = "sent", _("已提交服务商，补足的数量由服务商交付")
+    IN_PROGRESS = "in_progress", _("补量中")
+    COMPLETED = "completed", _("已补足")
+    REJECTED = "rejected", _("服务商拒绝补量")
+    ERROR = "error", _("服务商补量出错")
+
+
+#: A refill in one of these states changes no more.
+REFILL_FINAL_STATUSES = (RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.ERROR)
+
+
 class Refill(models.Model):
+    """A customer's refill request of a finished order, and what the provider made of it."""
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="refills")
     external_id = models.CharField(max_length=64, blank=True)
-    status = models.CharField(max_length=20, default="requested")
+    status = models.CharField(
+        max_length=20, choices=RefillStatus.choices, default=RefillStatus.REQUESTED
+    )
     created_at = models.DateTimeField(auto_now_add=True)
+    #: When the status sync last asked the provider (None: never); it asks the oldest first.
+    checked_at = models.DateTimeField(null=True, blank=True)
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the provider will do nothing more for this refill."""
+        return self.status in REFILL_FINAL_STATUSES
 
     def __str__(self) -> str:
         return f"refill {self.pk} of #{self.order_id}"

@@ -10,7 +10,14 @@ from django.utils import timezone
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
 from doudesk.orders.error_codes import OrderErrorCode
-from doudesk.orders.models import GROUP_HOLD_REF, Order, OrderEvent, OrderGroup, OrderStatus
+from doudesk.orders.models import (
+    GROUP_HOLD_REF,
+    Order,
+    OrderEvent,
+    OrderGroup,
+    OrderStatus,
+    Refill,
+)
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
@@ -50,6 +57,17 @@ def order_get(*, customer: Customer, order_id: object) -> Order:
 def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]:
     """Return the customer's orders among ``ids``, by id."""
     return {o.pk: o for o in Order.objects.filter(customer=customer, pk__in=list(ids))}
+
+
+def order_refills(*, order: Order) -> QuerySet[Refill]:
+    """Return the order's refill requests, oldest first."""
+    return Refill.objects.filter(order=order).order_by("pk")
+
+
+def refills_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Refill]:
+    """Return the customer's refills among ``ids``, by id."""
+    refills = Refill.objects.filter(order__customer=customer, pk__in=list(ids))
+    return {r.pk: r for r in refills}
 
 
 def group_hold_labels_en(*, customer: Customer, refs: Iterable[str]) -> dict[str, str]:

@@ -9,7 +9,8 @@ Design overview
 * **Dispatch.** A worker claims the order with a conditional update (so two workers never place it
   twice), calls the provider outside any transaction, and records the provider's id.
 * **Sync.** The beat asks providers about open orders in batches; each answer is applied in its
-  own transaction through the state machine in ``transitions``.
+  own transaction through the state machine in ``transitions``. Refills sent to a provider are
+  asked about the same way until the provider says they are done, rejected or failed.
 * **Settle.** A final status releases the hold in one balanced entry: the delivered share
   (``charge × delivered ÷ quantity``, half-up to the fen) goes to the provider's payable, the
   guarantee fund and platform revenue; the undelivered remainder returns to the customer's cash.
@@ -27,7 +28,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from doudesk.accounts.models import Customer
@@ -48,6 +49,7 @@ from doudesk.orders.models import (
     OrderGroup,
     OrderStatus,
     Refill,
+    RefillStatus,
 )
 from doudesk.orders.selectors import orders_waiting_for_their_day
 from doudesk.orders.transitions import StaleTransition, record_event, transition
@@ -57,10 +59,15 @@ from doudesk.pricing.services import quote_create, quote_take
 from doudesk.providers.adapters.base import (
     ProviderError,
     ProviderOrderStatus,
+    ProviderRefillStatus,
     ProviderRejected,
     ProviderStatus,
 )
-from doudesk.providers.registry import adapter_for, is_operator_driven
+from doudesk.providers.registry import (
+    OPERATOR_DRIVEN_ADAPTERS,
+    adapter_for,
+    is_operator_driven,
+)
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
@@ -85,6 +92,20 @@ PROVIDER_STOPPED = "provider"
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
 REFILL_INTERVAL = timedelta(hours=24)
+
+_PROVIDER_TO_REFILL = {
+    ProviderRefillStatus.PENDING: RefillStatus.SENT,
+    ProviderRefillStatus.IN_PROGRESS: RefillStatus.IN_PROGRESS,
+    ProviderRefillStatus.COMPLETED: RefillStatus.COMPLETED,
+    ProviderRefillStatus.REJECTED: RefillStatus.REJECTED,
+    ProviderRefillStatus.ERROR: RefillStatus.ERROR,
+}
+#: Refill status changes that are events of the order (timeline and transparency log).
+REFILL_EVENTS = {
+    RefillStatus.COMPLETED: "refill_completed",
+    RefillStatus.REJECTED: "refill_rejected",
+    RefillStatus.ERROR: "refill_failed",
+}
 
 _PROVIDER_TO_ORDER = {
     ProviderStatus.PENDING: OrderStatus.PENDING,
@@ -928,8 +949,55 @@ def order_provider_refill(*, refill_id: int) -> str:
     if refill.external_id:
         return refill.external_id
     result = adapter_for(refill.order.provider).refill(refill.order.external_id)
-    Refill.objects.filter(pk=refill_id).update(external_id=result.refill_id, status="sent")
+    Refill.objects.filter(pk=refill_id).update(
+        external_id=result.refill_id, status=RefillStatus.SENT
+    )
     return result.refill_id
+
+
+def refills_sync(*, limit: int = 200) -> dict[str, int]:
+    """One round of the beat: ask providers about refills they have not finished.
+
+    The refills asked least recently go first, so a provider that stays silent about some
+    cannot starve the others. A final answer (completed, rejected, error) is recorded as an
+    event of the order; an unknown refill id or a transient failure only marks the refill asked.
+    """
+    now = timezone.now()
+    counts = {"polled": 0, "changed": 0, "errors": 0}
+    open_refills = (
+        Refill.objects.filter(status__in=[RefillStatus.SENT, RefillStatus.IN_PROGRESS])
+        .exclude(external_id="")
+        .exclude(order__provider__adapter__in=OPERATOR_DRIVEN_ADAPTERS)
+        .select_related("order__provider")
+        .order_by(F("checked_at").asc(nulls_first=True), "pk")[:limit]
+    )
+    for refill in open_refills:
+        try:
+            word = adapter_for(refill.order.provider).refill_status(refill.external_id)
+        except ProviderError:
+            counts["errors"] += 1
+            Refill.objects.filter(pk=refill.pk).update(checked_at=now)
+            continue
+        counts["polled"] += 1
+        if refill_apply_provider_status(refill_id=refill.pk, word=word, checked_at=now):
+            counts["changed"] += 1
+    return counts
+
+
+def refill_apply_provider_status(
+    *, refill_id: int, word: ProviderRefillStatus, checked_at: datetime
+) -> bool:
+    """Record a provider's answer about a refill; return True when its status changed."""
+    status = _PROVIDER_TO_REFILL[word]
+    with transaction.atomic():
+        refill = Refill.objects.select_for_update().select_related("order").get(pk=refill_id)
+        if refill.is_final or refill.status == status:
+            Refill.objects.filter(pk=refill_id).update(checked_at=checked_at)
+            return False
+        Refill.objects.filter(pk=refill_id).update(status=status, checked_at=checked_at)
+        if status in REFILL_EVENTS:
+            record_event(refill.order, REFILL_EVENTS[status], data={"refill": refill.pk})
+        return True
 
 
 def order_record_manual_delivery(

@@ -41,6 +41,12 @@ def orders_sync_task() -> dict[str, int]:
         _sync_round.release()
 
 
+@shared_task
+def refills_sync_task() -> dict[str, int]:
+    """One round of refill status sync (run by the beat)."""
+    return services.refills_sync()
+
+
 @shared_task(**RETRY)
 def order_provider_cancel_task(order_id: int) -> bool:
     """Ask the provider to stop the order."""

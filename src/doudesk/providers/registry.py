@@ -26,6 +26,10 @@ def adapter_for(provider: Provider) -> ProviderAdapter:
     return SmmV2Adapter(provider.api_url, provider.api_key)
 
 
+#: Adapters whose providers an operator, not a status sync, answers for.
+OPERATOR_DRIVEN_ADAPTERS = (AdapterKind.MANUAL,)
+
+
 def is_operator_driven(provider: Provider) -> bool:
     """Whether an operator, not a status sync, reports this provider's deliveries."""
-    return provider.adapter == AdapterKind.MANUAL
+    return provider.adapter in OPERATOR_DRIVEN_ADAPTERS

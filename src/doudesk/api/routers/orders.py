@@ -1,4 +1,4 @@
-"""Orders: place (with Idempotency-Key), list, get, cancel, refill."""
+"""Orders: place (with Idempotency-Key), list, get, cancel, refill and its status."""
 
 from __future__ import annotations
 
@@ -85,3 +85,18 @@ def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]
     """Ask for a refill within the service's guarantee period."""
     refill = services.order_refill(customer=request.auth, order_id=order_id)
     return Status(201, {"refill": refill.pk, "order": order_id, "status": refill.status})
+
+
+@router.get("/orders/{order_id}/refills")
+def orders_refills(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+    """Return the order's refill requests, oldest first, with what the provider made of them."""
+    order = selectors.order_get(customer=request.auth, order_id=order_id)
+    return [
+        {
+            "refill": r.pk,
+            "order": order.pk,
+            "status": r.status,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in selectors.order_refills(order=order)
+    ]

@@ -4,9 +4,9 @@ Design overview
 ---------------
 The order flow never talks to a provider directly; it holds a :class:`ProviderAdapter` (set up
 from settings by the provider registry) and calls ``place``, ``status``/``status_many``,
-``cancel``, ``refill`` and ``balance``. Adapters are plain Python: they take their configuration
-as arguments, return frozen dataclasses, and never touch the ORM, so the same code drives the
-SMM API v2 HTTP client, the manual (operator) adapter and test doubles.
+``cancel``, ``refill``/``refill_status`` and ``balance``. Adapters are plain Python: they take
+their configuration as arguments, return frozen dataclasses, and never touch the ORM, so the
+same code drives the SMM API v2 HTTP client, the manual (operator) adapter and test doubles.
 
 Failures come in two kinds, because the caller must react differently:
 
@@ -19,8 +19,9 @@ Failures come in two kinds, because the caller must react differently:
   :class:`ProviderError` so per-id results can be typed ``ProviderOrderStatus | ProviderError``;
   when catching both, put ``except ProviderRejected`` first, or test ``err.retryable``.
 
-Status words are those of the SMM API v2 convention (:class:`ProviderStatus`); a ``Partial`` or
-``Canceled`` order reports ``remains``, the undelivered units the platform refunds.
+Status words are those of the SMM API v2 convention (:class:`ProviderStatus`, and
+:class:`ProviderRefillStatus` for refills); a ``Partial`` or ``Canceled`` order reports
+``remains``, the undelivered units the platform refunds.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ __all__ = [
     "ProviderOrderStatus",
     "ProviderRejected",
     "ProviderService",
+    "ProviderRefillStatus",
     "ProviderStatus",
     "RefillResult",
 ]
@@ -64,9 +66,8 @@ class ProviderStatus(enum.StrEnum):
 
         Raises ValueError for a word that is not a known status.
         """
-        key = " ".join(word.replace("_", " ").replace("-", " ").split()).casefold()
         try:
-            return _ALIASES[key]
+            return _ALIASES[_status_key(word)]
         except KeyError:
             raise ValueError(f"unknown provider status {word!r}") from None
 
@@ -79,6 +80,47 @@ _ALIASES: dict[str, ProviderStatus] = {
     "complete": ProviderStatus.COMPLETED,
     "cancelled": ProviderStatus.CANCELED,
     "cancel": ProviderStatus.CANCELED,
+}
+
+
+def _status_key(word: str) -> str:
+    """Fold a status word for lenient lookup: any case, ``_`` or ``-`` for spaces."""
+    return " ".join(word.replace("_", " ").replace("-", " ").split()).casefold()
+
+
+class ProviderRefillStatus(enum.StrEnum):
+    """A refill's status as providers of the SMM API v2 convention spell it (``refill_status``)."""
+
+    PENDING = "Pending"
+    IN_PROGRESS = "In progress"
+    COMPLETED = "Completed"
+    REJECTED = "Rejected"
+    ERROR = "Error"
+
+    @property
+    def is_final(self) -> bool:
+        """Whether the provider will do nothing more for this refill."""
+        return self in _REFILL_FINAL
+
+    @classmethod
+    def parse(cls, word: str) -> ProviderRefillStatus:
+        """Read a refill status word leniently; ValueError for an unknown word."""
+        try:
+            return _REFILL_ALIASES[_status_key(word)]
+        except KeyError:
+            raise ValueError(f"unknown refill status {word!r}") from None
+
+
+_REFILL_FINAL = frozenset(
+    {ProviderRefillStatus.COMPLETED, ProviderRefillStatus.REJECTED, ProviderRefillStatus.ERROR}
+)
+_REFILL_ALIASES: dict[str, ProviderRefillStatus] = {
+    **{s.value.casefold(): s for s in ProviderRefillStatus},
+    "inprogress": ProviderRefillStatus.IN_PROGRESS,
+    "processing": ProviderRefillStatus.IN_PROGRESS,
+    "complete": ProviderRefillStatus.COMPLETED,
+    "canceled": ProviderRefillStatus.REJECTED,
+    "cancelled": ProviderRefillStatus.REJECTED,
 }
 
 
@@ -198,6 +240,10 @@ class ProviderAdapter(Protocol):
 
     def refill(self, external_id: str) -> RefillResult:
         """Ask the provider to refill a completed order."""
+        ...
+
+    def refill_status(self, refill_id: str) -> ProviderRefillStatus:
+        """Return a refill's status; ProviderRejected(code="unknown_refill") for unknown ids."""
         ...
 
     def balance(self) -> Decimal:

@@ -15,6 +15,7 @@ from doudesk.providers.adapters.base import (
     PlacedOrder,
     ProviderError,
     ProviderOrderStatus,
+    ProviderRefillStatus,
     ProviderRejected,
     ProviderService,
     RefillResult,
@@ -50,6 +51,10 @@ class ManualAdapter:
     def refill(self, external_id: str) -> RefillResult:
         """Acknowledge: the operator handles refills; the reference is the order's."""
         return RefillResult(refill_id=external_id)
+
+    def refill_status(self, refill_id: str) -> ProviderRefillStatus:
+        """Not available: the operator handles refills (the sync never asks this adapter)."""
+        raise ProviderRejected("manual refills are handled by an operator")
 
     def balance(self) -> Decimal:
         """Manual providers are paid outside the platform."""

@@ -36,6 +36,7 @@ from doudesk.providers.adapters.base import (
     PlacedOrder,
     ProviderError,
     ProviderOrderStatus,
+    ProviderRefillStatus,
     ProviderRejected,
     ProviderService,
     ProviderStatus,
@@ -409,8 +410,8 @@ class SmmV2Adapter:
             raise ProviderError("provider answered refill without a refill id", maybe_applied=True)
         return RefillResult(refill_id=str(refill).strip())
 
-    def refill_status(self, refill_id: str) -> str:
-        """Return a refill's status word as the provider spells it (``action=refill_status``)."""
+    def refill_status(self, refill_id: str) -> ProviderRefillStatus:
+        """Return a refill's status (``action=refill_status&refill=ID``)."""
         payload = self._call("refill_status", {"refill": str(refill_id)})
         status = payload.get("status") if isinstance(payload, dict) else None
         if isinstance(status, dict) and "error" in status:
@@ -419,7 +420,10 @@ class SmmV2Adapter:
             raise ProviderError(
                 "provider answered refill_status without a status", maybe_applied=True
             )
-        return status
+        try:
+            return ProviderRefillStatus.parse(status)
+        except ValueError as exc:
+            raise ProviderError(str(exc), maybe_applied=True) from None
 
     def balance(self) -> Decimal:
         """Return the remaining balance at the provider (``action=balance``)."""

@@ -28,6 +28,9 @@ EVENT_LABELS = {
     "refunded": _("未交付部分已退款"),
     "cancel_requested": _("已申请取消"),
     "refill_requested": _("已申请补量"),
+    "refill_completed": _("补量已完成"),
+    "refill_rejected": _("服务商拒绝补量"),
+    "refill_failed": _("服务商补量出错"),
     "dispatch_uncertain": _("服务商未答复，正在核实"),
     "dispatch_retry": _("已核实，重新提交服务商"),
 }

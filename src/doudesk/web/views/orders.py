@@ -57,7 +57,7 @@ def _order_page(order: Order) -> dict:
         "events": selectors.order_events(order=order),
         "scheduled_in_group": selectors.scheduled_in_group(order=order),
         # Refills exist only once an order is finished: an open order's stream reads none.
-        "refills": list(order.refills.order_by("pk")) if order.is_finished else [],
+        "refills": list(selectors.order_refills(order=order)) if order.is_finished else [],
     }
 
 
