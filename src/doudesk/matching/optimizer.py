@@ -472,7 +472,7 @@ def _prune(
     qmin, step = cat.qmin[idx], cat.step[idx]
     out = cat.out[idx]
     result: list[np.ndarray] = []
-    for kind in np.unique(kinds[rows]):
+    for kind in _sorted_unique(kinds[rows]):
         r = rows[kinds[rows] == kind]
         if r.size > 1:
             r = r[_dominated_count(r, rate, top, qmin, step, out, start, hpk, timed) < cap]
@@ -670,7 +670,8 @@ class _Model:
             ),
             shape=(n, self.nv),
         )
-        uniq, kind_of = np.unique(cat.kind_idx[chosen], return_inverse=True)
+        uniq = _sorted_unique(cat.kind_idx[chosen])
+        kind_of = np.searchsorted(uniq, cat.kind_idx[chosen])
         kind_rows = sparse.csr_matrix(
             (np.ones(n), (kind_of.ravel(), n + items)), shape=(uniq.size, self.nv)
         )
@@ -715,11 +716,12 @@ class _Model:
             ).astype(np.int64)
             # Every tenth covered by some item's interval: mark starts and ends, then sum up.
             low = int(first.min())
-            marks = np.zeros(int(last.max()) - low + 2, dtype=np.int64)
-            np.add.at(marks, first - low, 1)
-            np.add.at(marks, last - low + 1, -1)
+            size = int(last.max()) - low + 2
+            marks = np.bincount(first - low, minlength=size) - np.bincount(
+                last - low + 1, minlength=size
+            )
             tenths.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
-        return np.unique(np.concatenate(tenths)) / 10.0
+        return _sorted_unique(np.concatenate(tenths)) / 10.0
 
     def within(self, deadline: float) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
@@ -736,7 +738,7 @@ class _Model:
         if self.catalogue_prices:
             top = (self.qmin_i[rows] + self.qstep_i[rows] * kcap[rows]).astype(np.float64)
             kept, _ = _prune(self.cat, self.chosen[rows], top, self.need.max_per_kind, False)
-            rows = rows[np.isin(self.chosen[rows], kept)]
+            rows = rows[np.isin(self.chosen[rows], kept, kind="table")]
         return _Model(
             self.need,
             self.cat,
@@ -911,6 +913,21 @@ class _Model:
             hi,
             integrality,
         )
+
+
+def _sorted_unique(values: np.ndarray) -> np.ndarray:
+    """Return the sorted distinct ``values``: ``np.unique`` by a sort.
+
+    numpy 2's ``np.unique`` hashes first; on the tens of thousands of completion times of a
+    large budget it took ~100 ms where a sort takes ~2.
+    """
+    ordered = np.sort(values)
+    if ordered.size < 2:
+        return ordered
+    first = np.empty(ordered.size, dtype=bool)
+    first[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    return ordered[first]
 
 
 def _load(
