@@ -470,12 +470,16 @@ def _prune(
     kinds = cat.kind_idx[idx]
     start, hpk = cat.start[idx], cat.hpk[idx]
     qmin, step = cat.qmin[idx], cat.step[idx]
-    out = cat.out[idx]
+    profile_ids, profile_outcomes = _outcome_profiles(cat)
+    profile = profile_ids[idx]
     result: list[np.ndarray] = []
     for kind in _sorted_unique(kinds[rows]):
         r = rows[kinds[rows] == kind]
         if r.size > 1:
-            r = r[_dominated_count(r, rate, top, qmin, step, out, start, hpk, timed) < cap]
+            counts = _dominated_count(
+                r, rate, top, qmin, step, profile, profile_outcomes, start, hpk, timed
+            )
+            r = r[counts < cap]
         result.append(r)
     sel = np.sort(np.concatenate(result))
     return idx[sel], kmax[sel]
@@ -532,13 +536,27 @@ def _dominator_counts(covers: np.ndarray) -> np.ndarray:
 _BLOCK = 256
 
 
+def _outcome_profiles(cat: Catalogue) -> tuple[np.ndarray, np.ndarray]:
+    """Return (each offer's outcome profile, the profiles: distinct outcomes per unit).
+
+    Most offers keep their kind's typical rates, so a catalogue has few profiles and offers
+    are compared through them (:func:`_dominated_count`). Computed once per catalogue.
+    """
+    if "outcome_profiles" not in cat.derived:
+        profiles, ids = np.unique(cat.out, axis=0, return_inverse=True)
+        cat.derived["outcome_profiles"] = ids.reshape(-1).astype(np.int64)
+        cat.derived["profile_outcomes"] = profiles
+    return cat.derived["outcome_profiles"], cat.derived["profile_outcomes"]
+
+
 def _dominated_count(
     r: np.ndarray,
     rate: np.ndarray,
     top: np.ndarray,
     qmin: np.ndarray,
     step: np.ndarray,
-    out: np.ndarray,
+    profile: np.ndarray,
+    profile_outcomes: np.ndarray,
     start: np.ndarray,
     hpk: np.ndarray,
     timed: bool,
@@ -552,17 +570,22 @@ def _dominated_count(
     With ``d`` the largest round-up (``step_a - g + (qmin_a - qmin_b) mod g``, ``g`` the gcd of
     the steps) the conditions are linear in ``q``, so they are checked at the ends of ``b``'s
     range; below ``qmin_a`` the round-up is ``qmin_a`` itself. Mutual dominance goes to the
-    earlier offer.
+    earlier offer. Outcomes are compared through each offer's ``profile``, a row of
+    ``profile_outcomes`` (:func:`_outcome_profiles`).
     """
     # covers[a, b]: offer r[a] can replace offer r[b] (b's columns broadcast along axis 1).
     covers = np.zeros((r.size, r.size), dtype=bool)
     rb, tb, qb, sb = rate[r][None, :], top[r][None, :], qmin[r][None, :], step[r][None, :]
-    ob, hb, stb = out[r], hpk[r][None, :], start[r][None, :]
+    hb, stb = hpk[r][None, :], start[r][None, :]
+    present = _sorted_unique(profile[r])
+    outcomes = profile_outcomes[present]
+    at_least = (outcomes[:, None, :] >= outcomes[None, :, :]).all(axis=2)
+    pb = np.searchsorted(present, profile[r])
     for s0 in range(0, r.size, _BLOCK):
         a = r[s0 : s0 + _BLOCK]
         ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
         ha, sta = hpk[a][:, None], start[a][:, None]
-        le = (out[a][:, None, :] >= ob[None, :, :]).all(axis=2)
+        le = at_least[np.ix_(pb[s0 : s0 + a.size], pb)]
         # Below a's minimum: b's quantities qmin_b .. qmin_a - 1 become qmin_a.
         low = qb < qa
         le &= ~low | (ra * qa <= rb * qb)
