@@ -78,12 +78,13 @@ Design:
   models they cost far more than branch and bound; the solutions stay exact; cuts are
   separated at the root only and few are kept. Instead, each solve but a deadline probe starts
   from the optimum over the items its LP relaxation uses (:meth:`_Model._start`). Models go
-  to ``highspy`` directly as sparse column-wise arrays (:func:`_load`):
+  to ``highspy`` directly as row-wise arrays built with numpy (:class:`_Rows`, :func:`_load`):
   ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a fifth of the median
-  request at a dozen calls. HiGHS is ~90 % of the time of the benchmark's slowest 5 % of
-  needs: up to 8-9 deadline probes of 最快 (5-35 ms each, mostly proofs that no plan is worth
-  enough by a deadline) or a hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic
-  centre and separates cuts at the root. Pruning and model building are the rest.
+  request at a dozen calls, and scipy's sparse matrices cost a few ms more per request.
+  HiGHS is ~90 % of the time of the benchmark's slowest 5 % of needs: up to 8-9 deadline
+  probes of 最快 (5-35 ms each, mostly proofs that no plan is worth enough by a deadline) or a
+  hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic centre and separates cuts at
+  the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
@@ -102,7 +103,6 @@ from typing import Any
 
 import highspy
 import numpy as np
-from scipy import sparse
 
 from doudesk.errors import DomainError, FieldError
 
@@ -612,7 +612,44 @@ def _dominated_count(
 
 
 Solution = list[tuple[Offer, int]]
-_Extra = tuple[np.ndarray | sparse.csr_matrix, np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """A block of constraint rows, compressed by row: each row's length, then columns and values.
+
+    Built with numpy alone: the models are small and rebuilt for every solve, and scipy's
+    sparse constructors cost more in validation than the arithmetic here.
+    """
+
+    lengths: np.ndarray
+    columns: np.ndarray
+    values: np.ndarray
+
+    @classmethod
+    def dense(cls, rows: np.ndarray) -> _Rows:
+        """Return the non-zero entries of a 2-D (or one 1-D) array of rows."""
+        rows = np.atleast_2d(rows)
+        r, c = np.nonzero(rows)
+        return cls(np.bincount(r, minlength=rows.shape[0]), c, rows[r, c])
+
+    @classmethod
+    def per_row(cls, columns: np.ndarray, values: np.ndarray) -> _Rows:
+        """Return rows of a few entries each (``columns[i]``, ``values[i]`` of row ``i``)."""
+        keep = values != 0
+        return cls(keep.sum(axis=1), columns[keep], values[keep])
+
+    @staticmethod
+    def stack(blocks: Sequence[_Rows]) -> _Rows:
+        """Return ``blocks`` one below the other."""
+        return _Rows(
+            np.concatenate([b.lengths for b in blocks]),
+            np.concatenate([b.columns for b in blocks]),
+            np.concatenate([b.values for b in blocks]),
+        )
+
+
+_Extra = tuple[np.ndarray | _Rows, np.ndarray, np.ndarray]
 
 
 class _Model:
@@ -686,23 +723,22 @@ class _Model:
         # Sparse rows (a fast plan's model has hundreds of items): k_i - K_i y_i <= 0 per item,
         # sum of y per kind <= max_per_kind, z_j - o_j <= 0 per intent.
         items = np.arange(n)
-        link = sparse.csr_matrix(
-            (
-                np.concatenate([np.ones(n), -kmx]),
-                (np.concatenate([items, items]), np.concatenate([items, n + items])),
-            ),
-            shape=(n, self.nv),
+        link = _Rows.per_row(
+            np.column_stack([items, n + items]), np.column_stack([np.ones(n), -kmx])
         )
-        uniq = _sorted_unique(cat.kind_idx[chosen])
-        kind_of = np.searchsorted(uniq, cat.kind_idx[chosen])
-        kind_rows = sparse.csr_matrix(
-            (np.ones(n), (kind_of.ravel(), n + items)), shape=(uniq.size, self.nv)
+        kinds = cat.kind_idx[chosen]
+        uniq = _sorted_unique(kinds)
+        by_kind = np.argsort(kinds, kind="stable")
+        kind_rows = _Rows(
+            np.bincount(np.searchsorted(uniq, kinds), minlength=uniq.size),
+            n + by_kind,
+            np.ones(n),
         )
         z_rows = -o_rows
         z_rows[:, self.zs] = np.eye(m)
-        self.base_A = sparse.vstack([link, kind_rows, sparse.csr_matrix(z_rows)], format="csr")
-        self.base_A.eliminate_zeros()
-        self.base_lb = np.full(self.base_A.shape[0], -np.inf)
+        self.base_A = _Rows.stack([link, kind_rows, _Rows.dense(z_rows)])
+        n_rows = self.base_A.lengths.size
+        self.base_lb = np.full(n_rows, -np.inf)
         self.base_ub = np.concatenate(
             [np.zeros(n), np.full(uniq.size, float(need.max_per_kind)), np.zeros(m)]
         )
@@ -832,14 +868,10 @@ class _Model:
             return [(row, np.array([-np.inf]), np.array([float(budget_fen)]))]
         # 1000 c_i >= rate_i q_i - 499 y_i: c_i is the price rounded half up.
         items = np.arange(n)
-        price_rows = sparse.csr_matrix(
-            (
-                np.concatenate([np.ones(n), 0.499 - self.price_y, -self.price_k]),
-                (np.tile(items, 3), np.concatenate([2 * n + items, n + items, items])),
-            ),
-            shape=(n, self.nv),
+        price_rows = _Rows.per_row(
+            np.column_stack([items, n + items, 2 * n + items]),
+            np.column_stack([-self.price_k, 0.499 - self.price_y, np.ones(n)]),
         )
-        price_rows.eliminate_zeros()
         total = np.zeros((1, self.nv))
         total[0, self.cs] = 1.0
         return [
@@ -877,7 +909,7 @@ class _Model:
     def _start(
         self,
         objective: np.ndarray,
-        A: sparse.spmatrix,
+        A: _Rows,
         lb: np.ndarray,
         ub: np.ndarray,
         hi: np.ndarray,
@@ -917,9 +949,9 @@ class _Model:
 
     def _system(
         self, extra: Sequence[_Extra], budget_fen: int, mode: str, round_up: bool = False
-    ) -> tuple[sparse.csr_matrix, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ) -> tuple[_Rows, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Return (rows, row lower, row upper, column upper, integrality) of a budget mode."""
-        rows = [(self.base_A, self.base_lb, self.base_ub)]
+        rows: list[_Extra] = [(self.base_A, self.base_lb, self.base_ub)]
         rows += self._budget_rows(mode, budget_fen, round_up)
         rows += list(extra)
         hi = self.hi
@@ -930,7 +962,7 @@ class _Model:
             integrality = integrality.copy()
             integrality[self.cs] = 1
         return (
-            sparse.vstack([sparse.csr_matrix(r[0]) for r in rows], format="csr"),
+            _Rows.stack([r[0] if isinstance(r[0], _Rows) else _Rows.dense(r[0]) for r in rows]),
             np.concatenate([r[1] for r in rows]),
             np.concatenate([r[2] for r in rows]),
             hi,
@@ -955,7 +987,7 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
 
 def _load(
     cost: np.ndarray,
-    A: sparse.spmatrix,
+    A: _Rows,
     row_lo: np.ndarray,
     row_hi: np.ndarray,
     col_lo: np.ndarray,
@@ -973,13 +1005,14 @@ def _load(
     for key, value in (_LP_OPTIONS if integrality is None else _MIP_OPTIONS).items():
         h.setOptionValue(key, value)
     h.setOptionValue("time_limit", float(time_limit))
-    A = A.tocsc()
     inf = highspy.kHighsInf
+    starts = np.zeros(A.lengths.size + 1, dtype=np.int32)
+    np.cumsum(A.lengths, out=starts[1:])
     h.passModel(
-        A.shape[1],
-        A.shape[0],
-        A.nnz,
-        1,  # column-wise
+        cost.size,
+        A.lengths.size,
+        int(starts[-1]),
+        2,  # row-wise
         1,  # minimise
         0.0,
         np.ascontiguousarray(cost, dtype=np.float64),
@@ -987,10 +1020,10 @@ def _load(
         np.ascontiguousarray(col_hi, dtype=np.float64),
         np.where(np.isinf(row_lo), -inf, row_lo).astype(np.float64),
         np.where(np.isinf(row_hi), inf, row_hi).astype(np.float64),
-        A.indptr.astype(np.int32),
-        A.indices.astype(np.int32),
-        A.data.astype(np.float64),
-        np.zeros(A.shape[1], dtype=np.int32)
+        starts,
+        A.columns.astype(np.int32),
+        A.values.astype(np.float64),
+        np.zeros(cost.size, dtype=np.int32)
         if integrality is None
         else integrality.astype(np.int32),
     )
