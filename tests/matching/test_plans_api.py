@@ -330,3 +330,49 @@ def test_links_by_kind_must_name_a_kind_that_takes_a_link(api, customer, sid, co
     assert 400 <= r.status_code < 500, r.content
     assert_field_error(r, r.status_code, "targets")
     assert counts(customer) == before
+
+
+#: A number no amount, count, duration or date can be (400 digits).
+BIG = "1" + "0" * 400
+
+
+def _strict_json(response) -> dict:
+    """Parse an answer as strict JSON: ``Infinity`` or ``NaN`` in it fails the test."""
+
+    def refuse(constant: str) -> None:
+        raise AssertionError(f"{constant} in the answer")
+
+    return json.loads(response.content, parse_constant=refuse)
+
+
+@pytest.mark.parametrize(
+    "need", [f"涨粉，每天{BIG}元", f"涨粉，每天20元，做{BIG}天", f"涨粉，预算{BIG}元"]
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_absurd_amount_in_the_need_is_the_budget_limit_error(api, customer, counts, need, lang):
+    # A daily amount or a period this long was a 500 (decimal and float overflow).
+    before = counts(customer)
+    r = post(api, "/plans", {"need": need}, **(EN if lang == "en" else {}))
+    error = assert_field_error(r, 400, "budget", lang=lang)
+    assert error["code"] == "too_large"
+    assert "10,000,000" in error["message_zh"]
+    assert "10,000,000" in error["message_en"]
+    assert counts(customer) == before
+
+
+def test_an_absurd_number_elsewhere_in_the_need_breaks_nothing(api, customer):
+    # A date this far was a 500 (no date holds it); a duration this long was Infinity hours.
+    r = post(api, "/plans", {"need": f"涨粉，预算500元，{BIG}号前"})
+    assert r.status_code == 200, r.content
+    understood = _strict_json(r)["understood"]
+    assert (understood["budget"], understood["deadline_hours"]) == ("500.00", None)
+    r = post(api, "/plans", {"need": f"涨粉，预算500元，{BIG}天内"})
+    assert r.status_code == 200, r.content
+    assert _strict_json(r)["understood"]["deadline_hours"] > 24 * 366
+    # A second, absurd budget is named in the note, not printed with 400 digits (it was a 500).
+    r = post(api, "/plans", {"need": f"涨粉，预算500元，预算{BIG}元"})
+    assert r.status_code == 200, r.content
+    understood = _strict_json(r)["understood"]
+    assert understood["budget"] == "500.00"
+    [note] = [n for n in understood["notes"] if "¥500.00" in n["message"]]
+    assert "¥1,000,000,000,000,000+" in note["message"]

@@ -4,6 +4,10 @@
 "two") and replaces it with one private-use character whose value is kept in a list. The
 pattern rules of the understanding step then match a single character class for "a number"
 and read its value, and jieba sees one token per number (it would split "1.5" otherwise).
+
+A number above :data:`CEILING` is kept as :data:`CEILING`: that is past every limit the
+reading applies, so it is refused or ignored just as its written value would be, while the
+arithmetic and dates built on it stay finite (a 400-digit amount no longer overflows them).
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ PLACEHOLDER_BASE = 0xE000
 PLACEHOLDER_LIMIT = 0x1800  # private-use block E000-F7FF
 #: Regex character class matching one encoded number.
 NUM = "[\ue000-\uf7ff]"
+#: The largest value a number is read as: far above any budget (¥10,000,000), quantity (10^9)
+#: or duration the reading accepts.
+CEILING = Decimal(10) ** 15
 
 _MULTIPLIERS = {
     "k": 1000,
@@ -127,7 +134,7 @@ def encode_numbers(text: str) -> Encoded:
             value = Decimal(_EN_WORDS[m.group("en")])
         out.append(text[pos : m.start()])
         out.append(chr(PLACEHOLDER_BASE + len(values)))
-        values.append(value)
+        values.append(min(value, CEILING))
         pos = end
     out.append(text[pos:])
     return Encoded("".join(out), tuple(values))

@@ -37,7 +37,7 @@ from zoneinfo import ZoneInfo
 from doudesk.errors import DomainError, FieldError
 
 from .lexicon import USERDICT_PATH, get_lexicon
-from .numerals import NUM, Encoded, encode_numbers, is_number, parse_number
+from .numerals import CEILING, NUM, Encoded, encode_numbers, is_number, parse_number
 from .offers import Audience
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -325,6 +325,8 @@ def _note(code: str, zh: str, en: str) -> Note:
 
 
 def _yuan(value: Decimal) -> str:
+    if value >= CEILING:  # a number read at the ceiling: its written value was at least this
+        return f"¥{CEILING:,}+"
     return f"¥{value.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
 
 
@@ -784,6 +786,8 @@ def _read_deadlines(reading: _Reading) -> list[float]:
             continue
         day_v = reading.value(m.group("day"))
         month_v = reading.value(m.group("month")) if m.group("month") else Decimal(today.month)
+        if not (1 <= month_v <= 12 and 1 <= day_v <= 31):
+            continue  # no date ("99999号前"); int() of it would not fit date()
         try:
             target = date(today.year, int(month_v), int(day_v))
         except ValueError:
