@@ -376,3 +376,36 @@ def test_an_absurd_number_elsewhere_in_the_need_breaks_nothing(api, customer):
     assert understood["budget"] == "500.00"
     [note] = [n for n in understood["notes"] if "¥500.00" in n["message"]]
     assert "¥1,000,000,000,000,000+" in note["message"]
+
+
+@pytest.mark.parametrize(
+    ("need", "budget"),
+    [
+        ("涨粉，预算1e3元", "1000.00"),
+        ("followers, budget 1e3 yuan", "1000.00"),
+        ("more views, budget 2.5e4 yuan", "25000.00"),
+        ("涨粉，预算1.5e3元", "1500.00"),
+    ],
+)
+def test_a_budget_in_scientific_notation_is_read_as_its_value(api, customer, need, budget):
+    # "1e3" was read as ¥1 (the exponent left as text).
+    r = post(api, "/plans", {"need": need})
+    assert r.status_code == 200, r.content
+    assert r.json()["understood"]["budget"] == budget
+
+
+@pytest.mark.parametrize(
+    ("need", "code"),
+    [
+        ("涨粉，预算1e999元", "too_large"),
+        ("followers, budget 1e99999999999999999999 yuan", "too_large"),
+        ("涨粉，每天1e999999元", "too_large"),
+        ("涨粉，预算1e-3元", "not_positive"),
+    ],
+)
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_an_absurd_exponent_is_a_budget_field_error(api, customer, counts, need, code, lang):
+    before = counts(customer)
+    r = post(api, "/plans", {"need": need}, **(EN if lang == "en" else {}))
+    assert assert_field_error(r, 400, "budget", lang=lang)["code"] == code
+    assert counts(customer) == before

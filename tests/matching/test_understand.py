@@ -52,6 +52,10 @@ NEEDS: list[tuple[str, dict, set[str], str, float | None]] = [
     ("预算500元", {"budget": 800}, DEFAULT, "800", None),
     ("一周内涨粉，预算300元", {"deadline_hours": 24}, {"followers"}, "300", 24),
     ("想要播放，预算300-500元", {}, {"plays"}, "500", None),
+    # Scientific notation is its value (it was read as ¥1), huge exponents hit the budget limit.
+    ("涨粉，预算1e3元", {}, {"followers"}, "1000", None),
+    ("预算1e999元，涨粉", {}, {"followers"}, "error", None),
+    ("预算1e-3元，涨粉", {}, {"followers"}, "error", None),
     # ---- English
     (
         "launch video for my café, 20k plays and some comments, budget ¥300",
@@ -131,6 +135,9 @@ NEEDS: list[tuple[str, dict, set[str], str, float | None]] = [
     ("data report only, budget ¥90", {}, {"report"}, "90", None),
     ("shares and reposts, 1.5 thousand, budget ¥99", {}, {"shares"}, "99", None),
     ("Views within 2 days, budget ¥200 and also budget ¥300", {}, {"plays"}, "200", 48),
+    ("more views, budget 2.5e4 yuan", {}, {"plays"}, "25000", None),
+    ("1e4 plays, budget 1e3 yuan", {}, {"plays"}, "1000", None),
+    ("followers, budget 1e99999999999999999999 yuan", {}, {"followers"}, "error", None),
 ]
 
 
@@ -167,6 +174,8 @@ def test_language_follows_the_text() -> None:
 def test_quantities_are_read_next_to_their_intent() -> None:
     u = understand("预算1.5万，下周一前要2万播放和500个赞", now=NOW)
     assert u.quantities == {"plays": 20000, "likes": 500}
+    u = understand("1e4 plays, budget 1e3 yuan", now=NOW)
+    assert u.quantities == {"plays": 10000}
     u = understand("launch video, 20k plays and some comments, budget ¥300", now=NOW)
     assert u.quantities == {"plays": 20000}
 

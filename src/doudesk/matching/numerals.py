@@ -1,7 +1,7 @@
 """Numbers in free text: Arabic, Chinese (via cn2an) and shorthand, as placeholders.
 
-:func:`encode_numbers` finds every number ("500", "1,000", "1.5万", "2k", "五百", "三",
-"two") and replaces it with one private-use character whose value is kept in a list. The
+:func:`encode_numbers` finds every number ("500", "1,000", "1.5万", "2k", "1e3", "五百",
+"三", "two") and replaces it with one private-use character whose value is kept in a list. The
 pattern rules of the understanding step then match a single character class for "a number"
 and read its value, and jieba sees one token per number (it would split "1.5" otherwise).
 
@@ -61,7 +61,7 @@ _EN_WORDS = {
 _CN_DIGITS = "零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖"
 _CN_ALL = _CN_DIGITS + "十拾百佰千仟万亿点"
 _NUMBER_RE = re.compile(
-    r"(?P<arabic>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?)"
+    r"(?P<arabic>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
     r"(?P<mult>\s?(?:thousand|million)\b|(?:千万|百万|万|千|亿|百)|[kw](?![a-z]))?"
     rf"|(?P<cn>[{_CN_DIGITS}十拾][{_CN_ALL}]*)"
     rf"|\b(?P<en>{'|'.join(_EN_WORDS)})\b"
@@ -98,6 +98,16 @@ def _chinese_value(span: str) -> tuple[Decimal, int] | None:
     return None
 
 
+def _arabic_value(raw: str) -> Decimal:
+    """Read "1,000", "1.5" or scientific notation ("1e3" is 1000, "2.5e4" 25000) exactly."""
+    try:
+        return Decimal(raw.replace(",", ""))
+    except InvalidOperation:
+        # An exponent beyond what Decimal holds ("1e99999999999999999999"): too large to be
+        # anything (read at the ceiling), or too small to be anything but zero.
+        return CEILING if "e-" not in raw else Decimal(0)
+
+
 def parse_number(text: str) -> Decimal | None:
     """Parse one number written in any supported form ("1.5万", "五百", "2k"); None if not."""
     encoded = encode_numbers(text.strip().lower())
@@ -117,13 +127,10 @@ def encode_numbers(text: str) -> Encoded:
         value: Decimal | None
         end = m.end()
         if m.group("arabic") is not None:
-            try:
-                value = Decimal(m.group("arabic").replace(",", ""))
-            except InvalidOperation:  # pragma: no cover - the regex only admits digits
-                continue
+            value = _arabic_value(m.group("arabic"))
             mult = (m.group("mult") or "").strip()
             if mult:
-                value *= _MULTIPLIERS[mult]
+                value = min(value, CEILING) * _MULTIPLIERS[mult]
         elif m.group("cn") is not None:
             parsed = _chinese_value(m.group("cn"))
             if parsed is None:
