@@ -129,6 +129,13 @@ BAD_ORDERS = [
         "invalid_option",
     ),
     (
+        "duration-boolean",
+        lambda s: {"options": {"duration_hours": True}},
+        400,
+        "options.duration_hours",
+        "invalid_option",
+    ),
+    (
         "duration-text",
         lambda s: {"options": {"duration_hours": "24h"}},
         400,
@@ -408,8 +415,18 @@ def test_listing_never_shows_another_customers_orders(api, other_customer, sid):
         ({"quantity": "lots"}, 422, "quantity"),
         ({"service_id": 987_654}, 404, "service_id"),
         ({"service_id": None}, 422, "service_id"),
+        ({"quantity": True}, 422, "quantity"),
+        ({"service_id": True}, 422, "service_id"),
     ],
-    ids=["off-step", "too-small", "not-integer", "unknown-service", "missing-service"],
+    ids=[
+        "off-step",
+        "too-small",
+        "not-integer",
+        "unknown-service",
+        "missing-service",
+        "quantity-boolean",
+        "service-boolean",
+    ],
 )
 def test_bad_quote_requests_create_no_quote(api, customer, sid, counts, body, status, field):
     payload = {
@@ -546,6 +563,8 @@ def test_an_overlong_idempotency_key_is_refused(api, customer, sid, counts):
         ("NaN", 422),
         ("Infinity", 422),
         (None, 422),
+        (True, 422),
+        (False, 422),
     ],
 )
 def test_bad_topup_amounts_open_no_payment(api, customer, counts, amount, status):

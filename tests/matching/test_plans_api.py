@@ -191,6 +191,9 @@ def test_ordering_with_a_total_that_is_not_an_amount_is_a_field_error(
         ({"need": "涨粉", "budget": 500, "deadline_hours": -3}, "deadline_hours"),
         ({"need": "涨粉", "budget": [500]}, "budget"),
         ({"need": "涨粉", "budget": 500, "deadline_hours": {"h": 3}}, "deadline_hours"),
+        ({"need": "涨粉", "budget": True}, "budget"),
+        ({"need": "涨粉", "budget": False}, "budget"),
+        ({"need": "涨粉", "budget": 500, "deadline_hours": True}, "deadline_hours"),
     ],
 )
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -408,4 +411,34 @@ def test_an_absurd_exponent_is_a_budget_field_error(api, customer, counts, need,
     before = counts(customer)
     r = post(api, "/plans", {"need": need}, **(EN if lang == "en" else {}))
     assert assert_field_error(r, 400, "budget", lang=lang)["code"] == code
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"need": "涨粉", "budget": True}, "budget"),
+        ({"need": "涨粉，预算500元", "deadline_hours": True}, "deadline_hours"),
+        ({"need": "涨粉，预算500元", "deadline_hours": False}, "deadline_hours"),
+    ],
+)
+def test_a_boolean_is_no_budget_or_deadline(api, customer, body, field):
+    # true was read as ¥1 (then "below the minimum order") or as one hour.
+    for headers, lang in (({}, "zh"), (EN, "en")):
+        r = post(api, "/plans", body, **headers)
+        error = assert_field_error(r, 422, field, lang=lang)
+        assert (error["field"], error["code"]) == (field, "number_type")
+        assert "true" in error["message_zh"]
+        assert error["message_en"] == "Must be a number, not true or false"
+
+
+def test_a_boolean_is_no_total_or_item_of_an_ordered_plan(api, customer, sid, counts):
+    before = counts(customer)
+    item = {"service_id": sid("plays"), "quantity": 1000}
+    r = post(api, "/plans/order", {"items": [item], "target": VIDEO_URL, "total": True})
+    assert assert_field_error(r, 422, "total")["code"] == "number_type"
+    for bad in ({"service_id": True}, {"quantity": True}):
+        r = post(api, "/plans/order", {"items": [item | bad], "target": VIDEO_URL}, **EN)
+        error = assert_field_error(r, 400, "items", lang="en")
+        assert error["field"] == f"items.0.{next(iter(bad))}"
     assert counts(customer) == before

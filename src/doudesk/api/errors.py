@@ -29,6 +29,7 @@ _PYDANTIC_MESSAGES = {
     "decimal_type": ("须为数字", "Must be a number"),
     "float_parsing": ("须为数字", "Must be a number"),
     "float_type": ("须为数字", "Must be a number"),
+    "number_type": ("须为数字，不能是 true 或 false", "Must be a number, not true or false"),
     "bool_type": ("须为 true 或 false", "Must be true or false"),
     "bool_parsing": ("须为 true 或 false", "Must be true or false"),
     "list_type": ("须为列表", "Must be a list"),

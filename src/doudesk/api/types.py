@@ -15,5 +15,16 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
+def _not_a_bool_number(value: Any) -> Any:
+    # The same for amounts and hours, which may also be written as text ("1.5万", "72").
+    if isinstance(value, bool):
+        raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
+    return value
+
+
 #: An integer that JSON ``true`` / ``false`` do not pass for.
 Int = Annotated[int, BeforeValidator(_not_a_bool)]
+
+#: A number or a number written as text (optional), that ``true`` / ``false`` do not pass for.
+#: One validator around the whole union, so a boolean is one error about the field.
+NumberOrText = Annotated[str | float | int | None, BeforeValidator(_not_a_bool_number)]

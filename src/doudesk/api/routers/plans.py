@@ -16,6 +16,7 @@ from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import order_dict
+from doudesk.api.types import NumberOrText
 from doudesk.matching import services
 from doudesk.wallet.money import yuan_str
 
@@ -24,8 +25,8 @@ router = Router(tags=["plans"], auth=AUTH)
 
 class PlanIn(Schema):
     need: str = ""
-    budget: str | float | int | None = None
-    deadline_hours: str | float | int | None = None
+    budget: NumberOrText = None
+    deadline_hours: NumberOrText = None
     target: str | None = None
     audience: dict[str, Any] | None = None
     goal_weights: dict[str, Any] | None = None
@@ -43,7 +44,7 @@ class PlanOrderIn(Schema):
     target: str = ""
     targets: dict[str, Any] | None = None
     audience: dict[str, Any] | None = None
-    total: str | float | int | None = None
+    total: NumberOrText = None
 
 
 @router.post("/plans")
