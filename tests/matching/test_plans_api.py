@@ -442,3 +442,21 @@ def test_a_boolean_is_no_total_or_item_of_an_ordered_plan(api, customer, sid, co
         error = assert_field_error(r, 400, "items", lang="en")
         assert error["field"] == f"items.0.{next(iter(bad))}"
     assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("raw", "field", "code"),
+    [
+        ('{"need": "涨粉", "budget": 1e999}', "budget", "too_large"),
+        ('{"need": "涨粉", "budget": -1e999}', "budget", "not_positive"),
+        ('{"need": "涨粉", "budget": "1e999"}', "budget", "too_large"),
+        ('{"need": "涨粉", "budget": 500, "deadline_hours": 1e999}', "deadline_hours", "too_large"),
+    ],
+)
+def test_a_json_number_beyond_a_float_is_over_the_limit(api, customer, counts, raw, field, code):
+    # JSON 1e999 parses as infinity: it was "not a valid amount" / "not a number of hours".
+    before = counts(customer)
+    for headers, lang in (({}, "zh"), (EN, "en")):
+        r = api.post(V1 + "/plans", data=raw, content_type="application/json", headers=headers)
+        assert assert_field_error(r, 400, field, lang=lang)["code"] == code
+    assert counts(customer) == before

@@ -387,7 +387,12 @@ def parse_budget_field(value: object) -> Decimal:
     elif isinstance(value, int):
         parsed = Decimal(value)
     elif isinstance(value, float):
-        parsed = Decimal(repr(value)) if math.isfinite(value) else None
+        if math.isnan(value):
+            parsed = None
+        elif math.isfinite(value):
+            parsed = Decimal(repr(value))
+        else:  # a JSON number beyond a float (1e999) arrives as infinity: over the limit
+            parsed = Decimal(value)
     elif isinstance(value, str):
         raw = _normalise(value).strip().replace("¥", "").replace("元", "").strip()
         try:
@@ -417,6 +422,8 @@ def parse_deadline_field(value: object) -> float:
         hours = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         hours = float("nan")
+    if isinstance(value, float) and hours == math.inf:
+        hours = MAX_DEADLINE_HOURS + 1  # a JSON number beyond a float (1e999): over a year
     if isinstance(value, bool) or not math.isfinite(hours) or hours <= 0:
         raise _error(
             "deadline_hours",
