@@ -460,3 +460,45 @@ def test_a_json_number_beyond_a_float_is_over_the_limit(api, customer, counts, r
         r = api.post(V1 + "/plans", data=raw, content_type="application/json", headers=headers)
         assert assert_field_error(r, 400, field, lang=lang)["code"] == code
     assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("weights", "field", "code"),
+    [
+        ('{"followers": 1e308}', "goal_weights.followers", "invalid"),
+        ('{"followers": 1e308, "plays": 1e308}', "goal_weights.followers", "invalid"),
+        ('{"followers": 1e999}', "goal_weights.followers", "invalid"),
+        ('{"followers": -1}', "goal_weights.followers", "invalid"),
+        ('{"followers": "NaN"}', "goal_weights.followers", "invalid"),
+        ('{"followers": "lots"}', "goal_weights.followers", "invalid"),
+        ('{"followers": true}', "goal_weights.followers", "invalid"),
+        ('{"followers": null}', "goal_weights.followers", "invalid"),
+        ('{"followers": [1]}', "goal_weights.followers", "invalid"),
+        ('{"fame": 1, "plays": 1}', "goal_weights.fame", "unknown_goal"),
+        ('{"followers": 0}', "goal_weights", "all_zero"),
+        ("[1, 2]", "goal_weights", "dict_type"),
+        ('"followers"', "goal_weights", "dict_type"),
+    ],
+)
+def test_bad_goal_weights_are_errors_on_goal_weights(api, customer, counts, weights, field, code):
+    # Two weights of 1e308 overflowed their sum: "no service serves this need" on need.
+    raw = '{"need": "涨粉和播放", "budget": 500, "goal_weights": ' + weights + "}"
+    before = counts(customer)
+    for headers, lang in (({}, "zh"), (EN, "en")):
+        r = api.post(V1 + "/plans", data=raw, content_type="application/json", headers=headers)
+        assert r.status_code in (400, 422), r.content
+        error = assert_field_error(r, r.status_code, "goal_weights", lang=lang)
+        assert (error["field"], error["code"]) == (field, code)
+    assert counts(customer) == before
+    if code == "invalid":
+        assert "1,000,000" in error["message_zh"]
+        assert error["message_en"] == "A goal weight must be a number from 0 to 1,000,000."
+    if code == "unknown_goal":
+        assert "fame" in error["message_en"]
+        assert "followers" in error["message_en"]
+
+
+def test_goal_weights_steer_the_plan(api, customer):
+    r = post(api, "/plans", {"need": "涨粉和播放", "budget": 500, "goal_weights": {"plays": 1}})
+    assert r.status_code == 200, r.content
+    assert r.json()["understood"]["intents"] == {"plays": 1.0}

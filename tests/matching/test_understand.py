@@ -284,10 +284,29 @@ def test_bad_deadlines_are_refused(hours: object) -> None:
     assert exc.value.errors[0].field == "deadline_hours"
 
 
-def test_bad_goal_weights_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("weights", "fields"),
+    [
+        ({"fame": 1}, ["goal_weights.fame"]),
+        ({"followers": 1e308, "plays": 1e308}, ["goal_weights.followers", "goal_weights.plays"]),
+        ({"followers": True}, ["goal_weights.followers"]),
+        (
+            {"followers": "NaN", "plays": -1, "x": 1},
+            [f"goal_weights.{k}" for k in ("followers", "plays", "x")],
+        ),
+        ({"followers": 0, "plays": 0}, ["goal_weights"]),
+        (["followers"], ["goal_weights"]),
+    ],
+)
+def test_bad_goal_weights_are_refused(weights: object, fields: list[str]) -> None:
     with pytest.raises(DomainError) as exc:
-        understand("涨粉", budget=100, goal_weights={"fame": 1}, now=NOW)
-    assert exc.value.errors[0].field == "goal_weights"
+        understand("涨粉", budget=100, goal_weights=weights, now=NOW)  # type: ignore[arg-type]
+    assert [e.field for e in exc.value.errors] == fields
+
+
+def test_goal_weights_up_to_the_bound_are_relative() -> None:
+    u = understand("涨粉", budget=100, goal_weights={"followers": 1e6, "live": "1e6"}, now=NOW)
+    assert dict(u.intents) == {"followers": 0.5, "live_viewers": 0.5}
 
 
 @pytest.mark.parametrize(

@@ -109,7 +109,10 @@ def plan_need(
         raise _error("audience", "invalid", "受众格式不正确。", "The audience must be an object.")
     if goal_weights is not None and not isinstance(goal_weights, dict):
         raise _error(
-            "goal_weights", "invalid", "目标权重须为对象。", "Goal weights must be an object."
+            "goal_weights",
+            "invalid",
+            '目标权重须为对象，例如 {"followers": 2, "plays": 1}。',
+            'Goal weights must be an object, e.g. {"followers": 2, "plays": 1}.',
         )
     target = (target or "").strip() or None
     understood = understand(

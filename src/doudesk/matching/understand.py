@@ -47,6 +47,8 @@ MAX_NEED_CHARS = 20_000
 MAX_DEADLINE_HOURS = 24 * 366
 DEFAULT_PERIOD_DAYS = 30
 MAX_QUANTITY = 1_000_000_000
+#: Goal weights are relative; this bound keeps their sum finite (1e308 twice overflowed it).
+MAX_GOAL_WEIGHT = 1_000_000
 
 _P = NUM
 _CUR_PRE = r"(?:¥|\$|rmb|cny|人民币)"
@@ -553,31 +555,62 @@ def classify_target(target: str | None) -> str | None:
 
 
 def parse_goal_weights(value: Mapping[str, Any]) -> dict[str, float]:
-    """Validate goal weights (intent -> non-negative number, not all zero); normalise to sum 1."""
+    """Validate goal weights (intent -> number from 0 to :data:`MAX_GOAL_WEIGHT`, not all 0).
+
+    Weights are relative (``{"followers": 2, "plays": 1}``) and are normalised to sum 1. Each
+    unknown goal or bad weight is an error on ``goal_weights.<key>`` (the key as given); all
+    weights zero is an error on ``goal_weights``.
+    """
     lex = get_lexicon()
-    aliases = {k: k for k in lex.intents}
-    aliases.update({"live": "live_viewers", "local": "lbs", "video_edit": "content"})
-    weights: dict[str, float] = {}
-    bad: list[str] = []
-    for key, raw in value.items():
-        intent = aliases.get(str(key).lower())
-        try:
-            w = float(raw)
-        except (TypeError, ValueError):
-            w = float("nan")
-        if intent is None or not math.isfinite(w) or w < 0:
-            bad.append(str(key))
-            continue
-        weights[intent] = weights.get(intent, 0.0) + w
-    total = sum(weights.values())
-    if bad or total <= 0:
+    if not isinstance(value, Mapping):
         raise _error(
             "goal_weights",
             "invalid",
-            f"目标权重无效{'：' + '、'.join(bad) if bad else ''}；"
-            f"可用：{'、'.join(lex.intents)}，且至少一个大于0。",
-            f"Invalid goal weights{': ' + ', '.join(bad) if bad else ''}; use "
-            f"{', '.join(lex.intents)} with at least one above 0.",
+            '目标权重须为对象，例如 {"followers": 2, "plays": 1}。',
+            'Goal weights must be an object, e.g. {"followers": 2, "plays": 1}.',
+        )
+    aliases = {k: k for k in lex.intents}
+    aliases.update({"live": "live_viewers", "local": "lbs", "video_edit": "content"})
+    goals = "、".join(lex.intents)
+    weights: dict[str, float] = {}
+    errors: list[FieldError] = []
+    for key, raw in value.items():
+        intent = aliases.get(str(key).lower())
+        if intent is None:
+            errors.append(
+                FieldError(
+                    f"goal_weights.{key}",
+                    "unknown_goal",
+                    f"未知的目标“{key}”；可用：{goals}。",
+                    f"Unknown goal “{key}”; use {goals.replace('、', ', ')}.",
+                )
+            )
+            continue
+        try:
+            # true is no weight; text that is a number ("2") is, as before.
+            w = math.nan if isinstance(raw, bool) else float(raw)
+        except (TypeError, ValueError):
+            w = math.nan
+        if not 0 <= w <= MAX_GOAL_WEIGHT:  # NaN, infinity, negative or absurd
+            errors.append(
+                FieldError(
+                    f"goal_weights.{key}",
+                    "invalid",
+                    f"目标权重须为 0 到 {MAX_GOAL_WEIGHT:,} 之间的数字。",
+                    f"A goal weight must be a number from 0 to {MAX_GOAL_WEIGHT:,}.",
+                )
+            )
+            continue
+        weights[intent] = weights.get(intent, 0.0) + w
+    if errors:
+        raise DomainError(*errors)
+    total = sum(weights.values())
+    if total <= 0:
+        raise _error(
+            "goal_weights",
+            "all_zero",
+            "目标权重至少要有一个大于 0。",
+            "At least one goal weight must be above 0.",
         )
     return {k: v / total for k, v in weights.items() if v > 0}
 
