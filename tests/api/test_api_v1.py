@@ -159,6 +159,8 @@ def test_order_with_promotion_options_keeps_them_normalised(api, sid):
         "audience": "custom",
         "gender": "female",
         "ages": ["24-30", "18-23"],
+        "regions": ["成都", "Chongqing", "shanghai", "上海"],
+        "interests": ["美妆", "food"],
         "duration_hours": 48,
     }
     body = post_json(
@@ -170,6 +172,9 @@ def test_order_with_promotion_options_keeps_them_normalised(api, sid):
         "audience": "custom",
         "gender": "female",
         "ages": ["18-23", "24-30"],
+        # Regions and interests as plans name them: the slug, whichever name was given.
+        "regions": ["chengdu", "chongqing", "shanghai"],
+        "interests": ["beauty", "food"],
         "duration_hours": 48,
     }
 

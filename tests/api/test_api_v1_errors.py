@@ -129,6 +129,20 @@ BAD_ORDERS = [
         "invalid_option",
     ),
     (
+        "unknown-region",
+        lambda s: {"options": {"audience": "custom", "regions": ["chengdu", "atlantis"]}},
+        400,
+        "options.regions",
+        "invalid_option",
+    ),
+    (
+        "unknown-interest",
+        lambda s: {"options": {"audience": "custom", "interests": ["crypto"]}},
+        400,
+        "options.interests",
+        "invalid_option",
+    ),
+    (
         "duration-boolean",
         lambda s: {"options": {"duration_hours": True}},
         400,
@@ -590,3 +604,29 @@ def test_an_unexpected_error_keeps_the_v1_error_shape(api, customer, sid, monkey
     monkeypatch.setattr("doudesk.api.routers.orders.services.order_place", broken)
     response = post_json(api, "/orders", order_body(sid))
     assert_error(response, 500, "body", code="server_error")
+
+
+def test_an_unknown_region_or_interest_is_named_with_examples(api, customer, sid, counts):
+    # Any text was accepted (and cut to 30 characters); plans accept only the known ones.
+    before = counts(customer)
+    options = {"audience": "custom", "regions": ["atlantis"], "interests": ["crypto", "food"]}
+    body = order_body(sid, options=options)
+    zh = post_json(api, "/orders", body)
+    region = assert_error(zh, 400, "options.regions", code="invalid_option")
+    assert (
+        region["message_zh"]
+        == "不支持的地域：atlantis（可选如：北京、上海、广州、深圳、成都、重庆、杭州、武汉…）"
+    )
+    interest = assert_error(zh, 400, "options.interests", code="invalid_option")
+    assert "crypto" in interest["message_zh"]
+    assert "food" not in interest["message_zh"].split("（")[0]
+    en = post_json(api, "/orders", body, **EN)
+    region = assert_error(en, 400, "options.regions", lang="en")
+    assert region["message_en"] == (
+        "Unknown region(s): atlantis (e.g. beijing, shanghai, guangzhou, shenzhen, chengdu, "
+        "chongqing, hangzhou, wuhan…)"
+    )
+    assert assert_error(en, 400, "options.interests", lang="en")["message_en"].startswith(
+        "Unknown interest(s): crypto (e.g. beauty, food"
+    )
+    assert counts(customer) == before

@@ -21,6 +21,7 @@ from doudesk.catalog.promotion import valid_duration, validate_promotion_options
 from doudesk.catalog.seed import seed_demo
 from doudesk.catalog.services import module_check_channel, module_save, quantity_errors
 from doudesk.errors import DomainError
+from doudesk.matching.lexicon import get_lexicon
 
 NOT_OFFICIAL = [Channel.CREATOR_COLLABORATION, Channel.PROFESSIONAL_SERVICE]
 FREE_KINDS = [k for k in ModuleKind if k not in OFFICIAL_ONLY_KINDS]
@@ -216,7 +217,7 @@ def test_custom_targeting_is_normalised():
         "audience": "custom",
         "gender": "male",
         "ages": ["41-49", "18-23", "18-23"],
-        "regions": [" 成都 ", "重庆"],
+        "regions": [" 成都 ", "Chongqing", "chengdu"],
         "interests": ["美食"],
         "duration_hours": 6,
     }
@@ -225,8 +226,8 @@ def test_custom_targeting_is_normalised():
         "audience": "custom",
         "gender": "male",
         "ages": ["18-23", "41-49"],
-        "regions": ["成都", "重庆"],
-        "interests": ["美食"],
+        "regions": ["chengdu", "chongqing"],
+        "interests": ["food"],
         "duration_hours": 6,
     }
 
@@ -241,6 +242,9 @@ def test_custom_targeting_is_normalised():
         ({"audience": "custom", "gender": "other"}, ["options.gender"]),
         ({"audience": "custom", "regions": [""]}, ["options.regions"]),
         ({"audience": "custom", "interests": [f"i{n}" for n in range(21)]}, ["options.interests"]),
+        ({"audience": "custom", "regions": ["成都", "火星"]}, ["options.regions"]),
+        ({"audience": "custom", "regions": ["成都" * 20]}, ["options.regions"]),
+        ({"audience": "custom", "interests": ["美食", "炒股"]}, ["options.interests"]),
         ({"objective": "fake_followers"}, ["options.objective"]),
         ({"bid": 1}, ["options.bid"]),
         ({"audience": "vip", "duration_hours": 5}, ["options.audience", "options.duration_hours"]),
@@ -253,6 +257,9 @@ def test_custom_targeting_is_normalised():
         "gender",
         "blank-region",
         "too-many-interests",
+        "unknown-region",
+        "overlong-region",
+        "unknown-interest",
         "objective",
         "unknown-key",
         "two-errors",
@@ -285,3 +292,11 @@ def test_quantity_rules(seeded):
     report = ServiceModule.objects.filter(min_quantity=1, max_quantity=1).first()
     [exactly_one] = quantity_errors(report, 2)
     assert (exactly_one.message_zh, exactly_one.message_en) == ("数量须为 1", "Quantity must be 1")
+
+
+def test_order_options_accept_the_regions_and_interests_plans_do():
+    lexicon = get_lexicon()
+    for dim in ("regions", "interests"):
+        for name, slug in lexicon.audience[dim].items():
+            options = {"audience": "custom", dim: [name]}
+            assert validate_promotion_options(options, official=True)[dim] == [slug]

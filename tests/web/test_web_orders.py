@@ -70,6 +70,7 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         ({"audience": "auto", "duration_hours": "5"}, "options", "投放时长"),
         ({"audience": "auto", "duration_hours": "²"}, "options", "投放时长"),
         ({"audience": "custom", "ages": ["10-17"]}, "options", "年龄段"),
+        ({"audience": "custom", "regions": "成都，火星"}, "options", "不支持的地域：火星"),
     ],
     ids=[
         "foreign-link",
@@ -84,6 +85,7 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         "duration-5h",
         "duration-superscript",
         "age-band",
+        "unknown-region",
     ],
 )
 def test_order_form_errors_are_shown_and_nothing_is_written(
@@ -164,7 +166,7 @@ def test_a_good_order_redirects_to_its_page_with_the_timeline(
         "audience": "custom",
         "gender": "female",
         "ages": ["18-23", "24-30"],
-        "regions": ["成都", "重庆"],
+        "regions": ["chengdu", "chongqing"],
         "duration_hours": 48,
     }
     assert dispatched == [order.pk]
@@ -488,3 +490,14 @@ def test_a_finished_order_with_a_refill_guarantee_asks_for_a_refill_from_its_pag
     page = web.get(f"/orders/{order.pk}/").content.decode()
     assert "已补足" in page
     assert "补量已完成" in page  # on the timeline too
+
+
+def test_an_unknown_region_on_the_order_form_is_shown_in_english_too(web, customer, sid, counts):
+    before = counts(customer)
+    response = in_english(web).post(
+        f"/services/{sid('plays')}/order/",
+        {"target": VIDEO_URL, "quantity": "1000", "audience": "custom", "regions": "Atlantis"},
+    )
+    assert response.status_code == 400
+    assert "Unknown region(s): Atlantis (e.g. beijing" in response.content.decode()
+    assert counts(customer) == before

@@ -2,12 +2,15 @@
 
 Pure module (no Django). Every key is optional; what is given must be one of the values the
 channel offers. Durations are 2, 6, 12 or 24 hours, or a multiple of 12 up to 720 hours.
+Regions and interests are those of :mod:`.audience` (the ones plans target too), given as a
+slug or a Chinese or English name and stored as the slug.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from doudesk.catalog.audience import audience_examples, audience_slug
 from doudesk.errors import DomainError, FieldError
 
 OBJECTIVES = {"plays", "engagement", "followers", "live_traffic", "store_visits"}
@@ -42,7 +45,30 @@ def _str_list(value: Any, key: str, errors: list[FieldError]) -> list[str]:
             _err(key, f"最多 {MAX_LIST_ITEMS} 项", f"At most {MAX_LIST_ITEMS} items allowed")
         )
         return []
-    return sorted({v.strip()[:30] for v in value})
+    return sorted({v.strip() for v in value})
+
+
+#: How an unknown value is named in a message: (中文, English) for each free-text dimension.
+_DIMENSION_NAMES = {"regions": ("地域", "region"), "interests": ("兴趣", "interest")}
+
+
+def _audience_slugs(values: list[str], key: str, errors: list[FieldError]) -> list[str]:
+    """Return the slugs of known regions or interests; one error names all unknown ones."""
+    slugs = {v: audience_slug(key, v) for v in values}
+    unknown = [v if len(v) <= 30 else v[:30] + "…" for v, slug in slugs.items() if slug is None]
+    if unknown:
+        zh, en = _DIMENSION_NAMES[key]
+        examples_zh = "、".join(audience_examples(key, "zh"))
+        examples_en = ", ".join(audience_examples(key, "en"))
+        errors.append(
+            _err(
+                key,
+                f"不支持的{zh}：{'、'.join(unknown)}（可选如：{examples_zh}…）",
+                f"Unknown {en}(s): {', '.join(unknown)} (e.g. {examples_en}…)",
+            )
+        )
+        return []
+    return sorted({slug for slug in slugs.values() if slug is not None})
 
 
 def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any]:
@@ -117,7 +143,7 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
             out["ages"] = ages
     for key in ("regions", "interests"):
         if key in options:
-            values = _str_list(options[key], key, errors)
+            values = _audience_slugs(_str_list(options[key], key, errors), key, errors)
             if values:
                 out[key] = values
     hours = options.get("duration_hours", 24)

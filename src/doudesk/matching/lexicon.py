@@ -2,8 +2,9 @@
 
 Everything the understanding step recognises (intent phrases, negators, audience names) and
 everything the optimiser values (outcomes per unit by kind, market value of one unit of each
-outcome) lives in the JSON file next to this module, so adding a synonym is a data change.
-This module only loads it and builds the lookup tables.
+outcome) lives in the JSON file next to this module, so adding a synonym is a data change;
+the regions and interests come from the catalogue's ``audience.json``, which order options
+also check against. This module only loads them and builds the lookup tables.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+from doudesk.catalog.audience import audience_names
 
 _HERE = Path(__file__).resolve().parent
 LEXICON_PATH = _HERE / "lexicon.json"
@@ -60,6 +63,8 @@ def _lower_all(words: list[str]) -> list[str]:
 def get_lexicon() -> Lexicon:
     """Load and index ``lexicon.json`` (cached for the life of the process)."""
     raw = json.loads(LEXICON_PATH.read_text(encoding="utf-8"))
+    # Regions and interests are the catalogue's: an order's options accept the same ones.
+    raw.update(audience_names())
     phrases: dict[str, dict[str, float]] = {}
     labels: dict[str, tuple[str, str]] = {}
     for intent, spec in raw["intents"].items():
