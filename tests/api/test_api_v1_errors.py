@@ -630,3 +630,47 @@ def test_an_unknown_region_or_interest_is_named_with_examples(api, customer, sid
         "Unknown interest(s): crypto (e.g. beauty, food"
     )
     assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "zh", "en"),
+    [
+        ("limit=0", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("limit=-5", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("limit=201", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("limit=1.5", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("limit=ten", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("limit=", "limit", "须为 1 到 200 之间的整数", "Must be an integer from 1 to 200"),
+        ("offset=-1", "offset", "须为不小于 0 的整数", "Must be an integer of at least 0"),
+        ("offset=1e3", "offset", "须为不小于 0 的整数", "Must be an integer of at least 0"),
+        ("offset=%C2%B2", "offset", "须为不小于 0 的整数", "Must be an integer of at least 0"),
+    ],
+)
+def test_a_page_outside_the_allowed_range_is_a_field_error(
+    api, customer, sid, query, field, zh, en
+):
+    # limit=0 or -5 showed one order, limit=201 two hundred, offset=-1 the first page.
+    services.order_place(customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500)
+    error = assert_error(api.get(f"{V1}/orders?{query}"), 422, field, code="int_range")
+    assert (error["message_zh"], error["message_en"]) == (zh, en)
+    assert_error(api.get(f"{V1}/orders?{query}", headers=EN), 422, field, lang="en")
+
+
+def test_pages_within_the_range_list_as_before(api, customer, sid):
+    for _ in range(3):
+        services.order_place(
+            customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+        )
+    assert len(api.get(V1 + "/orders").json()["results"]) == 3  # default limit 50
+    assert len(api.get(V1 + "/orders?limit=200").json()["results"]) == 3
+    page = api.get(V1 + "/orders?limit=1&offset=2").json()
+    assert (page["count"], len(page["results"])) == (3, 1)
+    assert api.get(V1 + "/orders?offset=3").json() == {"count": 3, "results": []}
+
+
+def test_the_api_schema_states_the_page_range(seeded):
+    spec = Client().get(V1 + "/openapi.json").json()
+    params = {p["name"]: p["schema"] for p in spec["paths"]["/api/v1/orders"]["get"]["parameters"]}
+    assert (params["limit"]["minimum"], params["limit"]["maximum"]) == (1, 200)
+    assert params["limit"]["default"] == 50
+    assert (params["offset"]["minimum"], params["offset"]["default"]) == (0, 0)

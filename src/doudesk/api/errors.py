@@ -77,6 +77,14 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
     return {"detail": items[0]["message"], "errors": items, **exc.extra}
 
 
+def _range_messages(ctx: dict[str, Any]) -> tuple[str, str]:
+    """Return the allowed range of an ``int_range`` error in both languages."""
+    low, high = ctx.get("low"), ctx.get("high")
+    if high is None:
+        return f"须为不小于 {low} 的整数", f"Must be an integer of at least {low}"
+    return f"须为 {low} 到 {high} 之间的整数", f"Must be an integer from {low} to {high}"
+
+
 def schema_errors(raw: list[dict[str, Any]]) -> DomainError:
     """Translate ninja/pydantic validation errors into field errors in both languages.
 
@@ -97,6 +105,8 @@ def schema_errors(raw: list[dict[str, Any]]) -> DomainError:
         zh, en = _PYDANTIC_MESSAGES.get(
             kind, ("格式不正确", str(item.get("msg") or "Invalid value"))
         )
+        if kind == "int_range":
+            zh, en = _range_messages(item.get("ctx") or {})
         if union_member and field in by_field:
             errors[by_field[field]] = FieldError(field, "invalid_type", "类型不正确", "Wrong type")
             continue

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
+
+from doudesk.textinput import ascii_int
+
+#: Pages of a list: ``limit`` results (default 50) from ``offset`` (past the end, none).
+MAX_LIMIT = 200
 
 
 def _not_a_bool(value: Any) -> Any:
@@ -21,6 +27,39 @@ def _not_a_bool_number(value: Any) -> Any:
         raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
     return value
 
+
+def _in_range(low: int, high: int | None) -> Callable[[Any], int]:
+    """Check an integer (or a query string of ASCII digits) against ``low`` to ``high``.
+
+    Anything else ("ten", "1.5", 0 for a limit) is one ``int_range`` error stating the range,
+    never a value moved into it.
+    """
+
+    def check(value: Any) -> int:
+        number: int | None = None
+        if isinstance(value, int) and not isinstance(value, bool):
+            number = value
+        elif isinstance(value, str):
+            try:
+                number = ascii_int(value, signed=True)
+            except ValueError:  # more digits than int() reads (past any list's end anyway)
+                number = None
+        if number is None or number < low or (high is not None and number > high):
+            raise PydanticCustomError(
+                "int_range",
+                "Input should be an integer from {low} to {high}",
+                {"low": low, "high": high},
+            )
+        return number
+
+    return check
+
+
+# The Field comes first so that the OpenAPI schema states the range as minimum / maximum.
+#: A list's page size: 1 to ``MAX_LIMIT``.
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_in_range(1, MAX_LIMIT))]
+#: Where a list's page starts: 0 or more.
+Offset = Annotated[int, Field(ge=0), BeforeValidator(_in_range(0, None))]
 
 #: An integer that JSON ``true`` / ``false`` do not pass for.
 Int = Annotated[int, BeforeValidator(_not_a_bool)]

@@ -9,7 +9,7 @@ from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.serializers import order_dict
-from doudesk.api.types import Int
+from doudesk.api.types import Int, Limit, Offset
 from doudesk.orders import selectors, services
 
 router = Router(tags=["orders"], auth=AUTH)
@@ -45,13 +45,12 @@ def orders_create(
 
 @router.get("/orders")
 def orders_list(
-    request: HttpRequest, status: str | None = None, limit: int = 50, offset: int = 0
+    request: HttpRequest, status: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
-    """Return the caller's orders, newest first (``limit`` 1-200; past the end, no results)."""
+    """Return the caller's orders, newest first (``limit`` 1-200; past the end, none)."""
     qs = selectors.order_list(customer=request.auth, status=status)
     count = qs.count()
-    limit = max(1, min(limit, 200))
-    offset = max(0, min(offset, count))
+    offset = min(offset, count)  # past the end: no results (and no huge OFFSET in SQL)
     return {
         "count": count,
         "results": [order_dict(o) for o in qs[offset : offset + limit]],
