@@ -209,6 +209,21 @@ def test_cancel_before_dispatch_refunds_everything(api, customer, sid):
     assert again.json()["errors"][0]["field"] == "order"
 
 
+def test_timeline_events_that_change_no_status_show_null(api, customer, sid):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    api.post(f"{V1}/orders/{order.pk}/cancel")
+    events = api.get(f"{V1}/orders/{order.pk}/events").json()
+    # The refund is an event of the canceled order, not a status: it showed "status": "".
+    assert [(e["kind"], e["status"]) for e in events] == [
+        ("placed", "pending"),
+        ("canceled", "canceled"),
+        ("refunded", None),
+    ]
+    assert events[2]["data"] == {"amount": "8.00", "currency": "CNY"}
+
+
 def test_cancel_is_refused_for_services_that_do_not_allow_it(api, customer, sid):
     order = services.order_place(
         customer=customer, service_id=sid("account-report"), target=ACCOUNT_URL, quantity=1

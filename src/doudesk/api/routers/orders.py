@@ -65,10 +65,15 @@ def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
 
 @router.get("/orders/{order_id}/events")
 def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
-    """Return the order's timeline."""
+    """Return the order's timeline; ``status`` is the status an event moved to, else null."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
     return [
-        {"kind": e.kind, "status": e.to_status, "data": e.data, "at": e.created_at.isoformat()}
+        {
+            "kind": e.kind,
+            "status": e.to_status or None,  # stored blank for events that change no status
+            "data": e.data,
+            "at": e.created_at.isoformat(),
+        }
         for e in selectors.order_events(order=order)
     ]
 
