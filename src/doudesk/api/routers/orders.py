@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
+from doudesk.api.schemas import OrderEventOut, OrderListOut, OrderOut, RefillOut
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import Int, Limit, Offset
 from doudesk.orders import selectors, services
@@ -23,7 +24,7 @@ class OrderIn(Schema):
     options: dict[str, Any] | None = None
 
 
-@router.post("/orders", response={200: dict, 201: dict})
+@router.post("/orders", response={200: OrderOut, 201: OrderOut})
 def orders_create(
     request: HttpRequest,
     payload: OrderIn,
@@ -43,7 +44,7 @@ def orders_create(
     return Status(201, order_dict(services.order_place(customer=request.auth, **params)))
 
 
-@router.get("/orders")
+@router.get("/orders", response=OrderListOut)
 def orders_list(
     request: HttpRequest, status: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
@@ -57,13 +58,13 @@ def orders_list(
     }
 
 
-@router.get("/orders/{order_id}")
+@router.get("/orders/{order_id}", response=OrderOut)
 def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """One of the caller's orders."""
     return order_dict(selectors.order_get(customer=request.auth, order_id=order_id))
 
 
-@router.get("/orders/{order_id}/events")
+@router.get("/orders/{order_id}/events", response=list[OrderEventOut])
 def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     """Return the order's timeline; ``status`` is the status an event moved to, else null."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
@@ -78,13 +79,13 @@ def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/orders/{order_id}/cancel")
+@router.post("/orders/{order_id}/cancel", response=OrderOut)
 def orders_cancel(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """Cancel: refunded at once before dispatch, else when the provider reports."""
     return order_dict(services.order_cancel(customer=request.auth, order_id=order_id))
 
 
-@router.post("/orders/{order_id}/refill", response={201: dict})
+@router.post("/orders/{order_id}/refill", response={201: RefillOut})
 def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]:
     """Ask for a refill within the service's guarantee period."""
     refill = services.order_refill(customer=request.auth, order_id=order_id)

@@ -10,6 +10,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
+from doudesk.api.schemas import TopUpOut, WalletOut
 from doudesk.wallet import selectors
 from doudesk.wallet.money import yuan_str
 from doudesk.wallet.services import topup_amount_fen, topup_create
@@ -21,7 +22,7 @@ class TopUpIn(Schema):
     amount: Decimal
 
 
-@router.get("/wallet")
+@router.get("/wallet", response=WalletOut)
 def wallet_get(request: HttpRequest) -> dict[str, Any]:
     """Available and held balance, and the latest journal lines."""
     balances = selectors.wallet_balances(customer=request.auth)
@@ -42,7 +43,7 @@ def wallet_get(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.post("/wallet/topups", response={201: dict})
+@router.post("/wallet/topups", response={201: TopUpOut})
 def wallet_topup(request: HttpRequest, payload: TopUpIn) -> Status[dict[str, Any]]:
     """Open a top-up; pay it at ``pay_url`` (the sandbox gateway in sandbox mode)."""
     amount_fen = topup_amount_fen(payload.amount)

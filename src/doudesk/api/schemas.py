@@ -1,0 +1,240 @@
+"""Response schemas of REST v1, as the OpenAPI document at ``/api/v1/docs`` shows them.
+
+They describe the dicts that :mod:`doudesk.api.serializers`, the routers and the services build,
+field for field and in the same order, so passing an answer through them changes nothing (not a
+key, a type or the order of keys; tests/api/test_api_v1_schema.py checks every documented answer
+against the published document). Amounts are CNY yuan as decimal strings, rates are yuan per
+1,000 units, times ISO 8601 strings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+Yuan = Annotated[
+    str,
+    Field(json_schema_extra={"description": "CNY yuan, a decimal string", "examples": ["16.00"]}),
+]
+Rate = Annotated[
+    str,
+    Field(json_schema_extra={"description": "CNY yuan per 1,000 units, a decimal string"}),
+]
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Currency = Literal["CNY"]
+#: Hours, shares and outcomes keep the JSON type they are computed in (72, or 72.0).
+Number = int | float
+
+
+class ServiceOut(Schema):
+    """A service (catalogue module) with today's price."""
+
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    description: str
+    category: str
+    kind: str
+    target_kind: str = Field(description="Link the service takes: video, account, live or none")
+    channel: str
+    unit: str
+    min: int
+    max: int
+    step: int
+    rate: Rate = Field(description="Today's price per 1,000 units")
+    list_rate: Rate = Field(description="The catalogue's list price per 1,000 units")
+    rate_per: int
+    currency: Currency
+    avg_completion_hours: str
+    refill_days: int
+    cancel: bool
+    refill: bool
+
+
+class QuoteOut(Schema):
+    """A price held for ten minutes."""
+
+    id: str
+    service_id: int
+    quantity: int
+    unit_rate: Rate
+    total: Yuan
+    currency: Currency
+    expires_at: Timestamp
+
+
+class OrderOut(Schema):
+    """An order; ``charge`` is what the customer pays after any refund, ``held`` the hold."""
+
+    id: int
+    service_id: int
+    target: str
+    quantity: int
+    status: str
+    charge: Yuan
+    held: Yuan
+    refunded: Yuan
+    unit_rate: Rate
+    currency: Currency
+    start_count: int | None
+    delivered: int
+    remains: int
+    quote_id: str | None
+    group_id: int | None
+    options: dict[str, Any] | None
+    created_at: Timestamp | None
+    finished_at: Timestamp | None
+
+
+class OrderListOut(Schema):
+    """One page of the caller's orders, newest first."""
+
+    count: int
+    results: list[OrderOut]
+
+
+class OrderEventOut(Schema):
+    """One timeline entry; ``status`` is the status it moved the order to, else null."""
+
+    kind: str
+    status: str | None
+    data: dict[str, Any]
+    at: Timestamp
+
+
+class RefillOut(Schema):
+    """A refill asked for."""
+
+    refill: int
+    order: int
+    status: str
+
+
+class JournalLineOut(Schema):
+    """One movement of the caller's balance."""
+
+    entry: int
+    kind: str
+    memo: str
+    amount: Yuan
+    at: Timestamp
+
+
+class WalletOut(Schema):
+    """Available and held balance, and the latest journal lines."""
+
+    balance: Yuan
+    held: Yuan
+    currency: Currency
+    journal: list[JournalLineOut]
+
+
+class TopUpOut(Schema):
+    """A top-up to pay at ``pay_url``."""
+
+    id: str
+    amount: Yuan
+    currency: Currency
+    status: str
+    pay_url: str
+
+
+class NoteOut(Schema):
+    """Something understood with a caveat (an override, an assumption)."""
+
+    code: str
+    message: str
+
+
+class AudienceOut(Schema):
+    """Audience slugs by dimension."""
+
+    genders: list[str]
+    ages: list[str]
+    regions: list[str]
+    interests: list[str]
+
+
+class UnderstoodOut(Schema):
+    """What the need was read as."""
+
+    language: str
+    intents: dict[str, Number] = Field(description="Goal weights, summing to 1")
+    budget: Yuan
+    currency: Currency
+    budget_source: str
+    daily_budget: Yuan | None
+    period_days: int | None
+    deadline_hours: Number | None
+    quantities: dict[str, int]
+    audience: AudienceOut
+    target: str | None
+    target_kind: str | None
+    urgent: bool
+    notes: list[NoteOut]
+
+
+class PlanItemOut(Schema):
+    """One service of a plan; send ``service_id`` and ``quantity`` back to order it."""
+
+    service_id: int
+    name: str
+    quantity: int
+    cost: Yuan
+    target_kind: str
+
+
+class PlanOut(Schema):
+    """One plan: cheapest, fastest or balanced."""
+
+    key: str
+    name: str
+    total: Yuan
+    currency: Currency
+    items: list[PlanItemOut]
+    expected: dict[str, Number]
+    eta_hours: Number
+    explanation: str
+
+
+class PlansOut(Schema):
+    """The need as understood and up to three plans."""
+
+    understood: UnderstoodOut
+    plans: list[PlanOut]
+
+
+class PlanOrderOut(Schema):
+    """A plan ordered as one group of orders."""
+
+    group_id: int
+    total: Yuan
+    currency: Currency
+    orders: list[OrderOut]
+
+
+class ApiKeyOut(Schema):
+    """An API key (never the key itself)."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: Timestamp
+    last_used_at: Timestamp | None
+    revoked: bool
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    """A new API key: ``key`` is shown in this answer only."""
+
+    key: str
+
+
+class ApiKeyRevokedOut(Schema):
+    """A revoked key."""
+
+    revoked: bool

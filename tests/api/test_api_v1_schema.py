@@ -1,0 +1,222 @@
+"""The v1 OpenAPI document describes the answers the API really gives, field for field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.test import Client
+
+from doudesk.orders import services
+from doudesk.providers.adapters.base import ProviderStatus
+from factories import ACCOUNT_URL, VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+V1 = "/api/v1"
+PREFIX = "/api/v1"
+
+
+def _resolve(spec: dict, schema: dict) -> dict:
+    ref = schema.get("$ref")
+    if ref is None:
+        return schema
+    return spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+
+
+_TYPES = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def problems(spec: dict, schema: dict, value: Any, where: str = "$") -> list[str]:
+    """Return where ``value`` breaks ``schema`` (the JSON Schema subset pydantic writes).
+
+    Stricter than JSON Schema on objects: one with ``properties`` and no
+    ``additionalProperties`` must have exactly those keys, so an undocumented field fails too.
+    """
+    schema = _resolve(spec, schema)
+    if "anyOf" in schema:
+        options = [problems(spec, option, value, where) for option in schema["anyOf"]]
+        return [] if any(not p for p in options) else [f"{where}: fits no anyOf member"]
+    if "const" in schema and value != schema["const"]:
+        return [f"{where}: {value!r} is not {schema['const']!r}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: {value!r} not in {schema['enum']}"]
+    kind = schema.get("type")
+    if kind is None:
+        return []  # Any
+    if not _TYPES[kind](value):
+        return [f"{where}: {value!r} is not {kind}"]
+    found: list[str] = []
+    if kind == "array":
+        for n, item in enumerate(value):
+            found += problems(spec, schema.get("items", {}), item, f"{where}[{n}]")
+    if kind == "object":
+        props = schema.get("properties")
+        extra = schema.get("additionalProperties")
+        if props is not None:
+            missing = set(schema.get("required", ())) - set(value)
+            undocumented = set(value) - set(props) if extra is None else set()
+            found += [f"{where}: missing {k}" for k in sorted(missing)]
+            found += [f"{where}: undocumented {k}" for k in sorted(undocumented)]
+        for key, item in value.items():
+            if props is not None and key in props:
+                found += problems(spec, props[key], item, f"{where}.{key}")
+            elif isinstance(extra, dict):
+                found += problems(spec, extra, item, f"{where}.{key}")
+    return found
+
+
+@pytest.fixture
+def spec(seeded) -> dict:
+    """Return the published OpenAPI document."""
+    return Client().get(V1 + "/openapi.json").json()
+
+
+def check(spec: dict, method: str, path: str, response) -> Any:
+    """Assert ``response`` is what the document says ``method path`` answers with its status."""
+    operation = spec["paths"][PREFIX + path][method]
+    documented = operation["responses"][str(response.status_code)]
+    schema = documented["content"]["application/json"]["schema"]
+    body = response.json()
+    assert problems(spec, schema, body) == [], (method, path, body)
+    return body
+
+
+def post(client: Client, path: str, body: object, **headers: str):
+    """POST ``body`` as JSON."""
+    return client.post(
+        V1 + path, data=json.dumps(body), content_type="application/json", headers=headers
+    )
+
+
+def test_main_answers_validate_against_the_published_schema(api, customer, spec, sid, fake_adapter):
+    check(spec, "get", "/services", Client().get(V1 + "/services"))
+    check(spec, "get", "/services/{service_id}", Client().get(f"{V1}/services/{sid('plays')}"))
+    quote = post(api, "/quotes", {"service_id": sid("plays"), "quantity": 1000})
+    assert quote.status_code == 201
+    quote_id = check(spec, "post", "/quotes", quote)["id"]
+
+    body = {"service_id": sid("plays"), "target": VIDEO_URL, "quantity": 1000, "quote_id": quote_id}
+    placed = post(api, "/orders", body | {"options": {"audience": "auto"}})
+    assert placed.status_code == 201
+    order = check(spec, "post", "/orders", placed)
+    keyed = post(
+        api, "/orders", body | {"quantity": 2000, "quote_id": None}, **{"Idempotency-Key": "s"}
+    )
+    check(spec, "post", "/orders", keyed)
+    check(
+        spec,
+        "post",
+        "/orders",
+        post(
+            api, "/orders", body | {"quantity": 2000, "quote_id": None}, **{"Idempotency-Key": "s"}
+        ),
+    )
+    check(spec, "get", "/orders", api.get(V1 + "/orders"))
+    check(spec, "get", "/orders/{order_id}", api.get(f"{V1}/orders/{order['id']}"))
+    check(spec, "post", "/orders/{order_id}/cancel", api.post(f"{V1}/orders/{order['id']}/cancel"))
+    events = check(
+        spec, "get", "/orders/{order_id}/events", api.get(f"{V1}/orders/{order['id']}/events")
+    )
+    assert None in [e["status"] for e in events]  # null is documented too
+
+    likes = services.order_place(
+        customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=100
+    )
+    services.order_dispatch(order_id=likes.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    refill = api.post(f"{V1}/orders/{likes.pk}/refill")
+    assert refill.status_code == 201
+    check(spec, "post", "/orders/{order_id}/refill", refill)
+
+    check(spec, "get", "/wallet", api.get(V1 + "/wallet"))
+    topup = post(api, "/wallet/topups", {"amount": "100"})
+    assert topup.status_code == 201
+    check(spec, "post", "/wallet/topups", topup)
+
+    created = post(api, "/api-keys", {"name": "ci"})
+    assert created.status_code == 201
+    key = check(spec, "post", "/api-keys", created)
+    check(spec, "get", "/api-keys", api.get(V1 + "/api-keys"))
+    check(spec, "delete", "/api-keys/{key_id}", api.delete(f"{V1}/api-keys/{key['id']}"))
+
+
+@pytest.mark.parametrize(
+    "need",
+    [
+        {"need": "新开的美妆店，想在成都本地涨粉和播放，预算500元，一周内见效"},
+        {"need": "每天10元，想涨粉和播放", "deadline_hours": 72},
+        {"need": "launch video, 20k plays, budget 300 yuan", "target": VIDEO_URL},
+    ],
+)
+def test_plans_validate_against_the_published_schema(api, customer, spec, need):
+    plans = check(spec, "post", "/plans", post(api, "/plans", need))
+    plan = plans["plans"][-1]
+    items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
+    ordered = post(
+        api,
+        "/plans/order",
+        {"items": items, "targets": {"video": VIDEO_URL, "account": ACCOUNT_URL}},
+    )
+    assert ordered.status_code == 201, ordered.content
+    check(spec, "post", "/plans/order", ordered)
+
+
+def test_the_checker_catches_an_undocumented_or_missing_field(spec):
+    schema = {"$ref": "#/components/schemas/QuoteOut"}
+    quote = {
+        "id": "q_1",
+        "service_id": 1,
+        "quantity": 1000,
+        "unit_rate": "16",
+        "total": "16.00",
+        "currency": "CNY",
+        "expires_at": "2025-01-01T00:00:00+00:00",
+    }
+    assert problems(spec, schema, quote) == []
+    assert problems(spec, schema, quote | {"extra": 1}) == ["$: undocumented extra"]
+    assert problems(spec, schema, {k: v for k, v in quote.items() if k != "total"}) == [
+        "$: missing total"
+    ]
+    assert problems(spec, schema, quote | {"quantity": "1000"}) == [
+        "$.quantity: '1000' is not integer"
+    ]
+
+
+def test_the_schema_lists_the_fields_of_each_main_answer(spec):
+    def fields(path: str, method: str, status: str = "200") -> set[str]:
+        operation = spec["paths"][PREFIX + path][method]
+        schema = _resolve(
+            spec, operation["responses"][status]["content"]["application/json"]["schema"]
+        )
+        if schema.get("type") == "array":
+            schema = _resolve(spec, schema["items"])
+        return set(schema["properties"])
+
+    order = {"id", "service_id", "target", "quantity", "status", "charge", "held", "refunded"}
+    assert order <= fields("/orders", "post", "201")
+    assert order <= fields("/orders/{order_id}", "get")
+    assert fields("/orders", "get") == {"count", "results"}
+    assert fields("/quotes", "post", "201") == {
+        "id",
+        "service_id",
+        "quantity",
+        "unit_rate",
+        "total",
+        "currency",
+        "expires_at",
+    }
+    assert fields("/wallet", "get") == {"balance", "held", "currency", "journal"}
+    assert fields("/plans", "post") == {"understood", "plans"}
+    assert {"rate", "min", "max", "step"} <= fields("/services", "get")
+    assert fields("/orders/{order_id}/events", "get") == {"kind", "status", "data", "at"}
