@@ -138,6 +138,8 @@ def test_main_answers_validate_against_the_published_schema(api, customer, spec,
     refill = api.post(f"{V1}/orders/{likes.pk}/refill")
     assert refill.status_code == 201
     check(spec, "post", "/orders/{order_id}/refill", refill)
+    listed = api.get(f"{V1}/orders/{likes.pk}/refills")
+    assert check(spec, "get", "/orders/{order_id}/refills", listed)[0]["status"] == "requested"
 
     check(spec, "get", "/wallet", api.get(V1 + "/wallet"))
     topup = post(api, "/wallet/topups", {"amount": "100"})
@@ -220,3 +222,5 @@ def test_the_schema_lists_the_fields_of_each_main_answer(spec):
     assert fields("/plans", "post") == {"understood", "plans"}
     assert {"rate", "min", "max", "step"} <= fields("/services", "get")
     assert fields("/orders/{order_id}/events", "get") == {"kind", "status", "data", "at"}
+    refill = {"refill", "order", "status", "created_at"}
+    assert fields("/orders/{order_id}/refills", "get") == refill

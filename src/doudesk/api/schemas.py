@@ -114,6 +114,15 @@ class RefillOut(Schema):
     status: str
 
 
+class RefillStatusOut(RefillOut):
+    """A refill of the order and how far its provider got.
+
+    ``status``: requested, sent, in_progress, completed, rejected or error.
+    """
+
+    created_at: Timestamp
+
+
 class JournalLineOut(Schema):
     """One movement of the caller's balance."""
 

@@ -8,7 +8,13 @@ from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import OrderEventOut, OrderListOut, OrderOut, RefillOut
+from doudesk.api.schemas import (
+    OrderEventOut,
+    OrderListOut,
+    OrderOut,
+    RefillOut,
+    RefillStatusOut,
+)
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import Int, Limit, Offset
 from doudesk.orders import selectors, services
@@ -92,7 +98,7 @@ def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]
     return Status(201, {"refill": refill.pk, "order": order_id, "status": refill.status})
 
 
-@router.get("/orders/{order_id}/refills")
+@router.get("/orders/{order_id}/refills", response=list[RefillStatusOut])
 def orders_refills(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     """Return the order's refill requests, oldest first, with what the provider made of them."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
