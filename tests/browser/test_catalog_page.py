@@ -11,17 +11,18 @@ from doudesk.web.templatetags.doudesk import per_unit
 @pytest.mark.usefixtures("seeded")
 def test_catalogue_shows_bulk_rates_per_thousand_and_piece_work_per_unit() -> None:
     html = Client().get("/").content.decode()
-    assert "¥16.00 <small>/ 1000 次</small>" in html
+    assert "¥16.00 <small>/ 1,000 次</small>" in html
     # The diagnosis report costs ¥99,000 per 1,000 reports: one report is ¥99.00.
     assert "¥99.00 <small>/ 份</small>" in html
     assert "¥99000.00" not in html
+    assert "¥99,000.00" not in html
     # In English a price per piece names one piece; a rate per 1,000 keeps the plural.
     client = Client()
     client.cookies["django_language"] = "en"
     english = client.get("/").content.decode()
     assert "¥99.00 <small>/ report</small>" in english
     assert "¥299.00 <small>/ visit</small>" in english
-    assert "1000 plays</small>" in english
+    assert "1,000 plays</small>" in english
     assert "/ reports<" not in english
 
 
@@ -31,7 +32,7 @@ def test_package_prices_keep_their_fen() -> None:
 
     html = Client().get("/").content.decode()
     for package in Package.objects.filter(active=True):
-        assert f"¥{package.price_fen // 100}.{package.price_fen % 100:02d}" in html
+        assert f"¥{package.price_fen // 100:,}.{package.price_fen % 100:02d}" in html
 
 
 @pytest.mark.parametrize(

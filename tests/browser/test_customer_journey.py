@@ -120,7 +120,7 @@ def test_customer_signs_up_verifies_tops_up_and_orders_plays_to_completion(
     assert _sync_until_final(order_id) == "completed"
     expect(page.locator("#order-status")).to_have_text("已完成")
     expect(page.locator(".timeline")).to_contain_text("已完成")
-    expect(page.locator("#order-live")).to_contain_text("10000/10000")
+    expect(page.locator("#order-live")).to_contain_text("10,000/10,000")
     _shot(page, tmp_path, "07-order-completed")
 
     # The wallet shows what is left; then the same order page in English.

@@ -46,7 +46,7 @@ def test_a_need_shows_plans_side_by_side(web):
     assert "均衡" in page
     assert "下单此方案" in page
     assert "¥" in page
-    assert re.search(r"预计效果：涨粉 \d+，播放 \d+，点赞 \d+", page)
+    assert re.search(r"预计效果：涨粉 [\d,]+，播放 [\d,]+，点赞 [\d,]+", page)
     assert re.search(r"预计 \d+(\.\d)? 小时完成", page)
     assert not re.search(r"预计 \d+\.0 小时", page)  # 24, not 24.0
 
@@ -58,7 +58,7 @@ def test_the_page_speaks_english(web):
     assert r.status_code == 200
     assert "Order this plan" in page
     assert "Balanced" in page
-    assert re.search(r"Expected results: followers \d+, plays \d+, likes \d+", page)
+    assert re.search(r"Expected results: followers [\d,]+, plays [\d,]+, likes [\d,]+", page)
     assert "，" not in page.split('id="plans"', 1)[1]  # no full-width punctuation in English
     # A need typed in Chinese on the English page: the plans still speak the page's language.
     r = web.post("/plans/", {"action": "plan", "need": "视频播放和点赞，预算200元"})

@@ -48,7 +48,7 @@ def test_a_service_sold_by_the_piece_is_priced_per_piece_on_its_price_page(price
     assert "单价（元/条）" in tiers
     today = module_price_at(module=module, quantity=1).unit_rate
     assert f"¥{(today / 1000).quantize(Decimal('0.01'))}" in tiers  # e.g. ¥260.00, not ¥260000.00
-    assert not any(f"¥{n}" in tiers for n in range(100_000, 1_000_000, 1000))
+    assert not any(f"¥{n}" in tiers or f"¥{n:,}" in tiers for n in range(100_000, 1_000_000, 1000))
     assert "var perUnit = true;" in html
     plays = Client().get(f"/services/{module_id('plays')}/pricing/").content.decode()
     assert "单价（元/千）" in plays
@@ -73,7 +73,7 @@ def test_the_live_price_on_the_order_form_is_the_engine_price(plays_at_16):
     module = ServiceModule.objects.get(pk=module_id("plays"))
     expected = module_price_at(module=module, quantity=10_000)
     html = Client().get(f"/services/{module.pk}/price/?quantity=10000").content.decode()
-    assert f"¥{expected.total_fen // 100}.{expected.total_fen % 100:02d}" in html
+    assert f"¥{expected.total_fen // 100:,}.{expected.total_fen % 100:02d}" in html
     assert "比市场最低价省" in html
 
 
@@ -97,7 +97,7 @@ def test_the_order_form_shows_todays_price_and_links_the_price_page(priced, cust
     module_pk = module_id("plays")
     html = client.get(f"/services/{module_pk}/order/").content.decode()
     assert f"/services/{module_pk}/pricing/" in html
-    assert "今日价 ¥15.50 / 1000" in html
+    assert "今日价 ¥15.50 / 1,000" in html
     assert "¥16.00" not in html  # one price on the page: not the list rate beside today's
 
 
@@ -107,7 +107,7 @@ def test_without_dynamic_pricing_the_order_form_shows_the_list_rate(customer):
     module = ServiceModule.objects.get(pk=module_id("plays"))
     html = client.get(f"/services/{module.pk}/order/").content.decode()
     assert "今日价" not in html
-    assert f"¥{module.rate_per_1000:.2f} <small>/ 1000" in html
+    assert f"¥{module.rate_per_1000:.2f} <small>/ 1,000" in html
 
 
 def test_the_import_command_adds_references_and_republishes(priced, tmp_path):

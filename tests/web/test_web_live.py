@@ -152,11 +152,11 @@ def test_the_wallet_streams_after_a_payment_until_the_callback_credits_it(web, c
     next(stream)
     event, html = next(stream)
     assert event == "wallet"
-    assert 'id="balance">¥1000.00' in html
+    assert 'id="balance">¥1,000.00' in html
     assert "待支付" in html
     topup_notify_apply(params=sandbox_notify_params(topup=topup))
     event, html = next(stream)
-    assert 'id="balance">¥1050.00' in html
+    assert 'id="balance">¥1,050.00' in html
     assert "已到账" in html
     assert next(stream) == ("done", "")
 

@@ -262,7 +262,7 @@ def test_the_price_check_partial_prices_and_checks_the_link(seeded, sid, counts)
     superscript = Client().get(f"/services/{sid('plays')}/price/", {"quantity": "²"})
     assert "数量须为整数" in superscript.content.decode()
     assert (
-        "单价 ¥16.00 <small>/ 1000 次</small>"
+        "单价 ¥16.00 <small>/ 1,000 次</small>"
         in Client().get(f"/services/{sid('plays')}/price/", {"quantity": "1000"}).content.decode()
     )
     by_the_piece = Client().get(f"/services/{sid('video-edit')}/price/", {"quantity": "3"})

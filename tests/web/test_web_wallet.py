@@ -32,9 +32,9 @@ def gateway_calls(monkeypatch) -> list[tuple]:
 
 def test_wallet_page_shows_balances_and_journal(web):
     page = web.get("/wallet/").content.decode()
-    assert 'id="balance">¥1000.00' in page
+    assert 'id="balance">¥1,000.00' in page
     assert 'id="held">¥0.00' in page
-    assert "+1000.00" in page
+    assert "+1,000.00" in page
 
 
 def test_the_payment_callback_goes_to_the_site_not_to_the_host_a_client_names(

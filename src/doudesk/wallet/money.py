@@ -7,11 +7,16 @@ from decimal import ROUND_HALF_UP, Decimal, DecimalException
 FEN_PER_YUAN = 100
 
 
-def yuan_str(fen: int) -> str:
-    """Format fen as a yuan decimal string with two places (``12345`` → ``"123.45"``)."""
+def yuan_str(fen: int, *, grouped: bool = False) -> str:
+    """Format fen as a yuan decimal string with two places (``12345`` → ``"123.45"``).
+
+    ``grouped`` adds thousands separators for people to read (``1234567`` → ``"12,345.67"``);
+    the plain form is what the API, forms and exports carry.
+    """
     sign = "-" if fen < 0 else ""
     fen = abs(fen)
-    return f"{sign}{fen // 100}.{fen % 100:02d}"
+    whole = f"{fen // 100:,}" if grouped else str(fen // 100)
+    return f"{sign}{whole}.{fen % 100:02d}"
 
 
 def yuan_to_fen(value: Decimal | str | int) -> int:

@@ -1,4 +1,8 @@
-"""Template filters: yuan amounts, unit prices, order-event labels and journal descriptions."""
+"""Template filters: yuan amounts, quantities, unit prices, order-event labels and journal memos.
+
+Amounts and quantities are shown with thousands separators (``¥12,345.67``, ``10,000``) in
+both languages; the values the API, form inputs and exports carry stay plain numbers.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.languages import english_active
 from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
-from doudesk.wallet.money import yuan_str
+from doudesk.wallet.money import yuan_str, yuan_to_fen
 
 register = template.Library()
 
@@ -50,9 +54,37 @@ def stop_reason(data: Any) -> str:
 
 
 @register.filter
-def yuan(fen: int | None) -> str:
-    """Fen as a yuan string with two decimals."""
-    return yuan_str(int(fen or 0))
+def yuan(amount: int | Decimal | str | None, unit: str = "fen") -> str:
+    """Return an amount as people read it: yuan, thousands separators, two decimals.
+
+    ``{{ order.charge_fen|yuan }}`` takes integer fen (``1234567`` → ``12,345.67``);
+    ``{{ plan.total|yuan:"yuan" }}`` takes yuan, a ``Decimal`` or a decimal string as the API
+    shapes hold them, rounded half-up to the fen. A yuan value that is no amount is shown as is.
+    """
+    if unit != "yuan":
+        return yuan_str(int(amount or 0), grouped=True)
+    if amount is None or amount == "":
+        return ""
+    try:
+        fen = yuan_to_fen(amount)
+    except ValueError:
+        return str(amount)
+    return yuan_str(fen, grouped=True)
+
+
+@register.filter
+def qty(number: Any) -> Any:
+    """Return a count of units with thousands separators (``10000`` → ``10,000``).
+
+    Anything but an integer (``None``, the ``—`` of an unknown count) passes through unchanged.
+    """
+    if isinstance(number, int) and not isinstance(number, bool):
+        return f"{number:,}"
+    return number
+
+
+def _two_places(amount: Decimal) -> str:
+    return f"{amount.quantize(Decimal('0.01'), rounding=ROUND_HALF_UP):,}"
 
 
 @register.filter
@@ -60,10 +92,9 @@ def per_unit(rate_per_1000: Decimal | str | int) -> str:
     """Return the price of one unit, in yuan with two decimals, from a rate per 1,000 units.
 
     The catalogue shows services sold by the piece (video editing, reports) per unit: a rate of
-    ¥199,000 per 1,000 reads as ¥199.00 per video.
+    ¥199,000 per 1,000 reads as ¥199.00 per video (and ¥1,299,000 as ¥1,299.00).
     """
-    per_unit_yuan = Decimal(str(rate_per_1000)) / 1000
-    return str(per_unit_yuan.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return _two_places(Decimal(str(rate_per_1000)) / 1000)
 
 
 #: From this rate per 1,000 units on, a service is sold by the piece and priced per unit.
@@ -90,17 +121,16 @@ def tier_rate(rate_per_1000: Decimal | str | int, piecewise: bool) -> str:
     """Return a rate as a price table shows it: per 1,000 units, or per unit by the piece."""
     if piecewise:
         return per_unit(rate_per_1000)
-    return str(Decimal(str(rate_per_1000)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+    return _two_places(Decimal(str(rate_per_1000)))
 
 
 @register.simple_tag
 def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> SafeString:
-    """Return a rate as customers read it: ``¥16.00 / 1000 次``; by the piece ``¥299.00 / 场``."""
+    """Return a rate as customers read it: ``¥16.00 / 1,000 次``; by the piece ``¥299.00 / 场``."""
     rate = Decimal(str(rate_per_1000))
     if rate >= PER_UNIT_FROM:
         return format_html("¥{} <small>/ {}</small>", per_unit(rate), piece(unit))
-    amount = rate.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return format_html("¥{} <small>/ 1000 {}</small>", amount, unit)
+    return format_html("¥{} <small>/ 1,000 {}</small>", _two_places(rate), unit)
 
 
 @register.filter

@@ -30,8 +30,10 @@ def _display(
     outcomes = [(labels[k][1] if en else labels[k][0], v) for k, v in plan["expected"].items()]
     return {
         **plan,
-        # "followers 1,540, plays 20,000" / "涨粉 1540，播放 20000"
-        "outcomes_text": (", " if en else "，").join(f"{label} {v:g}" for label, v in outcomes),
+        # "followers 1,540, plays 20,000" / "涨粉 1,540，播放 20,000" (below 10 one decimal: "0.4")
+        "outcomes_text": (", " if en else "，").join(
+            f"{label} {v:,}" if isinstance(v, int) else f"{label} {v:,g}" for label, v in outcomes
+        ),
         "items_json": json.dumps(items),
         # One link field per kind of link the plan's items take (video, account, live), with
         # what the customer typed there last, else the need's link.
