@@ -15,7 +15,7 @@ from pricing_db import pin_price
 from doudesk.catalog.models import ServiceModule
 from doudesk.pricing.models import PriceChange, ReferencePrice
 from doudesk.pricing.selectors import module_price_at
-from factories import module_id
+from factories import in_english, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -139,3 +139,61 @@ def test_the_import_command_refuses_a_bad_file_and_writes_nothing(seeded, tmp_pa
     with pytest.raises(CommandError, match="row 2"):
         call_command("import_reference_prices", str(path))
     assert ReferencePrice.objects.count() == before
+
+
+def _reference_source(html: str) -> str:
+    return html.split('id="reference-source">', 1)[1].split("</span>", 1)[0]
+
+
+def test_the_english_price_page_names_the_market_reference_in_english(plays_at_16):
+    url = f"/services/{module_id('plays')}/pricing/"
+    assert _reference_source(Client().get(url).content.decode()) == "（DOU+ 官方价 2026-11）"
+    english = in_english(Client()).get(url).content.decode()
+    assert _reference_source(english) == "(DOU+ official price 2026-11)"
+    assert "官方价" not in english
+    # The API keeps its shape and value: the source as recorded.
+    api = Client().get(
+        f"/api/v1/services/{module_id('plays')}/price-history", HTTP_ACCEPT_LANGUAGE="en"
+    )
+    assert api.json()["today"]["reference_source"] == "DOU+ 官方价 2026-11"
+
+
+def test_an_imported_reference_is_named_in_english_when_the_file_gives_a_name(priced):
+    from doudesk.pricing.services import reference_prices_import_csv
+
+    today = timezone.localdate()
+    reference_prices_import_csv(
+        text="module,source,rate,observed_at,valid_days,source_en\n"
+        f"plays,巨量引擎 官方价,17.50,{today},30,Ocean Engine list price\n"
+        f"likes,蒲公英,55,{today},30,\n"
+    )
+    plays = in_english(Client()).get(f"/services/{module_id('plays')}/pricing/")
+    assert _reference_source(plays.content.decode()) == "(Ocean Engine list price)"
+    # Without an English name the page shows the one there is.
+    likes = in_english(Client()).get(f"/services/{module_id('likes')}/pricing/")
+    assert _reference_source(likes.content.decode()) == "(蒲公英)"
+
+
+def test_demo_references_seeded_before_their_english_names_get_them(seeded):
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("doudesk.pricing.migrations.0004_referenceprice_source_en")
+    plays = ServiceModule.objects.get(code="plays")
+    now = timezone.now()
+    old = ReferencePrice.objects.create(
+        module=plays, source="DOU+ 官方价 2026-11", rate=20, observed_at=now,
+        expires_at=now + timedelta(days=1),
+    )  # fmt: skip
+    own = ReferencePrice.objects.create(
+        module=plays,
+        source="自己采集",
+        rate=21,
+        observed_at=now,
+        expires_at=now + timedelta(days=1),
+    )
+    migration.name_demo_sources_in_english(apps, None)
+    old.refresh_from_db()
+    own.refresh_from_db()
+    assert (old.source_en, own.source_en) == ("DOU+ official price 2026-11", "")

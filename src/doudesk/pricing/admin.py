@@ -142,9 +142,11 @@ class ReferenceCsvForm(forms.Form):
 
 @admin.register(ReferencePrice)
 class ReferencePriceAdmin(admin.ModelAdmin):
-    list_display = ("module", "source", "rate", "observed_at", "expires_at", "is_valid")
+    list_display = (
+        "module", "source", "source_en", "rate", "observed_at", "expires_at", "is_valid",
+    )  # fmt: skip
     list_filter = ("module",)
-    search_fields = ("source", "module__code", "module__name_zh")
+    search_fields = ("source", "source_en", "module__code", "module__name_zh")
     change_list_template = "admin/pricing/referenceprice/change_list.html"
 
     @admin.display(boolean=True, description=_("有效"))

@@ -194,6 +194,8 @@ class ReferencePrice:
     expires_at: datetime
     min_quantity: int = 1
     max_quantity: int | None = None
+    #: The source's name in English, when known (``source`` names it in Chinese).
+    source_en: str = ""
 
     def applies(self, quantity: int, now: datetime) -> bool:
         """Return whether this reference is unexpired at ``now`` and covers ``quantity``."""

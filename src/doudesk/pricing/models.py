@@ -190,6 +190,8 @@ class ReferencePrice(models.Model):
         "catalog.ServiceModule", on_delete=models.CASCADE, related_name="reference_prices"
     )
     source = models.CharField(_("来源"), max_length=100)
+    #: The source's name in English for English pages (``source`` is Chinese); blank: none given.
+    source_en = models.CharField(_("来源（英文）"), max_length=100, blank=True, default="")
     rate = models.DecimalField(_("参考价(元/千)"), max_digits=12, decimal_places=4)
     observed_at = models.DateTimeField(_("采集时间"))
     expires_at = models.DateTimeField(_("失效时间"))

@@ -35,19 +35,31 @@ OFFER_QUALITY: dict[str, tuple[str, int]] = {
     "competitor-report": ("1", 100),
 }
 
-# module code → [(source, rate per 1,000)]: the lowest one is the market ceiling.
-REFERENCES: dict[str, list[tuple[str, str]]] = {
-    "plays": [("DOU+ 官方价 2026-11", "20.00"), ("某 SMM 面板 2026-11", "22.00")],
-    "likes": [("DOU+ 点赞目标 2026-11", "60.00")],
-    "comments": [("DOU+ 评论目标 2026-11", "450.00")],
-    "shares": [("DOU+ 分享目标 2026-11", "120.00")],
-    "followers": [("DOU+ 涨粉目标 2026-11", "220.00"), ("巨量千川 2026-11", "240.00")],
-    "live-viewers": [("DOU+ 直播加热 2026-11", "90.00")],
-    "lbs-exposure": [("抖音来客 本地推 2026-11", "30.00")],
-    "video-edit": [("猪八戒网 剪辑均价 2026-11", "260000.00")],
-    "talking-head": [("猪八戒网 口播均价 2026-11", "480000.00")],
-    "account-report": [("新榜 账号诊断 2026-11", "129000.00")],
-    "competitor-report": [("蝉妈妈 竞品分析 2026-11", "199000.00")],
+# module code → [(source, its English name, rate per 1,000)]: the lowest one is the market ceiling.
+REFERENCES: dict[str, list[tuple[str, str, str]]] = {
+    "plays": [
+        ("DOU+ 官方价 2026-11", "DOU+ official price 2026-11", "20.00"),
+        ("某 SMM 面板 2026-11", "An SMM panel 2026-11", "22.00"),
+    ],
+    "likes": [("DOU+ 点赞目标 2026-11", "DOU+ likes objective 2026-11", "60.00")],
+    "comments": [("DOU+ 评论目标 2026-11", "DOU+ comments objective 2026-11", "450.00")],
+    "shares": [("DOU+ 分享目标 2026-11", "DOU+ shares objective 2026-11", "120.00")],
+    "followers": [
+        ("DOU+ 涨粉目标 2026-11", "DOU+ follower-growth objective 2026-11", "220.00"),
+        ("巨量千川 2026-11", "Ocean Engine Qianchuan 2026-11", "240.00"),
+    ],
+    "live-viewers": [("DOU+ 直播加热 2026-11", "DOU+ live-room boost 2026-11", "90.00")],
+    "lbs-exposure": [("抖音来客 本地推 2026-11", "Douyin Laike local promotion 2026-11", "30.00")],
+    "video-edit": [
+        ("猪八戒网 剪辑均价 2026-11", "Zhubajie average editing price 2026-11", "260000.00")
+    ],
+    "talking-head": [
+        ("猪八戒网 口播均价 2026-11", "Zhubajie average talking-head price 2026-11", "480000.00")
+    ],
+    "account-report": [("新榜 账号诊断 2026-11", "Newrank account diagnosis 2026-11", "129000.00")],
+    "competitor-report": [
+        ("蝉妈妈 竞品分析 2026-11", "Chanmama competitor analysis 2026-11", "199000.00")
+    ],
 }
 
 # Modules sold by the piece: publish for one piece, small-volume tiers.
@@ -79,10 +91,11 @@ def pricing_seed_demo(*, now: datetime | None = None) -> bool:
             min_quantity=service.min_quantity,
             max_quantity=service.max_quantity,
         )
-        for source, rate in REFERENCES.get(module.code, []):
+        for source, source_en, rate in REFERENCES.get(module.code, []):
             ReferencePrice.objects.create(
                 module=module,
                 source=source,
+                source_en=source_en,
                 rate=Decimal(rate),
                 observed_at=now,
                 expires_at=now + timedelta(days=REFERENCE_VALID_DAYS),

@@ -84,6 +84,14 @@ class PriceSummary:
     reason_zh: str = ""
     reason_en: str = ""
     tiers: list[engine.TierPrice] = field(default_factory=list)
+    reference_source_en: str = ""
+
+    @property
+    def reference_source_name(self) -> str:
+        """Return the reference's source in the active language (Chinese when no English)."""
+        if english_active() and self.reference_source_en:
+            return self.reference_source_en
+        return self.reference_source
 
     @property
     def saves(self) -> bool:
@@ -160,6 +168,7 @@ def _reference(row: ReferencePrice) -> engine.ReferencePrice:
         expires_at=row.expires_at,
         min_quantity=row.min_quantity,
         max_quantity=row.max_quantity,
+        source_en=row.source_en,
     )
 
 
@@ -328,13 +337,14 @@ def summary_from_inputs(
     ref = engine.lowest_reference(inputs.market.references, qty, now)
     ref_rate = None if ref is None else engine.rate_down(ref.rate)
     source = "" if ref is None else ref.source
+    source_en = "" if ref is None else ref.source_en
     tiers = _tier_rows(module, inputs, now)
     kill = inputs.dynamic and inputs.config.kill_switch
     if not inputs.dynamic:
         rate = module.rate_per_1000
         return PriceSummary(
             module.pk, False, False, qty, rate, ref_rate, source,
-            engine.saving_percent(rate, ref_rate), True, tiers=tiers,
+            engine.saving_percent(rate, ref_rate), True, tiers=tiers, reference_source_en=source_en,
         )  # fmt: skip
     try:
         price = price_from_inputs(module=module, quantity=qty, inputs=inputs, now=now)
@@ -342,11 +352,11 @@ def summary_from_inputs(
         error = exc.errors[0]
         return PriceSummary(
             module.pk, True, kill, qty, None, ref_rate, source, None, False,
-            error.message_zh, error.message_en, tiers,
+            error.message_zh, error.message_en, tiers, source_en,
         )  # fmt: skip
     return PriceSummary(
         module.pk, True, kill, qty, price.unit_rate, ref_rate, source, price.saving_percent, True,
-        tiers=tiers,
+        tiers=tiers, reference_source_en=source_en,
     )  # fmt: skip
 
 

@@ -368,8 +368,11 @@ CSV_COLUMNS = (
     "min_quantity",
     "max_quantity",
     "note",
+    "source_en",
 )
-"""Columns of a reference-price CSV; ``module`` is a module code or id; the last three optional.
+"""Columns of a reference-price CSV; ``module`` is a module code or id; the last four optional.
+
+``source_en`` names the source in English for the English pages (``source`` is Chinese).
 
 ``observed_at``/``expires_at`` are ISO dates or datetimes (Asia/Shanghai unless they carry an
 offset); instead of ``expires_at`` a ``valid_days`` column may give the validity in days.
@@ -432,6 +435,7 @@ def _parse_reference_row(
     return ReferencePrice(
         module=module,
         source=row["source"][:100],
+        source_en=row.get("source_en", "")[:100],
         rate=rate,
         observed_at=observed,
         expires_at=expires,
