@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
@@ -148,7 +150,7 @@ def test_catalogue_forms_name_the_field_that_is_wrong(seeded, admin_client):
 
     add = reverse("admin:catalog_package_add")
     package = {
-        "code": "bad", "name_zh": "坏套餐", "name_en": "Bad", "price_fen": 100,
+        "code": "bad", "name_zh": "坏套餐", "name_en": "Bad", "price": "1.00",
         "target_kind": "video", "active": "on",
         "items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 0,
     }  # fmt: skip
@@ -164,3 +166,112 @@ def test_catalogue_forms_name_the_field_that_is_wrong(seeded, admin_client):
     assert not Package.objects.filter(code="bad").exists()
     fine = admin_client.post(add, {**package, "items-0-module": plays.pk, "items-0-quantity": 500})
     assert fine.status_code == 302
+    assert Package.objects.get(code="bad").price_fen == 100
+
+
+def _order_of_1600_yuan(customer):
+    from doudesk.orders import services
+    from factories import VIDEO_URL, fund_customer, module_id
+
+    fund_customer(customer, 1_000_000)
+    return services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=100_000
+    )
+
+
+def _readonly(page: str) -> list[str]:
+    return [v.strip() for v in re.findall(r'<div class="readonly">(.*?)</div>', page, re.S)]
+
+
+def test_order_money_reads_in_yuan_under_a_yuan_title(seeded, admin_client, customer):
+    order = _order_of_1600_yuan(customer)
+    assert order.charge_fen == 160_000
+    listing = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "订单金额（元）" in listing
+    assert "已退款（元）" in listing
+    assert "¥1,600.00" in listing
+    assert ">160000<" not in listing
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    shown = _readonly(page.content.decode())
+    assert "¥1,600.00" in shown  # the charge
+    assert "160000" not in shown
+    assert "服务商费用（元）" in page.content.decode()
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "Order amount (yuan)" in english
+    assert "Refunded (yuan)" in english
+
+
+def test_wallet_and_quote_money_reads_in_yuan(seeded, admin_client, customer):
+    from doudesk.catalog.models import ServiceModule
+    from doudesk.pricing.services import quote_create
+    from doudesk.wallet.models import Account, JournalEntry, TopUp
+    from doudesk.wallet.services import topup_create
+    from factories import module_id
+
+    _order_of_1600_yuan(customer)  # a balance of ¥10,000 + ¥1,000 - ¥1,600
+    cash = Account.objects.get(customer=customer, kind="customer_cash")
+    assert cash.balance_fen == 940_000
+    accounts = admin_client.get(reverse("admin:wallet_account_changelist")).content.decode()
+    assert "余额（元）" in accounts
+    assert "¥9,400.00" in accounts
+    page = admin_client.get(reverse("admin:wallet_account_change", args=[cash.pk]))
+    assert "¥9,400.00" in _readonly(page.content.decode())
+
+    hold = JournalEntry.objects.get(kind="order_hold")
+    entry = admin_client.get(reverse("admin:wallet_journalentry_change", args=[hold.pk]))
+    legs = entry.content.decode()
+    assert "金额（元）" in legs
+    assert "-¥1,600.00" in legs  # out of the cash account
+    assert "<p>¥1,600.00</p>" in legs or ">¥1,600.00<" in legs  # into the hold
+    assert "160000" not in _readonly(legs)
+
+    topup = topup_create(customer=customer, amount_fen=1_234_500)
+    topups = admin_client.get(reverse("admin:wallet_topup_changelist")).content.decode()
+    assert "¥12,345.00" in topups
+    page = admin_client.get(reverse("admin:wallet_topup_change", args=[topup.pk]))
+    assert "¥12,345.00" in _readonly(page.content.decode())
+    assert TopUp.objects.get(pk=topup.pk).amount_fen == 1_234_500
+
+    plays = ServiceModule.objects.get(pk=module_id("plays"))
+    quote = quote_create(customer=customer, module=plays, quantity=100_000)
+    quotes = admin_client.get(reverse("admin:pricing_quote_changelist")).content.decode()
+    assert "总价（元）" in quotes
+    shown = _readonly(
+        admin_client.get(reverse("admin:pricing_quote_change", args=[quote.pk])).content.decode()
+    )
+    assert f"¥{quote.total_fen // 100:,}.{quote.total_fen % 100:02d}" in shown
+
+
+def test_a_package_price_is_typed_in_yuan_and_kept_in_exact_fen(seeded, admin_client):
+    from doudesk.catalog.models import Package, ServiceModule
+
+    plays = ServiceModule.objects.get(code="plays")
+    add = reverse("admin:catalog_package_add")
+    package = {
+        "code": "big", "name_zh": "大套餐", "name_en": "Big", "target_kind": "video",
+        "active": "on", "items-TOTAL_FORMS": 1, "items-INITIAL_FORMS": 0,
+        "items-0-module": plays.pk, "items-0-quantity": 500,
+    }  # fmt: skip
+    form = admin_client.get(add).content.decode()
+    assert "价格（元）" in form
+    assert 'name="price_fen"' not in form
+    refused = admin_client.post(add, {**package, "price": "12.345"})  # a fraction of a fen
+    assert refused.status_code == 200
+    assert not Package.objects.filter(code="big").exists()
+    assert admin_client.post(add, {**package, "price": "12345.67"}).status_code == 302
+    big = Package.objects.get(code="big")
+    assert big.price_fen == 1_234_567
+    listing = admin_client.get(reverse("admin:catalog_package_changelist")).content.decode()
+    assert "¥12,345.67" in listing
+    change = reverse("admin:catalog_package_change", args=[big.pk])
+    assert 'name="price" value="12345.67"' in admin_client.get(change).content.decode()
+    # Saved again unchanged, the price stays what it was, to the fen.
+    item = big.items.get()
+    again = {
+        **package, "price": "12345.67", "items-INITIAL_FORMS": 1, "items-0-id": item.pk,
+        "items-0-package": big.pk,
+    }  # fmt: skip
+    assert admin_client.post(change, again).status_code == 302
+    big.refresh_from_db()
+    assert big.price_fen == 1_234_567

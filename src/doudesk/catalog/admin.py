@@ -1,7 +1,14 @@
-"""Catalogue administration; saving a module goes through the channel rule."""
+"""Catalogue administration; saving a module goes through the channel rule.
+
+A package's price is typed in yuan (two decimals at most) and stored as exact integer fen.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, ModelForm
@@ -17,6 +24,8 @@ from doudesk.catalog.models import (
 )
 from doudesk.catalog.services import module_check_channel, quantity_errors
 from doudesk.errors import DomainError
+from doudesk.wallet.admin_money import yuan_field
+from doudesk.wallet.money import yuan_str, yuan_to_fen
 
 
 class ServiceModuleForm(ModelForm):
@@ -97,10 +106,39 @@ class GrowthPlanForm(ModelForm):
         return data
 
 
+class PackageForm(ModelForm):
+    """The package form: the price in yuan, kept as integer fen (no float on the way)."""
+
+    price = forms.DecimalField(
+        label=_("价格（元）"), min_value=Decimal("0.01"), max_digits=14, decimal_places=2
+    )
+
+    class Meta:
+        model = Package
+        fields = (
+            "code", "name_zh", "name_en", "description_zh", "description_en", "price",
+            "target_kind", "active",
+        )  # fmt: skip
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.initial["price"] = yuan_str(self.instance.price_fen)
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if data.get("price") is not None:
+            # Exact: at most two decimals are accepted, so yuan × 100 is a whole number of fen.
+            self.instance.price_fen = yuan_to_fen(data["price"])
+        return data
+
+
 @admin.register(Package)
 class PackageAdmin(admin.ModelAdmin):
-    list_display = ("code", "name_zh", "price_fen", "target_kind", "active")
+    form = PackageForm
+    list_display = ("code", "name_zh", "price_yuan", "target_kind", "active")
     inlines = [PackageItemInline]
+    price_yuan = yuan_field("price_fen", _("价格（元）"))
 
 
 @admin.register(GrowthPlan)

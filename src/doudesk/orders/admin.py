@@ -17,6 +17,14 @@ from doudesk.errors import DomainError
 from doudesk.orders.models import Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
+from doudesk.wallet.admin_money import yuan_field
+
+#: The order's money columns (integer fen) and the methods that show them in yuan.
+ORDER_YUAN = {
+    "charge_fen": "charge_yuan",
+    "refunded_fen": "refunded_yuan",
+    "provider_cost_fen": "provider_cost_yuan",
+}
 
 
 class OrderEventInline(admin.TabularInline):
@@ -60,13 +68,17 @@ class OrderAdmin(admin.ModelAdmin):
         "quantity",
         "delivered",
         "status",
-        "charge_fen",
-        "refunded_fen",
+        "charge_yuan",
+        "refunded_yuan",
         "created_at",
     )
     list_filter = ("status", "provider", "dispatch_uncertain_at")
     search_fields = ("pk", "external_id", "target")
-    readonly_fields = [f.name for f in Order._meta.fields]
+    # Every field is read-only (orders change through the services); money shows in yuan.
+    fields = readonly_fields = [ORDER_YUAN.get(f.name, f.name) for f in Order._meta.fields]
+    charge_yuan = yuan_field("charge_fen", _("订单金额（元）"))
+    refunded_yuan = yuan_field("refunded_fen", _("已退款（元）"))
+    provider_cost_yuan = yuan_field("provider_cost_fen", _("服务商费用（元）"))
     inlines = [OrderEventInline]
     change_form_template = "admin/orders/order/change_form.html"
 

@@ -39,6 +39,7 @@ from doudesk.pricing.services import (
     pricing_publish,
     reference_prices_import_csv,
 )
+from doudesk.wallet.admin_money import yuan_field
 
 
 def _republish(request: HttpRequest, module: ServiceModule) -> None:
@@ -52,13 +53,14 @@ def _republish(request: HttpRequest, module: ServiceModule) -> None:
 @admin.register(Quote)
 class QuoteAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "customer", "module", "quantity", "unit_rate", "total_fen", "source", "expires_at",
+        "id", "customer", "module", "quantity", "unit_rate", "total_yuan", "source", "expires_at",
     )  # fmt: skip
     list_filter = ("source",)
-    readonly_fields = (
-        "id", "customer", "module", "quantity", "unit_rate", "total_fen", "expires_at", "source",
+    fields = readonly_fields = (
+        "id", "customer", "module", "quantity", "unit_rate", "total_yuan", "expires_at", "source",
         "floor", "ceiling", "reference_rate", "point", "grid_version", "tier",
     )  # fmt: skip
+    total_yuan = yuan_field("total_fen", _("总价（元）"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # quotes come from the pricing engine

@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
+from doudesk.wallet.admin_money import yuan_field
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
 from doudesk.wallet.services import topup_amount_fen, topup_credit_manual
 
@@ -34,14 +35,17 @@ class LegInline(admin.TabularInline):
     model = Leg
     extra = 0
     can_delete = False
-    readonly_fields = ("account", "amount_fen")
+    fields = readonly_fields = ("account", "amount_yuan")
+    amount_yuan = yuan_field("amount_fen", _("金额（元）"))
 
 
 @admin.register(Account)
 class AccountAdmin(ReadOnlyAdmin):
-    list_display = ("code", "kind", "customer", "provider", "balance_fen")
+    list_display = ("code", "kind", "customer", "provider", "balance_yuan")
+    fields = readonly_fields = ("code", "kind", "customer", "provider", "balance_yuan")
     list_filter = ("kind",)
     search_fields = ("code",)
+    balance_yuan = yuan_field("balance_fen", _("余额（元）"))
 
 
 @admin.register(JournalEntry)
@@ -67,11 +71,16 @@ class ManualCreditForm(forms.Form):
 @admin.register(TopUp)
 class TopUpAdmin(ReadOnlyAdmin):
     list_display = (
-        "out_trade_no", "customer", "amount_fen", "gateway", "gateway_txn", "status",
+        "out_trade_no", "customer", "amount_yuan", "gateway", "gateway_txn", "status",
+        "created_at", "paid_at",
+    )  # fmt: skip
+    fields = readonly_fields = (
+        "out_trade_no", "customer", "amount_yuan", "gateway", "gateway_txn", "status",
         "created_at", "paid_at",
     )  # fmt: skip
     list_filter = ("status", "gateway")
     search_fields = ("out_trade_no", "gateway_txn")
+    amount_yuan = yuan_field("amount_fen", _("金额（元）"))
 
     def get_urls(self):
         return [
