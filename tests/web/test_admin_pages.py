@@ -275,3 +275,49 @@ def test_a_package_price_is_typed_in_yuan_and_kept_in_exact_fen(seeded, admin_cl
     assert admin_client.post(change, again).status_code == 302
     big.refresh_from_db()
     assert big.price_fen == 1_234_567
+
+
+CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+def _admin_models() -> list:
+    """Return the project's models the admin shows, with those of their inlines."""
+    models = []
+    for model, model_admin in admin.site._registry.items():
+        for shown in (model, *(inline.model for inline in model_admin.inlines)):
+            if shown.__module__.startswith("doudesk.") and shown not in models:
+                models.append(shown)
+    return models
+
+
+@pytest.mark.parametrize("model", _admin_models(), ids=lambda m: m._meta.label)
+def test_every_admin_field_is_labelled_in_the_operators_language(model):
+    from django.utils import translation
+
+    fields = [
+        f
+        for f in model._meta.get_fields()
+        if f.concrete and not f.auto_created and not (f.primary_key and f.name == "id")
+    ]
+    for language, chinese in (("zh-hans", True), ("en", False)):
+        with translation.override(language):
+            labels = {f.name: str(f.verbose_name) for f in fields}
+            labels["(model)"] = str(model._meta.verbose_name)
+            wrong = {n: v for n, v in labels.items() if bool(CJK.search(v)) != chinese}
+            assert wrong == {}, language
+
+
+def test_the_order_page_reads_in_the_operators_language(seeded, admin_client, customer):
+    order = _order_of_1600_yuan(customer)
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    chinese = admin_client.get(url).content.decode()
+    for label in ("服务商订单号", "已交付数量", "订单金额（元）", "创建时间", "订单事件"):
+        assert label in chinese
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(url).content.decode()
+    for label in ("Provider order id", "Quantity delivered", "Order amount (yuan)", "Created at"):
+        assert label in english
+    assert "Order event" in english
+    assert "服务商订单号" not in english
+    listing = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert "Service module" in listing

@@ -28,12 +28,14 @@ def _new_salt() -> str:
 class Customer(models.Model):
     """The buyer behind a user: an individual creator or an enterprise."""
 
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, verbose_name=_("用户"), on_delete=models.PROTECT
+    )
     kind = models.CharField(_("类型"), max_length=20, choices=CustomerKind.choices)
     display_name = models.CharField(_("名称"), max_length=100, blank=True)
     # Salt for hashing the customer id into public transparency-log leaves.
-    ledger_salt = models.CharField(max_length=32, default=_new_salt, editable=False)
-    created_at = models.DateTimeField(auto_now_add=True)
+    ledger_salt = models.CharField(_("日志盐值"), max_length=32, default=_new_salt, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("客户")
@@ -52,7 +54,9 @@ class VerificationStatus(models.TextChoices):
 class Verification(models.Model):
     """One identity-verification submission; the latest approved one unlocks ordering."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="verifications")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="verifications"
+    )
     kind = models.CharField(_("类型"), max_length=20, choices=CustomerKind.choices)
     status = models.CharField(
         _("状态"),
@@ -62,16 +66,23 @@ class Verification(models.Model):
         db_index=True,
     )
     legal_name = models.CharField(_("姓名/企业名称"), max_length=100)
-    number_encrypted = models.TextField(editable=False)
+    number_encrypted = models.TextField(_("证件号码（加密）"), editable=False)
     number_masked = models.CharField(_("证件号码"), max_length=32)
     #: Blind index of the number (:func:`doudesk.accounts.crypto.blind_index`): finds other
     #: submissions with the same number for the reviewer without decrypting them all.
-    number_digest = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    number_digest = models.CharField(
+        _("证件号码索引"), max_length=64, blank=True, db_index=True, editable=False
+    )
     licence = models.FileField(_("营业执照"), upload_to="licences/%Y/%m/", blank=True)
-    submitted_at = models.DateTimeField(auto_now_add=True)
-    reviewed_at = models.DateTimeField(null=True, blank=True)
+    submitted_at = models.DateTimeField(_("提交时间"), auto_now_add=True)
+    reviewed_at = models.DateTimeField(_("审核时间"), null=True, blank=True)
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("审核人"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     reject_reason = models.CharField(_("驳回原因"), max_length=200, blank=True)
 
@@ -87,13 +98,15 @@ class Verification(models.Model):
 class ApiKey(models.Model):
     """A customer's API key; only its SHA-256 digest is stored, the key is shown once."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="api_keys")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("客户"), on_delete=models.CASCADE, related_name="api_keys"
+    )
     name = models.CharField(_("名称"), max_length=50, default="default")
-    prefix = models.CharField(max_length=12, db_index=True)
-    digest = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    prefix = models.CharField(_("前缀"), max_length=12, db_index=True)
+    digest = models.CharField(_("密钥摘要"), max_length=64, unique=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    last_used_at = models.DateTimeField(_("最近使用时间"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("API 密钥")

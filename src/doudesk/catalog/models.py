@@ -36,11 +36,11 @@ class CategoryGroup(models.TextChoices):
 
 
 class Category(Localized, models.Model):
-    slug = models.SlugField(unique=True)
-    group = models.CharField(max_length=20, choices=CategoryGroup.choices)
-    name_zh = models.CharField(max_length=50)
-    name_en = models.CharField(max_length=50)
-    sort = models.PositiveSmallIntegerField(default=0)
+    slug = models.SlugField(_("标识"), unique=True)
+    group = models.CharField(_("分组"), max_length=20, choices=CategoryGroup.choices)
+    name_zh = models.CharField(_("中文名称"), max_length=50)
+    name_en = models.CharField(_("英文名称"), max_length=50)
+    sort = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
         ordering = ["sort", "pk"]
@@ -90,31 +90,38 @@ class Channel(models.TextChoices):
 class ServiceModule(Localized, models.Model):
     """One standard service a customer can order alone, routed to one provider service."""
 
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="modules")
-    code = models.SlugField(unique=True)
-    kind = models.CharField(max_length=20, choices=ModuleKind.choices)
-    name_zh = models.CharField(max_length=80)
-    name_en = models.CharField(max_length=80)
-    description_zh = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
-    target_kind = models.CharField(max_length=10, choices=TargetKind.choices)
-    unit_zh = models.CharField(max_length=10)
-    unit_en = models.CharField(max_length=20)
-    min_quantity = models.PositiveIntegerField()
-    max_quantity = models.PositiveIntegerField()
-    step = models.PositiveIntegerField(default=1)
-    rate_per_1000 = models.DecimalField(_("每千单位价格(元)"), max_digits=12, decimal_places=4)
-    avg_completion_hours = models.DecimalField(max_digits=8, decimal_places=2)
-    refill_days = models.PositiveSmallIntegerField(default=0)
-    cancel_allowed = models.BooleanField(default=False)
-    refill_allowed = models.BooleanField(default=False)
-    channel = models.CharField(max_length=30, choices=Channel.choices)
-    provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.PROTECT, related_name="modules"
+    category = models.ForeignKey(
+        Category, verbose_name=_("分类"), on_delete=models.PROTECT, related_name="modules"
     )
-    provider_service_id = models.CharField(max_length=50)
-    active = models.BooleanField(default=True)
-    sort = models.PositiveSmallIntegerField(default=0)
+    code = models.SlugField(_("代码"), unique=True)
+    kind = models.CharField(_("类型"), max_length=20, choices=ModuleKind.choices)
+    name_zh = models.CharField(_("中文名称"), max_length=80)
+    name_en = models.CharField(_("英文名称"), max_length=80)
+    description_zh = models.TextField(_("中文介绍"), blank=True)
+    description_en = models.TextField(_("英文介绍"), blank=True)
+    target_kind = models.CharField(_("链接类型"), max_length=10, choices=TargetKind.choices)
+    unit_zh = models.CharField(_("中文单位"), max_length=10)
+    unit_en = models.CharField(_("英文单位"), max_length=20)
+    min_quantity = models.PositiveIntegerField(_("最小数量"))
+    max_quantity = models.PositiveIntegerField(_("最大数量"))
+    step = models.PositiveIntegerField(_("步长"), default=1)
+    rate_per_1000 = models.DecimalField(_("每千单位价格(元)"), max_digits=12, decimal_places=4)
+    avg_completion_hours = models.DecimalField(
+        _("平均完成时间（小时）"), max_digits=8, decimal_places=2
+    )
+    refill_days = models.PositiveSmallIntegerField(_("补量天数"), default=0)
+    cancel_allowed = models.BooleanField(_("允许取消"), default=False)
+    refill_allowed = models.BooleanField(_("允许补量"), default=False)
+    channel = models.CharField(_("交付渠道"), max_length=30, choices=Channel.choices)
+    provider = models.ForeignKey(
+        "providers.Provider",
+        verbose_name=_("服务商"),
+        on_delete=models.PROTECT,
+        related_name="modules",
+    )
+    provider_service_id = models.CharField(_("服务商服务编号"), max_length=50)
+    active = models.BooleanField(_("上架"), default=True)
+    sort = models.PositiveSmallIntegerField(_("排序"), default=0)
 
     class Meta:
         ordering = ["category__sort", "sort", "pk"]
@@ -153,14 +160,14 @@ class ServiceModule(Localized, models.Model):
 class Package(Localized, models.Model):
     """A fixed bundle of modules at a bundle price, e.g. 播放+点赞+评论."""
 
-    code = models.SlugField(unique=True)
-    name_zh = models.CharField(max_length=80)
-    name_en = models.CharField(max_length=80)
-    description_zh = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
-    price_fen = models.BigIntegerField()
-    target_kind = models.CharField(max_length=10, choices=TargetKind.choices)
-    active = models.BooleanField(default=True)
+    code = models.SlugField(_("代码"), unique=True)
+    name_zh = models.CharField(_("中文名称"), max_length=80)
+    name_en = models.CharField(_("英文名称"), max_length=80)
+    description_zh = models.TextField(_("中文介绍"), blank=True)
+    description_en = models.TextField(_("英文介绍"), blank=True)
+    price_fen = models.BigIntegerField(_("价格（分）"))
+    target_kind = models.CharField(_("链接类型"), max_length=10, choices=TargetKind.choices)
+    active = models.BooleanField(_("上架"), default=True)
 
     class Meta:
         verbose_name = _("套餐")
@@ -174,11 +181,15 @@ class Package(Localized, models.Model):
 
 
 class PackageItem(models.Model):
-    package = models.ForeignKey(Package, on_delete=models.CASCADE, related_name="items")
-    module = models.ForeignKey(ServiceModule, on_delete=models.PROTECT)
-    quantity = models.PositiveIntegerField()
+    package = models.ForeignKey(
+        Package, verbose_name=_("套餐"), on_delete=models.CASCADE, related_name="items"
+    )
+    module = models.ForeignKey(ServiceModule, verbose_name=_("服务模块"), on_delete=models.PROTECT)
+    quantity = models.PositiveIntegerField(_("数量"))
 
     class Meta:
+        verbose_name = _("套餐项目")
+        verbose_name_plural = _("套餐项目")
         ordering = ["pk"]
         constraints = [
             models.UniqueConstraint(fields=["package", "module"], name="package_module_once")
@@ -191,15 +202,15 @@ class PackageItem(models.Model):
 class GrowthPlan(Localized, models.Model):
     """N units of one module a day for D days, placed as one order per day."""
 
-    code = models.SlugField(unique=True)
-    name_zh = models.CharField(max_length=80)
-    name_en = models.CharField(max_length=80)
-    description_zh = models.TextField(blank=True)
-    description_en = models.TextField(blank=True)
-    module = models.ForeignKey(ServiceModule, on_delete=models.PROTECT)
-    daily_quantity = models.PositiveIntegerField()
-    days = models.PositiveSmallIntegerField()
-    active = models.BooleanField(default=True)
+    code = models.SlugField(_("代码"), unique=True)
+    name_zh = models.CharField(_("中文名称"), max_length=80)
+    name_en = models.CharField(_("英文名称"), max_length=80)
+    description_zh = models.TextField(_("中文介绍"), blank=True)
+    description_en = models.TextField(_("英文介绍"), blank=True)
+    module = models.ForeignKey(ServiceModule, verbose_name=_("服务模块"), on_delete=models.PROTECT)
+    daily_quantity = models.PositiveIntegerField(_("每日数量"))
+    days = models.PositiveSmallIntegerField(_("天数"))
+    active = models.BooleanField(_("上架"), default=True)
 
     class Meta:
         verbose_name = _("每日增长计划")

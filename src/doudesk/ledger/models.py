@@ -38,13 +38,18 @@ class LogLeaf(models.Model):
     sequencer assigns indexes in batches and integrates the leaves into the tree.
     """
 
-    index = models.BigIntegerField(unique=True, null=True, blank=True)
-    leaf = models.TextField()
-    leaf_hash = models.BinaryField(max_length=32)
+    index = models.BigIntegerField(_("序号"), unique=True, null=True, blank=True)
+    leaf = models.TextField(_("叶子内容"))
+    leaf_hash = models.BinaryField(_("叶哈希"), max_length=32)
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="log_leaves"
+        "orders.Order",
+        verbose_name=_("订单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="log_leaves",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("日志叶子")
@@ -94,10 +99,10 @@ class LogTreeState(models.Model):
 class Checkpoint(models.Model):
     """A signed tree head (C2SP checkpoint as a signed note), kept forever."""
 
-    size = models.BigIntegerField(unique=True)
-    root = models.BinaryField(max_length=32)
-    note = models.TextField()
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    size = models.BigIntegerField(_("树大小"), unique=True)
+    root = models.BinaryField(_("根哈希"), max_length=32)
+    note = models.TextField(_("签名记录"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("检查点")
@@ -116,14 +121,20 @@ class Checkpoint(models.Model):
 class DeliveredUnit(models.Model):
     """A delivered unit (hashed viewer or follower id) attributed to exactly one order, ever."""
 
-    unit_hash = models.CharField(max_length=128, unique=True)
+    unit_hash = models.CharField(_("单元哈希"), max_length=128, unique=True)
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, related_name="delivered_units"
+        "orders.Order",
+        verbose_name=_("订单"),
+        on_delete=models.PROTECT,
+        related_name="delivered_units",
     )
     provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.PROTECT, related_name="delivered_units"
+        "providers.Provider",
+        verbose_name=_("服务商"),
+        on_delete=models.PROTECT,
+        related_name="delivered_units",
     )
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("已交付单元")
@@ -137,14 +148,25 @@ class DoubleSellingIncident(models.Model):
     """A provider reported, for ``order``, a unit already attributed to ``other_order``."""
 
     provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.PROTECT, related_name="double_selling_incidents"
+        "providers.Provider",
+        verbose_name=_("服务商"),
+        on_delete=models.PROTECT,
+        related_name="double_selling_incidents",
     )
     order = models.ForeignKey(
-        "orders.Order", on_delete=models.PROTECT, related_name="double_selling_incidents"
+        "orders.Order",
+        verbose_name=_("订单"),
+        on_delete=models.PROTECT,
+        related_name="double_selling_incidents",
     )
-    unit_hash = models.CharField(max_length=128)
-    other_order = models.ForeignKey("orders.Order", on_delete=models.PROTECT, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    unit_hash = models.CharField(_("单元哈希"), max_length=128)
+    other_order = models.ForeignKey(
+        "orders.Order",
+        verbose_name=_("已占用该单元的订单"),
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("重复售卖事件")

@@ -56,40 +56,58 @@ class OrderGroup(models.Model):
 
 class Order(models.Model):
     customer = models.ForeignKey(
-        "accounts.Customer", on_delete=models.PROTECT, related_name="orders"
+        "accounts.Customer", verbose_name=_("客户"), on_delete=models.PROTECT, related_name="orders"
     )
-    module = models.ForeignKey("catalog.ServiceModule", on_delete=models.PROTECT)
+    module = models.ForeignKey(
+        "catalog.ServiceModule", verbose_name=_("服务模块"), on_delete=models.PROTECT
+    )
     group = models.ForeignKey(
-        OrderGroup, null=True, blank=True, on_delete=models.PROTECT, related_name="orders"
+        OrderGroup,
+        verbose_name=_("订单组"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="orders",
     )
     quote = models.OneToOneField(
-        "pricing.Quote", null=True, blank=True, on_delete=models.PROTECT, related_name="order"
+        "pricing.Quote",
+        verbose_name=_("报价"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="order",
     )
-    target = models.CharField(max_length=300, blank=True)
-    target_kind = models.CharField(max_length=10)
-    quantity = models.PositiveIntegerField()
-    unit_rate = models.DecimalField(max_digits=12, decimal_places=4)
-    charge_fen = models.BigIntegerField()
-    options = models.JSONField(default=dict, blank=True)
+    target = models.CharField(_("目标"), max_length=300, blank=True)
+    target_kind = models.CharField(_("链接类型"), max_length=10)
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit_rate = models.DecimalField(_("单价（元/千）"), max_digits=12, decimal_places=4)
+    charge_fen = models.BigIntegerField(_("订单金额（分）"))
+    options = models.JSONField(_("投放设置"), default=dict, blank=True)
     status = models.CharField(
-        max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING, db_index=True
+        _("状态"),
+        max_length=20,
+        choices=OrderStatus.choices,
+        default=OrderStatus.PENDING,
+        db_index=True,
     )
-    provider = models.ForeignKey("providers.Provider", on_delete=models.PROTECT)
-    external_id = models.CharField(max_length=64, blank=True, db_index=True)
-    dispatch_claimed_at = models.DateTimeField(null=True, blank=True)
+    provider = models.ForeignKey(
+        "providers.Provider", verbose_name=_("服务商"), on_delete=models.PROTECT
+    )
+    external_id = models.CharField(_("服务商订单号"), max_length=64, blank=True, db_index=True)
+    dispatch_claimed_at = models.DateTimeField(_("提交服务商时间"), null=True, blank=True)
     # Set when the provider may have taken the order without answering (a timeout): it is never
     # sent again automatically; an operator checks with the provider and reconciles.
-    dispatch_uncertain_at = models.DateTimeField(null=True, blank=True)
-    scheduled_for = models.DateTimeField(null=True, blank=True)
-    start_count = models.BigIntegerField(null=True, blank=True)
-    delivered = models.PositiveIntegerField(default=0)
-    remains = models.PositiveIntegerField(null=True, blank=True)
-    provider_cost_fen = models.BigIntegerField(default=0)
-    refunded_fen = models.BigIntegerField(default=0)
-    cancel_requested_at = models.DateTimeField(null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
-    updated_at = models.DateTimeField(auto_now=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
+    dispatch_uncertain_at = models.DateTimeField(_("提交待核实时间"), null=True, blank=True)
+    scheduled_for = models.DateTimeField(_("计划开始"), null=True, blank=True)
+    start_count = models.BigIntegerField(_("初始数"), null=True, blank=True)
+    delivered = models.PositiveIntegerField(_("已交付数量"), default=0)
+    remains = models.PositiveIntegerField(_("剩余数量"), null=True, blank=True)
+    provider_cost_fen = models.BigIntegerField(_("服务商费用（分）"), default=0)
+    refunded_fen = models.BigIntegerField(_("已退款（分）"), default=0)
+    cancel_requested_at = models.DateTimeField(_("申请取消时间"), null=True, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("订单")
@@ -140,14 +158,18 @@ class Order(models.Model):
 class OrderEvent(models.Model):
     """One recorded step of an order: every status transition and every money movement."""
 
-    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="events")
-    kind = models.CharField(max_length=30)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    data = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.CASCADE, related_name="events"
+    )
+    kind = models.CharField(_("类型"), max_length=30)
+    from_status = models.CharField(_("原状态"), max_length=20, blank=True)
+    to_status = models.CharField(_("新状态"), max_length=20, blank=True)
+    data = models.JSONField(_("数据"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
+        verbose_name = _("订单事件")
+        verbose_name_plural = _("订单事件")
         ordering = ["pk"]
 
     def __str__(self) -> str:

@@ -49,23 +49,35 @@ class QuoteSource(models.TextChoices):
 class Quote(models.Model):
     """A price shown to one customer for one module and quantity, valid until ``expires_at``."""
 
-    id = models.CharField(primary_key=True, max_length=24, default=_quote_id, editable=False)
-    customer = models.ForeignKey("accounts.Customer", on_delete=models.CASCADE)
-    module = models.ForeignKey("catalog.ServiceModule", on_delete=models.CASCADE)
-    quantity = models.PositiveIntegerField()
-    unit_rate = models.DecimalField(max_digits=12, decimal_places=4)
-    total_fen = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    source = models.CharField(
-        max_length=10, choices=QuoteSource.choices, default=QuoteSource.STATIC
+    id = models.CharField(
+        _("报价编号"), primary_key=True, max_length=24, default=_quote_id, editable=False
     )
-    floor = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    ceiling = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    reference_rate = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    point = models.PositiveSmallIntegerField(null=True, blank=True)
-    grid_version = models.PositiveIntegerField(default=0)
-    tier = models.PositiveSmallIntegerField(default=0)
+    customer = models.ForeignKey(
+        "accounts.Customer", verbose_name=_("客户"), on_delete=models.CASCADE
+    )
+    module = models.ForeignKey(
+        "catalog.ServiceModule", verbose_name=_("服务模块"), on_delete=models.CASCADE
+    )
+    quantity = models.PositiveIntegerField(_("数量"))
+    unit_rate = models.DecimalField(_("单价（元/千）"), max_digits=12, decimal_places=4)
+    total_fen = models.BigIntegerField(_("总价（分）"))
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("失效时间"))
+    source = models.CharField(
+        _("来源"), max_length=10, choices=QuoteSource.choices, default=QuoteSource.STATIC
+    )
+    floor = models.DecimalField(
+        _("底价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    ceiling = models.DecimalField(
+        _("上限（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    reference_rate = models.DecimalField(
+        _("市场参考价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    point = models.PositiveSmallIntegerField(_("价格档位"), null=True, blank=True)
+    grid_version = models.PositiveIntegerField(_("档位版本"), default=0)
+    tier = models.PositiveSmallIntegerField(_("阶梯"), default=0)
 
     class Meta:
         verbose_name = _("报价")
@@ -80,6 +92,7 @@ class ModulePricingConfig(models.Model):
 
     module = models.OneToOneField(
         "catalog.ServiceModule",
+        verbose_name=_("服务模块"),
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="pricing_config",
@@ -119,7 +132,7 @@ class ModulePricingConfig(models.Model):
         _("基准数量"), null=True, blank=True, help_text=_("留空为 1000（限于模块数量范围内）")
     )
     grid_size = models.PositiveSmallIntegerField(_("价格档位数"), default=8)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("定价设置")
@@ -146,10 +159,16 @@ class ProviderOffer(models.Model):
     """One provider's cost for a module (yuan per 1,000 units), its quality and daily capacity."""
 
     module = models.ForeignKey(
-        "catalog.ServiceModule", on_delete=models.CASCADE, related_name="provider_offers"
+        "catalog.ServiceModule",
+        verbose_name=_("服务模块"),
+        on_delete=models.CASCADE,
+        related_name="provider_offers",
     )
     provider = models.ForeignKey(
-        "providers.Provider", on_delete=models.CASCADE, related_name="offers"
+        "providers.Provider",
+        verbose_name=_("服务商"),
+        on_delete=models.CASCADE,
+        related_name="offers",
     )
     rate = models.DecimalField(_("成本价(元/千)"), max_digits=12, decimal_places=4)
     success_rate = models.DecimalField(
@@ -161,10 +180,10 @@ class ProviderOffer(models.Model):
     capacity_per_day = models.PositiveBigIntegerField(
         _("日产能"), null=True, blank=True, help_text=_("留空为不限")
     )
-    min_quantity = models.PositiveIntegerField(default=1)
-    max_quantity = models.PositiveIntegerField(null=True, blank=True)
-    active = models.BooleanField(default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    min_quantity = models.PositiveIntegerField(_("最小数量"), default=1)
+    max_quantity = models.PositiveIntegerField(_("最大数量"), null=True, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("服务商报价")
@@ -187,7 +206,10 @@ class ReferencePrice(models.Model):
     """A market reference price for a module, with its source; it counts until ``expires_at``."""
 
     module = models.ForeignKey(
-        "catalog.ServiceModule", on_delete=models.CASCADE, related_name="reference_prices"
+        "catalog.ServiceModule",
+        verbose_name=_("服务模块"),
+        on_delete=models.CASCADE,
+        related_name="reference_prices",
     )
     source = models.CharField(_("来源"), max_length=100)
     #: The source's name in English for English pages (``source`` is Chinese); blank: none given.
@@ -195,10 +217,10 @@ class ReferencePrice(models.Model):
     rate = models.DecimalField(_("参考价(元/千)"), max_digits=12, decimal_places=4)
     observed_at = models.DateTimeField(_("采集时间"))
     expires_at = models.DateTimeField(_("失效时间"))
-    min_quantity = models.PositiveIntegerField(default=1)
-    max_quantity = models.PositiveIntegerField(null=True, blank=True)
-    note = models.CharField(max_length=200, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    min_quantity = models.PositiveIntegerField(_("最小数量"), default=1)
+    max_quantity = models.PositiveIntegerField(_("最大数量"), null=True, blank=True)
+    note = models.CharField(_("备注"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
 
     class Meta:
         verbose_name = _("市场参考价")
@@ -221,17 +243,20 @@ class ModulePriceState(models.Model):
 
     module = models.OneToOneField(
         "catalog.ServiceModule",
+        verbose_name=_("服务模块"),
         on_delete=models.CASCADE,
         primary_key=True,
         related_name="price_state",
     )
-    state = models.JSONField()
-    price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    available = models.BooleanField(default=False)
-    published_at = models.DateTimeField(null=True, blank=True)
+    state = models.JSONField(_("引擎状态"))
+    price = models.DecimalField(
+        _("基准价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    available = models.BooleanField(_("可售"), default=False)
+    published_at = models.DateTimeField(_("发布时间"), null=True, blank=True)
     # Quotes and orders up to this instant are folded into ``state`` (see pricing.services).
-    observed_through = models.DateTimeField(null=True, blank=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    observed_through = models.DateTimeField(_("已学习至"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
 
     class Meta:
         verbose_name = _("定价状态")
@@ -245,20 +270,37 @@ class PriceChange(models.Model):
     """One publication of a module's base rate, with the reason, floor, ceiling and cost."""
 
     module = models.ForeignKey(
-        "catalog.ServiceModule", on_delete=models.CASCADE, related_name="price_changes"
+        "catalog.ServiceModule",
+        verbose_name=_("服务模块"),
+        on_delete=models.CASCADE,
+        related_name="price_changes",
     )
-    at = models.DateTimeField()
-    old_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    new_price = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    changed = models.BooleanField(default=False)
-    code = models.CharField(max_length=20)
-    reason_zh = models.TextField()
-    reason_en = models.TextField()
-    floor = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    ceiling = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    cost = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    target = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
-    reference_rate = models.DecimalField(max_digits=12, decimal_places=4, null=True, blank=True)
+    at = models.DateTimeField(_("发布时间"))
+    old_price = models.DecimalField(
+        _("原价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    new_price = models.DecimalField(
+        _("新价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    changed = models.BooleanField(_("已调价"), default=False)
+    code = models.CharField(_("原因代码"), max_length=20)
+    reason_zh = models.TextField(_("中文原因"))
+    reason_en = models.TextField(_("英文原因"))
+    floor = models.DecimalField(
+        _("底价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    ceiling = models.DecimalField(
+        _("上限（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    cost = models.DecimalField(
+        _("成本（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    target = models.DecimalField(
+        _("目标价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
+    reference_rate = models.DecimalField(
+        _("市场参考价（元/千）"), max_digits=12, decimal_places=4, null=True, blank=True
+    )
 
     class Meta:
         verbose_name = _("价格发布记录")

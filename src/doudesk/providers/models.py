@@ -14,14 +14,14 @@ class AdapterKind(models.TextChoices):
 class Provider(models.Model):
     """A vetted provider (MCN, creators, official promotion buyer) reached through an adapter."""
 
-    code = models.SlugField(unique=True)
-    name = models.CharField(max_length=100)
-    adapter = models.CharField(max_length=20, choices=AdapterKind.choices)
-    api_url = models.URLField(blank=True)
+    code = models.SlugField(_("代码"), unique=True)
+    name = models.CharField(_("名称"), max_length=100)
+    adapter = models.CharField(_("接入方式"), max_length=20, choices=AdapterKind.choices)
+    api_url = models.URLField(_("API 地址"), blank=True)
     # The sandbox provider's URL and key come from settings, so its row needs neither.
-    is_sandbox = models.BooleanField(default=False)
-    api_key = models.CharField(max_length=200, blank=True)
-    active = models.BooleanField(default=True)
+    is_sandbox = models.BooleanField(_("沙盒"), default=False)
+    api_key = models.CharField(_("服务商 API 密钥"), max_length=200, blank=True)
+    active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
         verbose_name = _("服务商")

@@ -28,15 +28,25 @@ NON_NEGATIVE = (AccountKind.CUSTOMER_CASH, AccountKind.CUSTOMER_HOLD)
 
 
 class Account(models.Model):
-    code = models.CharField(max_length=80, unique=True)
-    kind = models.CharField(max_length=30, choices=AccountKind.choices)
+    code = models.CharField(_("代码"), max_length=80, unique=True)
+    kind = models.CharField(_("类型"), max_length=30, choices=AccountKind.choices)
     customer = models.ForeignKey(
-        "accounts.Customer", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "accounts.Customer",
+        verbose_name=_("客户"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     provider = models.ForeignKey(
-        "providers.Provider", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        "providers.Provider",
+        verbose_name=_("服务商"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    balance_fen = models.BigIntegerField(default=0)
+    balance_fen = models.BigIntegerField(_("余额（分）"), default=0)
 
     class Meta:
         verbose_name = _("账户")
@@ -55,13 +65,18 @@ class Account(models.Model):
 class JournalEntry(models.Model):
     """One balanced movement; ``ref`` makes a movement happen at most once."""
 
-    ref = models.CharField(max_length=120, unique=True)
-    kind = models.CharField(max_length=30)
-    memo = models.CharField(max_length=200, blank=True)
+    ref = models.CharField(_("业务编号"), max_length=120, unique=True)
+    kind = models.CharField(_("类型"), max_length=30)
+    memo = models.CharField(_("说明"), max_length=200, blank=True)
     order = models.ForeignKey(
-        "orders.Order", null=True, blank=True, on_delete=models.PROTECT, related_name="journal"
+        "orders.Order",
+        verbose_name=_("订单"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="journal",
     )
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
 
     class Meta:
         verbose_name = _("记账凭证")
@@ -73,11 +88,17 @@ class JournalEntry(models.Model):
 
 
 class Leg(models.Model):
-    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="legs")
-    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="legs")
-    amount_fen = models.BigIntegerField()
+    entry = models.ForeignKey(
+        JournalEntry, verbose_name=_("记账凭证"), on_delete=models.PROTECT, related_name="legs"
+    )
+    account = models.ForeignKey(
+        Account, verbose_name=_("账户"), on_delete=models.PROTECT, related_name="legs"
+    )
+    amount_fen = models.BigIntegerField(_("金额（分）"))
 
     class Meta:
+        verbose_name = _("分录")
+        verbose_name_plural = _("分录")
         constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="leg_not_zero")]
 
     def __str__(self) -> str:
@@ -94,16 +115,18 @@ class TopUpStatus(models.TextChoices):
 class TopUp(models.Model):
     """A payment through a gateway; credited once when its signed callback says paid."""
 
-    customer = models.ForeignKey("accounts.Customer", on_delete=models.PROTECT)
-    amount_fen = models.BigIntegerField()
-    gateway = models.CharField(max_length=20, default="sandbox")
-    out_trade_no = models.CharField(max_length=40, unique=True)
-    status = models.CharField(
-        max_length=10, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
+    customer = models.ForeignKey(
+        "accounts.Customer", verbose_name=_("客户"), on_delete=models.PROTECT
     )
-    gateway_txn = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    paid_at = models.DateTimeField(null=True, blank=True)
+    amount_fen = models.BigIntegerField(_("金额（分）"))
+    gateway = models.CharField(_("支付渠道"), max_length=20, default="sandbox")
+    out_trade_no = models.CharField(_("商户订单号"), max_length=40, unique=True)
+    status = models.CharField(
+        _("状态"), max_length=10, choices=TopUpStatus.choices, default=TopUpStatus.PENDING
+    )
+    gateway_txn = models.CharField(_("渠道流水号"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), auto_now_add=True)
+    paid_at = models.DateTimeField(_("到账时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("充值")
