@@ -321,3 +321,20 @@ def test_the_order_page_reads_in_the_operators_language(seeded, admin_client, cu
     assert "服务商订单号" not in english
     listing = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert "Service module" in listing
+
+
+def test_a_quote_top_up_or_journal_leg_is_named_with_its_amount_in_yuan(
+    seeded, admin_client, customer
+):
+    from doudesk.wallet.models import JournalEntry
+    from doudesk.wallet.services import topup_create
+
+    order = _order_of_1600_yuan(customer)
+    assert str(order.quote).endswith("= ¥1,600.00")
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert f"{order.quote.pk} " in page.content.decode()
+    assert "= ¥1,600.00</a>" in page.content.decode()  # the order's quote, linked
+    assert "= 160000" not in page.content.decode()
+    hold = JournalEntry.objects.get(kind="order_hold")
+    assert sorted(str(leg).split()[-1] for leg in hold.legs.all()) == ["+¥1,600.00", "-¥1,600.00"]
+    assert str(topup_create(customer=customer, amount_fen=1_234_500)).split()[1] == "¥12,345.00"

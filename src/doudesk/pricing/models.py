@@ -28,6 +28,8 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.wallet.money import yuan_label
+
 
 def _quote_id() -> str:
     return "q_" + secrets.token_hex(10)
@@ -84,7 +86,7 @@ class Quote(models.Model):
         verbose_name_plural = _("报价")
 
     def __str__(self) -> str:
-        return f"{self.id} {self.module_id}×{self.quantity} = {self.total_fen}"
+        return f"{self.id} {self.module_id}×{self.quantity} = {yuan_label(self.total_fen)}"
 
 
 class ModulePricingConfig(models.Model):

@@ -13,17 +13,12 @@ from typing import Any
 from django.contrib import admin
 from django.utils.functional import Promise
 
-from doudesk.wallet.money import yuan_str
+from doudesk.wallet.money import yuan_label
 
 
 def yuan_display(fen: int | None) -> str:
-    """Return fen as an operator reads it: ``123456`` → ``¥1,234.56``, ``-5`` → ``-¥0.05``.
-
-    ``-`` when there is no amount.
-    """
-    if fen is None:
-        return "-"
-    return f"{'-' if fen < 0 else ''}¥{yuan_str(abs(fen), grouped=True)}"
+    """Return fen as an operator reads it: ``123456`` → ``¥1,234.56`` (``-`` when unknown)."""
+    return "-" if fen is None else yuan_label(fen)
 
 
 def yuan_field(field: str, description: str | Promise) -> Callable[[Any, Any], str]:

@@ -13,6 +13,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.wallet.money import yuan_label
+
 
 class AccountKind(models.TextChoices):
     CUSTOMER_CASH = "customer_cash", _("客户余额")
@@ -102,7 +104,9 @@ class Leg(models.Model):
         constraints = [models.CheckConstraint(condition=~Q(amount_fen=0), name="leg_not_zero")]
 
     def __str__(self) -> str:
-        return f"{self.account.code} {self.amount_fen:+d}"
+        return (
+            f"{self.account.code} {'+' if self.amount_fen > 0 else ''}{yuan_label(self.amount_fen)}"
+        )
 
 
 class TopUpStatus(models.TextChoices):
@@ -143,4 +147,4 @@ class TopUp(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.out_trade_no} {self.amount_fen / 100:.2f} {self.status}"
+        return f"{self.out_trade_no} {yuan_label(self.amount_fen)} {self.status}"

@@ -19,6 +19,11 @@ def yuan_str(fen: int, *, grouped: bool = False) -> str:
     return f"{sign}{whole}.{fen % 100:02d}"
 
 
+def yuan_label(fen: int) -> str:
+    """Return fen as people read an amount: ``123456`` → ``"¥1,234.56"``, ``-5`` → ``"-¥0.05"``."""
+    return f"{'-' if fen < 0 else ''}¥{yuan_str(abs(fen), grouped=True)}"
+
+
 def yuan_to_fen(value: Decimal | str | int) -> int:
     """Convert yuan to fen, rounding half-up; raises ValueError on junk."""
     try:
