@@ -338,3 +338,14 @@ def test_a_quote_top_up_or_journal_leg_is_named_with_its_amount_in_yuan(
     hold = JournalEntry.objects.get(kind="order_hold")
     assert sorted(str(leg).split()[-1] for leg in hold.legs.all()) == ["+¥1,600.00", "-¥1,600.00"]
     assert str(topup_create(customer=customer, amount_fen=1_234_500)).split()[1] == "¥12,345.00"
+
+
+def test_the_admin_sections_read_in_the_operators_language(admin_client):
+    chinese = admin_client.get(reverse("admin:index")).content.decode()
+    for section in ("客户与认证", "服务目录", "透明日志", "订单管理", "定价", "服务商管理", "钱包"):
+        assert section in chinese
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(reverse("admin:index")).content.decode()
+    for section in ("Customers and verification", "Transparency log", "Pricing", "Wallet"):
+        assert section in english
+    assert "透明日志" not in english
