@@ -32,7 +32,7 @@ from doudesk.pricing.services import (
     quote_create,
 )
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import VIDEO_URL, module_id
+from factories import ACCOUNT_URL, VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -356,3 +356,57 @@ def test_the_admin_imports_reference_prices_from_csv(priced, admin_client):
 )  # fmt: skip
 def test_every_pricing_admin_page_renders(priced, admin_client, page):
     assert admin_client.get(f"/admin/pricing/{page}").status_code == 200
+
+
+LINKS = {
+    "video": VIDEO_URL,
+    "account": ACCOUNT_URL,
+    "live": "https://live.douyin.com/723456789012",
+    "none": "",
+}
+
+
+def test_the_listed_rate_is_what_an_order_at_the_base_quantity_is_charged(
+    priced, customer, api_key_for
+):
+    from doudesk.pricing.selectors import pricing_config
+    from factories import fund_customer
+
+    fund_customer(customer, 10_000_000)
+    ModulePricingConfig.objects.filter(module=plays()).update(kill_switch=True)  # priced so too
+    pricing_publish(module=plays())
+    listed = {s["id"]: Decimal(s["rate"]) for s in Client().get(f"{V1}/services").json()}
+    v2 = Client().post("/api/v2", {"key": api_key_for(customer), "action": "services"}).json()
+    assert {s["service"]: Decimal(s["rate"]) for s in v2} == listed
+    modules = ServiceModule.objects.filter(pk__in=listed).order_by("pk")
+    assert modules.filter(price_state__isnull=False).exists()  # priced by the engine
+    assert modules.filter(price_state__isnull=True).exists()  # sold at the list rate
+    for module in modules:
+        quantity = pricing_config(module=module).base_quantity
+        order = orders.order_place(
+            customer=customer,
+            service_id=module.pk,
+            target=LINKS[module.target_kind],
+            quantity=quantity,
+        )
+        assert order.unit_rate == listed[module.pk], module.code
+        assert order.charge_fen == engine.total_fen(listed[module.pk], quantity), module.code
+
+
+def test_listing_rates_prices_one_quantity_per_service_not_its_volume_tiers(priced, monkeypatch):
+    from doudesk.pricing.selectors import module_price_summaries, module_rates_today
+
+    modules = list(ServiceModule.objects.filter(active=True))
+    summaries = module_price_summaries(modules=modules)
+
+    def tiers_are_not_needed(*args, **kwargs):
+        raise AssertionError("a listing computed volume tiers")
+
+    monkeypatch.setattr(engine, "tier_prices", tiers_are_not_needed)
+    rates = module_rates_today(modules=modules)
+    assert rates == {
+        m.pk: summaries[m.pk].unit_rate
+        if summaries[m.pk].unit_rate is not None
+        else m.rate_per_1000
+        for m in modules
+    }

@@ -386,12 +386,24 @@ def module_rates_today(
     orders may get volume discounts), else the list rate; the list rate too while the engine
     cannot price the module (orders then get the reason).
     """
+    now = now or timezone.now()
     modules = list(modules)
-    summaries = module_price_summaries(modules=modules, now=now)
-    return {
-        m.pk: rate if (rate := summaries[m.pk].unit_rate) is not None else m.rate_per_1000
-        for m in modules
-    }
+    inputs = pricing_inputs_many(modules=modules, now=now)
+    return {m.pk: _rate_today(m, inputs[m.pk], now) for m in modules}
+
+
+def _rate_today(module: ServiceModule, inputs: PricingInputs, now: datetime) -> Decimal:
+    """Return the rate a listing shows: the base quantity's, as :func:`summary_from_inputs` has it.
+
+    Only that one price is computed (no volume tiers, no market comparison).
+    """
+    if not inputs.dynamic:
+        return module.rate_per_1000
+    quantity = inputs.config.base_quantity
+    try:
+        return price_from_inputs(module=module, quantity=quantity, inputs=inputs, now=now).unit_rate
+    except DomainError:
+        return module.rate_per_1000
 
 
 def price_history(
