@@ -149,6 +149,16 @@ class FakeAdapter:
             currency="CNY",
         )
 
+    def deliver_in_full(self, *orders) -> None:
+        """Dispatch ``orders`` here, report each ``Completed`` and run the status sync."""
+        from doudesk.orders import services
+
+        for order in orders:
+            services.order_dispatch(order_id=order.pk)
+            order.refresh_from_db()
+            self.report(order.external_id, ProviderStatus.COMPLETED, remains=0)
+        services.orders_sync()
+
     def status_many(self, ids):
         return {
             i: self.statuses.get(i) or ProviderRejected("Incorrect order ID", code="unknown_order")

@@ -12,7 +12,6 @@ from doudesk.accounts.models import ApiKey
 from doudesk.orders import services
 from doudesk.orders.models import IdempotencyRecord, Order, OrderStatus, Refill
 from doudesk.pricing.services import pricing_publish_all
-from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.wallet.models import TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import ACCOUNT_URL, VIDEO_URL
@@ -255,9 +254,7 @@ def test_refill_of_a_completed_refillable_order_is_accepted(api, customer, sid, 
     order = services.order_place(
         customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=100
     )
-    services.order_dispatch(order_id=order.pk)
-    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
-    services.orders_sync()
+    fake_adapter.deliver_in_full(order)
     response = api.post(f"{V1}/orders/{order.pk}/refill")
     assert response.status_code == 201
     assert response.json() | {"refill": 0} == {

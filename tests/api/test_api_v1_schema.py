@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 
 from doudesk.orders import services
-from doudesk.providers.adapters.base import ProviderStatus
 from factories import ACCOUNT_URL, VIDEO_URL
 
 pytestmark = pytest.mark.django_db
@@ -132,9 +131,7 @@ def test_main_answers_validate_against_the_published_schema(api, customer, spec,
     likes = services.order_place(
         customer=customer, service_id=sid("likes"), target=VIDEO_URL, quantity=100
     )
-    services.order_dispatch(order_id=likes.pk)
-    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.COMPLETED, remains=0)
-    services.orders_sync()
+    fake_adapter.deliver_in_full(likes)
     refill = api.post(f"{V1}/orders/{likes.pk}/refill")
     assert refill.status_code == 201
     check(spec, "post", "/orders/{order_id}/refill", refill)

@@ -204,11 +204,7 @@ def test_refill_answers_the_refill_id_or_an_error(key, customer, other_customer,
     likes = place(customer, sid, "likes", quantity=100)
     plays = place(customer, sid)
     theirs = place(other_customer, sid, "likes", quantity=100)
-    for order in (likes, plays):
-        services.order_dispatch(order_id=order.pk)
-    for placed in fake_adapter.placed:
-        fake_adapter.report(placed["id"], ProviderStatus.COMPLETED, remains=0)
-    services.orders_sync()
+    fake_adapter.deliver_in_full(likes, plays)
     answer = v2(key, "refill", order=likes.pk)
     assert set(answer) == {"refill"}
     assert answer["refill"].isdigit()
@@ -225,11 +221,7 @@ def test_refill_status_answers_in_the_conventions_words(
 ):
     mine = place(customer, sid, "likes", quantity=100)
     theirs = place(other_customer, sid, "likes", quantity=100)
-    for order in (mine, theirs):
-        services.order_dispatch(order_id=order.pk)
-    for placed in fake_adapter.placed:
-        fake_adapter.report(placed["id"], ProviderStatus.COMPLETED, remains=0)
-    services.orders_sync()
+    fake_adapter.deliver_in_full(mine, theirs)
     refill_id = v2(key, "refill", order=mine.pk)["refill"]
     their_refill = services.order_refill(customer=other_customer, order_id=theirs.pk).pk
     assert v2(key, "refill_status", refill=refill_id) == {"status": "Pending"}

@@ -317,9 +317,7 @@ def test_refill_only_for_refillable_finished_orders(customer, fake_adapter):
 def finished_refill(customer, fake_adapter) -> Refill:
     """Complete a likes order (refillable), ask for a refill and send it to the provider."""
     order = place(customer, service_id=module_id("likes"), quantity=100)
-    services.order_dispatch(order_id=order.pk)
-    fake_adapter.report(fake_adapter.placed[-1]["id"], ProviderStatus.COMPLETED, remains=0)
-    services.orders_sync()
+    fake_adapter.deliver_in_full(order)
     refill = services.order_refill(customer=customer, order_id=order.pk)
     services.order_provider_refill(refill_id=refill.pk)
     refill.refresh_from_db()
