@@ -14,18 +14,18 @@ from doudesk.textinput import ascii_int
 MAX_LIMIT = 200
 
 
-def _not_a_bool(value: Any) -> Any:
-    # Pydantic's lax mode reads true as 1: a JSON boolean is never an id or a quantity.
-    if isinstance(value, bool):
-        raise PydanticCustomError("int_type", "Input should be a valid integer")
-    return value
+def _refusing_bools(kind: str, message: str) -> Callable[[Any], Any]:
+    """Return a validator that refuses a JSON boolean as error ``kind`` and passes the rest.
 
+    Pydantic's lax mode reads true as 1: a boolean is never an id, a quantity or an amount.
+    """
 
-def _not_a_bool_number(value: Any) -> Any:
-    # The same for amounts and hours, which may also be written as text ("1.5万", "72").
-    if isinstance(value, bool):
-        raise PydanticCustomError("number_type", "Input should be a number, not a boolean")
-    return value
+    def check(value: Any) -> Any:
+        if isinstance(value, bool):
+            raise PydanticCustomError(kind, message)
+        return value
+
+    return check
 
 
 def _in_range(low: int, high: int | None) -> Callable[[Any], int]:
@@ -62,8 +62,13 @@ Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_in_range(1, M
 Offset = Annotated[int, Field(ge=0), BeforeValidator(_in_range(0, None))]
 
 #: An integer that JSON ``true`` / ``false`` do not pass for.
-Int = Annotated[int, BeforeValidator(_not_a_bool)]
+Int = Annotated[
+    int, BeforeValidator(_refusing_bools("int_type", "Input should be a valid integer"))
+]
 
 #: A number or a number written as text (optional), that ``true`` / ``false`` do not pass for.
 #: One validator around the whole union, so a boolean is one error about the field.
-NumberOrText = Annotated[str | float | int | None, BeforeValidator(_not_a_bool_number)]
+NumberOrText = Annotated[
+    str | float | int | None,
+    BeforeValidator(_refusing_bools("number_type", "Input should be a number, not a boolean")),
+]
