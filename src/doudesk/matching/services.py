@@ -33,7 +33,11 @@ from doudesk.errors import DomainError, FieldError
 from doudesk.matching.offers import Audience, Catalogue
 from doudesk.matching.optimizer import optimise
 from doudesk.matching.selectors import UNAVAILABLE_FEN, matching_catalogue, plan_price_function
-from doudesk.matching.understand import parse_audience_field, understand
+from doudesk.matching.understand import (
+    goal_weights_not_an_object,
+    parse_audience_field,
+    understand,
+)
 from doudesk.orders.models import OrderGroup
 from doudesk.orders.services import OrderLine, order_group_place
 from doudesk.wallet.money import yuan_str
@@ -108,12 +112,7 @@ def plan_need(
     if audience is not None and not isinstance(audience, dict):
         raise _error("audience", "invalid", "受众格式不正确。", "The audience must be an object.")
     if goal_weights is not None and not isinstance(goal_weights, dict):
-        raise _error(
-            "goal_weights",
-            "invalid",
-            '目标权重须为对象，例如 {"followers": 2, "plays": 1}。',
-            'Goal weights must be an object, e.g. {"followers": 2, "plays": 1}.',
-        )
+        raise goal_weights_not_an_object()
     target = (target or "").strip() or None
     understood = understand(
         need,

@@ -554,6 +554,16 @@ def classify_target(target: str | None) -> str | None:
     )
 
 
+def goal_weights_not_an_object() -> DomainError:
+    """Return the error of goal weights given as anything but an object (a mapping)."""
+    return _error(
+        "goal_weights",
+        "invalid",
+        '目标权重须为对象，例如 {"followers": 2, "plays": 1}。',
+        'Goal weights must be an object, e.g. {"followers": 2, "plays": 1}.',
+    )
+
+
 def parse_goal_weights(value: Mapping[str, Any]) -> dict[str, float]:
     """Validate goal weights (intent -> number from 0 to :data:`MAX_GOAL_WEIGHT`, not all 0).
 
@@ -563,12 +573,7 @@ def parse_goal_weights(value: Mapping[str, Any]) -> dict[str, float]:
     """
     lex = get_lexicon()
     if not isinstance(value, Mapping):
-        raise _error(
-            "goal_weights",
-            "invalid",
-            '目标权重须为对象，例如 {"followers": 2, "plays": 1}。',
-            'Goal weights must be an object, e.g. {"followers": 2, "plays": 1}.',
-        )
+        raise goal_weights_not_an_object()
     aliases = {k: k for k in lex.intents}
     aliases.update({"live": "live_viewers", "local": "lbs", "video_edit": "content"})
     goals = "、".join(lex.intents)
