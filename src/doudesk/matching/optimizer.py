@@ -577,10 +577,9 @@ def _dominated_count(
     covers = np.zeros((r.size, r.size), dtype=bool)
     rb, tb, qb, sb = rate[r][None, :], top[r][None, :], qmin[r][None, :], step[r][None, :]
     hb, stb = hpk[r][None, :], start[r][None, :]
-    present = _sorted_unique(profile[r])
+    present, pb = _sorted_unique_inverse(profile[r])
     outcomes = profile_outcomes[present]
     at_least = (outcomes[:, None, :] >= outcomes[None, :, :]).all(axis=2)
-    pb = np.searchsorted(present, profile[r])
     for s0 in range(0, r.size, _BLOCK):
         a = r[s0 : s0 + _BLOCK]
         ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
@@ -727,10 +726,10 @@ class _Model:
             np.column_stack([items, n + items]), np.column_stack([np.ones(n), -kmx])
         )
         kinds = cat.kind_idx[chosen]
-        uniq = _sorted_unique(kinds)
+        uniq, kind_of = _sorted_unique_inverse(kinds)
         by_kind = np.argsort(kinds, kind="stable")
         kind_rows = _Rows(
-            np.bincount(np.searchsorted(uniq, kinds), minlength=uniq.size),
+            np.bincount(kind_of, minlength=uniq.size),
             n + by_kind,
             np.ones(n),
         )
@@ -983,6 +982,12 @@ def _sorted_unique(values: np.ndarray) -> np.ndarray:
     first[0] = True
     np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
     return ordered[first]
+
+
+def _sorted_unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return (the sorted distinct ``values``, each value's index among them)."""
+    distinct = _sorted_unique(values)
+    return distinct, np.searchsorted(distinct, values)
 
 
 def _load(
