@@ -206,9 +206,10 @@ def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
         )
         answer = []
         for raw in ids:
-            refill = found.get(ascii_id(raw) or 0)
+            pk = ascii_id(raw)
+            refill = found.get(pk) if pk is not None else None
             status = REFILL_WORDS[refill.status] if refill else {"error": INCORRECT_REFILL_ID}
-            answer.append({"refill": ascii_id(raw) or raw, "status": status})
+            answer.append({"refill": pk or raw, "status": status})
         return answer
     pk = ascii_id(data.get("refill", "").strip())
     refill = selectors.refills_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None
