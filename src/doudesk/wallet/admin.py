@@ -74,10 +74,7 @@ class TopUpAdmin(ReadOnlyAdmin):
         "out_trade_no", "customer", "amount_yuan", "gateway", "gateway_txn", "status",
         "created_at", "paid_at",
     )  # fmt: skip
-    fields = readonly_fields = (
-        "out_trade_no", "customer", "amount_yuan", "gateway", "gateway_txn", "status",
-        "created_at", "paid_at",
-    )  # fmt: skip
+    fields = readonly_fields = list_display
     list_filter = ("status", "gateway")
     search_fields = ("out_trade_no", "gateway_txn")
     amount_yuan = yuan_field("amount_fen", _("金额（元）"))
