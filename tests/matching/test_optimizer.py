@@ -17,6 +17,10 @@ from doudesk.matching.optimizer import (
     FAST_SHARE,
     INTEGER_LEVELS,
     VALUE_SHARE,
+    _aligned,
+    _DeadlineRelaxation,
+    _filter,
+    _Model,
     asked_quantities,
     expected_outcomes,
     greedy_plan,
@@ -268,6 +272,65 @@ def test_the_fastest_plan_keeps_the_most_value_among_the_fastest(
     shown = min((p for p in plans if p.value >= floor), key=lambda p: (eta(p), -p.value))
     assert eta(shown) == pytest.approx(fastest, abs=1e-9)
     assert shown.value == pytest.approx(most, rel=1e-6, abs=1e-9)
+
+
+@st.composite
+def many_offers(draw: st.DrawFn) -> list[Offer]:
+    """Up to a dozen offers of the catalogue's kinds, with wide ranges and slow ones."""
+    out = []
+    for i in range(draw(st.integers(2, 12))):
+        qmin = draw(st.integers(1, 50))
+        step = draw(st.integers(1, 10))
+        out.append(
+            Offer(
+                service_id=i + 1,
+                kind=draw(st.sampled_from(KINDS)),
+                name_zh=f"模块{i}",
+                name_en=f"Module {i}",
+                rate_fen_per_1000=draw(st.integers(500, 200_000)),
+                min_qty=qmin,
+                max_qty=qmin + step * draw(st.integers(0, 200)),
+                step=step,
+                hours_per_1000=draw(st.sampled_from([0.0, 55.0, 500.0, 2000.0, 7000.0])),
+                start_hours=draw(st.sampled_from([0.0, 1.0, 6.0, 20.0])),
+                audience=ANY,
+            )
+        )
+    return out
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cat=many_offers(),
+    u=needs(),
+    per_kind=st.sampled_from([1, 2]),
+    picks=st.lists(st.floats(0, 1), min_size=2, max_size=6),
+)
+def test_the_deadline_screen_never_refutes_what_the_lp_accepts(
+    cat: list[Offer], u: Understood, per_kind: int, picks: list[float]
+) -> None:
+    # The 最快 search skips the LP of a deadline whose screen (a Lagrangian bound from another
+    # deadline's LP duals) is below the floor; that is exact only if the screen bounds the LP
+    # from above at every deadline, and it is tight at the LP's own deadline.
+    u = dataclasses.replace(u, max_per_kind=per_kind)
+    catalogue = Catalogue(cat)
+    try:
+        idx, qtop, _, intents = _filter(u, catalogue, u.budget_fen, None)
+    except DomainError:
+        return
+    kmax, _ = _aligned(catalogue, idx, qtop)
+    rates = catalogue.rate[idx].astype(float)
+    model = _Model(u, catalogue, idx, kmax, intents, u.budget_fen, rates, catalogue_prices=True)
+    times = model.completion_times()
+    deadlines = [float(times[min(int(f * times.size), times.size - 1)]) for f in picks]
+    screened = _DeadlineRelaxation(model, "safe")
+    exact = _DeadlineRelaxation(model, "safe")
+    assert screened.screen(deadlines[0]) == math.inf  # nothing refuted before an LP
+    for solved in deadlines:
+        value = screened.lp(solved)
+        assert screened.screen(solved) == pytest.approx(value, rel=1e-6, abs=1e-9)
+        for other in deadlines:
+            assert screened.screen(other) >= exact.lp(other) * (1 - 1e-9) - 1e-9
 
 
 @st.composite
