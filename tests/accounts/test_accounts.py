@@ -125,6 +125,54 @@ def test_production_mode_queues_submissions_for_review(settings):
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("sandbox", [True, False])
+def test_a_resident_id_verified_on_another_account_is_refused(settings, sandbox):
+    settings.SANDBOX = sandbox
+    number = valid_resident_id(45)
+    first = CustomerFactory()
+    verification = verification_submit(customer=first, legal_name="王小明", number=number)
+    if not sandbox:
+        reviewer = User.objects.create_user(username="operator", password=PASSWORD, is_staff=True)
+        verification_review(verification=verification, reviewer=reviewer, approve=True)
+    second = CustomerFactory()
+    typed = f"{number[:6]} {number[6:14]} {number[14:].lower()}"  # the same number, typed apart
+    with pytest.raises(DomainError) as err:
+        verification_submit(customer=second, legal_name="王小明", number=typed)
+    assert [(e.field, e.code) for e in err.value.errors] == [("id_number", "number_taken")]
+    assert "其他账户" in err.value.errors[0].message_zh
+    assert "another account" in err.value.errors[0].message_en
+    assert not second.verifications.exists()
+    assert not customer_is_verified(second)
+
+
+@pytest.mark.django_db
+def test_a_resident_id_only_pending_or_rejected_elsewhere_can_still_be_verified(settings):
+    settings.SANDBOX = False
+    number = valid_resident_id(46)
+    reviewer = User.objects.create_user(username="operator", password=PASSWORD, is_staff=True)
+    rejected = verification_submit(customer=CustomerFactory(), legal_name="王小明", number=number)
+    verification_review(verification=rejected, reviewer=reviewer, approve=False, reason="不符")
+    verification_submit(customer=CustomerFactory(), legal_name="王小明", number=number)  # pending
+    mine = CustomerFactory()
+    verification = verification_submit(customer=mine, legal_name="王小明", number=number)
+    verification_review(verification=verification, reviewer=reviewer, approve=True)
+    assert customer_is_verified(mine)
+
+
+@pytest.mark.django_db
+def test_an_enterprise_code_may_verify_several_accounts(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    code = valid_credit_code()
+    for _ in range(2):
+        customer = CustomerFactory(kind="enterprise")
+        licence = SimpleUploadedFile("l.png", PNG, content_type="image/png")
+        verification_submit(
+            customer=customer, legal_name="某某有限公司", number=code, licence=licence
+        )
+        assert customer_is_verified(customer)
+
+
+@pytest.mark.django_db
 def test_bad_individual_submissions_write_nothing():
     customer = CustomerFactory()
     number = valid_resident_id(44)
@@ -188,3 +236,19 @@ def test_revoking_a_key_is_scoped_to_its_customer():
     assert api_key_revoke(customer=owner, key_id=key.pk) is True
     assert api_key_authenticate(plain) is None
     assert api_key_revoke(customer=owner, key_id=key.pk) is False
+
+
+@pytest.mark.django_db
+def test_demo_people_get_a_resident_id_no_account_has_verified(monkeypatch):
+    from doudesk.accounts import demo
+    from doudesk.accounts.idcheck import resident_id_check_char
+
+    # Draws of zeros give a person born on 1970-01-01 with serial 000; that number is taken.
+    taken_body = "11010519700101000"
+    taken = taken_body + resident_id_check_char(taken_body)
+    verification_submit(customer=CustomerFactory(), legal_name="王小明", number=taken)
+    draws = iter([0, 0, 1, 7])
+    monkeypatch.setattr(demo.secrets, "randbelow", lambda _n: next(draws))
+    number = demo.demo_resident_id()
+    assert number[:17] == "11010519700102007"  # drawn again: one day later, serial 007
+    assert number == number[:17] + resident_id_check_char(number[:17])

@@ -248,6 +248,20 @@ def test_an_invalid_resident_id_is_a_field_error(individual, number, message):
     assert not Verification.objects.filter(customer=customer).exists()
 
 
+def test_a_resident_id_verified_on_another_account_is_a_field_error(individual):
+    customer, client = individual
+    number = valid_resident_id(778)
+    other = Client()
+    other.force_login(CustomerFactory().user)
+    assert other.post("/verify/", {"legal_name": "李明", "number": number}).status_code == 302
+    response = client.post("/verify/", {"legal_name": "李明", "number": number})
+    assert response.status_code == 400
+    [error] = response.context["errors"]["id_number"]
+    assert "已在其他账户完成实名认证" in error
+    assert error in response.content.decode()
+    assert not Verification.objects.filter(customer=customer).exists()
+
+
 def test_a_missing_name_is_a_field_error(individual):
     customer, client = individual
     response = client.post("/verify/", {"legal_name": " ", "number": valid_resident_id(6)})

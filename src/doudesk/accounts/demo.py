@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.db import transaction
 
+from doudesk.accounts.crypto import blind_index
 from doudesk.accounts.idcheck import resident_id_check_char
 from doudesk.accounts.models import CustomerKind
+from doudesk.accounts.selectors import number_verified_elsewhere
 from doudesk.accounts.services import api_key_create, customer_sign_up, verification_submit
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.services import customer_account, journal_post, platform_account
 
 
 def demo_resident_id() -> str:
-    """Return a syntactically valid resident ID for a demo person (Beijing, born 1990-01-01)."""
-    body = "11010519900101" + f"{secrets.randbelow(1000):03d}"
-    return body + resident_id_check_char(body)
+    """Return a valid resident ID no other account has verified (a Beijing demo person).
+
+    A resident ID verifies one account only, so each demo person gets a birth date in
+    1970-1999 and a serial at random, drawn again while the number is taken.
+    """
+    for _ in range(100):
+        born = date(1970, 1, 1) + timedelta(days=secrets.randbelow(30 * 365))
+        body = f"110105{born:%Y%m%d}{secrets.randbelow(1000):03d}"
+        number = body + resident_id_check_char(body)
+        if not number_verified_elsewhere(customer=None, digest=blind_index(number)):
+            return number
+    raise RuntimeError("no free demo resident ID found")
 
 
 @transaction.atomic

@@ -15,3 +15,4 @@ class AccountsErrorCode(StrEnum):
     NOT_VERIFIED = "not_verified"
     ALREADY_VERIFIED = "already_verified"
     REVIEW_PENDING = "review_pending"
+    NUMBER_TAKEN = "number_taken"

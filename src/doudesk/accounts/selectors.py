@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from doudesk.accounts.models import Verification
+from doudesk.accounts.models import Customer, Verification, VerificationStatus
 
 
 def verifications_sharing_number(*, verification: Verification) -> list[Verification]:
@@ -15,3 +15,11 @@ def verifications_sharing_number(*, verification: Verification) -> list[Verifica
         .select_related("customer")
         .order_by("pk")
     )
+
+
+def number_verified_elsewhere(*, customer: Customer | None, digest: str) -> bool:
+    """Whether another customer's approved verification has this number (its blind index)."""
+    others = Verification.objects.filter(number_digest=digest, status=VerificationStatus.APPROVED)
+    if customer is not None:
+        others = others.exclude(customer=customer)
+    return others.exists()

@@ -28,6 +28,7 @@ from doudesk.accounts.models import (
     Verification,
     VerificationStatus,
 )
+from doudesk.accounts.selectors import number_verified_elsewhere
 from doudesk.errors import DomainError, FieldError
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
@@ -221,6 +222,21 @@ def verification_submit(
             normalized = idcheck.validate_credit_code(number).value
     except DomainError as exc:
         errors.extend(exc.errors)
+    if (
+        person
+        and normalized
+        and number_verified_elsewhere(customer=customer, digest=blind_index(normalized))
+    ):
+        # One person, one verified account (实名制); a company may verify several accounts.
+        errors.append(
+            FieldError(
+                "id_number",
+                Code.NUMBER_TAKEN,
+                "该身份证号已在其他账户完成实名认证，如有疑问请联系客服",
+                "This ID number is already verified on another account; "
+                "contact support if that is a mistake",
+            )
+        )
     extension = ""
     if customer.kind == CustomerKind.ENTERPRISE:
         try:
