@@ -233,6 +233,15 @@ def test_custom_targeting_is_normalised():
 
 
 @pytest.mark.parametrize(
+    ("typed", "stored"),
+    [("女", "female"), (" Male ", "male"), ("男性", "male"), ("不限", "any"), ("women", "female")],
+)
+def test_a_gender_may_be_named_in_chinese_or_english(typed, stored):
+    options = {"audience": "custom", "gender": typed}
+    assert validate_promotion_options(options, official=True)["gender"] == stored
+
+
+@pytest.mark.parametrize(
     ("options", "fields"),
     [
         ({"audience": "custom", "ages": ["13-17"]}, ["options.ages"]),
@@ -240,6 +249,7 @@ def test_custom_targeting_is_normalised():
         ({"gender": "male"}, ["options.audience"]),
         ({"audience": "auto", "regions": ["成都"]}, ["options.audience"]),
         ({"audience": "custom", "gender": "other"}, ["options.gender"]),
+        ({"audience": "custom", "gender": ["male"]}, ["options.gender"]),
         ({"audience": "custom", "regions": [""]}, ["options.regions"]),
         ({"audience": "custom", "interests": [f"i{n}" for n in range(21)]}, ["options.interests"]),
         ({"audience": "custom", "regions": ["成都", "火星"]}, ["options.regions"]),
@@ -255,6 +265,7 @@ def test_custom_targeting_is_normalised():
         "gender-without-custom",
         "regions-with-auto",
         "gender",
+        "gender-list",
         "blank-region",
         "too-many-interests",
         "unknown-region",

@@ -3,7 +3,7 @@
 Pure module (no Django). Every key is optional; what is given must be one of the values the
 channel offers. Durations are 2, 6, 12 or 24 hours, or a multiple of 12 up to 720 hours.
 Regions and interests are those of :mod:`.audience` (the ones plans target too), given as a
-slug or a Chinese or English name and stored as the slug.
+slug or a Chinese or English name and stored as the slug; a gender likewise (男 / male).
 """
 
 from __future__ import annotations
@@ -16,6 +16,13 @@ from doudesk.errors import DomainError, FieldError
 OBJECTIVES = {"plays", "engagement", "followers", "live_traffic", "store_visits"}
 AUDIENCE_MODES = {"auto", "custom"}
 GENDERS = {"any", "male", "female"}
+#: Names a customer may give a gender by (as plans read them), lower-cased: the stored value.
+GENDER_NAMES = {
+    **{name: name for name in GENDERS},
+    **dict.fromkeys(("不限", "任意", "全部", "all", "both"), "any"),
+    **dict.fromkeys(("男", "男性", "男生", "man", "men"), "male"),
+    **dict.fromkeys(("女", "女性", "女生", "woman", "women"), "female"),
+}
 AGE_BANDS = ("18-23", "24-30", "31-40", "41-49")
 MAX_DURATION_HOURS = 720
 MAX_LIST_ITEMS = 20
@@ -122,12 +129,18 @@ def validate_promotion_options(options: Any, *, official: bool) -> dict[str, Any
             )
         )
     if "gender" in options:
-        if not _is_one_of(options["gender"], GENDERS):
+        gender = options["gender"]
+        canonical = GENDER_NAMES.get(gender.strip().lower()) if isinstance(gender, str) else None
+        if canonical is None:
             errors.append(
-                _err("gender", "性别须为 any/male/female", "Gender must be any, male or female")
+                _err(
+                    "gender",
+                    "性别须为 不限/男/女（any/male/female）",
+                    "Gender must be any, male or female",
+                )
             )
         else:
-            out["gender"] = options["gender"]
+            out["gender"] = canonical
     if "ages" in options:
         ages = _str_list(options["ages"], "ages", errors)
         bad = [a for a in ages if a not in AGE_BANDS]
