@@ -96,7 +96,6 @@ Design:
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -331,12 +330,7 @@ def _filter(
             )
     qtop = cat.qmax.astype(np.float64)
     if need.deadline_hours is not None:
-        d = float(need.deadline_hours)
-        room = d - cat.start
-        with np.errstate(divide="ignore", invalid="ignore"):
-            qcap = np.where(cat.hpk > 0, np.floor(room * 1000.0 / cat.hpk + 1e-9), np.inf)
-        qcap = np.where(room >= 0, qcap, -1.0)
-        qtop = np.minimum(qtop, qcap)
+        qtop = np.minimum(qtop, _deadline_caps(cat.start, cat.hpk, float(need.deadline_hours)))
         fits = mask & (qtop >= cat.qmin)
         if not fits.any():
             raise _error(
@@ -361,6 +355,14 @@ def _filter(
         qtop = np.minimum(qtop, qbud)
     idx = np.flatnonzero(mask)
     return idx, qtop[idx], unit_value[idx], intents
+
+
+def _deadline_caps(start: np.ndarray, hpk: np.ndarray, deadline: float) -> np.ndarray:
+    """Return the largest quantity each offer delivers by ``deadline`` (-1 if none)."""
+    room = deadline - start
+    with np.errstate(divide="ignore", invalid="ignore"):
+        qcap = np.where(hpk > 0, np.floor(room * 1000.0 / hpk + 1e-9), np.inf)
+    return np.where(room >= 0, qcap, -1.0)
 
 
 def _budget_error(cheapest_fen: int) -> DomainError:
@@ -1199,34 +1201,41 @@ def optimise(
                 return None
         return None
 
-    model = build(chosen, kmax)
-    balanced = run(model, lambda mode: -model.v)
-    if not balanced:
-        raise _budget_error(
-            min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen)
-        )
-    v_star = plan_value(need, balanced)
-
-    def at_least(mdl: _Model, share: float) -> _Extra:
-        return mdl.v[None, :], np.array([share * v_star * (1 - 1e-9)]), np.array([np.inf])
-
-    plans: dict[str, Solution] = {"balanced": balanced}
-    tie = 0.5 / max(v_star, 1e-12)
-
-    def value_objective(mode: str) -> np.ndarray:
-        # 最省钱 rounds continuous quantities up, so the quantities asked for are reached.
-        return model.cost_vector(mode, round_up=True) - tie * model.v
-
-    def fastest_plan() -> Solution | None:
-        fast_model = model
-        if price is None:
-            fast_model = build(*_fast_candidates(need, cat, budget, balanced))
-        mode = "injected" if price is not None else "relaxed" if fast_model.exact_grid else "safe"
-        return _fastest(fast_model, run, FAST_SHARE * v_star * (1 - 1e-9), mode)
-
-    # 最快 is searched on a second thread while 最省钱 is solved here: HiGHS and numpy release
-    # the GIL, so with a core free the request takes the longer of the two, not their sum.
+    # 最快's work runs on a second thread: its candidates are pruned with speed while 均衡 is
+    # solved here, and its deadline search runs while 最省钱 is. HiGHS and numpy release the
+    # GIL, so with a core free the request takes the longer of the two, not their sum.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="fastest-plan") as pool:
+        timed_job = (
+            pool.submit(_prune, cat, idx, qtop, need.max_per_kind, True) if price is None else None
+        )
+        model = build(chosen, kmax)
+        balanced = run(model, lambda mode: -model.v)
+        if not balanced:
+            raise _budget_error(
+                min(price_fn(cat.offers[int(i)], cat.offers[int(i)].min_qty) for i in chosen)
+            )
+        v_star = plan_value(need, balanced)
+
+        def at_least(mdl: _Model, share: float) -> _Extra:
+            return mdl.v[None, :], np.array([share * v_star * (1 - 1e-9)]), np.array([np.inf])
+
+        plans: dict[str, Solution] = {"balanced": balanced}
+        tie = 0.5 / max(v_star, 1e-12)
+
+        def value_objective(mode: str) -> np.ndarray:
+            # 最省钱 rounds continuous quantities up, so the quantities asked for are reached.
+            return model.cost_vector(mode, round_up=True) - tie * model.v
+
+        def fastest_plan() -> Solution | None:
+            fast_model = model
+            if timed_job is not None:  # catalogue prices: pruned exactly
+                timed = timed_job.result()[0]
+                fast_model = build(*_fast_candidates(need, cat, balanced, (idx, qtop), timed))
+            mode = (
+                "injected" if price is not None else "relaxed" if fast_model.exact_grid else "safe"
+            )
+            return _fastest(fast_model, run, FAST_SHARE * v_star * (1 - 1e-9), mode)
+
         fast_job = pool.submit(fastest_plan)
         value: Solution | None = None
         asks_met = False
@@ -1347,20 +1356,31 @@ def _fastest(
 
 
 def _fast_candidates(
-    need: Understood, cat: Catalogue, budget: int, balanced: Solution
+    need: Understood,
+    cat: Catalogue,
+    balanced: Solution,
+    candidates: tuple[np.ndarray, np.ndarray],
+    timed: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return the candidates (indices, grid index of the top) of the fastest plan.
 
-    The fastest plan is never slower than the balanced one (which keeps all of the value), so
-    the balanced plan's ETA acts as a deadline: exact, and it removes slow offers. What is
-    left is pruned exactly with speed as a further criterion (:func:`_prune`).
+    ``candidates`` are the need's (indices, top quantity) and ``timed`` those of them that
+    :func:`_prune` keeps with speed as a further criterion, at the need's own deadline. The
+    fastest plan is never slower than the balanced one (which keeps all of the value), so the
+    balanced plan's ETA acts as a deadline: exact, and it removes slow offers. Pruning stays
+    exact under the earlier deadline: an offer dominated with speed by a deadline is dominated
+    by every earlier one (what it delivers in time, its dominator delivers no later), so
+    ``timed`` can be pruned while the balanced plan is solved and only capped here.
     """
     eta = _eta(balanced)
     limit = eta if need.deadline_hours is None else min(eta, need.deadline_hours)
-    capped = dataclasses.replace(need, deadline_hours=limit + 1e-9)
-    idx, qtop, _, _ = _filter(capped, cat, budget, None)
-    idx, qtop = _drop_always_dominated(need, cat, idx, qtop)
-    return _prune(cat, idx, qtop, need.max_per_kind, timed=True)
+    idx, qtop = candidates
+    qtop = np.minimum(
+        qtop[np.searchsorted(idx, timed)],
+        _deadline_caps(cat.start[timed], cat.hpk[timed], limit + 1e-9),
+    )
+    fits = qtop >= cat.qmin[timed]
+    return timed[fits], _aligned(cat, timed[fits], qtop[fits])[0]
 
 
 def greedy_plan(
