@@ -579,17 +579,25 @@ def _dominated_count(
     ``profile_outcomes`` (:func:`_outcome_profiles`).
     """
     # covers[a, b]: offer r[a] can replace offer r[b] (b's columns broadcast along axis 1).
+    # A dominator is never dearer per unit (rate_a <= rate_b in every case below), so with the
+    # offers sorted by rate each block of dominators is compared with the columns from its
+    # cheapest rate on: about half of the pairs.
+    by_rate = np.argsort(rate[r], kind="stable")
+    r = r[by_rate]
+    rates = rate[r]
     covers = np.zeros((r.size, r.size), dtype=bool)
-    rb, tb, qb, sb = rate[r][None, :], top[r][None, :], qmin[r][None, :], step[r][None, :]
-    hb, stb = hpk[r][None, :], start[r][None, :]
     present, pb = _sorted_unique_inverse(profile[r])
     outcomes = profile_outcomes[present]
     at_least = (outcomes[:, None, :] >= outcomes[None, :, :]).all(axis=2)
     for s0 in range(0, r.size, _BLOCK):
         a = r[s0 : s0 + _BLOCK]
+        c0 = int(np.searchsorted(rates, rates[s0], side="left"))
+        b = r[c0:]
+        rb, tb, qb, sb = rate[b][None, :], top[b][None, :], qmin[b][None, :], step[b][None, :]
+        hb, stb = hpk[b][None, :], start[b][None, :]
         ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
         ha, sta = hpk[a][:, None], start[a][:, None]
-        le = at_least[np.ix_(pb[s0 : s0 + a.size], pb)]
+        le = at_least[np.ix_(pb[s0 : s0 + a.size], pb[c0:])]
         # Below a's minimum: b's quantities qmin_b .. qmin_a - 1 become qmin_a.
         low = qb < qa
         le &= ~low | (ra * qa <= rb * qb)
@@ -607,9 +615,12 @@ def _dominated_count(
                 sta + ha * (tb + d) / 1000.0 <= stb + hb * tb / 1000.0 + 1e-12
             )
             le &= ~high | eta_ok
-        le[np.arange(a.size), np.arange(s0, s0 + a.size)] = False
-        covers[s0 : s0 + a.size] = le
-    return _dominator_counts(covers)
+        own = np.arange(s0, s0 + a.size)
+        le[own - s0, own - c0] = False
+        covers[s0 : s0 + a.size, c0:] = le
+    # Back to the offers' own order, which breaks ties of mutual dominance.
+    back = np.argsort(by_rate)
+    return _dominator_counts(covers[np.ix_(back, back)])
 
 
 # --------------------------------------------------------------------------- the MILP
