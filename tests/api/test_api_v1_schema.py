@@ -171,6 +171,44 @@ def test_plans_validate_against_the_published_schema(api, customer, spec, need):
     check(spec, "post", "/plans/order", ordered)
 
 
+def test_refusals_validate_against_the_published_schema(
+    api, customer, spec, sid, api_key_for, seeded
+):
+    from factories import CustomerFactory
+
+    plays = sid("plays")
+    order = {"service_id": plays, "target": VIDEO_URL, "quantity": 1000}
+    seen = set()
+
+    def refused(method: str, path: str, response, status: int) -> None:
+        assert response.status_code == status, response.content
+        body = check(spec, method, path, response)
+        assert body["detail"] == body["errors"][0]["message"]
+        seen.add(status)
+
+    refused("get", "/orders", Client().get(V1 + "/orders"), 401)
+    malformed = api.post(V1 + "/orders", data="{", content_type="application/json")
+    refused("post", "/orders", malformed, 400)
+    refused("post", "/orders", post(api, "/orders", {"target": VIDEO_URL}), 422)
+    refused("post", "/orders", post(api, "/orders", order | {"target": "https://x.cn/1"}), 400)
+    refused("get", "/orders/{order_id}", api.get(f"{V1}/orders/99999999"), 404)
+    refused("post", "/orders", post(api, "/orders", order | {"quantity": 1_000_000}), 402)
+    quote = post(api, "/quotes", {"service_id": plays, "quantity": 1000}).json()["id"]
+    assert post(api, "/orders", order | {"quote_id": quote}).status_code == 201
+    refused("post", "/orders", post(api, "/orders", order | {"quote_id": quote}), 409)
+    stranger = Client(headers={"Authorization": f"Bearer {api_key_for(CustomerFactory())}"})
+    refused("post", "/orders", post(stranger, "/orders", order), 403)
+    assert seen == {400, 401, 402, 403, 404, 409, 422}
+    # Every route documents the error shape for a malformed request and an unexpected fault.
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if path.startswith(PREFIX + "/ledger") or path.endswith(
+                ("/price-history", "/evidence")
+            ):
+                continue  # the transparency log's own formats: not described here yet
+            assert {"422", "500"} <= set(operation["responses"]), (method, path)
+
+
 def test_the_checker_catches_an_undocumented_or_missing_field(spec):
     schema = {"$ref": "#/components/schemas/QuoteOut"}
     quote = {

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 Yuan = Annotated[
     str,
@@ -247,3 +247,42 @@ class ApiKeyRevokedOut(Schema):
     """A revoked key."""
 
     revoked: bool
+
+
+class ErrorItemOut(Schema):
+    """One refused input: ``field`` names it (``body`` for the request as a whole)."""
+
+    field: str
+    code: str
+    message: str = Field(description="In the request's language (Accept-Language)")
+    message_zh: str
+    message_en: str
+
+
+class ErrorOut(Schema):
+    """A refusal: every problem found, each naming its field, in Chinese and English.
+
+    ``detail`` is the first error's message. Some refusals add context, e.g. the balance an
+    order could not be paid from.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str
+    errors: list[ErrorItemOut]
+
+
+def answers(ok: Any, *refusals: int) -> dict[int, Any]:
+    """Return a route's documented answers: ``ok`` and the error shape for each refusal.
+
+    ``ok`` is a response schema (status 200) or a ``{status: schema}`` dict. The refusals are
+    HTTP statuses: 400 bad input (or a body that is not JSON), 401 no valid key, 402
+    insufficient balance, 403 not verified or not allowed, 404 not found (or not the
+    caller's), 409 a conflict with the current state. Every route also answers 422 to a
+    request that does not fit its parameters (a missing field, a wrong type) and 500 to an
+    unexpected fault, in the same shape.
+    """
+    documented = dict(ok) if isinstance(ok, dict) else {200: ok}
+    for status in sorted({*refusals, 422, 500}):
+        documented[status] = ErrorOut
+    return documented

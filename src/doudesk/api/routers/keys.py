@@ -10,7 +10,7 @@ from ninja import Router, Schema, Status
 from doudesk.accounts.models import ApiKey
 from doudesk.accounts.services import api_key_create, api_key_revoke
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import ApiKeyCreatedOut, ApiKeyOut, ApiKeyRevokedOut
+from doudesk.api.schemas import ApiKeyCreatedOut, ApiKeyOut, ApiKeyRevokedOut, answers
 from doudesk.errors import DomainError
 
 router = Router(tags=["api-keys"], auth=AUTH)
@@ -31,20 +31,20 @@ def _key_dict(key: ApiKey) -> dict[str, Any]:
     }
 
 
-@router.get("/api-keys", response=list[ApiKeyOut])
+@router.get("/api-keys", response=answers(list[ApiKeyOut], 401))
 def keys_list(request: HttpRequest) -> list[dict[str, Any]]:
     """Return the caller's keys (never the keys themselves)."""
     return [_key_dict(k) for k in ApiKey.objects.filter(customer=request.auth).order_by("-pk")]
 
 
-@router.post("/api-keys", response={201: ApiKeyCreatedOut})
+@router.post("/api-keys", response=answers({201: ApiKeyCreatedOut}, 400, 401))
 def keys_create(request: HttpRequest, payload: KeyIn) -> Status[dict[str, Any]]:
     """Create a key; the plain key is in this answer only."""
     key, plain = api_key_create(customer=request.auth, name=payload.name)
     return Status(201, {**_key_dict(key), "key": plain})
 
 
-@router.delete("/api-keys/{key_id}", response=ApiKeyRevokedOut)
+@router.delete("/api-keys/{key_id}", response=answers(ApiKeyRevokedOut, 401, 404))
 def keys_revoke(request: HttpRequest, key_id: int) -> dict[str, Any]:
     """Revoke a key."""
     if not api_key_revoke(customer=request.auth, key_id=key_id):

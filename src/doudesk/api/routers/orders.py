@@ -14,6 +14,7 @@ from doudesk.api.schemas import (
     OrderOut,
     RefillOut,
     RefillStatusOut,
+    answers,
 )
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import Int, Limit, Offset
@@ -30,7 +31,10 @@ class OrderIn(Schema):
     options: dict[str, Any] | None = None
 
 
-@router.post("/orders", response={200: OrderOut, 201: OrderOut})
+@router.post(
+    "/orders",
+    response=answers({200: OrderOut, 201: OrderOut}, 400, 401, 402, 403, 404, 409),
+)
 def orders_create(
     request: HttpRequest,
     payload: OrderIn,
@@ -50,7 +54,7 @@ def orders_create(
     return Status(201, order_dict(services.order_place(customer=request.auth, **params)))
 
 
-@router.get("/orders", response=OrderListOut)
+@router.get("/orders", response=answers(OrderListOut, 400, 401))
 def orders_list(
     request: HttpRequest, status: str | None = None, limit: Limit = 50, offset: Offset = 0
 ) -> dict[str, Any]:
@@ -64,13 +68,13 @@ def orders_list(
     }
 
 
-@router.get("/orders/{order_id}", response=OrderOut)
+@router.get("/orders/{order_id}", response=answers(OrderOut, 401, 404))
 def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """One of the caller's orders."""
     return order_dict(selectors.order_get(customer=request.auth, order_id=order_id))
 
 
-@router.get("/orders/{order_id}/events", response=list[OrderEventOut])
+@router.get("/orders/{order_id}/events", response=answers(list[OrderEventOut], 401, 404))
 def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     """Return the order's timeline; ``status`` is the status an event moved to, else null."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
@@ -85,20 +89,20 @@ def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     ]
 
 
-@router.post("/orders/{order_id}/cancel", response=OrderOut)
+@router.post("/orders/{order_id}/cancel", response=answers(OrderOut, 401, 404, 409))
 def orders_cancel(request: HttpRequest, order_id: int) -> dict[str, Any]:
     """Cancel: refunded at once before dispatch, else when the provider reports."""
     return order_dict(services.order_cancel(customer=request.auth, order_id=order_id))
 
 
-@router.post("/orders/{order_id}/refill", response={201: RefillOut})
+@router.post("/orders/{order_id}/refill", response=answers({201: RefillOut}, 401, 404, 409))
 def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]:
     """Ask for a refill within the service's guarantee period."""
     refill = services.order_refill(customer=request.auth, order_id=order_id)
     return Status(201, {"refill": refill.pk, "order": order_id, "status": refill.status})
 
 
-@router.get("/orders/{order_id}/refills", response=list[RefillStatusOut])
+@router.get("/orders/{order_id}/refills", response=answers(list[RefillStatusOut], 401, 404))
 def orders_refills(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
     """Return the order's refill requests, oldest first, with what the provider made of them."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)

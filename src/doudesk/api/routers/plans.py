@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import PlanOrderOut, PlansOut
+from doudesk.api.schemas import PlanOrderOut, PlansOut, answers
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import NumberOrText
 from doudesk.matching import services
@@ -48,13 +48,13 @@ class PlanOrderIn(Schema):
     total: NumberOrText = None
 
 
-@router.post("/plans", response=PlansOut)
+@router.post("/plans", response=answers(PlansOut, 400, 401))
 def plans_create(request: HttpRequest, payload: PlanIn) -> dict[str, Any]:
     """Read a need (Chinese or English) and answer up to three optimal plans; writes nothing."""
     return services.plan_need(**payload.dict())
 
 
-@router.post("/plans/order", response={201: PlanOrderOut})
+@router.post("/plans/order", response=answers({201: PlanOrderOut}, 400, 401, 402, 403, 404, 409))
 def plans_order(request: HttpRequest, payload: PlanOrderIn) -> Status[dict[str, Any]]:
     """Order a plan's items as one group: one transaction, funds held once for the total."""
     raw = payload.items if payload.items is not None else payload.plan

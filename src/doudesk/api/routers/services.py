@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import QuoteOut, ServiceOut
+from doudesk.api.schemas import QuoteOut, ServiceOut, answers
 from doudesk.api.serializers import service_dict
 from doudesk.api.types import Int
 from doudesk.catalog.selectors import module_get, module_list
@@ -23,7 +23,7 @@ class QuoteIn(Schema):
     quantity: Int
 
 
-@router.get("/services", auth=None, response=list[ServiceOut])
+@router.get("/services", auth=None, response=answers(list[ServiceOut]))
 def services_list(request: HttpRequest) -> list[dict[str, Any]]:
     """Every service a customer can order, with today's price per 1,000 units."""
     modules = module_list()
@@ -31,7 +31,7 @@ def services_list(request: HttpRequest) -> list[dict[str, Any]]:
     return [service_dict(m, rates[m.pk]) for m in modules]
 
 
-@router.get("/services/{service_id}", auth=None, response=ServiceOut)
+@router.get("/services/{service_id}", auth=None, response=answers(ServiceOut, 404))
 def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
     """One service, with today's price per 1,000 units."""
     module = module_get(module_id=service_id, field="service_id")
@@ -44,7 +44,7 @@ def services_price_history(request: HttpRequest, service_id: int) -> dict[str, A
     return price_history_dict(module=module_get(module_id=service_id, field="service_id"))
 
 
-@router.post("/quotes", auth=AUTH, response={201: QuoteOut})
+@router.post("/quotes", auth=AUTH, response=answers({201: QuoteOut}, 400, 401, 403, 404, 409))
 def quotes_create(request: HttpRequest, payload: QuoteIn) -> Status[dict[str, Any]]:
     """Price a quantity of a service; the quote holds for ten minutes."""
     module = module_get(module_id=payload.service_id)

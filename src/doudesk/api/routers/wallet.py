@@ -10,7 +10,7 @@ from django.urls import reverse
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import TopUpOut, WalletOut
+from doudesk.api.schemas import TopUpOut, WalletOut, answers
 from doudesk.wallet import selectors
 from doudesk.wallet.money import yuan_str
 from doudesk.wallet.services import topup_amount_fen, topup_create
@@ -22,7 +22,7 @@ class TopUpIn(Schema):
     amount: Decimal
 
 
-@router.get("/wallet", response=WalletOut)
+@router.get("/wallet", response=answers(WalletOut, 400, 401))
 def wallet_get(request: HttpRequest) -> dict[str, Any]:
     """Available and held balance, and the latest journal lines."""
     balances = selectors.wallet_balances(customer=request.auth)
@@ -43,7 +43,7 @@ def wallet_get(request: HttpRequest) -> dict[str, Any]:
     }
 
 
-@router.post("/wallet/topups", response={201: TopUpOut})
+@router.post("/wallet/topups", response=answers({201: TopUpOut}, 400, 401, 403))
 def wallet_topup(request: HttpRequest, payload: TopUpIn) -> Status[dict[str, Any]]:
     """Open a top-up; pay it at ``pay_url`` (the sandbox gateway in sandbox mode)."""
     amount_fen = topup_amount_fen(payload.amount)
