@@ -42,7 +42,7 @@ def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(
     phone.locator("#target").fill(VIDEO_URL)
     phone.locator("#quantity").fill("-5")
     phone.locator("#place-order").click()
-    expect(phone.locator("#quantity-errors")).to_contain_text("数量须在 500 至 1000000 之间")
+    expect(phone.locator("#quantity-errors")).to_contain_text("数量须在 500 至 1,000,000 之间")
     phone.locator("#quantity").fill("1000")
     expect(phone.locator("#quantity-errors .field-error")).to_have_count(0)
     expect(phone.locator("#price-check")).to_contain_text(f"链接有效：{VIDEO_URL}")

@@ -61,10 +61,10 @@ def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
         ({"target": "https://example.com/video/1"}, "target", "只接受抖音"),
         ({"target": ACCOUNT_URL}, "target", "此服务需要视频链接"),
         ({"target": ""}, "target", "请填写链接"),
-        ({"quantity": "100"}, "quantity", "数量须在 500 至 1000000 之间"),
+        ({"quantity": "100"}, "quantity", "数量须在 500 至 1,000,000 之间"),
         ({"quantity": "1050"}, "quantity", "以 100 递增"),
         ({"quantity": "一千"}, "quantity", "数量须为整数"),
-        ({"quantity": "-500"}, "quantity", "数量须在 500 至 1000000 之间"),  # a range, not a type
+        ({"quantity": "-500"}, "quantity", "数量须在 500 至 1,000,000 之间"),  # a range, not a type
         ({"quantity": "²"}, "quantity", "数量须为整数"),
         ({"quantity": "١٠٠٠"}, "quantity", "数量须为整数"),
         ({"audience": "auto", "duration_hours": "5"}, "options", "投放时长"),
@@ -110,7 +110,7 @@ def test_a_refused_order_form_shows_each_error_once(web, sid):
     assert 'from:#target, load"' in fresh
     refused = web.post(url, {"target": VIDEO_URL, "quantity": "7"}).content.decode()
     assert 'from:#target"' in refused
-    assert refused.count("数量须在 500 至 1000000 之间") == 1
+    assert refused.count("数量须在 500 至 1,000,000 之间") == 1
 
 
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):

@@ -43,17 +43,20 @@ def quantity_errors(
     if not module.min_quantity <= quantity <= module.max_quantity:
         low, high = module.min_quantity, module.max_quantity
         if low == high:  # a report is ordered one at a time: not "between 1 and 1"
-            zh, en = f"数量须为 {low}", f"Quantity must be {low}"
+            zh, en = f"数量须为 {low:,}", f"Quantity must be {low:,}"
         else:
-            zh, en = f"数量须在 {low} 至 {high} 之间", f"Quantity must be between {low} and {high}"
+            zh, en = (
+                f"数量须在 {low:,} 至 {high:,} 之间",
+                f"Quantity must be between {low:,} and {high:,}",
+            )
         return [FieldError(field, Code.QUANTITY_RANGE, zh, en)]
     if (quantity - module.min_quantity) % module.step:
         return [
             FieldError(
                 field,
                 Code.QUANTITY_STEP,
-                f"数量须为 {module.min_quantity} 起、以 {module.step} 递增",
-                f"Quantity must be {module.min_quantity} plus a multiple of {module.step}",
+                f"数量须为 {module.min_quantity:,} 起、以 {module.step:,} 递增",
+                f"Quantity must be {module.min_quantity:,} plus a multiple of {module.step:,}",
             )
         ]
     return []

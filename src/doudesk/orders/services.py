@@ -1022,8 +1022,8 @@ def order_record_manual_delivery(
         raise DomainError.single(
             "delivered",
             Code.DELIVERED_OVER_QUANTITY,
-            f"交付数量不能超过订单数量 {order.quantity}",
-            f"Cannot record more than the {order.quantity} ordered",
+            f"交付数量不能超过订单数量 {order.quantity:,}",
+            f"Cannot record more than the {order.quantity:,} ordered",
         )
     if delivered < order.delivered:
         raise DomainError.single(
