@@ -24,7 +24,7 @@ from doudesk.pricing.models import (
     QuoteSource,
     ReferencePrice,
 )
-from doudesk.pricing.selectors import module_price_at
+from doudesk.pricing.selectors import module_price_at, pricing_inputs, pricing_inputs_many
 from doudesk.pricing.services import (
     pricing_fold,
     pricing_publish,
@@ -249,6 +249,37 @@ def test_price_history_of_an_unknown_service_is_404():
     response = Client().get(f"{V1}/services/999999/price-history")
     assert response.status_code == 404
     assert response.json()["errors"][0]["field"] == "service_id"
+
+
+def test_market_inputs_take_active_offers_of_active_providers_and_unexpired_references(seeded):
+    module = plays()
+    offer = module.provider_offers.get()
+    now = timezone.now()
+    for source, expires_at in (("lapsed", now - timedelta(seconds=1)), ("due", now)):
+        ReferencePrice.objects.create(
+            module=module, source=source, rate=Decimal("13.00"),
+            observed_at=now - timedelta(hours=1), expires_at=expires_at,
+        )  # fmt: skip
+    live = ReferencePrice.objects.create(
+        module=module, source="live", rate=Decimal("19.50"), observed_at=now,
+        expires_at=now + timedelta(microseconds=1), min_quantity=700, max_quantity=900_000,
+    )  # fmt: skip
+    market = pricing_inputs(module=module, now=now).market
+    assert [o.rate for o in market.offers] == [PLAYS_COST]
+    assert market.offers[0].provider_id == str(offer.provider_id)
+    assert "lapsed" not in {r.source for r in market.references}
+    assert "due" not in {r.source for r in market.references}
+    (seen,) = [r for r in market.references if r.source == "live"]
+    assert (seen.rate, seen.min_quantity, seen.max_quantity) == (Decimal("19.50"), 700, 900_000)
+    assert (seen.observed_at, seen.expires_at) == (live.observed_at, live.expires_at)
+    assert pricing_inputs_many(modules=[module], now=now)[module.pk].market == market
+    offer.provider.active = False
+    offer.provider.save(update_fields=["active"])
+    assert pricing_inputs(module=module, now=now).market.offers == ()
+    offer.provider.active = True
+    offer.provider.save(update_fields=["active"])
+    type(offer).objects.filter(pk=offer.pk).update(active=False)
+    assert pricing_inputs(module=module, now=now).market.offers == ()
 
 
 def test_a_module_unavailable_at_a_quantity_answers_4xx_and_writes_nothing(priced, api, customer):

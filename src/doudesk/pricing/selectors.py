@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.db import connection
 from django.utils import timezone
 
 from doudesk.catalog.models import GrowthPlan, ServiceModule
@@ -33,6 +34,7 @@ from doudesk.pricing.models import (
     ProviderOffer,
     ReferencePrice,
 )
+from doudesk.providers.models import Provider
 from doudesk.wallet.money import rate_str
 
 HISTORY_DAYS = 30
@@ -207,14 +209,32 @@ def pricing_inputs(*, module: ServiceModule, now: datetime | None = None) -> Pri
 
 
 def _markets(ids: Sequence[int], now: datetime) -> dict[int, engine.MarketInputs]:
-    """Active offers and unexpired references of the modules ``ids`` (two queries)."""
+    """Active offers and unexpired references of the modules ``ids`` (two queries).
+
+    The statements are written out (``raw``, which still converts each column as the ORM does)
+    because every quote, and so every order, runs them: building them with the ORM cost the web
+    process about three times what running them did.
+    """
     offers: dict[int, list[engine.ProviderOffer]] = defaultdict(list)
-    for offer in ProviderOffer.objects.filter(
-        module_id__in=ids, active=True, provider__active=True
-    ).order_by("pk"):
-        offers[offer.module_id].append(_offer(offer))
     references: dict[int, list[engine.ReferencePrice]] = defaultdict(list)
-    for ref in ReferencePrice.objects.filter(module_id__in=ids, expires_at__gt=now).order_by("pk"):
+    if not ids:
+        return {}
+    quote = connection.ops.quote_name
+    marks = ", ".join(["%s"] * len(ids))
+    offer_rows = ProviderOffer.objects.raw(
+        f"SELECT o.* FROM {quote(ProviderOffer._meta.db_table)} o"
+        f" INNER JOIN {quote(Provider._meta.db_table)} p ON p.id = o.provider_id"
+        f" WHERE o.module_id IN ({marks}) AND o.active = %s AND p.active = %s ORDER BY o.id",
+        [*ids, True, True],
+    )
+    for offer in offer_rows:
+        offers[offer.module_id].append(_offer(offer))
+    reference_rows = ReferencePrice.objects.raw(
+        f"SELECT * FROM {quote(ReferencePrice._meta.db_table)}"
+        f" WHERE module_id IN ({marks}) AND expires_at > %s ORDER BY id",
+        [*ids, connection.ops.adapt_datetimefield_value(now)],
+    )
+    for ref in reference_rows:
         references[ref.module_id].append(_reference(ref))
     return {pk: engine.MarketInputs(tuple(offers[pk]), tuple(references[pk])) for pk in ids}
 
