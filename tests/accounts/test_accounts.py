@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from django.contrib.auth import authenticate
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
+from django.utils import timezone
 
 from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import ApiKey, User, Verification
@@ -23,7 +25,13 @@ from doudesk.accounts.services import (
     verification_submit,
 )
 from doudesk.errors import DomainError
-from factories import CustomerFactory, image_bytes, valid_credit_code, valid_resident_id
+from factories import (
+    CustomerFactory,
+    image_bytes,
+    make_verified_customer,
+    valid_credit_code,
+    valid_resident_id,
+)
 
 PASSWORD = "Lantern-Harbour-42"
 PNG = image_bytes("PNG")
@@ -225,6 +233,30 @@ def test_api_keys_are_stored_as_digests_and_shown_once():
     assert stored.last_used_at is not None
     for bad in ("", plain[:-1], plain + "x", "x" * 300):
         assert api_key_authenticate(bad) is None
+
+
+@pytest.mark.django_db
+def test_a_key_reads_its_customer_and_verification_at_once_and_notes_use_once_a_minute(
+    django_assert_num_queries,
+):
+    unverified, verified = CustomerFactory(), make_verified_customer()
+    for customer, expected in ((unverified, False), (verified, True)):
+        key, plain = api_key_create(customer=customer)
+        with django_assert_num_queries(2):  # the key, then its first use noted
+            found = api_key_authenticate(plain)
+        assert found == customer
+        assert found.display_name == customer.display_name
+        assert found.ledger_salt == customer.ledger_salt
+        with django_assert_num_queries(0):
+            assert customer_is_verified(found) is expected
+        recent = timezone.now() - timedelta(seconds=30)
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=recent)
+        with django_assert_num_queries(1):  # used within the minute: nothing written
+            assert api_key_authenticate(plain) == customer
+        assert ApiKey.objects.get(pk=key.pk).last_used_at == recent
+        ApiKey.objects.filter(pk=key.pk).update(last_used_at=recent - timedelta(minutes=1))
+        assert api_key_authenticate(plain) == customer
+        assert ApiKey.objects.get(pk=key.pk).last_used_at > recent
 
 
 @pytest.mark.django_db
