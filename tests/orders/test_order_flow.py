@@ -235,6 +235,32 @@ def test_an_uncertain_placement_the_provider_never_got_is_sent_again(
     assert kinds[-3:] == ["dispatch_uncertain", "dispatch_retry", "dispatched"]
 
 
+def test_dispatch_claims_only_a_due_order_nobody_holds(customer, fake_adapter):
+    order = place(customer)
+    now = timezone.now()
+    rows = Order.objects.filter(pk=order.pk)
+    # Another worker's live claim holds it; one older than the claim TTL is presumed dead.
+    rows.update(dispatch_claimed_at=now - services.CLAIM_TTL + timedelta(seconds=5))
+    assert services.order_dispatch(order_id=order.pk) == "skipped"
+    rows.update(dispatch_claimed_at=now - services.CLAIM_TTL - timedelta(seconds=5))
+    rows.update(cancel_requested_at=now)
+    assert services.order_dispatch(order_id=order.pk) == "skipped"
+    rows.update(cancel_requested_at=None, scheduled_for=now + timedelta(minutes=1))
+    assert services.order_dispatch(order_id=order.pk) == "skipped"
+    assert fake_adapter.placed == []
+    rows.update(scheduled_for=now - timedelta(seconds=1))
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    order.refresh_from_db()
+    assert order.dispatch_claimed_at > now - timedelta(seconds=5)
+    (sent,) = fake_adapter.placed
+    assert (sent["quantity"], sent["link"], sent["id"]) == (10_000, VIDEO_URL, order.external_id)
+    assert sent["service"] == order.module.provider_service_id
+    assert order.events.get(kind="dispatched").data == {
+        "provider": order.provider.code,
+        "provider_order": order.external_id,
+    }
+
+
 def test_dispatch_twice_places_once(customer, fake_adapter):
     order = place(customer)
     assert services.order_dispatch(order_id=order.pk) == "dispatched"

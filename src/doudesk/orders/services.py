@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -63,6 +63,7 @@ from doudesk.providers.adapters.base import (
     ProviderRejected,
     ProviderStatus,
 )
+from doudesk.providers.models import Provider
 from doudesk.providers.registry import (
     OPERATOR_DRIVEN_ADAPTERS,
     adapter_for,
@@ -448,13 +449,62 @@ def growth_plan_order(*, customer: Customer, plan: GrowthPlan, target: Any) -> O
     )
 
 
-_DISPATCH_FIELDS = (
-    "target",
-    "quantity",
-    "options",
-    "module__provider_service_id",
-    *(f"provider__{name}" for name in ("code", "adapter", "is_sandbox", "api_url", "api_key")),
-)
+def _dispatch_claim(order_id: int, now: datetime) -> bool:
+    """Claim a due pending order for dispatch with one conditional ``UPDATE``; whether it did.
+
+    The claim is refused when the order was sent, cancelled, marked uncertain, is not due yet,
+    or another claim younger than :data:`CLAIM_TTL` holds it. Written out rather than built by
+    the ORM, as the read after it: every order runs both once, and compiling them cost the
+    worker more than running them.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Order._meta.db_table)}"
+            " SET dispatch_claimed_at = %s"
+            " WHERE id = %s AND status = %s AND external_id = %s"
+            " AND cancel_requested_at IS NULL AND dispatch_uncertain_at IS NULL"
+            " AND (dispatch_claimed_at IS NULL OR dispatch_claimed_at < %s)"
+            " AND (scheduled_for IS NULL OR scheduled_for <= %s)",
+            [
+                adapt(now),
+                order_id,
+                OrderStatus.PENDING.value,
+                "",
+                adapt(now - CLAIM_TTL),
+                adapt(now),
+            ],
+        )
+        return cursor.rowcount == 1
+
+
+def _dispatch_read(order_id: int) -> tuple[Order, str, Provider]:
+    """Return the order's fields the provider call needs, its provider service id and provider.
+
+    Only those columns: reading three whole rows cost the worker more than the call itself.
+    """
+    quote = connection.ops.quote_name
+    rows = Order.objects.raw(
+        "SELECT o.id, o.target, o.quantity, o.options, o.module_id, o.provider_id,"
+        " m.provider_service_id AS dispatch_service, p.code AS dispatch_code,"
+        " p.adapter AS dispatch_adapter, p.is_sandbox AS dispatch_is_sandbox,"
+        " p.api_url AS dispatch_api_url, p.api_key AS dispatch_api_key"
+        f" FROM {quote(Order._meta.db_table)} o"
+        f" INNER JOIN {quote(ServiceModule._meta.db_table)} m ON m.id = o.module_id"
+        f" INNER JOIN {quote(Provider._meta.db_table)} p ON p.id = o.provider_id"
+        " WHERE o.id = %s",
+        [order_id],
+    )
+    order = next(iter(rows))
+    provider = Provider(
+        id=order.provider_id,
+        code=order.dispatch_code,
+        adapter=order.dispatch_adapter,
+        is_sandbox=bool(order.dispatch_is_sandbox),
+        api_url=order.dispatch_api_url,
+        api_key=order.dispatch_api_key,
+    )
+    return order, order.dispatch_service, provider
 
 
 def order_dispatch(*, order_id: int) -> str:
@@ -462,33 +512,13 @@ def order_dispatch(*, order_id: int) -> str:
 
     Raises :class:`ProviderError` for transient failures so the task retries.
     """
-    now = timezone.now()
-    claimed = (
-        Order.objects.filter(
-            pk=order_id,
-            status=OrderStatus.PENDING,
-            external_id="",
-            cancel_requested_at__isnull=True,
-            dispatch_uncertain_at__isnull=True,
-        )
-        .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
-        .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
-        .update(dispatch_claimed_at=now)
-    )
-    if not claimed:
+    if not _dispatch_claim(order_id, timezone.now()):
         return "skipped"
-    # Only the columns the provider call needs: reading three whole rows cost the worker more
-    # than the call itself.
-    order = (
-        Order.objects.select_related("module", "provider").only(*_DISPATCH_FIELDS).get(pk=order_id)
-    )
-    adapter = adapter_for(order.provider)
+    order, service, provider = _dispatch_read(order_id)
+    adapter = adapter_for(provider)
     try:
         placed = adapter.place(
-            service=order.module.provider_service_id,
-            link=order.target,
-            quantity=order.quantity,
-            options=order.options,
+            service=service, link=order.target, quantity=order.quantity, options=order.options
         )
     except ProviderRejected as exc:
         with transaction.atomic(durable=True):
@@ -505,12 +535,17 @@ def order_dispatch(*, order_id: int) -> str:
         raise
     with transaction.atomic(durable=True):
         # Only this claim sends the order, so nobody else sets its provider id: no lock needed.
-        Order.objects.filter(pk=order_id).update(external_id=placed.external_id)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"UPDATE {connection.ops.quote_name(Order._meta.db_table)}"
+                " SET external_id = %s WHERE id = %s",
+                [placed.external_id, order_id],
+            )
         order.external_id = placed.external_id
         record_event(
             order,
             "dispatched",
-            data={"provider": order.provider.code, "provider_order": placed.external_id},
+            data={"provider": provider.code, "provider_order": placed.external_id},
         )
     return "dispatched"
 
