@@ -141,13 +141,27 @@ def journal_post(
         sign = -1 if account.kind in DEBIT_NORMAL else 1
         deltas[account.pk] = deltas.get(account.pk, 0) + sign * amount
         kinds[account.pk] = account.kind
-    Leg.objects.bulk_create(Leg(entry=entry, account=a, amount_fen=amt) for a, amt in legs)
+    _legs_insert(entry.pk, [(account.pk, amount) for account, amount in legs])
     for pk in sorted(deltas):
         delta = deltas[pk]
         guarded = kinds[pk] in NON_NEGATIVE and delta < 0
         if delta and not _balance_move(pk, delta, guarded=guarded):
             raise _insufficient(pk, -delta)
     return entry
+
+
+def _legs_insert(entry_id: int, legs: Sequence[tuple[int, int]]) -> None:
+    """Insert the entry's legs, ``(account id, amount)`` each, in one written-out statement.
+
+    Every order posts two entries; the ORM's ``bulk_create`` cost several times the statement.
+    """
+    table = connection.ops.quote_name(Leg._meta.db_table)
+    rows = ", ".join(["(%s, %s, %s)"] * len(legs))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (entry_id, account_id, amount_fen) VALUES {rows}",
+            [value for account_id, amount in legs for value in (entry_id, account_id, amount)],
+        )
 
 
 def _balance_move(account_pk: int, delta: int, *, guarded: bool) -> bool:
