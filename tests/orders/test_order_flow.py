@@ -12,7 +12,14 @@ from django.utils import timezone
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
-from doudesk.orders.models import Order, OrderEvent, OrderStatus, Refill, RefillStatus
+from doudesk.orders.models import (
+    DispatchRound,
+    Order,
+    OrderEvent,
+    OrderStatus,
+    Refill,
+    RefillStatus,
+)
 from doudesk.providers.adapters.base import (
     ProviderError,
     ProviderRefillStatus,
@@ -258,6 +265,103 @@ def test_dispatch_claims_only_a_due_order_nobody_holds(customer, fake_adapter):
     assert order.events.get(kind="dispatched").data == {
         "provider": order.provider.code,
         "provider_order": order.external_id,
+    }
+
+
+@pytest.fixture
+def sent_tasks(monkeypatch) -> dict[str, list]:
+    """Dispatch rounds and single-order dispatches sent to the broker (not run)."""
+    from doudesk.orders.tasks import order_dispatch_task, orders_dispatch_round_task
+
+    sent: dict[str, list] = {"rounds": [], "orders": []}
+    monkeypatch.setattr(
+        orders_dispatch_round_task, "apply_async", lambda *_, **__: sent["rounds"].append(1)
+    )
+    monkeypatch.setattr(
+        order_dispatch_task,
+        "apply_async",
+        lambda args=(), **options: sent["orders"].append((*args, options.get("countdown"))),
+    )
+    return sent
+
+
+def test_a_burst_of_orders_sends_one_dispatch_round_after_commit_which_sends_them_all(
+    customer, fake_adapter, sent_tasks, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        first = place(customer, quantity=1_000)
+        assert sent_tasks["rounds"] == []  # not before the commit
+    assert len(sent_tasks["rounds"]) == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        second = place(customer, quantity=1_000)
+    assert len(sent_tasks["rounds"]) == 1  # the waiting round will see this one too
+    assert services.orders_dispatch_round() == {"dispatched": 2}
+    assert [o["quantity"] for o in fake_adapter.placed] == [1_000, 1_000]
+    assert Order.objects.filter(pk__in=[first.pk, second.pk], external_id="").count() == 0
+    # The round cleared its mark when it started: the next order sends a round again.
+    with django_capture_on_commit_callbacks(execute=True):
+        place(customer, quantity=1_000)
+    assert len(sent_tasks["rounds"]) == 2
+    # A round that never started (lost on the way) does not hold later orders back.
+    lost = timezone.now() - services.ROUND_LOST_AFTER - timedelta(seconds=1)
+    DispatchRound.objects.update(sent_at=lost)
+    with django_capture_on_commit_callbacks(execute=True):
+        place(customer, quantity=1_000)
+    assert len(sent_tasks["rounds"]) == 3
+    assert sent_tasks["orders"] == []
+
+
+def test_a_round_the_broker_refused_is_sent_by_the_next_order(
+    customer, fake_adapter, monkeypatch, django_capture_on_commit_callbacks
+):
+    from doudesk.orders.tasks import orders_dispatch_round_task
+
+    def refuse(*_, **__) -> None:
+        raise ConnectionError("broker down")
+
+    monkeypatch.setattr(orders_dispatch_round_task, "apply_async", refuse)
+    with pytest.raises(ConnectionError), django_capture_on_commit_callbacks(execute=True):
+        place(customer, quantity=1_000)
+    assert DispatchRound.objects.get().sent_at is None
+    sent: list[int] = []
+    monkeypatch.setattr(orders_dispatch_round_task, "apply_async", lambda *_, **__: sent.append(1))
+    with django_capture_on_commit_callbacks(execute=True):
+        place(customer, quantity=1_000)
+    assert sent == [1]
+
+
+def test_a_round_hands_an_order_the_provider_cannot_take_now_to_its_own_retrying_task(
+    customer, fake_adapter, sent_tasks, monkeypatch
+):
+    busy, fine = place(customer, quantity=1_000), place(customer, quantity=1_000)
+    place_now = fake_adapter.place
+
+    def busy_once(**kwargs):
+        if not sent_tasks["orders"]:
+            raise ProviderError("busy, try later")
+        return place_now(**kwargs)
+
+    monkeypatch.setattr(fake_adapter, "place", busy_once)
+    outcome = services.orders_dispatch_round()
+    assert outcome == {"retrying": 1, "dispatched": 1}
+    assert sent_tasks["orders"] == [(busy.pk, services.ROUND_RETRY_SECONDS)]
+    busy.refresh_from_db()
+    fine.refresh_from_db()
+    assert (busy.external_id, busy.dispatch_claimed_at) == ("", None)  # free to try again
+    assert fine.external_id == fake_adapter.placed[0]["id"]
+
+
+def test_a_round_with_more_orders_due_than_it_takes_sends_another_first(
+    customer, fake_adapter, sent_tasks, monkeypatch
+):
+    monkeypatch.setattr(services, "ROUND_SIZE", 1)
+    orders = [place(customer, quantity=1_000) for _ in range(2)]
+    assert services.orders_dispatch_round() == {"dispatched": 1}
+    assert len(sent_tasks["rounds"]) == 1
+    assert services.orders_dispatch_round() == {"dispatched": 1}
+    assert len(sent_tasks["rounds"]) == 1  # nothing more was due
+    assert {o["id"] for o in fake_adapter.placed} == {
+        o.external_id for o in Order.objects.filter(pk__in=[o.pk for o in orders])
     }
 
 

@@ -11,7 +11,8 @@ from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.orders.models import Order, OrderGroup
-from doudesk.orders.tasks import order_dispatch_task
+from doudesk.orders.selectors import orders_dispatch_due
+from doudesk.orders.tasks import order_dispatch_task, orders_dispatch_round_task
 from doudesk.providers.adapters.base import ProviderRefillStatus, ProviderRejected, ProviderStatus
 from doudesk.wallet.models import JournalEntry
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
@@ -22,8 +23,18 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def dispatched(monkeypatch) -> list[int]:
-    """Order ids whose dispatch task would be sent to the broker."""
+    """Order ids that tasks sent to the broker would dispatch, each once.
+
+    A dispatch round sends the orders due when it runs: here at once, as a worker would.
+    """
     sent: list[int] = []
+
+    def dispatch_round(*_, **__) -> None:
+        services._dispatch_round_clear()
+        due = orders_dispatch_due().order_by("pk").values_list("pk", flat=True)
+        sent.extend(pk for pk in due if pk not in sent)
+
+    monkeypatch.setattr(orders_dispatch_round_task, "apply_async", dispatch_round)
     monkeypatch.setattr(
         order_dispatch_task, "apply_async", lambda args=(), kwargs=None, **_: sent.append(args[0])
     )

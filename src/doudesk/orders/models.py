@@ -123,6 +123,15 @@ class Order(models.Model):
                 condition=Q(delivered__lte=models.F("quantity")), name="order_delivered_le_qty"
             ),
         ]
+        indexes = [
+            # The orders not sent to their provider yet: what each dispatch round (and the
+            # sync's re-dispatch) looks for, without reading the whole table each time.
+            models.Index(
+                fields=["id"],
+                condition=Q(status=OrderStatus.PENDING, external_id=""),
+                name="order_awaiting_dispatch",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.module_id}×{self.quantity} {self.status}"
@@ -225,3 +234,18 @@ class IdempotencyRecord(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["customer", "key"], name="idempotency_key_once")
         ]
+
+
+class DispatchRound(models.Model):
+    """One row: when a dispatch round was sent to the worker and not started yet (else null).
+
+    Placing an order marks the round sent after commit and sends one only if none is waiting,
+    so a burst of orders costs one task, not one each; a round clears the mark before it looks
+    for orders, so an order committed later sends another (see ``services.order_dispatch_soon``).
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"dispatch round sent {self.sent_at}" if self.sent_at else "no dispatch round"

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from doudesk.accounts.models import Customer
@@ -18,6 +19,9 @@ from doudesk.orders.models import (
     OrderStatus,
     Refill,
 )
+
+# A dispatch claim older than this is presumed dead (worker crashed mid-call) and may be retried.
+CLAIM_TTL = timedelta(minutes=2)
 
 
 def order_list(*, customer: Customer, status: str | None = None) -> QuerySet[Order]:
@@ -102,3 +106,18 @@ def scheduled_in_group(*, order: Order) -> int:
     if order.group_id is None:
         return 0
     return orders_waiting_for_their_day(group_id=order.group_id).count()
+
+
+def orders_dispatch_due(*, now: datetime | None = None) -> QuerySet[Order]:
+    """Return the orders to send to their provider now: pending, unsent, unclaimed, due."""
+    now = now or timezone.now()
+    return (
+        Order.objects.filter(
+            status=OrderStatus.PENDING,
+            external_id="",
+            cancel_requested_at__isnull=True,
+            dispatch_uncertain_at__isnull=True,
+        )
+        .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
+        .filter(Q(scheduled_for__isnull=True) | Q(scheduled_for__lte=now))
+    )

@@ -4,10 +4,13 @@ Design overview
 ---------------
 * **Place.** Everything the customer sent is validated before any write (module, quantity, link,
   options, quote). Then one durable transaction creates the order, holds its charge
-  (customer cash → customer hold) and records the ``placed`` event and log leaf. Dispatch is
-  enqueued after commit; a failed check writes nothing.
-* **Dispatch.** A worker claims the order with a conditional update (so two workers never place it
-  twice), calls the provider outside any transaction, and records the provider's id.
+  (customer cash → customer hold) and records the ``placed`` event and log leaf. After commit a
+  dispatch round is sent to the worker unless one is already waiting (it will see the order),
+  so a burst of orders costs one task; a failed check writes nothing.
+* **Dispatch.** A round sends every order due at that moment. A worker claims each order with a
+  conditional update (so two workers never place it twice), calls the provider outside any
+  transaction, and records the provider's id. An order the provider cannot take for now gets
+  its own task, which retries with backoff; the sync re-dispatches any order left behind.
 * **Sync.** The beat asks providers about open orders in batches; each answer is applied in its
   own transaction through the state machine in ``transitions``. Refills sent to a provider are
   asked about the same way until the provider says they are done, rejected or failed.
@@ -39,11 +42,12 @@ from doudesk.catalog.selectors import module_get
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
 from doudesk.ledger.services import ledger_units_attribute
-from doudesk.oncommit import enqueue_on_commit
+from doudesk.oncommit import enqueue_on_commit, send_on_commit
 from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import (
     TERMINAL_STATUSES,
+    DispatchRound,
     IdempotencyRecord,
     Order,
     OrderGroup,
@@ -51,7 +55,7 @@ from doudesk.orders.models import (
     Refill,
     RefillStatus,
 )
-from doudesk.orders.selectors import orders_waiting_for_their_day
+from doudesk.orders.selectors import CLAIM_TTL, orders_dispatch_due, orders_waiting_for_their_day
 from doudesk.orders.transitions import StaleTransition, record_event, transition
 from doudesk.pricing.models import Quote
 from doudesk.pricing.selectors import PRICING_RELATED
@@ -80,10 +84,14 @@ from doudesk.wallet.services import (
     provider_spec,
 )
 
-# A dispatch claim older than this is presumed dead (worker crashed mid-call) and may be retried.
-CLAIM_TTL = timedelta(minutes=2)
 # Orders not dispatched this long after placement are picked up again by the sync.
 REDISPATCH_AFTER = timedelta(seconds=30)
+# A dispatch round sent this long ago and not started is presumed lost: placements send another.
+ROUND_LOST_AFTER = timedelta(seconds=10)
+# Orders one dispatch round sends at most; when there are more, it sends another round first.
+ROUND_SIZE = 50
+# Seconds before an order a round could not send (a transient provider error) is tried again.
+ROUND_RETRY_SECONDS = 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
 #: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
@@ -204,9 +212,7 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         },
     )
     if line.scheduled_for is None or line.scheduled_for <= timezone.now():
-        from doudesk.orders.tasks import order_dispatch_task
-
-        enqueue_on_commit(order_dispatch_task, order.pk)
+        send_on_commit(order_dispatch_soon)
     return order
 
 
@@ -507,6 +513,74 @@ def _dispatch_read(order_id: int) -> tuple[Order, str, Provider]:
     return order, order.dispatch_service, provider
 
 
+def order_dispatch_soon() -> None:
+    """Have the worker dispatch the orders due now: send a dispatch round unless one is waiting.
+
+    Called after the commit of orders due now. A round sent and not started yet will see them
+    (it clears its mark before it looks for orders), so a burst of orders sends one task, not one
+    each. The mark is read first (one cheap statement); only when no round is waiting is it set,
+    by one conditional upsert that a single one of racing callers wins, and a round sent. A round
+    waiting longer than :data:`ROUND_LOST_AFTER` is presumed lost and does not hold others back.
+    """
+    from doudesk.orders.tasks import orders_dispatch_round_task
+
+    now = timezone.now()
+    table = connection.ops.quote_name(DispatchRound._meta.db_table)
+    fresh = connection.ops.adapt_datetimefield_value(now - ROUND_LOST_AFTER)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT 1 FROM {table} WHERE id = 1 AND sent_at >= %s", [fresh])
+        if cursor.fetchone() is not None:
+            return
+        cursor.execute(
+            f"INSERT INTO {table} (id, sent_at) VALUES (1, %s) ON CONFLICT (id) DO UPDATE"
+            f" SET sent_at = excluded.sent_at WHERE {table}.sent_at IS NULL"
+            f" OR {table}.sent_at < %s",
+            [connection.ops.adapt_datetimefield_value(now), fresh],
+        )
+        if cursor.rowcount != 1:
+            return  # another caller sent the round
+    try:
+        orders_dispatch_round_task.apply_async()
+    except Exception:
+        _dispatch_round_clear()  # nothing was sent: let the next placement try again
+        raise
+
+
+def _dispatch_round_clear() -> None:
+    """Clear the mark of a waiting dispatch round."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(DispatchRound._meta.db_table)}"
+            " SET sent_at = NULL WHERE id = 1"
+        )
+
+
+def orders_dispatch_round() -> dict[str, int]:
+    """One dispatch round: send the orders due now to their providers, oldest first.
+
+    The round first clears its mark, so an order committed from then on sends another round.
+    Each order is claimed and sent as :func:`order_dispatch` does; one the provider could not
+    take for now (a transient error) is handed to its own task, which retries it with backoff.
+    When more than :data:`ROUND_SIZE` orders are due, another round is sent first, which the
+    worker's other threads take in parallel (each order is claimed once, by whichever comes).
+    """
+    from doudesk.orders.tasks import order_dispatch_task
+
+    _dispatch_round_clear()
+    due = list(orders_dispatch_due().order_by("pk").values_list("pk", flat=True)[: ROUND_SIZE + 1])
+    if len(due) > ROUND_SIZE:
+        order_dispatch_soon()
+    counts: dict[str, int] = {}
+    for order_id in due[:ROUND_SIZE]:
+        try:
+            outcome = order_dispatch(order_id=order_id)
+        except ProviderError:
+            order_dispatch_task.apply_async((order_id,), countdown=ROUND_RETRY_SECONDS)
+            outcome = "retrying"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
 def order_dispatch(*, order_id: int) -> str:
     """Send a pending order to its provider once; returns what happened.
 
@@ -799,13 +873,7 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
     now = timezone.now()
     counts = {"redispatched": 0, "polled": 0, "applied": 0, "errors": 0}
     stuck = (
-        Order.objects.filter(
-            status=OrderStatus.PENDING,
-            external_id="",
-            cancel_requested_at__isnull=True,
-            dispatch_uncertain_at__isnull=True,
-        )
-        .filter(Q(dispatch_claimed_at__isnull=True) | Q(dispatch_claimed_at__lt=now - CLAIM_TTL))
+        orders_dispatch_due(now=now)
         .filter(
             Q(scheduled_for__isnull=True, created_at__lt=now - REDISPATCH_AFTER)
             | Q(scheduled_for__lte=now)

@@ -24,6 +24,12 @@ def order_dispatch_task(order_id: int) -> str:
     return services.order_dispatch(order_id=order_id)
 
 
+@shared_task
+def orders_dispatch_round_task() -> dict[str, int]:
+    """Send the orders due now to their providers (one round for a burst of placements)."""
+    return services.orders_dispatch_round()
+
+
 # A round can outlast the beat's interval under load; a second round started meanwhile would
 # poll and lock the same orders again. Rounds in one worker process therefore never overlap (row
 # locks keep rounds in different processes correct).
