@@ -61,6 +61,7 @@ from doudesk.ledger.notes import (
     sign_checkpoint,
     signer_from_key,
 )
+from doudesk.rowinsert import row_insert
 
 if TYPE_CHECKING:
     from doudesk.orders.models import Order
@@ -141,7 +142,14 @@ def ledger_signer() -> NoteSigner:
 def ledger_record(*, event: dict[str, Any], order_id: int | None = None) -> LogLeaf:
     """Append ``event`` to the log as a pending leaf (call inside the writing transaction)."""
     data = canonical_json(event)
-    return LogLeaf.objects.create(leaf=data.decode(), leaf_hash=leaf_hash(data), order_id=order_id)
+    return row_insert(
+        LogLeaf,
+        index=None,
+        leaf=data.decode(),
+        leaf_hash=leaf_hash(data),
+        order_id=order_id,
+        created_at=timezone.now(),
+    )
 
 
 def _state_for_update() -> LogTreeState:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from doudesk.ledger.services import ledger_record
 from doudesk.orders.models import TERMINAL_STATUSES, Order, OrderEvent
 from doudesk.orders.models import OrderStatus as S
+from doudesk.rowinsert import row_insert
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.PENDING: frozenset({S.IN_PROGRESS, S.PROCESSING, S.COMPLETED, S.PARTIAL, S.CANCELED}),
@@ -49,8 +50,14 @@ def record_event(
 ) -> OrderEvent:
     """Write an ``OrderEvent`` and its transparency-log leaf."""
     data = data or {}
-    event = OrderEvent.objects.create(
-        order=order, kind=kind, from_status=from_status, to_status=to_status, data=data
+    event = row_insert(
+        OrderEvent,
+        order=order,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        data=data,
+        created_at=timezone.now(),
     )
     leaf: dict[str, Any] = {
         "type": kind,
