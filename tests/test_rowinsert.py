@@ -20,20 +20,16 @@ def test_a_row_is_inserted_with_each_value_prepared_by_its_field(customer):
     )
     now = timezone.now()
     data = {"note": "中文", "nested": {"n": [1, 2.5, None, True]}}
-    event = row_insert(
-        OrderEvent, order=order, kind="probe", from_status="", to_status="", data=data,
-        created_at=now,
-    )  # fmt: skip
+    event = row_insert(OrderEvent, order=order, kind="probe", to_status="pending", data=data)
     assert event.pk is not None
     assert not event._state.adding
     stored = OrderEvent.objects.get(pk=event.pk)
-    assert (stored.order_id, stored.kind, stored.data, stored.created_at) == (
-        order.pk, "probe", data, now,
+    assert (stored.order_id, stored.kind, stored.from_status, stored.to_status, stored.data) == (
+        order.pk, "probe", "", "pending", data,
     )  # fmt: skip
-    leaf = row_insert(
-        LogLeaf, index=None, leaf="{}", leaf_hash=b"\x00\xff" * 16, order_id=order.pk,
-        created_at=now,
-    )  # fmt: skip
+    assert stored.created_at == event.created_at >= now  # auto_now_add, as create() sets it
+    leaf = row_insert(LogLeaf, leaf="{}", leaf_hash=b"\x00\xff" * 16, order_id=order.pk)
     stored_leaf = LogLeaf.objects.get(pk=leaf.pk)
     assert bytes(stored_leaf.leaf_hash) == b"\x00\xff" * 16
     assert (stored_leaf.index, stored_leaf.order_id) == (None, order.pk)
+    assert stored_leaf.created_at == leaf.created_at >= now  # auto_now_add, as create() sets it

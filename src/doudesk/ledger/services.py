@@ -142,14 +142,7 @@ def ledger_signer() -> NoteSigner:
 def ledger_record(*, event: dict[str, Any], order_id: int | None = None) -> LogLeaf:
     """Append ``event`` to the log as a pending leaf (call inside the writing transaction)."""
     data = canonical_json(event)
-    return row_insert(
-        LogLeaf,
-        index=None,
-        leaf=data.decode(),
-        leaf_hash=leaf_hash(data),
-        order_id=order_id,
-        created_at=timezone.now(),
-    )
+    return row_insert(LogLeaf, leaf=data.decode(), leaf_hash=leaf_hash(data), order_id=order_id)
 
 
 def _state_for_update() -> LogTreeState:

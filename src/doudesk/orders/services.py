@@ -73,6 +73,7 @@ from doudesk.providers.registry import (
     adapter_for,
     is_operator_driven,
 )
+from doudesk.rowinsert import row_insert
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
@@ -180,7 +181,8 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
     )
     charge = quote.total_fen if line.charge_fen is None else line.charge_fen
     target_url = line.target.url if line.target else ""
-    order = Order.objects.create(
+    order = row_insert(
+        Order,
         customer=customer,
         module=line.module,
         group=group,

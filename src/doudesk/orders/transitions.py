@@ -57,7 +57,6 @@ def record_event(
         from_status=from_status,
         to_status=to_status,
         data=data,
-        created_at=timezone.now(),
     )
     leaf: dict[str, Any] = {
         "type": kind,

@@ -53,6 +53,7 @@ from doudesk.pricing.models import (
     _quote_id,
 )
 from doudesk.pricing.selectors import module_price_at, pricing_config, pricing_inputs
+from doudesk.rowinsert import row_insert
 from doudesk.wallet.money import charge_fen, rate_str, yuan_str
 
 logger = logging.getLogger(__name__)
@@ -108,7 +109,8 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
     inputs = pricing_inputs(module=module, now=now)
     if inputs.state is None or not inputs.dynamic:
         rate = module.rate_per_1000
-        return Quote.objects.create(
+        return row_insert(
+            Quote,
             customer=customer,
             module=module,
             quantity=quantity,
@@ -125,7 +127,8 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
         now=now,
         quote_id=_quote_id(),
     )
-    return Quote.objects.create(
+    return row_insert(
+        Quote,
         id=q.id,
         customer=customer,
         module=module,
