@@ -89,8 +89,9 @@ from doudesk.wallet.services import (
 REDISPATCH_AFTER = timedelta(seconds=30)
 # A dispatch round sent this long ago and not started is presumed lost: placements send another.
 ROUND_LOST_AFTER = timedelta(seconds=10)
-# Orders one dispatch round sends at most; when there are more, it sends another round first.
-ROUND_SIZE = 50
+# Orders one dispatch round sends at most; when there are more, it sends another round first,
+# so a burst is spread over the worker's threads (a slow provider's calls do not queue in one).
+ROUND_SIZE = 10
 # Seconds before an order a round could not send (a transient provider error) is tried again.
 ROUND_RETRY_SECONDS = 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
