@@ -55,8 +55,11 @@ def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(
     phone.goto(live_server.url + "/orders/")
     # No word or amount is broken across lines: each piece of text in the first row is one
     # line box ("已完成", not "已/完成"; "¥8.00", not "¥8/.00").
-    lines = phone.locator("table.orders tbody tr").first.evaluate(
-        """tr => {
+    # Measured in one script run: the live table (server-sent events) may swap its rows in
+    # between a locator's look-up and its evaluation, leaving a detached row with no boxes.
+    lines = phone.evaluate(
+        """() => {
+            const tr = document.querySelector("table.orders tbody tr");
             const walker = document.createTreeWalker(tr, NodeFilter.SHOW_TEXT);
             const counts = [];
             while (walker.nextNode()) {
