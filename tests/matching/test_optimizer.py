@@ -61,13 +61,21 @@ def need(
 
 
 @st.composite
-def offers(draw: st.DrawFn) -> list[Offer]:
-    n = draw(st.integers(1, 4))
+def offers(
+    draw: st.DrawFn,
+    count: tuple[int, int] = (1, 4),
+    qmin_range: tuple[int, int] = (1, 5),
+    step_range: tuple[int, int] = (1, 3),
+    levels_range: tuple[int, int] = (0, 4),
+    starts: tuple[float, ...] = (0.0, 1.0, 6.0),
+) -> list[Offer]:
+    """Draw a few offers of the catalogue's kinds on short grids (the ranges can be widened)."""
+    n = draw(st.integers(*count))
     out = []
     for i in range(n):
-        qmin = draw(st.integers(1, 5))
-        step = draw(st.integers(1, 3))
-        levels = draw(st.integers(0, 4))
+        qmin = draw(st.integers(*qmin_range))
+        step = draw(st.integers(*step_range))
+        levels = draw(st.integers(*levels_range))
         out.append(
             Offer(
                 service_id=i + 1,
@@ -79,7 +87,7 @@ def offers(draw: st.DrawFn) -> list[Offer]:
                 max_qty=qmin + step * levels + draw(st.integers(0, step - 1)),
                 step=step,
                 hours_per_1000=draw(st.sampled_from([0.0, 55.0, 500.0, 1234.0, 2000.0, 7000.0])),
-                start_hours=draw(st.sampled_from([0.0, 1.0, 6.0])),
+                start_hours=draw(st.sampled_from(starts)),
                 audience=ANY,
             )
         )
@@ -274,34 +282,9 @@ def test_the_fastest_plan_keeps_the_most_value_among_the_fastest(
     assert shown.value == pytest.approx(most, rel=1e-6, abs=1e-9)
 
 
-@st.composite
-def many_offers(draw: st.DrawFn) -> list[Offer]:
-    """Up to a dozen offers of the catalogue's kinds, with wide ranges and slow ones."""
-    out = []
-    for i in range(draw(st.integers(2, 12))):
-        qmin = draw(st.integers(1, 50))
-        step = draw(st.integers(1, 10))
-        out.append(
-            Offer(
-                service_id=i + 1,
-                kind=draw(st.sampled_from(KINDS)),
-                name_zh=f"模块{i}",
-                name_en=f"Module {i}",
-                rate_fen_per_1000=draw(st.integers(500, 200_000)),
-                min_qty=qmin,
-                max_qty=qmin + step * draw(st.integers(0, 200)),
-                step=step,
-                hours_per_1000=draw(st.sampled_from([0.0, 55.0, 500.0, 2000.0, 7000.0])),
-                start_hours=draw(st.sampled_from([0.0, 1.0, 6.0, 20.0])),
-                audience=ANY,
-            )
-        )
-    return out
-
-
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
-    cat=many_offers(),
+    cat=offers((2, 12), (1, 50), (1, 10), (0, 200), (0.0, 1.0, 6.0, 20.0)),
     u=needs(),
     per_kind=st.sampled_from([1, 2]),
     picks=st.lists(st.floats(0, 1), min_size=2, max_size=6),
