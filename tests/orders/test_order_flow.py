@@ -20,6 +20,7 @@ from doudesk.orders.models import (
     Refill,
     RefillStatus,
 )
+from doudesk.orders.selectors import orders_dispatch_due
 from doudesk.providers.adapters.base import (
     ProviderError,
     ProviderRefillStatus,
@@ -266,6 +267,30 @@ def test_dispatch_claims_only_a_due_order_nobody_holds(customer, fake_adapter):
         "provider": order.provider.code,
         "provider_order": order.external_id,
     }
+
+
+def test_the_dispatch_claim_takes_exactly_the_orders_the_due_look_up_lists(customer):
+    # The claim's written-out conditions and orders_dispatch_due state one rule twice.
+    now = timezone.now()
+    ttl = services.CLAIM_TTL
+    states = [
+        {},
+        {"dispatch_claimed_at": now - ttl + timedelta(seconds=5)},
+        {"dispatch_claimed_at": now - ttl - timedelta(seconds=5)},
+        {"cancel_requested_at": now},
+        {"dispatch_uncertain_at": now},
+        {"external_id": "sent-1"},
+        {"status": "in_progress", "external_id": "sent-2"},
+        {"scheduled_for": now + timedelta(minutes=1)},
+        {"scheduled_for": now - timedelta(seconds=1)},
+    ]
+    orders = [place(customer, quantity=500) for _ in states]
+    for order, state in zip(orders, states, strict=True):
+        Order.objects.filter(pk=order.pk).update(**state)
+    listed = set(orders_dispatch_due(now=now).values_list("pk", flat=True))
+    claimed = {o.pk for o in orders if services._dispatch_claim(o.pk, now)}
+    assert claimed == listed
+    assert len(listed) == 3  # fresh, an expired claim, and a schedule that has come
 
 
 @pytest.fixture

@@ -462,7 +462,9 @@ def _dispatch_claim(order_id: int, now: datetime) -> bool:
     """Claim a due pending order for dispatch with one conditional ``UPDATE``; whether it did.
 
     The claim is refused when the order was sent, cancelled, marked uncertain, is not due yet,
-    or another claim younger than :data:`CLAIM_TTL` holds it. Written out rather than built by
+    or another claim younger than :data:`CLAIM_TTL` holds it: the conditions of
+    :func:`~doudesk.orders.selectors.orders_dispatch_due`, which rounds and the sync look up
+    orders with (a test holds the two to the same orders). Written out rather than built by
     the ORM, as the read after it: every order runs both once, and compiling them cost the
     worker more than running them.
     """
