@@ -215,10 +215,10 @@ def _markets(ids: Sequence[int], now: datetime) -> dict[int, engine.MarketInputs
     because every quote, and so every order, runs them: building them with the ORM cost the web
     process about three times what running them did.
     """
-    offers: dict[int, list[engine.ProviderOffer]] = defaultdict(list)
-    references: dict[int, list[engine.ReferencePrice]] = defaultdict(list)
     if not ids:
         return {}
+    offers: dict[int, list[engine.ProviderOffer]] = defaultdict(list)
+    references: dict[int, list[engine.ReferencePrice]] = defaultdict(list)
     quote = connection.ops.quote_name
     marks = ", ".join(["%s"] * len(ids))
     offer_rows = ProviderOffer.objects.raw(
