@@ -6,6 +6,7 @@ import re
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.utils import quote as admin_quote
 from django.urls import reverse
 
 pytestmark = pytest.mark.django_db
@@ -238,7 +239,10 @@ def test_wallet_and_quote_money_reads_in_yuan(seeded, admin_client, customer):
     quotes = admin_client.get(reverse("admin:pricing_quote_changelist")).content.decode()
     assert "总价（元）" in quotes
     shown = _readonly(
-        admin_client.get(reverse("admin:pricing_quote_change", args=[quote.pk])).content.decode()
+        # The admin escapes a text key in its URLs ("q_22…" would read as 'q"…'), as its links do.
+        admin_client.get(
+            reverse("admin:pricing_quote_change", args=[admin_quote(quote.pk)])
+        ).content.decode()
     )
     assert f"¥{quote.total_fen // 100:,}.{quote.total_fen % 100:02d}" in shown
 
