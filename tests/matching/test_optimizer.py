@@ -316,6 +316,47 @@ def test_the_deadline_screen_never_refutes_what_the_lp_accepts(
             assert screened.screen(other) >= exact.lp(other) * (1 - 1e-9) - 1e-9
 
 
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    cat=offers(),
+    u=needs(),
+    per_kind=st.sampled_from([1, 2]),
+    solved=st.floats(0, 1),
+)
+def test_the_probes_leave_out_no_item_of_a_plan_worth_the_floor(
+    cat: list[Offer], u: Understood, per_kind: int, solved: float
+) -> None:
+    # Each 最快 probe keeps only the items whose Lagrangian bound (from the last LP's
+    # multipliers, at any deadline) reaches the floor; that is exact only if a plan done by a
+    # deadline never uses an item whose bound there is below the plan's own value.
+    u = dataclasses.replace(u, max_per_kind=per_kind)
+    catalogue = Catalogue(cat)
+    try:
+        idx, qtop, _, intents = _filter(u, catalogue, u.budget_fen, None)
+    except DomainError:
+        return
+    kmax, _ = _aligned(catalogue, idx, qtop)
+    rates = catalogue.rate[idx].astype(float)
+    model = _Model(u, catalogue, idx, kmax, intents, u.budget_fen, rates, catalogue_prices=True)
+    times = model.completion_times()
+    relaxation = _DeadlineRelaxation(model, "relaxed")
+    assert relaxation.usable(float(times[-1]), 0.0) is None  # no multipliers before an LP
+    relaxation.lp(float(times[min(int(solved * times.size), times.size - 1)]))
+    position = {catalogue.offers[int(i)].service_id: row for row, i in enumerate(idx)}
+    in_model = [o for o in cat if o.service_id in position]
+    for qs in itertools.product(*(choices(o, u.deadline_hours) for o in in_model)):
+        picks = [(o, q) for o, q in zip(in_model, qs, strict=True) if q]
+        kinds = [o.kind for o, _ in picks]
+        if not picks or max(kinds.count(k) for k in kinds) > per_kind:
+            continue
+        if sum(catalogue_price(o, q) for o, q in picks) > u.budget_fen:
+            continue
+        done_by = as_shown(max(o.eta_hours(q) for o, q in picks))
+        usable = relaxation.usable(done_by, plan_value(u, picks))
+        assert usable is not None
+        assert all(usable[position[o.service_id]] for o, _ in picks)
+
+
 @st.composite
 def same_kind_offers(draw: st.DrawFn) -> list[Offer]:
     """Several offers of two kinds on grids that need not nest (exercises the pruning)."""

@@ -27,7 +27,10 @@ Design:
   from the first deadline the LP accepts, lowering the upper end to each found plan's own ETA:
   about four LPs and one MILP per need, and the answer is proven optimal over the candidates
   below. Each MILP probe passes its floor to HiGHS as an objective bound, so a deadline with
-  no such plan is proven empty without HiGHS's feasibility pump. The LPs share one HiGHS
+  no such plan is proven empty without HiGHS's feasibility pump, and leaves out the items
+  whose Lagrangian bound (from the last LP's duals) shows they are in no plan worth the floor:
+  near the threshold that is half of them or more, and HiGHS's work at the root (an
+  analytic centre, cuts) shrinks with the model. The LPs share one HiGHS
   instance (:class:`_DeadlineRelaxation`): a deadline only changes column bounds and link
   coefficients, so each LP starts from the last basis; and each LP's duals give a Lagrangian
   bound for every other deadline in a few numpy operations, which refutes the deadlines below
@@ -803,15 +806,19 @@ class _Model:
             tenths.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
         return _sorted_unique(np.concatenate(tenths)) / 10.0
 
-    def within(self, deadline: float) -> _Model | None:
+    def within(self, deadline: float, usable: np.ndarray | None = None) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
 
         With catalogue prices, offers that ``max_per_kind`` others of their kind dominate with
         the reach each has by ``deadline`` are dropped (:func:`_prune`): every item left is in
         time, so speed no longer matters. The fastest plan's candidates, pruned with speed,
         shrink here to what the balanced program would keep (a few dozen instead of hundreds).
+        ``usable`` (one flag per item) drops the items no wanted plan can use
+        (:meth:`_DeadlineRelaxation.usable`) before that pruning.
         """
         keep, kcap = self._caps_by(deadline)
+        if usable is not None:
+            keep &= usable
         if not keep.any():
             return None
         rows = np.flatnonzero(keep)
@@ -1030,18 +1037,57 @@ class _DeadlineRelaxation:
         """Return an upper bound of :meth:`lp` at ``deadline`` (infinite before any LP)."""
         if self.reduced is None:
             return np.inf
+        total, _ = self._kind_tops(np.maximum(0.0, self._item_values(deadline)))
+        return total
+
+    def _item_values(self, deadline: float) -> np.ndarray:
+        """Return each item's best reduced value by ``deadline`` (-inf when not in time)."""
+        assert self.reduced is not None
+        per_y, per_k, _ = self.reduced
+        keep, top = self.model._caps_by(deadline)
+        return np.where(keep, per_y + np.maximum(0.0, per_k) * top, -np.inf)
+
+    def _kind_tops(self, values: np.ndarray) -> tuple[float, np.ndarray]:
+        """Return (the bound: each kind's ``max_per_kind`` best ``values``, each kind's last).
+
+        ``values`` are non-negative (taking nothing is worth 0); a kind with fewer items than
+        ``max_per_kind`` has 0 as its last.
+        """
+        assert self.reduced is not None
         mdl = self.model
-        per_y, per_k, constant = self.reduced
-        keep, top = mdl._caps_by(deadline)
-        best = np.where(keep, np.maximum(0.0, per_y + np.maximum(0.0, per_k) * top), 0.0)
-        ordered = best[mdl.by_kind]
-        if mdl.need.max_per_kind == 1:
+        ordered = values[mdl.by_kind]
+        cap = mdl.need.max_per_kind
+        if cap == 1:
             per_kind = np.maximum.reduceat(ordered, mdl.kind_starts)
-            return constant + float(per_kind.sum())
+            return self.reduced[2] + float(per_kind.sum()), per_kind
         # The max_per_kind best of each kind: sorted by kind, then best first.
         order = np.lexsort((-ordered, mdl.sorted_kinds))
+        ranked = ordered[order]
         rank = np.arange(mdl.n) - mdl.kind_starts[mdl.sorted_kinds]
-        return constant + float(ordered[order][rank < mdl.need.max_per_kind].sum())
+        last = np.zeros(mdl.kind_starts.size)
+        at_cap = rank == cap - 1
+        last[mdl.sorted_kinds[at_cap]] = ranked[at_cap]
+        return self.reduced[2] + float(ranked[rank < cap].sum()), last
+
+    def usable(self, deadline: float, floor: float) -> np.ndarray | None:
+        """Return which items a plan worth ``floor`` by ``deadline`` may use (None: no LP yet).
+
+        Exact, a Lagrangian form of reduced-cost fixing: with the last LP's multipliers (any
+        non-negative ones give a bound), a plan that uses item ``i`` is worth at most the bound
+        of :meth:`screen` with ``i`` in its kind's last place (its own best value instead of the
+        kind's ``max_per_kind``-th), so an item whose bound falls short of ``floor`` is in no
+        wanted plan. Near the fastest deadline the LP barely reaches ``floor``, and a MILP
+        probe there keeps from a tenth to half of its items.
+        """
+        if self.reduced is None:
+            return None
+        values = self._item_values(deadline)
+        total, last = self._kind_tops(np.maximum(0.0, values))
+        kind_of = np.empty(self.model.n, dtype=np.int64)
+        kind_of[self.model.by_kind] = self.model.sorted_kinds
+        forced = total - np.maximum(0.0, last[kind_of] - values)
+        # Keep an item that rounding could have misjudged.
+        return forced >= floor - 1e-6 * max(1.0, abs(floor))
 
     def first_possible(self, times: np.ndarray, lo: int, hi: int, floor: float) -> int:
         """Return the first index in ``lo..hi`` whose screen reaches ``floor`` (``hi`` if none)."""
@@ -1302,12 +1348,10 @@ def _fastest(
     returned.
     """
     times = model.completion_times()
-    restricted: dict[int, _Model | None] = {}
 
     def at(i: int) -> _Model | None:
-        if i not in restricted:
-            restricted[i] = model.within(float(times[i]))
-        return restricted[i]
+        deadline = float(times[i])
+        return model.within(deadline, relaxation.usable(deadline, floor))
 
     def enough(mdl: _Model) -> _Extra:
         return mdl.v[None, :], np.array([floor]), np.array([np.inf])
@@ -1341,6 +1385,7 @@ def _fastest(
     best: Solution | None = None
     hi = top
     gap = 1
+    failures = 0
     # The MILP probes share one TIME_LIMIT_S: where the relaxation is far off (rare), each
     # probe can take as long as a whole request.
     give_up = time.perf_counter() + TIME_LIMIT_S
@@ -1348,6 +1393,9 @@ def _fastest(
         left = give_up - time.perf_counter()
         if left <= 0:
             break
+        # Galloping up from the LP's threshold (+0, +1, +3, +7, ...) until a plan is found,
+        # then bisecting: most probes just above the threshold are refuted at the root, and a
+        # probe that finds a plan is the dearer kind, so the first steps are small.
         mid = (lo + hi) // 2 if best is not None else min(lo + gap - 1, hi)
         mdl = at(mid)
         if mdl is not None:
@@ -1363,7 +1411,8 @@ def _fastest(
             hi = int(np.searchsorted(times, _eta(picks) - 1e-9)) - 1
         else:
             lo = mid + 1
-            gap *= 2
+            failures += 1
+            gap = 1 << max(0, failures - 1)
     return best
 
 
