@@ -581,49 +581,44 @@ def _dominated_count(
     earlier offer. Outcomes are compared through each offer's ``profile``, a row of
     ``profile_outcomes`` (:func:`_outcome_profiles`).
     """
-    # covers[a, b]: offer r[a] can replace offer r[b] (b's columns broadcast along axis 1).
-    # A dominator is never dearer per unit (rate_a <= rate_b in every case below), so with the
-    # offers sorted by rate each block of dominators is compared with the columns from its
-    # cheapest rate on: about half of the pairs.
-    by_rate = np.argsort(rate[r], kind="stable")
-    r = r[by_rate]
-    rates = rate[r]
-    covers = np.zeros((r.size, r.size), dtype=bool)
-    present, pb = _sorted_unique_inverse(profile[r])
+    # A dominator is never dearer per unit (rate_a <= rate_b in every case below), reaches at
+    # least as far, and, timed, delivers b's top quantity no later. Those necessary conditions
+    # are cheap on every pair and leave about 7 % of them for the exact test.
+    rates, tops = rate[r], top[r]
+    maybe = (rates[:, None] <= rates[None, :]) & (tops[:, None] >= tops[None, :])
+    if timed:
+        eta_top = start[r] + hpk[r] * tops / 1000.0
+        by_their_top = start[r][:, None] + hpk[r][:, None] * tops[None, :] / 1000.0
+        maybe &= by_their_top <= eta_top[None, :] + 1e-9
+    np.fill_diagonal(maybe, False)
+    ia, ib = np.nonzero(maybe)
+    a, b = r[ia], r[ib]
+    present, pr = _sorted_unique_inverse(profile[r])
     outcomes = profile_outcomes[present]
     at_least = (outcomes[:, None, :] >= outcomes[None, :, :]).all(axis=2)
-    for s0 in range(0, r.size, _BLOCK):
-        a = r[s0 : s0 + _BLOCK]
-        c0 = int(np.searchsorted(rates, rates[s0], side="left"))
-        b = r[c0:]
-        rb, tb, qb, sb = rate[b][None, :], top[b][None, :], qmin[b][None, :], step[b][None, :]
-        hb, stb = hpk[b][None, :], start[b][None, :]
-        ra, ta, qa, sa = rate[a][:, None], top[a][:, None], qmin[a][:, None], step[a][:, None]
-        ha, sta = hpk[a][:, None], start[a][:, None]
-        le = at_least[np.ix_(pb[s0 : s0 + a.size], pb[c0:])]
-        # Below a's minimum: b's quantities qmin_b .. qmin_a - 1 become qmin_a.
-        low = qb < qa
-        le &= ~low | (ra * qa <= rb * qb)
-        # From q0 (b's first grid point >= qmin_a) to top_b: q' <= q + d.
-        q0 = np.where(low, qb + sb * (-(-(qa - qb) // sb)), qb)
-        g = np.gcd(sa, sb)
-        d = sa - g + (qa - qb) % g
-        high = q0 <= tb
-        price_ok = (rb * q0 >= ra * (q0 + d)) & (rb * tb >= ra * (tb + d))
-        top_up = qa + sa * (-(-(tb - qa) // sa))
-        le &= ~high | (price_ok & (top_up <= ta))
-        if timed:
-            le &= ~low | (sta + ha * qa / 1000.0 <= stb + hb * qb / 1000.0 + 1e-12)
-            eta_ok = (sta + ha * (q0 + d) / 1000.0 <= stb + hb * q0 / 1000.0 + 1e-12) & (
-                sta + ha * (tb + d) / 1000.0 <= stb + hb * tb / 1000.0 + 1e-12
-            )
-            le &= ~high | eta_ok
-        own = np.arange(s0, s0 + a.size)
-        le[own - s0, own - c0] = False
-        covers[s0 : s0 + a.size, c0:] = le
-    # Back to the offers' own order, which breaks ties of mutual dominance.
-    back = np.argsort(by_rate)
-    return _dominator_counts(covers[np.ix_(back, back)])
+    le = at_least[pr[ia], pr[ib]]
+    ra, ta, qa, sa, ha, sta = rate[a], top[a], qmin[a], step[a], hpk[a], start[a]
+    rb, tb, qb, sb, hb, stb = rate[b], top[b], qmin[b], step[b], hpk[b], start[b]
+    # Below a's minimum: b's quantities qmin_b .. qmin_a - 1 become qmin_a.
+    low = qb < qa
+    le &= ~low | (ra * qa <= rb * qb)
+    # From q0 (b's first grid point >= qmin_a) to top_b: q' <= q + d.
+    q0 = np.where(low, qb + sb * (-(-(qa - qb) // sb)), qb)
+    g = np.gcd(sa, sb)
+    d = sa - g + (qa - qb) % g
+    high = q0 <= tb
+    price_ok = (rb * q0 >= ra * (q0 + d)) & (rb * tb >= ra * (tb + d))
+    top_up = qa + sa * (-(-(tb - qa) // sa))
+    le &= ~high | (price_ok & (top_up <= ta))
+    if timed:
+        le &= ~low | (sta + ha * qa / 1000.0 <= stb + hb * qb / 1000.0 + 1e-12)
+        eta_ok = (sta + ha * (q0 + d) / 1000.0 <= stb + hb * q0 / 1000.0 + 1e-12) & (
+            sta + ha * (tb + d) / 1000.0 <= stb + hb * tb / 1000.0 + 1e-12
+        )
+        le &= ~high | eta_ok
+    covers = np.zeros((r.size, r.size), dtype=bool)  # covers[a, b]: r[a] can replace r[b]
+    covers[ia[le], ib[le]] = True
+    return _dominator_counts(covers)
 
 
 # --------------------------------------------------------------------------- the MILP
