@@ -7,6 +7,7 @@ import itertools
 import math
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,6 +23,7 @@ from doudesk.matching.optimizer import (
     _filter,
     _Model,
     asked_quantities,
+    eta_shown,
     expected_outcomes,
     greedy_plan,
     optimise,
@@ -108,8 +110,9 @@ def needs(draw: st.DrawFn) -> Understood:
 
 
 def as_shown(hours: float) -> float:
-    """Return an ETA as plans show it and 最快 counts it: rounded up to the tenth of an hour."""
-    return math.ceil(hours * 10 - 1e-8) / 10
+    """Return an ETA as plans show it and 最快 counts it (rounded up: tenths, hours from 10 h)."""
+    tenths = math.ceil(hours * 10 - 1e-8) / 10
+    return tenths if tenths <= 10 else math.ceil(hours - 1e-9)
 
 
 def choices(offer: Offer, deadline: float | None) -> list[int]:
@@ -602,17 +605,33 @@ def test_a_plan_optimal_for_several_objectives_is_shown_once_and_says_so() -> No
     assert "同时也是" not in plans["fast"].explanation
 
 
-def test_an_eta_rounded_up_to_the_tenth_is_never_shown_past_the_deadline() -> None:
-    # 2,000 plays take 10.02 h: shown as 10.1 h without a deadline, but a 10.05 h deadline is
-    # met, so the plan shows the deadline itself (still an upper estimate) and says it is met.
+def test_an_eta_rounded_up_is_never_shown_past_the_deadline() -> None:
+    # 2,000 plays take 10.02 h: shown as 11 h without a deadline (whole hours from 10 h on),
+    # but a 10.05 h deadline is met, so the plan shows the deadline itself (still an upper
+    # estimate) and says it is met.
     cat = [Offer(1, "plays", "播放", "Plays", 1000, 1_000, 2_000, 1_000, 10.02 / 2, 0.0, ANY)]
     [free] = optimise(need("30", {"plays": 1}), cat)
-    assert free.eta_hours == 10.1
+    assert free.eta_hours == 11
+    assert "约11小时" in free.explanation
     [bounded] = optimise(need("30", {"plays": 1}, deadline=10.05), cat)
     assert [(it.quantity, it.eta_hours) for it in bounded.items] == [(2_000, 10.05)]
     assert bounded.eta_hours == 10.05
-    assert "10.1" not in bounded.explanation
+    assert "约11" not in bounded.explanation
     assert "10.05小时内完成" in bounded.explanation
+
+
+def test_etas_are_shown_to_the_tenth_below_10_hours_and_to_the_hour_above() -> None:
+    shown = eta_shown(np.array([0.0, 0.01, 3.21, 9.95, 10.0, 10.000000001, 10.02, 30.7, 31.0]))
+    assert shown.tolist() == [0.0, 0.1, 3.3, 10.0, 10.0, 10.0, 11.0, 31.0, 31.0]
+    # 最快 compares ETAs as shown: 2,600 plays done in 30.2 h are not faster than 3,000 done
+    # in 30.9 h (both "about 31 h"), so the balanced plan, worth more, is also the fastest.
+    quick = Offer(1, "plays", "快", "Quick", 1150, 2_600, 2_600, 100, 10.0, 4.2, ANY)
+    more = Offer(2, "plays", "多", "More", 1000, 1_000, 3_000, 1_000, 10.0, 0.9, ANY)
+    plans = {p.key: p for p in optimise(need("30", {"plays": 1}), [quick, more])}
+    assert "fast" not in plans
+    assert [(it.service_id, it.quantity) for it in plans["balanced"].items] == [(2, 3_000)]
+    assert plans["balanced"].eta_hours == 31
+    assert "最快" in plans["balanced"].explanation
 
 
 def test_the_fastest_plan_picks_the_fastest_offer_of_a_kind_as_brute_force_does() -> None:

@@ -20,7 +20,8 @@ Design:
 * **最快 by a search over the deadline.** The plan ETA is not modelled (its LP bound is weak:
   the relaxation pays start times only fractionally, and HiGHS then often stopped at its time
   limit). A plan's ETA is one of finitely many values (an offer's ETA at a quantity, rounded
-  up to the tenth of an hour as plans show it: :func:`eta_shown`), and for
+  up as plans show it, to the tenth of an hour below 10 h and to the hour from there:
+  :func:`eta_shown`), and for
   a fixed deadline the question "can ``FAST_SHARE * V*`` be reached?" is the 均衡 program over
   the items done in time, whose relaxation is nearly exact. :func:`_fastest` searches those
   values with LP relaxations (never cutting a feasible deadline), then runs the MILP upwards
@@ -54,8 +55,9 @@ Design:
 * **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
-  minimise the plan's ETA (the slowest item; items run in parallel; counted in tenths of an
-  hour as shown, so plans done within the same tenth are equally fast) subject to ``V >=
+  minimise the plan's ETA (the slowest item; items run in parallel; counted as shown, so
+  plans done within the same tenth of an hour, or hour from 10 h on, are equally fast) subject
+  to ``V >=
   FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
   small to change the cost (< 0.5 fen), for 最快 lexicographically (the largest ``V`` at the
   smallest ETA; the balanced plan when it is as fast). Identical plans are shown once. Both
@@ -122,6 +124,9 @@ EXCESS_CREDIT = 0.1
 #: the program, exactly; longer ones are continuous and rounded to the step afterwards.
 INTEGER_LEVELS = 64
 TIME_LIMIT_S = 0.25
+#: Plans show (and 最快 compares) ETAs to the tenth of an hour up to this many hours, to the
+#: hour above (:func:`eta_shown`).
+WHOLE_HOURS_FROM = 10.0
 MIP_REL_GAP = 1e-9
 #: HiGHS options of every MILP. Its primal heuristics cost ~20 ms per solve on these small models
 #: and never pay off here. Feasibility jump is off too: it cost ~3 ms of every solve, a tenth of
@@ -776,8 +781,8 @@ class _Model:
     def completion_times(self) -> np.ndarray:
         """Return the sorted distinct ETAs (as shown) an item can have.
 
-        An item of a short range has one per quantity; a continuous one, every tenth of an
-        hour between its smallest and largest quantity's.
+        An item of a short range has one per quantity; a continuous one, every value shown
+        (:func:`eta_shown`) between its smallest and largest quantity's.
         """
         tenths = []
         short = ~self.continuous
@@ -799,7 +804,8 @@ class _Model:
                 last - low + 1, minlength=size
             )
             tenths.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
-        return _sorted_unique(np.concatenate(tenths)) / 10.0
+        # The tenths an ETA can round up to, then as shown (whole hours from 10 h on).
+        return _sorted_unique(eta_shown(_sorted_unique(np.concatenate(tenths)) / 10.0))
 
     def within(self, deadline: float, usable: np.ndarray | None = None) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
@@ -1312,14 +1318,18 @@ def _eta(picks: Solution) -> float:
 
 
 def eta_shown(hours: Any) -> Any:
-    """Return ``hours`` (a number or an array) rounded up to the tenth of an hour.
+    """Return ``hours`` (a number or an array) rounded up as plans show ETAs.
 
-    Plans show ETAs so, and 最快 minimises the ETA shown: plans done within the same tenth of
-    an hour are equally fast (the larger ``V`` wins), which spares the deadline search most of
-    its probes. Like the deadline checks, it forgives 1e-9 h of floating-point error.
+    To the tenth of an hour up to ``WHOLE_HOURS_FROM`` (10 h), to the hour above it: two or
+    three significant figures, as much as a provider's average speed tells (a day-long job is
+    "about 31 h", not 30.7). 最快 minimises the ETA shown: plans done within the same tenth,
+    or hour, are equally fast (the larger ``V`` wins), which spares the deadline search most
+    of its probes. Like the deadline checks, it forgives 1e-9 h of floating-point error.
     """
+    h = np.asarray(hours, dtype=np.float64)
+    tenths = np.ceil(h * 10 - 1e-8) / 10
     # + 0.0 turns the -0.0 that ceil gives a zero ETA into 0.0 (shown "-0" otherwise).
-    return np.ceil(np.asarray(hours, dtype=np.float64) * 10 - 1e-8) / 10 + 0.0
+    return np.where(tenths <= WHOLE_HOURS_FROM, tenths, np.ceil(h - 1e-9)) + 0.0
 
 
 def _fastest(
@@ -1543,8 +1553,8 @@ _ALSO_EN = {"value": "cheapest", "fast": "fastest"}
 def _eta_displayed(shown: float, need: Understood) -> float:
     """Return an ETA as shown (:func:`eta_shown`), but never past the need's deadline.
 
-    Every item meets the deadline, so a deadline off the tenths (10.05 h) is itself an upper
-    estimate where rounding up would show more (10.1 h).
+    Every item meets the deadline, so a deadline off the values shown (10.05 h) is itself an
+    upper estimate where rounding up would show more (11 h).
     """
     return shown if need.deadline_hours is None else min(shown, float(need.deadline_hours))
 
