@@ -203,6 +203,38 @@ def test_order_money_reads_in_yuan_under_a_yuan_title(seeded, admin_client, cust
     assert "Refunded (yuan)" in english
 
 
+def test_admin_counts_read_with_thousands_separators(seeded, admin_client, customer):
+    from doudesk.catalog.models import ServiceModule
+    from doudesk.pricing.services import quote_create
+    from factories import module_id
+
+    order = _order_of_1600_yuan(customer)  # 100,000 plays
+    listing = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
+    assert ">100,000<" in listing
+    assert ">100000<" not in listing
+    assert "数量" in listing  # the column keeps the field's title
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    shown = _readonly(page.content.decode())
+    assert "100,000" in shown
+    assert "100000" not in shown
+    plays = ServiceModule.objects.get(pk=module_id("plays"))
+    modules = admin_client.get(reverse("admin:catalog_servicemodule_changelist")).content
+    assert f">{plays.max_quantity:,}<" in modules.decode()
+    quote_create(customer=customer, module=plays, quantity=250_000)
+    quotes = admin_client.get(reverse("admin:pricing_quote_changelist")).content.decode()
+    assert ">250,000<" in quotes
+    # The count column still sorts by the field (the 4th column: o=4 ascending, o=-4 not).
+    from doudesk.orders import services
+    from factories import VIDEO_URL
+
+    services.order_place(customer=customer, service_id=plays.pk, target=VIDEO_URL, quantity=2_000)
+    changelist = reverse("admin:orders_order_changelist")
+    rising = admin_client.get(changelist + "?o=4").content.decode()
+    falling = admin_client.get(changelist + "?o=-4").content.decode()
+    assert rising.index(">2,000<") < rising.index(">100,000<")
+    assert falling.index(">100,000<") < falling.index(">2,000<")
+
+
 def test_wallet_and_quote_money_reads_in_yuan(seeded, admin_client, customer):
     from doudesk.catalog.models import ServiceModule
     from doudesk.pricing.services import quote_create

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.forms import BaseInlineFormSet, ModelForm
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.admin_counts import count_field
 from doudesk.catalog.models import (
     Category,
     GrowthPlan,
@@ -79,11 +80,13 @@ class CategoryAdmin(admin.ModelAdmin):
 class ServiceModuleAdmin(admin.ModelAdmin):
     form = ServiceModuleForm
     list_display = (
-        "pk", "name_zh", "kind", "channel", "target_kind", "rate_per_1000", "min_quantity",
-        "max_quantity", "provider", "active",
+        "pk", "name_zh", "kind", "channel", "target_kind", "rate_per_1000", "min_quantity_shown",
+        "max_quantity_shown", "provider", "active",
     )  # fmt: skip
     list_filter = ("category", "channel", "kind", "active")
     search_fields = ("name_zh", "name_en", "code")
+    min_quantity_shown = count_field(ServiceModule, "min_quantity")
+    max_quantity_shown = count_field(ServiceModule, "max_quantity")
 
 
 class PackageItemInline(admin.TabularInline):
@@ -144,4 +147,5 @@ class PackageAdmin(admin.ModelAdmin):
 @admin.register(GrowthPlan)
 class GrowthPlanAdmin(admin.ModelAdmin):
     form = GrowthPlanForm
-    list_display = ("code", "name_zh", "module", "daily_quantity", "days", "active")
+    list_display = ("code", "name_zh", "module", "daily_quantity_shown", "days", "active")
+    daily_quantity_shown = count_field(GrowthPlan, "daily_quantity")

@@ -13,6 +13,7 @@ from django.urls import path
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
 from doudesk.orders.models import Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
@@ -24,6 +25,13 @@ ORDER_YUAN = {
     "charge_fen": "charge_yuan",
     "refunded_fen": "refunded_yuan",
     "provider_cost_fen": "provider_cost_yuan",
+}
+#: Counts shown with thousands separators: the method that shows each field.
+ORDER_COUNTS = {
+    "quantity": "quantity_shown",
+    "delivered": "delivered_shown",
+    "remains": "remains_shown",
+    "start_count": "start_count_shown",
 }
 
 
@@ -65,8 +73,8 @@ class OrderAdmin(admin.ModelAdmin):
         "pk",
         "customer",
         "module",
-        "quantity",
-        "delivered",
+        "quantity_shown",
+        "delivered_shown",
         "status",
         "charge_yuan",
         "refunded_yuan",
@@ -75,7 +83,13 @@ class OrderAdmin(admin.ModelAdmin):
     list_filter = ("status", "provider", "dispatch_uncertain_at")
     search_fields = ("pk", "external_id", "target")
     # Every field is read-only (orders change through the services); money shows in yuan.
-    fields = readonly_fields = [ORDER_YUAN.get(f.name, f.name) for f in Order._meta.fields]
+    fields = readonly_fields = [
+        ORDER_YUAN.get(f.name, ORDER_COUNTS.get(f.name, f.name)) for f in Order._meta.fields
+    ]
+    quantity_shown = count_field(Order, "quantity")
+    delivered_shown = count_field(Order, "delivered")
+    remains_shown = count_field(Order, "remains")
+    start_count_shown = count_field(Order, "start_count")
     charge_yuan = yuan_field("charge_fen", _("订单金额（元）"))
     refunded_yuan = yuan_field("refunded_fen", _("已退款（元）"))
     provider_cost_yuan = yuan_field("provider_cost_fen", _("服务商费用（元）"))

@@ -22,6 +22,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.admin_counts import count_field
 from doudesk.catalog.models import ServiceModule
 from doudesk.errors import DomainError
 from doudesk.pricing.models import (
@@ -53,13 +54,15 @@ def _republish(request: HttpRequest, module: ServiceModule) -> None:
 @admin.register(Quote)
 class QuoteAdmin(admin.ModelAdmin):
     list_display = (
-        "id", "customer", "module", "quantity", "unit_rate", "total_yuan", "source", "expires_at",
+        "id", "customer", "module", "quantity_shown", "unit_rate", "total_yuan", "source",
+        "expires_at",
     )  # fmt: skip
     list_filter = ("source",)
     fields = readonly_fields = (
-        "id", "customer", "module", "quantity", "unit_rate", "total_yuan", "expires_at", "source",
-        "floor", "ceiling", "reference_rate", "point", "grid_version", "tier",
+        "id", "customer", "module", "quantity_shown", "unit_rate", "total_yuan", "expires_at",
+        "source", "floor", "ceiling", "reference_rate", "point", "grid_version", "tier",
     )  # fmt: skip
+    quantity_shown = count_field(Quote, "quantity")
     total_yuan = yuan_field("total_fen", _("总价（元）"))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
