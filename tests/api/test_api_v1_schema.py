@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
+from ninja.responses import NinjaJSONEncoder
 
 from doudesk.orders import services
 from factories import ACCOUNT_URL, VIDEO_URL
@@ -207,6 +209,42 @@ def test_refusals_validate_against_the_published_schema(
             ):
                 continue  # the transparency log's own formats: not described here yet
             assert {"422", "500"} <= set(operation["responses"]), (method, path)
+
+
+def rendered(data: object) -> bytes:
+    """Return the bytes the API writes for ``data`` with no response schema in between."""
+    return json.dumps(data, cls=NinjaJSONEncoder).encode()
+
+
+def test_price_history_validates_against_the_published_schema_and_keeps_its_bytes(spec, sid):
+    from doudesk.catalog.models import ServiceModule
+    from doudesk.pricing.models import PriceChange
+    from doudesk.pricing.selectors import price_history_dict
+    from doudesk.pricing.services import pricing_publish_all
+
+    pricing_publish_all()
+    module = ServiceModule.objects.get(pk=sid("plays"))
+    # A publication that found no price: its rates are null.
+    PriceChange.objects.create(
+        module=module,
+        at=timezone.now(),
+        old_price=None,
+        new_price=None,
+        changed=False,
+        code="unavailable",
+        reason_zh="暂无可用供应商",
+        reason_en="No provider available",
+    )
+    path = "/services/{service_id}/price-history"
+    response = Client().get(f"{V1}/services/{module.pk}/price-history")
+    assert response.status_code == 200
+    assert response.content == rendered(price_history_dict(module=module))
+    body = check(spec, "get", path, response)
+    assert None in [p["unit_rate"] for p in body["points"]]  # null is documented too
+    assert body["tiers"]
+    unknown = Client().get(f"{V1}/services/99999999/price-history")
+    assert unknown.status_code == 404
+    check(spec, "get", path, unknown)
 
 
 def test_the_checker_catches_an_undocumented_or_missing_field(spec):

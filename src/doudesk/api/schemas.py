@@ -23,6 +23,12 @@ Rate = Annotated[
     Field(json_schema_extra={"description": "CNY yuan per 1,000 units, a decimal string"}),
 ]
 Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})]
+Percent = Annotated[
+    str,
+    Field(
+        json_schema_extra={"description": "A percentage, a decimal string", "examples": ["12.5"]}
+    ),
+]
 Currency = Literal["CNY"]
 #: Hours, shares and outcomes keep the JSON type they are computed in (72, or 72.0).
 Number = int | float
@@ -247,6 +253,58 @@ class ApiKeyRevokedOut(Schema):
     """A revoked key."""
 
     revoked: bool
+
+
+class PricePointOut(Schema):
+    """One publication of the service's base rate; a rate it did not have is null."""
+
+    at: Timestamp
+    unit_rate: Rate | None = Field(description="The rate published")
+    floor: Rate | None = Field(description="The lowest rate allowed then (cost plus margin)")
+    ceiling: Rate | None = Field(description="The highest rate allowed then")
+    reference: Rate | None = Field(description="The lowest market reference then")
+    code: str = Field(
+        description="Why: initial, thompson, step_limited, floor, ceiling, kill_switch or "
+        "unavailable"
+    )
+    reason: str = Field(description="In the request's language (Accept-Language)")
+
+
+class PriceTodayOut(Schema):
+    """Today's price at the service's base quantity next to the lowest market reference."""
+
+    quantity: int
+    unit_rate: Rate | None = Field(description="Null while the service cannot be priced")
+    reference_rate: Rate | None = Field(description="Null without a market reference")
+    reference_source: str = Field(description="Where the reference comes from (empty if none)")
+    saving_percent: Percent | None = Field(
+        description="Percent below the reference (negative above it); null without both rates"
+    )
+    available: bool
+    dynamic: bool = Field(description="Whether the price is learned (else the list price)")
+
+
+class PriceTierOut(Schema):
+    """Today's rate of one volume tier, at its first orderable quantity."""
+
+    min_quantity: int
+    quantity: int
+    discount_percent: Percent
+    unit_rate: Rate | None
+    reference_rate: Rate | None
+    saving_percent: Percent | None
+    available: bool
+    reason: str = Field(description="Why the tier is unavailable (empty when it is available)")
+
+
+class PriceHistoryOut(Schema):
+    """A service's publications of the last 30 days, oldest first; today's price; its tiers."""
+
+    service_id: int
+    currency: Currency
+    points: list[PricePointOut]
+    today: PriceTodayOut
+    tiers: list[PriceTierOut]
 
 
 class ErrorItemOut(Schema):

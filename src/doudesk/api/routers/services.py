@@ -8,7 +8,7 @@ from django.http import HttpRequest
 from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
-from doudesk.api.schemas import QuoteOut, ServiceOut, answers
+from doudesk.api.schemas import PriceHistoryOut, QuoteOut, ServiceOut, answers
 from doudesk.api.serializers import service_dict
 from doudesk.api.types import Int
 from doudesk.catalog.selectors import module_get, module_list
@@ -38,7 +38,9 @@ def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
     return service_dict(module, module_rates_today(modules=[module])[module.pk])
 
 
-@router.get("/services/{service_id}/price-history", auth=None)
+@router.get(
+    "/services/{service_id}/price-history", auth=None, response=answers(PriceHistoryOut, 404)
+)
 def services_price_history(request: HttpRequest, service_id: int) -> dict[str, Any]:
     """Price history (30 days), today's price next to the lowest market reference, and tiers."""
     return price_history_dict(module=module_get(module_id=service_id, field="service_id"))
