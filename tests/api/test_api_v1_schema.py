@@ -10,6 +10,10 @@ from django.test import Client
 from django.utils import timezone
 from ninja.responses import NinjaJSONEncoder
 
+from doudesk.ledger import selectors as ledger
+from doudesk.ledger.notes import generate_signer
+from doudesk.ledger.services import ledger_integrate
+from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import services
 from factories import ACCOUNT_URL, VIDEO_URL
 
@@ -204,16 +208,116 @@ def test_refusals_validate_against_the_published_schema(
     # Every route documents the error shape for a malformed request and an unexpected fault.
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():
-            if path.startswith(PREFIX + "/ledger") or path.endswith(
-                ("/price-history", "/evidence")
-            ):
-                continue  # the transparency log's own formats: not described here yet
             assert {"422", "500"} <= set(operation["responses"]), (method, path)
 
 
 def rendered(data: object) -> bytes:
     """Return the bytes the API writes for ``data`` with no response schema in between."""
     return json.dumps(data, cls=NinjaJSONEncoder).encode()
+
+
+@pytest.fixture
+def ledger_key(settings) -> str:
+    """Sign the log with a throw-away key; return its verifier key."""
+    signer = generate_signer("doudesk.test/ledger")
+    settings.LEDGER_ORIGIN = "doudesk.test/ledger"
+    settings.LEDGER_SIGNER_KEY = signer.signer_key
+    return signer.verifier_key
+
+
+def test_ledger_answers_validate_against_the_published_schema_and_keep_their_bytes(
+    api, customer, other_customer, api_key_for, spec, sid, ledger_key, monkeypatch
+):
+    log, as_json = Client(), {"Accept": "application/json"}
+
+    def refused(path: str, response, status: int) -> None:
+        assert response.status_code == status, (path, response.content)
+        body = check(spec, "get", path, response)
+        assert body["detail"] == body["errors"][0]["message"]
+
+    def answered(path: str, response, expected: bytes) -> dict:
+        assert response.status_code == 200, (path, response.content)
+        assert response["Content-Type"] == "application/json; charset=utf-8"
+        assert response.content == expected  # the schema changed nothing, not even key order
+        return check(spec, "get", path, response)
+
+    orders = [
+        services.order_place(customer=customer, service_id=sid(code), target=url, quantity=1000)
+        for code, url in [("plays", VIDEO_URL), ("likes", VIDEO_URL), ("plays", VIDEO_URL)]
+    ]
+    order = orders[0]
+    evidence = f"{V1}/orders/{order.pk}/evidence"
+    refused("/ledger/checkpoint", log.get(V1 + "/ledger/checkpoint", headers=as_json), 404)
+    refused("/ledger/entries", log.get(V1 + "/ledger/entries", {"start": 0}), 400)
+    refused("/orders/{order_id}/evidence", api.get(evidence), 409)
+    ledger_integrate()
+    checkpoint = ledger.ledger_checkpoint_get()
+    size = checkpoint.size
+    assert size >= 3
+
+    # The signed note and the key stay text/plain by default; JSON is asked for.
+    text = log.get(V1 + "/ledger/checkpoint")
+    assert (text.status_code, text["Content-Type"]) == (200, "text/plain; charset=utf-8")
+    assert text.content == checkpoint.note.encode()
+    assert log.get(V1 + "/ledger/checkpoint", headers={"Accept": "*/*"}).content == text.content
+    body = answered(
+        "/ledger/checkpoint",
+        log.get(V1 + "/ledger/checkpoint", headers=as_json),
+        rendered(ledger.ledger_checkpoint_dict(checkpoint)),
+    )
+    assert list(body) == ["tree_size", "root_hash", "note"]
+    key = log.get(V1 + "/ledger/public-key")
+    assert (key.status_code, key["Content-Type"]) == (200, "text/plain; charset=utf-8")
+    assert key.content == f"{ledger_key}\n".encode()
+    answered(
+        "/ledger/public-key",
+        log.get(V1 + "/ledger/public-key", headers=as_json),
+        rendered({"public_key": ledger_key}),
+    )
+    for path in ("/ledger/checkpoint", "/ledger/public-key"):
+        content = spec["paths"][PREFIX + path]["get"]["responses"]["200"]["content"]
+        assert content["text/plain"] == {"schema": {"type": "string"}}
+
+    entries = answered(
+        "/ledger/entries",
+        log.get(V1 + "/ledger/entries", {"start": 0}),
+        rendered({"entries": ledger.ledger_entries(start=0)}),
+    )
+    assert [e["index"] for e in entries["entries"]] == list(range(size))
+    refused("/ledger/entries", log.get(V1 + "/ledger/entries", {"start": size}), 400)
+    refused("/ledger/entries", log.get(V1 + "/ledger/entries", {"start": "x"}), 422)
+    answered(
+        "/ledger/proof/inclusion",
+        log.get(V1 + "/ledger/proof/inclusion", {"index": 1}),
+        rendered(ledger.ledger_inclusion(index=1)),
+    )
+    refused(
+        "/ledger/proof/inclusion", log.get(V1 + "/ledger/proof/inclusion", {"index": size}), 400
+    )
+    answered(
+        "/ledger/proof/consistency",
+        log.get(V1 + "/ledger/proof/consistency", {"first": 1}),
+        rendered(ledger.ledger_consistency(first=1)),
+    )
+    too_far = log.get(V1 + "/ledger/proof/consistency", {"first": 2, "second": 1})
+    refused("/ledger/proof/consistency", too_far, 400)
+
+    # The bundle is dump_bundle's text, byte for byte, and fits the documented schema.
+    bundle = api.get(evidence)
+    assert bundle.status_code == 200
+    assert bundle["Content-Type"] == "application/json; charset=utf-8"
+    assert bundle.content == dump_bundle(ledger.ledger_evidence(order=order)).encode()
+    assert check(spec, "get", "/orders/{order_id}/evidence", bundle)["entries"]
+    stranger = Client(headers={"Authorization": f"Bearer {api_key_for(other_customer)}"})
+    refused("/orders/{order_id}/evidence", stranger.get(evidence), 404)
+    refused("/orders/{order_id}/evidence", Client().get(evidence), 401)
+
+    # A fault reading the key answers the documented error shape too.
+    def broken() -> str:
+        raise RuntimeError("no key")
+
+    monkeypatch.setattr(ledger, "ledger_public_key", broken)
+    refused("/ledger/public-key", log.get(V1 + "/ledger/public-key", headers=as_json), 500)
 
 
 def test_price_history_validates_against_the_published_schema_and_keeps_its_bytes(spec, sid):

@@ -29,6 +29,15 @@ Percent = Annotated[
         json_schema_extra={"description": "A percentage, a decimal string", "examples": ["12.5"]}
     ),
 ]
+Hash = Annotated[
+    str,
+    Field(
+        json_schema_extra={
+            "description": "A SHA-256 hash of the log, 64 lowercase hex digits",
+            "pattern": "^[0-9a-f]{64}$",
+        }
+    ),
+]
 Currency = Literal["CNY"]
 #: Hours, shares and outcomes keep the JSON type they are computed in (72, or 72.0).
 Number = int | float
@@ -305,6 +314,71 @@ class PriceHistoryOut(Schema):
     points: list[PricePointOut]
     today: PriceTodayOut
     tiers: list[PriceTierOut]
+
+
+class LedgerCheckpointOut(Schema):
+    """The latest signed checkpoint: the published tree's size and root, and the signed note."""
+
+    tree_size: int
+    root_hash: Hash
+    note: str = Field(description="The C2SP signed note, the text/plain form of this answer")
+
+
+class LedgerPublicKeyOut(Schema):
+    """The log's C2SP note verifier key (``<name>+<key id>+<base64 key>``)."""
+
+    public_key: str
+
+
+class LedgerEntryOut(Schema):
+    """One leaf: the exact canonical JSON text hashed into the log, and its RFC 6962 hash."""
+
+    index: int
+    leaf: str
+    leaf_hash: Hash
+
+
+class LedgerEntriesOut(Schema):
+    """Leaves of the published tree in index order (at most 1,000: ask again from the next)."""
+
+    entries: list[LedgerEntryOut]
+
+
+class InclusionProofOut(Schema):
+    """RFC 9162 inclusion proof of a leaf in the tree of ``tree_size`` leaves."""
+
+    leaf_index: int
+    tree_size: int
+    leaf_hash: Hash
+    audit_path: list[Hash]
+
+
+class ConsistencyProofOut(Schema):
+    """RFC 9162 consistency proof between tree sizes ``first`` and ``second`` (may be empty)."""
+
+    first: int
+    second: int
+    proof: list[Hash]
+
+
+class EvidenceEntryOut(Schema):
+    """One of the order's leaves with its inclusion proof against the bundle's checkpoint."""
+
+    index: int
+    leaf: str = Field(description="The exact canonical JSON text hashed into the log")
+    leaf_hash: Hash
+    audit_path: list[Hash]
+
+
+class EvidenceBundleOut(Schema):
+    """An order's evidence bundle (version 1); ``doudesk verify`` checks it offline."""
+
+    version: Literal[1]
+    origin: str = Field(description="The log's origin, the checkpoint's first line")
+    checkpoint: str = Field(description="The signed checkpoint note, verbatim")
+    tree_size: int
+    root_hash: Hash
+    entries: list[EvidenceEntryOut]
 
 
 class ErrorItemOut(Schema):

@@ -12,6 +12,15 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router
 
 from doudesk.api.auth import AUTH
+from doudesk.api.schemas import (
+    ConsistencyProofOut,
+    EvidenceBundleOut,
+    InclusionProofOut,
+    LedgerCheckpointOut,
+    LedgerEntriesOut,
+    LedgerPublicKeyOut,
+    answers,
+)
 from doudesk.ledger import selectors
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders.selectors import order_get
@@ -28,7 +37,18 @@ def _wants_json(request: HttpRequest) -> bool:
     return request.get_preferred_type([_TEXT.split(";")[0], _JSON]) == _JSON
 
 
-@router.get("/checkpoint", auth=None)
+def _text_form(description: str) -> dict[str, Any]:
+    """Document the text/plain form that a route answers by default, beside its JSON schema."""
+    text = {"text/plain": {"schema": {"type": "string"}}}
+    return {"responses": {200: {"description": description, "content": text}}}
+
+
+@router.get(
+    "/checkpoint",
+    auth=None,
+    response=answers(LedgerCheckpointOut, 404),
+    openapi_extra=_text_form("The signed note (text/plain, default) or its JSON form"),
+)
 def ledger_checkpoint(request: HttpRequest) -> Any:
     """Return the latest signed checkpoint note; JSON with ``Accept: application/json``."""
     checkpoint = selectors.ledger_checkpoint_get()
@@ -37,22 +57,27 @@ def ledger_checkpoint(request: HttpRequest) -> Any:
     return HttpResponse(checkpoint.note, content_type=_TEXT)
 
 
-@router.get("/public-key", auth=None)
+@router.get(
+    "/public-key",
+    auth=None,
+    response=answers(LedgerPublicKeyOut),
+    openapi_extra=_text_form("The key and a newline (text/plain, default) or its JSON form"),
+)
 def ledger_public_key(request: HttpRequest) -> Any:
-    """Return the C2SP note verifier key that signs the checkpoints."""
+    """Return the C2SP note verifier key that signs the checkpoints; JSON on request."""
     key = selectors.ledger_public_key()
     if _wants_json(request):
         return {"public_key": key}
     return HttpResponse(key + "\n", content_type=_TEXT)
 
 
-@router.get("/entries", auth=None)
+@router.get("/entries", auth=None, response=answers(LedgerEntriesOut, 400))
 def ledger_entries(request: HttpRequest, start: int, end: int | None = None) -> dict[str, Any]:
     """Leaves ``start`` ≤ index < ``end`` of the published tree (at most 1,000 per answer)."""
     return {"entries": selectors.ledger_entries(start=start, end=end)}
 
 
-@router.get("/proof/inclusion", auth=None)
+@router.get("/proof/inclusion", auth=None, response=answers(InclusionProofOut, 400))
 def ledger_proof_inclusion(
     request: HttpRequest, index: int, size: int | None = None
 ) -> dict[str, Any]:
@@ -60,7 +85,7 @@ def ledger_proof_inclusion(
     return selectors.ledger_inclusion(index=index, size=size)
 
 
-@router.get("/proof/consistency", auth=None)
+@router.get("/proof/consistency", auth=None, response=answers(ConsistencyProofOut, 400))
 def ledger_proof_consistency(
     request: HttpRequest, first: int, second: int | None = None
 ) -> dict[str, Any]:
@@ -68,7 +93,25 @@ def ledger_proof_consistency(
     return selectors.ledger_consistency(first=first, second=second)
 
 
-@evidence_router.get("/orders/{order_id}/evidence")
+# The bundle is written by dump_bundle (its exact text is what a customer keeps and verifies),
+# so the view returns it as an HttpResponse, which ninja passes on as it is; the schema only
+# documents it.
+@evidence_router.get(
+    "/orders/{order_id}/evidence",
+    response=answers(EvidenceBundleOut, 401, 404, 409),
+    openapi_extra={
+        "responses": {
+            200: {
+                "headers": {
+                    "Content-Disposition": {
+                        "description": 'inline; filename="doudesk-order-<id>-evidence.json"',
+                        "schema": {"type": "string"},
+                    }
+                }
+            }
+        }
+    },
+)
 def orders_evidence(request: HttpRequest, order_id: int) -> HttpResponse:
     """Return the order's evidence bundle: log entries, inclusion proofs, signed checkpoint.
 
