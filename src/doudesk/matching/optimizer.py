@@ -894,13 +894,14 @@ class _Model:
         then reserves a step for.
         """
         A, lb, ub, hi, integrality = self._system(extra, budget_fen, mode, round_up)
-        h = _load(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit)
+        columns = self.columns(mode)
+        h = _load(objective, A, lb, ub, self.lo, hi, integrality, self.time_limit, columns)
         if self.cutoff is not None:
             h.setOptionValue("objective_bound", float(self.cutoff))
         else:
             # A deadline probe (with a cutoff) mostly proves that no plan exists; a start would
             # only cost there.
-            start = self._start(objective, A, lb, ub, hi, integrality)
+            start = self._start(objective, A, lb, ub, hi, integrality, columns)
             if start is not None:
                 h.setSolution(start)
         got = _run(h, mip=True)
@@ -914,6 +915,7 @@ class _Model:
         ub: np.ndarray,
         hi: np.ndarray,
         integrality: np.ndarray,
+        columns: np.ndarray | None,
     ) -> highspy.HighsSolution | None:
         """Return a good feasible solution to start the MILP from, or None.
 
@@ -923,20 +925,37 @@ class _Model:
         a small MILP of ~1 ms) and that plan is handed to HiGHS as its incumbent. The full solve
         stays exact.
         """
-        got = _run(_load(objective, A, lb, ub, self.lo, hi, None, self.time_limit), mip=False)
+        relaxation = _load(objective, A, lb, ub, self.lo, hi, None, self.time_limit, columns)
+        got = _run(relaxation, mip=False)
         if got is None:
             return None
         unused = np.flatnonzero(got[0][self.ys] <= 1e-9)
         sub_hi = hi.copy()
         for cols in (self.ks, self.ys):
             sub_hi[cols.start + unused] = 0.0
-        got = _run(_load(objective, A, lb, ub, self.lo, sub_hi, integrality, self.time_limit), True)
+        restricted = _load(
+            objective, A, lb, ub, self.lo, sub_hi, integrality, self.time_limit, columns
+        )
+        got = _run(restricted, mip=True)
         if got is None:
             return None
         start = highspy.HighsSolution()
         start.col_value = list(got[0])
         start.value_valid = True
         return start
+
+    def columns(self, mode: str) -> np.ndarray | None:
+        """Return the columns a budget mode uses (a mask), or None for all of them.
+
+        Only the exact ``integer`` mode has cost columns; elsewhere they would sit at zero, a
+        third of the columns HiGHS would carry for nothing. Solutions list the kept columns,
+        ``k`` and ``y`` first as always.
+        """
+        if mode == "integer":
+            return None
+        keep = np.ones(self.nv, dtype=bool)
+        keep[self.cs] = False
+        return keep
 
     def _picks(self, x: np.ndarray, round_up: bool) -> Solution:
         y = np.round(x[self.ys]).astype(np.int64)
@@ -989,7 +1008,8 @@ class _DeadlineRelaxation:
     def __init__(self, model: _Model, mode: str) -> None:
         self.model = model
         A, lb, ub, hi, _ = model._system([], model.budget, mode)
-        self.h = _load(-model.v, A, lb, ub, model.lo, hi, None, model.time_limit)
+        columns = model.columns(mode)
+        self.h = _load(-model.v, A, lb, ub, model.lo, hi, None, model.time_limit, columns)
         n = model.n
         self.cols = np.arange(2 * n, dtype=np.int32)
         self.lower = np.zeros(2 * n)
@@ -1133,12 +1153,19 @@ def _load(
     col_hi: np.ndarray,
     integrality: np.ndarray | None,
     time_limit: float,
+    columns: np.ndarray | None = None,
 ) -> highspy.Highs:
     """Return a ``Highs`` holding the program, its options set (run it with :func:`_run`).
 
-    ``integrality`` None loads the LP relaxation. A fresh ``Highs`` per call (~0.1 ms) keeps
-    this thread-safe.
+    ``integrality`` None loads the LP relaxation. ``columns`` (a mask) keeps only those
+    columns, which must hold every entry of ``A``; the solution then lists the kept ones, in
+    order. A fresh ``Highs`` per call (~0.1 ms) keeps this thread-safe.
     """
+    if columns is not None:
+        position = np.cumsum(columns) - 1
+        A = _Rows(A.lengths, position[A.columns], A.values)
+        cost, col_lo, col_hi = cost[columns], col_lo[columns], col_hi[columns]
+        integrality = None if integrality is None else integrality[columns]
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     for key, value in (_LP_OPTIONS if integrality is None else _MIP_OPTIONS).items():
