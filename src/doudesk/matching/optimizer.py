@@ -89,10 +89,10 @@ Design:
   to ``highspy`` directly as row-wise arrays built with numpy (:class:`_Rows`, :func:`_load`):
   ``scipy.optimize.milp`` validated and converted each one for ~1 ms, a fifth of the median
   request at a dozen calls, and scipy's sparse matrices cost a few ms more per request.
-  HiGHS is ~90 % of the time of the benchmark's slowest 5 % of needs: up to 8-9 deadline
-  probes of 最快 (5-35 ms each, mostly proofs that no plan is worth enough by a deadline) or a
-  hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic centre and separates cuts at
-  the root. Pruning and model building are the rest.
+  HiGHS is over half of the time of the benchmark's slowest 5 % of needs: 最快's LPs and its
+  few deadline probes (1-20 ms each, on a few dozen items once the probe leaves out what no
+  wanted plan can use) or a hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic
+  centre and separates cuts at the root. Pruning and model building are the rest.
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
