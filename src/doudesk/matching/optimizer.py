@@ -784,28 +784,24 @@ class _Model:
         An item of a short range has one per quantity; a continuous one, every value shown
         (:func:`eta_shown`) between its smallest and largest quantity's.
         """
-        tenths = []
+        steps = []
         short = ~self.continuous
         if short.any():
             levels = np.arange(int(self.kmax_i[short].max(initial=0)) + 1)
             etas = self.eta0[short, None] + self.eta_k[short, None] * levels[None, :]
-            shown = eta_shown(etas[levels[None, :] <= self.kmax_i[short, None]])
-            tenths.append(np.rint(shown * 10).astype(np.int64))
+            steps.append(_shown_step(eta_shown(etas[levels[None, :] <= self.kmax_i[short, None]])))
         if self.continuous.any():
             wide = self.continuous
-            first = np.rint(eta_shown(self.eta0[wide]) * 10).astype(np.int64)
-            last = np.rint(
-                eta_shown(self.eta0[wide] + self.eta_k[wide] * self.kmax_i[wide]) * 10
-            ).astype(np.int64)
-            # Every tenth covered by some item's interval: mark starts and ends, then sum up.
+            first = _shown_step(eta_shown(self.eta0[wide]))
+            last = _shown_step(eta_shown(self.eta0[wide] + self.eta_k[wide] * self.kmax_i[wide]))
+            # Every value covered by some item's interval: mark starts and ends, then sum up.
             low = int(first.min())
             size = int(last.max()) - low + 2
             marks = np.bincount(first - low, minlength=size) - np.bincount(
                 last - low + 1, minlength=size
             )
-            tenths.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
-        # The tenths an ETA can round up to, then as shown (whole hours from 10 h on).
-        return _sorted_unique(eta_shown(_sorted_unique(np.concatenate(tenths)) / 10.0))
+            steps.append(np.flatnonzero(np.cumsum(marks) > 0) + low)
+        return _shown_hours(_sorted_unique(np.concatenate(steps)))
 
     def within(self, deadline: float, usable: np.ndarray | None = None) -> _Model | None:
         """Return this model restricted to items done by ``deadline`` (same grid), or None.
@@ -1357,6 +1353,23 @@ def eta_shown(hours: Any) -> Any:
     tenths = np.ceil(h * 10 - 1e-8) / 10
     # + 0.0 turns the -0.0 that ceil gives a zero ETA into 0.0 (shown "-0" otherwise).
     return np.where(tenths <= WHOLE_HOURS_FROM, tenths, np.ceil(h - 1e-9)) + 0.0
+
+
+def _shown_step(shown: np.ndarray) -> np.ndarray:
+    """Return the rank of each ETA as shown on the grid of :func:`eta_shown` (0.1 h = 1).
+
+    Tenths up to ``WHOLE_HOURS_FROM``, then one rank per hour: consecutive ranks are
+    consecutive values shown.
+    """
+    tenths = np.rint(shown * 10).astype(np.int64)
+    edge = int(round(WHOLE_HOURS_FROM * 10))
+    return np.where(tenths <= edge, tenths, edge + (tenths - edge) // 10)
+
+
+def _shown_hours(steps: np.ndarray) -> np.ndarray:
+    """Return the ETAs shown of ranks on the grid of :func:`eta_shown` (inverse of _shown_step)."""
+    edge = int(round(WHOLE_HOURS_FROM * 10))
+    return np.where(steps <= edge, steps / 10.0, WHOLE_HOURS_FROM + (steps - edge))
 
 
 def _fastest(
