@@ -17,28 +17,26 @@ Design:
   (``start + hours_per_1000 * q / 1000 <= deadline``) and the budget; ``sum_{i in kind} y_i <=
   max_per_kind``; ``z_j <= o_j`` and ``z_j <= a_j`` linearise the ``min``. Offers whose audience
   options or target kind do not fit are removed before the solve.
-* **最快 by a search over the deadline.** The plan ETA is not modelled (its LP bound is weak:
-  the relaxation pays start times only fractionally, and HiGHS then often stopped at its time
-  limit). A plan's ETA is one of finitely many values (an offer's ETA at a quantity, rounded
-  up as plans show it, to the tenth of an hour below 10 h and to the hour from there:
-  :func:`eta_shown`), and for
-  a fixed deadline the question "can ``FAST_SHARE * V*`` be reached?" is the 均衡 program over
-  the items done in time, whose relaxation is nearly exact. :func:`_fastest` searches those
-  values with LP relaxations (never cutting a feasible deadline), then runs the MILP upwards
-  from the first deadline the LP accepts, lowering the upper end to each found plan's own ETA:
-  about four LPs and one MILP per need, and the answer is proven optimal over the candidates
-  below. Each MILP probe passes its floor to HiGHS as an objective bound, so a deadline with
-  no such plan is proven empty without HiGHS's feasibility pump, and leaves out the items
-  whose Lagrangian bound (from the last LP's duals) shows they are in no plan worth the floor:
-  near the threshold that is half of them or more, and HiGHS's work at the root (an
-  analytic centre, cuts) shrinks with the model. The LPs share one HiGHS
+* **最快 by a search over the deadline.** The plan ETA is not modelled (its LP bound is weak: the
+  relaxation pays start times only fractionally, and HiGHS then often stopped at its time
+  limit). A plan's ETA is one of finitely many values (an offer's ETA at a quantity, rounded up
+  as plans show it, to the tenth of an hour below 10 h and to the hour from there:
+  :func:`eta_shown`), and for a fixed deadline the question "can ``FAST_SHARE * V*`` be
+  reached?" is the 均衡 program over the items done in time, whose relaxation is nearly exact.
+  :func:`_fastest` searches those values with LP relaxations (never cutting a feasible
+  deadline), then runs the MILP upwards from the first deadline the LP accepts, lowering the
+  upper end to each found plan's own ETA: about four LPs and one MILP per need, and the answer
+  is proven optimal over the candidates below. Each MILP probe passes its floor to HiGHS as an
+  objective bound, so a deadline with no such plan is proven empty without HiGHS's feasibility
+  pump, and leaves out the items whose Lagrangian bound (from the last LP's duals) shows they
+  are in no plan worth the floor: near the threshold that is half of them or more, and HiGHS's
+  work at the root (an analytic centre, cuts) shrinks with the model. The LPs share one HiGHS
   instance (:class:`_DeadlineRelaxation`): a deadline only changes column bounds and link
   coefficients, so each LP starts from the last basis; and each LP's duals give a Lagrangian
   bound for every other deadline in a few numpy operations, which refutes the deadlines below
   the next LP's without solving theirs (it took about ten LPs by bisection). Where the
-  relaxation is far off (2
-  needs in 1,000 in the benchmark) the MILP probes stop after ``TIME_LIMIT_S`` in all with
-  the fastest plan found so far.
+  relaxation is far off (2 needs in 1,000 in the benchmark) the MILP probes stop after
+  ``TIME_LIMIT_S`` in all with the fastest plan found so far.
 * **Exact prices.** A price is ``round_half_up(rate * q / 1000)`` fen. When every quantity
   range is short (``<= INTEGER_LEVELS`` steps within the budget and deadline) the model is
   exact: it is first solved with each price allowed to round down by up to 0.499 fen (a
@@ -55,15 +53,14 @@ Design:
 * **Three plans, three objectives.** 均衡 *balanced*: maximise ``V``. 最省钱 *best value*: the
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
-  minimise the plan's ETA (the slowest item; items run in parallel; counted as shown, so
-  plans done within the same tenth of an hour, or hour from 10 h on, are equally fast) subject
-  to ``V >=
-  FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
+  minimise the plan's ETA (the slowest item; items run in parallel; counted as shown, so plans
+  done within the same tenth of an hour, or hour from 10 h on, are equally fast) subject to ``V
+  >= FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
   small to change the cost (< 0.5 fen), for 最快 lexicographically (the largest ``V`` at the
   smallest ETA; the balanced plan when it is as fast). Identical plans are shown once. Both
-  need ``V*``, so 均衡 is solved first; then 最快 is searched on a second thread while 最省钱
-  is solved (HiGHS and numpy release the GIL: with a core free, a request takes the longer of
-  the two instead of their sum; on a busy server it gains nothing).
+  need ``V*``, so 均衡 is solved first; then 最快 is searched on a second thread while 最省钱 is
+  solved (HiGHS and numpy release the GIL: with a core free, a request takes the longer of the
+  two instead of their sum; on a busy server it gains nothing).
 * **Candidates at 10,000 offers (exact pruning).** First, an offer that ``max_per_kind``
   others of its group (same grid and outcomes) beat whatever the need (no dearer, reaching as
   far, starting no later, no slower, targeting every audience it can) is dropped with one
