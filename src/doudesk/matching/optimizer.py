@@ -54,8 +54,8 @@ Design:
   cheapest plan (minimise total fen) that reaches every quantity asked, when that fits the
   budget, and at least ``VALUE_SHARE`` (60 %) of the balanced optimum ``V*``. 最快 *fastest*:
   minimise the plan's ETA (the slowest item; items run in parallel; counted as shown, so plans
-  done within the same tenth of an hour, or hour from 10 h on, are equally fast) subject to ``V
-  >= FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
+  done within the same tenth of an hour, or hour from 10 h on, are equally fast) subject to
+  ``V >= FAST_SHARE * V*`` (80 %). Ties are broken towards a larger ``V``: for 最省钱 by a term too
   small to change the cost (< 0.5 fen), for 最快 lexicographically (the largest ``V`` at the
   smallest ETA; the balanced plan when it is as fast). Identical plans are shown once. Both
   need ``V*``, so 均衡 is solved first; then 最快 is searched on a second thread while 最省钱 is
