@@ -285,6 +285,24 @@ def test_the_fastest_plan_keeps_the_most_value_among_the_fastest(
     assert shown.value == pytest.approx(most, rel=1e-6, abs=1e-9)
 
 
+def unpruned_model(u: Understood, cat: list[Offer], per_kind: int) -> _Model | None:
+    """Return the program over every candidate of ``u`` (no pruning), None if there is none."""
+    u = dataclasses.replace(u, max_per_kind=per_kind)
+    catalogue = Catalogue(cat)
+    try:
+        idx, qtop, _, intents = _filter(u, catalogue, u.budget_fen, None)
+    except DomainError:
+        return None
+    kmax, _ = _aligned(catalogue, idx, qtop)
+    rates = catalogue.rate[idx].astype(float)
+    return _Model(u, catalogue, idx, kmax, intents, u.budget_fen, rates, catalogue_prices=True)
+
+
+def deadline_at(times: np.ndarray, share: float) -> float:
+    """Return the completion time ``share`` (0..1) of the way along ``times``."""
+    return float(times[min(int(share * times.size), times.size - 1)])
+
+
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     cat=offers((2, 12), (1, 50), (1, 10), (0, 200), (0.0, 1.0, 6.0, 20.0)),
@@ -298,17 +316,11 @@ def test_the_deadline_screen_never_refutes_what_the_lp_accepts(
     # The 最快 search skips the LP of a deadline whose screen (a Lagrangian bound from another
     # deadline's LP duals) is below the floor; that is exact only if the screen bounds the LP
     # from above at every deadline, and it is tight at the LP's own deadline.
-    u = dataclasses.replace(u, max_per_kind=per_kind)
-    catalogue = Catalogue(cat)
-    try:
-        idx, qtop, _, intents = _filter(u, catalogue, u.budget_fen, None)
-    except DomainError:
+    model = unpruned_model(u, cat, per_kind)
+    if model is None:
         return
-    kmax, _ = _aligned(catalogue, idx, qtop)
-    rates = catalogue.rate[idx].astype(float)
-    model = _Model(u, catalogue, idx, kmax, intents, u.budget_fen, rates, catalogue_prices=True)
     times = model.completion_times()
-    deadlines = [float(times[min(int(f * times.size), times.size - 1)]) for f in picks]
+    deadlines = [deadline_at(times, f) for f in picks]
     screened = _DeadlineRelaxation(model, "safe")
     exact = _DeadlineRelaxation(model, "safe")
     assert screened.screen(deadlines[0]) == math.inf  # nothing refuted before an LP
@@ -332,20 +344,14 @@ def test_the_probes_leave_out_no_item_of_a_plan_worth_the_floor(
     # Each 最快 probe keeps only the items whose Lagrangian bound (from the last LP's
     # multipliers, at any deadline) reaches the floor; that is exact only if a plan done by a
     # deadline never uses an item whose bound there is below the plan's own value.
-    u = dataclasses.replace(u, max_per_kind=per_kind)
-    catalogue = Catalogue(cat)
-    try:
-        idx, qtop, _, intents = _filter(u, catalogue, u.budget_fen, None)
-    except DomainError:
+    model = unpruned_model(u, cat, per_kind)
+    if model is None:
         return
-    kmax, _ = _aligned(catalogue, idx, qtop)
-    rates = catalogue.rate[idx].astype(float)
-    model = _Model(u, catalogue, idx, kmax, intents, u.budget_fen, rates, catalogue_prices=True)
     times = model.completion_times()
     relaxation = _DeadlineRelaxation(model, "relaxed")
     assert relaxation.usable(float(times[-1]), 0.0) is None  # no multipliers before an LP
-    relaxation.lp(float(times[min(int(solved * times.size), times.size - 1)]))
-    position = {catalogue.offers[int(i)].service_id: row for row, i in enumerate(idx)}
+    relaxation.lp(deadline_at(times, solved))
+    position = {model.cat.offers[int(i)].service_id: row for row, i in enumerate(model.chosen)}
     in_model = [o for o in cat if o.service_id in position]
     for qs in itertools.product(*(choices(o, u.deadline_hours) for o in in_model)):
         picks = [(o, q) for o, q in zip(in_model, qs, strict=True) if q]
