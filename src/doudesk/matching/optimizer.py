@@ -745,6 +745,8 @@ class _Model:
         )
         kinds = cat.kind_idx[chosen]
         uniq, kind_of = _sorted_unique_inverse(kinds)
+        #: Each item's kind, numbered 0, 1, ... in sorted order.
+        self.kind_of = kind_of
         by_kind = np.argsort(kinds, kind="stable")
         #: Items ordered by kind, their kinds (0, 1, ...) in that order and where each starts.
         self.by_kind = by_kind
@@ -1097,9 +1099,7 @@ class _DeadlineRelaxation:
             return None
         values = self._item_values(deadline)
         total, last = self._kind_tops(np.maximum(0.0, values))
-        kind_of = np.empty(self.model.n, dtype=np.int64)
-        kind_of[self.model.by_kind] = self.model.sorted_kinds
-        forced = total - np.maximum(0.0, last[kind_of] - values)
+        forced = total - np.maximum(0.0, last[self.model.kind_of] - values)
         # Keep an item that rounding could have misjudged.
         return forced >= floor - 1e-6 * max(1.0, abs(floor))
 
