@@ -10,6 +10,7 @@ import hashlib
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -416,6 +417,48 @@ def test_balance_holds_the_full_price_while_running_then_keeps_only_the_charge(
     assert status.status is ProviderStatus.PARTIAL
     assert status.charge is not None
     assert adapter.balance() == Decimal("1000000") - status.charge
+
+
+def test_balance_charges_each_order_at_its_own_rate_rounded_on_its_own(
+    make_server: ServerFactory, clock: FakeClock, tmp_path: Path
+) -> None:
+    server = make_server(partial_rate=0.5)
+    adapter = SmmV2Adapter(server.url, KEY)
+    for service, quantity in ((PLAYS, 10_000), ("2", 333), (PLAYS, 777), ("3", 5), ("5", 1_234)):
+        adapter.place(service=service, link=LINK, quantity=quantity, options={})
+        clock.advance(20.0)  # the earlier ones finish, some of them part-way
+    running = adapter.place(service=PLAYS, link=LINK, quantity=5_000, options={}).external_id
+    clock.advance(3.0)
+    canceled = post(server, action="cancel", orders=running).json()
+    assert canceled == [{"order": int(running), "cancel": 1}]
+    adapter.place(service="2", link=LINK, quantity=50, options={})  # still running
+    # Orders an earlier version placed at a rate finer than a cent: three 1-unit orders at
+    # ¥0.33333 per 1,000 cost ¥0.00033 each, ¥0.00099 together, not the ¥0.00100 of 3 units.
+    db = sqlite3.connect(tmp_path / "provider.sqlite3")
+    try:
+        with db:
+            for _ in range(3):
+                db.execute(
+                    "INSERT INTO orders (service, link, quantity, extras, rate, start_count,"
+                    " created_at, pending_s, speed, fate, target, finish_at, final_delivered)"
+                    " VALUES (1, ?, 1, '{}', '0.33333', 0, 0, 0, 1, 'complete', 1, 0, 1)",
+                    (LINK,),
+                )
+        rows = db.execute(
+            "SELECT rate, quantity, finish_at, final_delivered FROM orders"
+        ).fetchall()
+    finally:
+        db.close()
+    now = clock()
+    spent = sum(
+        (expected_charge(Decimal(rate), final if now >= finish_at else quantity)
+         for rate, quantity, finish_at, final in rows),
+        Decimal(0),
+    )  # fmt: skip
+    assert len({rate for rate, *_ in rows}) == 5
+    assert any(now < finish_at for _, _, finish_at, _ in rows)  # one still holds its full price
+    assert any(now >= finish_at and final < quantity for _, quantity, finish_at, final in rows)
+    assert adapter.balance() == Decimal("1000000") - spent
 
 
 def test_order_beyond_the_balance_is_refused(make_server: ServerFactory) -> None:

@@ -92,6 +92,7 @@ MAX_BODY_BYTES = 1 << 20
 MAX_LINK_LENGTH = 2048
 FIRST_ORDER_ID = 10001
 _AMOUNT = Decimal("0.00001")
+_CENT = Decimal("0.01")
 
 ERR_KEY = "Invalid API key"
 ERR_REQUEST = "Incorrect request"
@@ -598,11 +599,26 @@ class SandboxProvider:
     # -- balance -------------------------------------------------------------------------------
 
     def _balance_amount(self, conn: sqlite3.Connection, now: float) -> Decimal:
-        """Return the initial balance minus final charges and the price of running orders."""
+        """Return the initial balance minus final charges and the price of running orders.
+
+        SQLite adds up the units charged at each rate, so an ``add`` does not walk every order
+        ever placed in Python. At a rate of at most two decimals a unit costs an exact multiple
+        of ``_AMOUNT``, so the orders' rounded costs add up to the cost of their summed units;
+        at a finer rate each order's cost rounds on its own and is added order by order.
+        """
+        charged = "CASE WHEN ? >= finish_at THEN final_delivered ELSE quantity END"
         spent = Decimal(0)
-        for row in conn.execute("SELECT rate, quantity, finish_at, final_delivered FROM orders"):
-            units = row["final_delivered"] if now >= row["finish_at"] else row["quantity"]
-            spent += _cost(Decimal(row["rate"]), units)
+        for rate_text, units in conn.execute(
+            f"SELECT rate, SUM({charged}) FROM orders GROUP BY rate", (now,)
+        ):
+            rate = Decimal(rate_text)
+            if rate == rate.quantize(_CENT):
+                spent += _cost(rate, units)
+                continue
+            for (order_units,) in conn.execute(
+                f"SELECT {charged} FROM orders WHERE rate = ?", (now, rate_text)
+            ):
+                spent += _cost(rate, order_units)
         return self.initial_balance - spent
 
     def _balance(self, conn: sqlite3.Connection, fields: Mapping[str, str]) -> Any:
