@@ -542,10 +542,9 @@ def bare_sqlite(path: Path, *, clients: int, seconds: float, tx: str = "placemen
             Path(f"{scratch}{suffix}").unlink(missing_ok=True)
 
 
-def bare_postgres(
-    database_url: str, *, clients: int, seconds: float, tx: str = "placement"
-) -> float:
-    """Bare transactions ``tx`` per second in a scratch schema of the PostgreSQL database."""
+@contextmanager
+def scratch_postgres_schema(database_url: str) -> Iterator[str]:
+    """Create the scratch tables in a new schema of the database; yield its name, then drop it."""
     import psycopg
 
     schema = f"bench_{uuid.uuid4().hex[:8]}"
@@ -557,20 +556,31 @@ def bare_postgres(
         )
         with setup.cursor() as cur:
             cur.executemany("INSERT INTO account VALUES (%s, %s, %s)", SCRATCH_ACCOUNTS)
-    body = TRANSACTIONS[tx]
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(database_url, autocommit=True) as cleanup:
+            cleanup.execute(f"DROP SCHEMA {schema} CASCADE")
 
-    def connect() -> Any:
-        return psycopg.connect(database_url, options=f"-c search_path={schema}")
+
+def bare_postgres(
+    database_url: str, *, clients: int, seconds: float, tx: str = "placement"
+) -> float:
+    """Bare transactions ``tx`` per second in a scratch schema of the PostgreSQL database."""
+    import psycopg
+
+    body = TRANSACTIONS[tx]
 
     def one_tx(conn: Any, client: int) -> None:
         with conn.transaction(), conn.cursor() as cur:
             body(cur, True, datetime.now(UTC))
 
-    try:
+    with scratch_postgres_schema(database_url) as schema:
+
+        def connect() -> Any:
+            return psycopg.connect(database_url, options=f"-c search_path={schema}")
+
         return run_threads(clients, seconds, one_tx, connect)
-    finally:
-        with psycopg.connect(database_url, autocommit=True) as cleanup:
-            cleanup.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 # -- main ----------------------------------------------------------------------------------------
