@@ -23,6 +23,7 @@ import httpx
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import api_key_create
@@ -30,6 +31,7 @@ from doudesk.catalog.models import ServiceModule
 from doudesk.errors import DomainError
 from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident
 from doudesk.ledger.services import ledger_units_attribute
+from doudesk.orders import services as order_services
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Order
 from doudesk.orders.services import order_place
@@ -217,6 +219,39 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
     finally:
         release.set()
         holder.join(30)
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_postgres_a_dispatch_round_skips_the_orders_another_round_is_claiming(seeded):
+    # Rounds run on the worker's threads at once: one does not wait for, nor take, an order
+    # whose row another round's claim holds locked; it claims the next ones.
+    customer, module_id, _charge = _customer_for_twenty_orders()
+    orders = [
+        order_place(customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY)
+        for _ in range(3)
+    ]
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_oldest() -> None:
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(pk=orders[0].pk)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_oldest)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        claimed = order_services._dispatch_claim_due(timezone.now(), 10)
+    finally:
+        release.set()
+        holder.join(30)
+    assert claimed == [orders[1].pk, orders[2].pk]
+    assert Order.objects.get(pk=orders[0].pk).dispatch_claimed_at is None
 
 
 CLAIMANTS = 6

@@ -390,6 +390,44 @@ def test_a_round_with_more_orders_due_than_it_takes_sends_another_first(
     }
 
 
+def test_rounds_running_together_claim_different_orders_oldest_first(customer):
+    orders = [place(customer, quantity=1_000) for _ in range(3)]
+    now = timezone.now()
+    first = services._dispatch_claim_due(now, 2)
+    second = services._dispatch_claim_due(now, 2)
+    assert first == [orders[0].pk, orders[1].pk]
+    assert second == [orders[2].pk]
+    assert services._dispatch_claim_due(now, 2) == []
+    claimed = Order.objects.filter(pk__in=first + second)
+    assert set(claimed.values_list("dispatch_claimed_at", flat=True)) == {now}
+    # A claim past its TTL (the round's worker died) is taken again.
+    later = now + services.CLAIM_TTL + timedelta(seconds=1)
+    assert services._dispatch_claim_due(later, 10) == [o.pk for o in orders]
+
+
+def test_a_round_slowed_past_its_claims_gives_the_rest_to_another_round(
+    customer, fake_adapter, sent_tasks, monkeypatch
+):
+    orders = [place(customer, quantity=1_000) for _ in range(3)]
+    clock = [timezone.now()]
+    monkeypatch.setattr(services.timezone, "now", lambda: clock[0])
+    place_now = fake_adapter.place
+
+    def slow_place(**kwargs):
+        clock[0] += services.ROUND_SEND_WITHIN + timedelta(seconds=1)  # a slow provider
+        return place_now(**kwargs)
+
+    monkeypatch.setattr(fake_adapter, "place", slow_place)
+    assert services.orders_dispatch_round() == {"dispatched": 1, "handed_on": 2}
+    assert len(fake_adapter.placed) == 1
+    assert len(sent_tasks["rounds"]) == 1
+    rest = Order.objects.filter(pk__in=[o.pk for o in orders[1:]])
+    assert set(rest.values_list("external_id", "dispatch_claimed_at")) == {("", None)}
+    assert set(orders_dispatch_due(now=clock[0]).values_list("pk", flat=True)) == {
+        o.pk for o in orders[1:]
+    }
+
+
 def test_dispatch_twice_places_once(customer, fake_adapter):
     order = place(customer)
     assert services.order_dispatch(order_id=order.pk) == "dispatched"

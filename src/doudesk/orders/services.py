@@ -94,6 +94,9 @@ ROUND_LOST_AFTER = timedelta(seconds=10)
 ROUND_SIZE = 10
 # Seconds before an order a round could not send (a transient provider error) is tried again.
 ROUND_RETRY_SECONDS = 2
+# A round still sending this long after it claimed its orders gives the rest to another round:
+# well within CLAIM_TTL, so no order is sent on a claim that may have expired meanwhile.
+ROUND_SEND_WITHIN = CLAIM_TTL / 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
 #: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
@@ -564,26 +567,63 @@ def orders_dispatch_round() -> dict[str, int]:
     """One dispatch round: send the orders due now to their providers, oldest first.
 
     The round first clears its mark, so an order committed from then on sends another round.
-    Each order is claimed and sent as :func:`order_dispatch` does; one the provider could not
+    It then claims up to :data:`ROUND_SIZE` due orders at once (:func:`_dispatch_claim_due`),
+    so rounds running on the worker's other threads take other orders instead of racing for
+    the same ones, and sends each as :func:`order_dispatch` does; one the provider could not
     take for now (a transient error) is handed to its own task, which retries it with backoff.
-    When more than :data:`ROUND_SIZE` orders are due, another round is sent first, which the
-    worker's other threads take in parallel (each order is claimed once, by whichever comes).
+    When more are due than it took, it sends another round first, which the worker's other
+    threads take in parallel. A round still sending when its claims are
+    :data:`ROUND_SEND_WITHIN` old (a slow provider) gives the rest back to another round
+    rather than send on claims near their expiry.
     """
     from doudesk.orders.tasks import order_dispatch_task
 
     _dispatch_round_clear()
-    due = list(orders_dispatch_due().order_by("pk").values_list("pk", flat=True)[: ROUND_SIZE + 1])
-    if len(due) > ROUND_SIZE:
+    claimed_at = timezone.now()
+    claimed = _dispatch_claim_due(claimed_at, ROUND_SIZE)
+    if len(claimed) == ROUND_SIZE and orders_dispatch_due(now=claimed_at).exists():
         order_dispatch_soon()
     counts: dict[str, int] = {}
-    for order_id in due[:ROUND_SIZE]:
+    for position, order_id in enumerate(claimed):
+        if timezone.now() - claimed_at > ROUND_SEND_WITHIN:
+            _dispatch_release(claimed[position:], claimed_at)
+            order_dispatch_soon()
+            counts["handed_on"] = len(claimed) - position
+            break
         try:
-            outcome = order_dispatch(order_id=order_id)
+            outcome = _dispatch_claimed(order_id)
         except ProviderError:
             order_dispatch_task.apply_async((order_id,), countdown=ROUND_RETRY_SECONDS)
             outcome = "retrying"
         counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+def _dispatch_claim_due(now: datetime, limit: int) -> list[int]:
+    """Claim up to ``limit`` orders due now, oldest first, in one transaction; their ids.
+
+    The orders are those of :func:`~doudesk.orders.selectors.orders_dispatch_due`. On
+    PostgreSQL the look-up skips rows another round is claiming right now (``SKIP LOCKED``)
+    and re-reads the rest once locked, so two rounds never claim one order; on SQLite the
+    transaction holds the database's write lock throughout.
+    """
+    with transaction.atomic(durable=True):
+        ids = list(
+            orders_dispatch_due(now=now)
+            .order_by("pk")
+            .select_for_update(skip_locked=True)
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Order.objects.filter(pk__in=ids).update(dispatch_claimed_at=now)
+    return ids
+
+
+def _dispatch_release(order_ids: Sequence[int], claimed_at: datetime) -> None:
+    """Give back this round's claims on orders it did not send."""
+    Order.objects.filter(pk__in=order_ids, external_id="", dispatch_claimed_at=claimed_at).update(
+        dispatch_claimed_at=None
+    )
 
 
 def order_dispatch(*, order_id: int) -> str:
@@ -593,6 +633,14 @@ def order_dispatch(*, order_id: int) -> str:
     """
     if not _dispatch_claim(order_id, timezone.now()):
         return "skipped"
+    return _dispatch_claimed(order_id)
+
+
+def _dispatch_claimed(order_id: int) -> str:
+    """Send an order this caller has claimed to its provider; returns what happened.
+
+    Raises :class:`ProviderError` for transient failures, after giving the claim back.
+    """
     order, service, provider = _dispatch_read(order_id)
     adapter = adapter_for(provider)
     try:
