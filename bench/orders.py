@@ -25,9 +25,13 @@ runs, and stops the server. Without ``--api-key`` a demo customer is created wit
 
 With ``--json`` the last line is one JSON object with ``orders_per_s``, ``p50_ms``, ``p95_ms``,
 ``p99_ms``, ``bare_tx_per_s``, ``ratio`` and ``database`` (plus a few counts, and
-``bare_minimal_tx_per_s`` / ``ratio_minimal`` for the minimal yardstick). With ``--start``
-it also reports where the CPU went during the run: ``cpu_ms_per_order`` by role (web, worker,
-beat, sandbox provider, the PostgreSQL and Redis servers, the bench client), read from /proc.
+``bare_minimal_tx_per_s`` / ``ratio_minimal`` for the minimal yardstick). ``finished_per_s``
+and ``unfinished_at_end`` say how many orders the platform carried to their end (completed,
+partial or canceled) during the run, and how many it still had under way when the clients
+stopped: a placement rate well above the rate of finished orders is a growing backlog, not a
+rate the platform keeps up. With ``--start`` it also reports where the CPU went during the
+run: ``cpu_ms_per_order`` by role (web, worker, beat, sandbox provider, the PostgreSQL and
+Redis servers, the bench client), read from /proc.
 
 Usage::
 
@@ -226,6 +230,21 @@ def plays_service_id(url: str, api_key: str) -> int:
         if service.get("code") == SERVICE_CODE:
             return int(service["id"])
     raise SystemExit(f"no {SERVICE_CODE!r} service at {url}")
+
+
+ORDER_STATUSES = ("pending", "processing", "in_progress", "completed", "partial", "canceled")
+FINISHED = ("completed", "partial", "canceled")
+
+
+def orders_by_status(url: str, api_key: str) -> dict[str, int]:
+    """Count the customer's orders in each status (``GET /api/v1/orders?status=...``)."""
+    counts = {}
+    with httpx.Client(base_url=url, headers={"Authorization": f"Bearer {api_key}"}) as client:
+        for status in ORDER_STATUSES:
+            response = client.get("/api/v1/orders", params={"status": status, "limit": 1})
+            response.raise_for_status()
+            counts[status] = int(response.json()["count"])
+    return counts
 
 
 def http_load(
@@ -651,10 +670,13 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
                 bare[tx] = bare_sqlite(path, clients=args.clients, seconds=args.bare_seconds, tx=tx)
         serve_pid = int(env.get(SERVE_PID, "0"))
         cpu_before = cpu_by_role(serve_pid) if serve_pid else {}
+        statuses_before = orders_by_status(url, api_key)
         load = http_load(
             url, api_key, clients=args.clients, orders=args.orders, seconds=args.seconds
         )
         cpu = cpu_ms_per_order(cpu_before, cpu_by_role(serve_pid), load.placed) if serve_pid else {}
+        statuses_after = orders_by_status(url, api_key)
+    finished = sum(statuses_after[s] - statuses_before[s] for s in FINISHED)
     figures = {
         "database": "postgresql" if postgres else "sqlite",
         "clients": args.clients,
@@ -671,6 +693,9 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         "ratio_minimal": round(load.per_second / bare["minimal"], 4) if bare["minimal"] else 0.0,
         "cpu_ms_per_order": cpu,
         "cores": os.cpu_count(),
+        "finished_per_s": round(finished / load.seconds, 1) if load.seconds else 0.0,
+        "unfinished_at_end": sum(statuses_after[s] for s in ORDER_STATUSES if s not in FINISHED),
+        "statuses_at_end": statuses_after,
     }
     return figures, load
 
@@ -690,6 +715,10 @@ def _report(figures: dict[str, Any], load: LoadResult, args: argparse.Namespace)
     print(
         f"(minimal transaction: {figures['bare_minimal_tx_per_s']} tx/s; "
         f"ratio {figures['ratio_minimal']})"
+    )
+    print(
+        f"orders finished (completed, partial or canceled) during the run: "
+        f"{figures['finished_per_s']}/s; {figures['unfinished_at_end']} not finished at its end"
     )
     if figures["cpu_ms_per_order"]:
         parts = ", ".join(f"{k} {v}" for k, v in figures["cpu_ms_per_order"].items())
