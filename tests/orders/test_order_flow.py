@@ -23,6 +23,7 @@ from doudesk.orders.models import (
 from doudesk.orders.selectors import orders_dispatch_due
 from doudesk.providers.adapters.base import (
     ProviderError,
+    ProviderOrderStatus,
     ProviderRefillStatus,
     ProviderRejected,
     ProviderStatus,
@@ -110,7 +111,7 @@ def test_progress_within_a_tenth_is_recorded_without_an_event(customer, fake_ada
     services.order_dispatch(order_id=order.pk)
     external = fake_adapter.placed[0]["id"]
     fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=9_000)
-    services.orders_sync()  # a status change: the locked path, with its event
+    services.orders_sync()  # a status change, with its event
     events = order.events.count()
     fake_adapter.report(external, ProviderStatus.IN_PROGRESS, remains=8_500)  # 10 % → 15 %
     services.orders_sync()
@@ -142,6 +143,42 @@ def test_progress_reaching_a_new_tenth_writes_its_event_and_leaf_without_a_row_l
     assert order.events.last().data == {"delivered": 3_200}
     assert LogLeaf.objects.filter(order=order).count() == leaves + 1
     assert not [q for q in queries if "FOR UPDATE" in q["sql"]]
+
+
+def test_work_starting_moves_the_order_in_progress_without_a_row_lock(customer, fake_adapter):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    leaves = LogLeaf.objects.filter(order=order).count()
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.IN_PROGRESS, remains=8_800)
+    with CaptureQueriesContext(connection) as queries:
+        assert services.orders_sync()["applied"] == 1
+    order.refresh_from_db()
+    assert (order.status, order.delivered, order.remains) == (OrderStatus.IN_PROGRESS, 1_200, 8_800)
+    last = order.events.last()
+    assert (last.kind, last.from_status, last.to_status) == ("progress", "pending", "in_progress")
+    assert last.data == {"delivered": 1_200}
+    assert LogLeaf.objects.filter(order=order).count() == leaves + 1
+    assert not [q for q in queries if "FOR UPDATE" in q["sql"]]
+    by_id = f'"orders_order"."id" = {order.pk}'
+    assert not [q for q in queries if q["sql"].startswith("SELECT") and by_id in q["sql"]]
+
+
+def test_a_status_move_read_before_a_newer_count_keeps_the_newer_count(customer, fake_adapter):
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    seen = Order.objects.get(pk=order.pk)  # as the sync read it: pending, nothing delivered
+    # Meanwhile another worker recorded more progress than the report below says.
+    Order.objects.filter(pk=order.pk).update(delivered=5_000, remains=5_000)
+    report = ProviderOrderStatus(
+        external_id=seen.external_id,
+        status=ProviderStatus.IN_PROGRESS,
+        remains=7_000,
+    )
+    services.order_apply_provider_status(order_id=order.pk, report=report, seen=seen)
+    order.refresh_from_db()
+    assert (order.status, order.delivered, order.remains) == (OrderStatus.IN_PROGRESS, 5_000, 5_000)
+    moves = order.events.filter(to_status=OrderStatus.IN_PROGRESS)
+    assert [e.data for e in moves] == [{"delivered": 5_000}]
 
 
 def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer, fake_adapter):

@@ -837,19 +837,35 @@ def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
 
 
 def _progress_optimistically(order: Order, report: ProviderOrderStatus) -> bool:
-    """Record plain progress with one conditional ``UPDATE``, and its event if due; whether it did.
+    """Record plain progress without a lock, and its event if due; whether it did.
 
-    Applies when the report keeps the status and names no units. The update is conditional on
-    the status and count last read, so it needs no lock: a concurrent change makes it update
-    nothing and sends the report down the locked path instead. Progress that reaches a new tenth
-    of the quantity (the timeline's progress steps) also writes its ``progress`` event, in the
-    same transaction.
+    Applies when the report names no units and keeps the order open: the same status (or the
+    provider's ``Pending``), or a move between the open statuses, such as the first report of
+    work started. Each write is conditional on the status and count last read, so it needs no
+    lock: a concurrent change makes it write nothing and sends the report down the locked path
+    instead. A move of status writes its event through the state machine; progress that
+    reaches a new tenth of the quantity (the timeline's progress steps) writes its ``progress``
+    event; either in the same transaction as the count.
     """
     status = _PROVIDER_TO_ORDER[report.status]
-    if report.delivered_units or status not in (order.status, OrderStatus.PENDING):
+    if report.delivered_units or status in TERMINAL_STATUSES:
         return False
     delivered = max(_delivered_from(order, report, status), order.delivered)
     fields = _progress_fields(order, report, delivered)
+    if status not in (order.status, OrderStatus.PENDING):
+        try:
+            with transaction.atomic(durable=True):
+                transition(
+                    order,
+                    status,
+                    kind="progress",
+                    data={"delivered": delivered},
+                    unchanged_since_read=True,
+                    **fields,
+                )
+        except StaleTransition:
+            return False
+        return True
     new_tenth = _tenth(order, delivered) != _tenth(order, order.delivered)
     with transaction.atomic(durable=True) if new_tenth else nullcontext():
         return _progress_write(order, fields, unchanged_since_read=True)

@@ -71,29 +71,47 @@ def record_event(
     return event
 
 
-def _update_if_status(order_id: int, from_status: str, values: dict[str, Any]) -> bool:
+def _update_if_status(
+    order_id: int, from_status: str, values: dict[str, Any], *, delivered: int | None = None
+) -> bool:
     """Set the order's ``values`` (by field name) if it is still ``from_status``; whether it did.
 
-    Written out (each value prepared by its field, as the ORM does) rather than built by the ORM:
-    every order moves through several transitions, and compiling the queryset cost the worker
-    several times the statement.
+    With ``delivered``, only if its delivered count is still that too. Written out (each value
+    prepared by its field, as the ORM does) rather than built by the ORM: every order moves
+    through several transitions, and compiling the queryset cost the worker several times the
+    statement.
     """
     quote = connection.ops.quote_name
     fields = [Order._meta.get_field(name) for name in values]
     assignments = ", ".join(f"{quote(f.column)} = %s" for f in fields)
     params = [f.get_db_prep_save(values[f.name], connection) for f in fields]
+    condition = "id = %s AND status = %s"
+    conditions = [order_id, from_status]
+    if delivered is not None:
+        condition += " AND delivered = %s"
+        conditions.append(delivered)
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {quote(Order._meta.db_table)} SET {assignments} WHERE id = %s AND status = %s",
-            [*params, order_id, from_status],
+            f"UPDATE {quote(Order._meta.db_table)} SET {assignments} WHERE {condition}",
+            [*params, *conditions],
         )
         return cursor.rowcount == 1
 
 
 def transition(
-    order: Order, to_status: str, *, kind: str, data: dict[str, Any] | None = None, **fields: Any
+    order: Order,
+    to_status: str,
+    *,
+    kind: str,
+    data: dict[str, Any] | None = None,
+    unchanged_since_read: bool = False,
+    **fields: Any,
 ) -> OrderEvent:
-    """Move ``order`` to ``to_status`` (and set ``fields``) if it is still where we saw it."""
+    """Move ``order`` to ``to_status`` (and set ``fields``) if it is still where we saw it.
+
+    "Where we saw it" is its status; with ``unchanged_since_read`` also its delivered count, for
+    a caller that read the order without a lock and sets a count derived from it.
+    """
     from_status = order.status
     if not can_transition(from_status, to_status):
         raise StaleTransition(f"order {order.pk}: {from_status} → {to_status} not allowed")
@@ -101,7 +119,10 @@ def transition(
     if to_status in TERMINAL_STATUSES:
         fields["finished_at"] = now
     if not _update_if_status(
-        order.pk, from_status, {"status": to_status, "updated_at": now, **fields}
+        order.pk,
+        from_status,
+        {"status": to_status, "updated_at": now, **fields},
+        delivered=order.delivered if unchanged_since_read else None,
     ):
         raise StaleTransition(f"order {order.pk} is no longer {from_status}")
     order.status = to_status
