@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import httpx
@@ -69,6 +70,30 @@ def _run_concurrently(attempt: Callable[[int], Any], threads: int = THREADS) -> 
         worker.join(timeout=120)
     assert not any(w.is_alive() for w in workers), "an attempt hung"
     return results
+
+
+@contextmanager
+def _locked_elsewhere(lock: Callable[[], Any]) -> Iterator[None]:
+    """Run ``lock()`` in a transaction on another thread and hold its locks while the block runs."""
+    locked, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        try:
+            with transaction.atomic():
+                lock()
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
 
 
 def _customer_for_twenty_orders() -> tuple[Customer, int, int]:
@@ -187,23 +212,13 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
     order = order_place(
         customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY
     )
-    locked, release = threading.Event(), threading.Event()
 
     def hold_the_order_lock() -> None:
-        try:
-            with transaction.atomic():
-                order_qs_select_for_update().select_related("customer", "provider", "module").get(
-                    pk=order.pk
-                )
-                locked.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
+        order_qs_select_for_update().select_related("customer", "provider", "module").get(
+            pk=order.pk
+        )
 
-    holder = threading.Thread(target=hold_the_order_lock)
-    holder.start()
-    try:
-        assert locked.wait(30)
+    with _locked_elsewhere(hold_the_order_lock):
         with connection.cursor() as cursor:
             for table, pk in (
                 (Customer._meta.db_table, customer.pk),
@@ -216,9 +231,6 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
                     f"SELECT 1 FROM {Order._meta.db_table} WHERE id = %s FOR UPDATE NOWAIT",
                     [order.pk],
                 )
-    finally:
-        release.set()
-        holder.join(30)
 
 
 @pytest.mark.postgres
@@ -231,25 +243,8 @@ def test_postgres_a_dispatch_round_skips_the_orders_another_round_is_claiming(se
         order_place(customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY)
         for _ in range(3)
     ]
-    locked, release = threading.Event(), threading.Event()
-
-    def hold_the_oldest() -> None:
-        try:
-            with transaction.atomic():
-                Order.objects.select_for_update().get(pk=orders[0].pk)
-                locked.set()
-                release.wait(10)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold_the_oldest)
-    holder.start()
-    try:
-        assert locked.wait(30)
+    with _locked_elsewhere(lambda: Order.objects.select_for_update().get(pk=orders[0].pk)):
         claimed = order_services._dispatch_claim_due(timezone.now(), 10)
-    finally:
-        release.set()
-        holder.join(30)
     assert claimed == [orders[1].pk, orders[2].pk]
     assert Order.objects.get(pk=orders[0].pk).dispatch_claimed_at is None
 
