@@ -142,13 +142,19 @@ def started_server(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, st
                 raise
             yield url, {**env, SERVE_PID: str(proc.pid)}
         finally:
-            if proc.poll() is None:
-                proc.send_signal(signal.SIGTERM)
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    os.killpg(proc.pid, signal.SIGKILL)
-                    proc.wait()
+            stop_process_group(proc, timeout=30)
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Stop a process started in its own session: SIGTERM, then SIGKILL to its group."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
 
 
 def is_postgres(url: str) -> bool:
@@ -216,6 +222,17 @@ def percentile(values: list[float], q: float) -> float:
     ordered = sorted(values)
     rank = max(1, min(len(ordered), round(q / 100 * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+def load_figures(load: LoadResult) -> dict[str, float]:
+    """Return the load's wall time, rate and p50/p95/p99 latency, rounded for printing."""
+    return {
+        "seconds": round(load.seconds, 2),
+        "per_s": round(load.per_second, 1),
+        "p50_ms": round(percentile(load.latencies_ms, 50), 1),
+        "p95_ms": round(percentile(load.latencies_ms, 95), 1),
+        "p99_ms": round(percentile(load.latencies_ms, 99), 1),
+    }
 
 
 def plays_service_id(url: str, api_key: str) -> int:
@@ -677,16 +694,17 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         cpu = cpu_ms_per_order(cpu_before, cpu_by_role(serve_pid), load.placed) if serve_pid else {}
         statuses_after = orders_by_status(url, api_key)
     finished = sum(statuses_after[s] - statuses_before[s] for s in FINISHED)
+    timing = load_figures(load)
     figures = {
         "database": "postgresql" if postgres else "sqlite",
         "clients": args.clients,
         "orders": load.placed,
         "failed": load.failed,
-        "seconds": round(load.seconds, 2),
-        "orders_per_s": round(load.per_second, 1),
-        "p50_ms": round(percentile(load.latencies_ms, 50), 1),
-        "p95_ms": round(percentile(load.latencies_ms, 95), 1),
-        "p99_ms": round(percentile(load.latencies_ms, 99), 1),
+        "seconds": timing["seconds"],
+        "orders_per_s": timing["per_s"],
+        "p50_ms": timing["p50_ms"],
+        "p95_ms": timing["p95_ms"],
+        "p99_ms": timing["p99_ms"],
         "bare_tx_per_s": round(bare["placement"], 1),
         "ratio": round(load.per_second / bare["placement"], 4) if bare["placement"] else 0.0,
         "bare_minimal_tx_per_s": round(bare["minimal"], 1),

@@ -32,7 +32,6 @@ import hmac
 import importlib.util
 import json
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -48,9 +47,10 @@ from orders import (
     fresh_postgres_database,
     http_load,
     is_postgres,
-    percentile,
+    load_figures,
     placement_tx,
     scratch_postgres_schema,
+    stop_process_group,
     wait_ready,
 )
 
@@ -163,12 +163,7 @@ def floor_server(database_url: str, schema: str) -> Iterator[tuple[str, int]]:
         wait_ready(url, proc, READY_TIMEOUT)
         yield url, proc.pid
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_process_group(proc, timeout=15)
 
 
 def measure(database_url: str, *, clients: int, seconds: float, bare_seconds: float) -> dict:
@@ -183,16 +178,14 @@ def measure(database_url: str, *, clients: int, seconds: float, bare_seconds: fl
         load = http_load(url, API_KEY, clients=clients, orders=1, seconds=seconds)
         cpu = cpu_ms_per_order(before, cpu_by_role(pid), load.placed)
     cpu = {("web" if role == "serve" else role): ms for role, ms in cpu.items()}
+    timing = load_figures(load)
     return {
         "database": "postgresql",
         "clients": clients,
         "requests": load.placed,
         "failed": load.failed,
-        "seconds": round(load.seconds, 2),
-        "requests_per_s": round(load.per_second, 1),
-        "p50_ms": round(percentile(load.latencies_ms, 50), 1),
-        "p95_ms": round(percentile(load.latencies_ms, 95), 1),
-        "p99_ms": round(percentile(load.latencies_ms, 99), 1),
+        "requests_per_s": timing.pop("per_s"),
+        **timing,
         "bare_tx_per_s": round(bare, 1),
         "ratio": round(load.per_second / bare, 4) if bare else 0.0,
         "cpu_ms_per_request": cpu,
