@@ -224,11 +224,11 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank - 1]
 
 
-def load_figures(load: LoadResult) -> dict[str, float]:
-    """Return the load's wall time, rate and p50/p95/p99 latency, rounded for printing."""
+def load_figures(load: LoadResult, rate_key: str) -> dict[str, float]:
+    """Return the load's wall time, rate (as ``rate_key``) and p50/p95/p99 latency, rounded."""
     return {
         "seconds": round(load.seconds, 2),
-        "per_s": round(load.per_second, 1),
+        rate_key: round(load.per_second, 1),
         "p50_ms": round(percentile(load.latencies_ms, 50), 1),
         "p95_ms": round(percentile(load.latencies_ms, 95), 1),
         "p99_ms": round(percentile(load.latencies_ms, 99), 1),
@@ -694,17 +694,12 @@ def _measure(args: argparse.Namespace) -> tuple[dict[str, Any], LoadResult]:
         cpu = cpu_ms_per_order(cpu_before, cpu_by_role(serve_pid), load.placed) if serve_pid else {}
         statuses_after = orders_by_status(url, api_key)
     finished = sum(statuses_after[s] - statuses_before[s] for s in FINISHED)
-    timing = load_figures(load)
     figures = {
         "database": "postgresql" if postgres else "sqlite",
         "clients": args.clients,
         "orders": load.placed,
         "failed": load.failed,
-        "seconds": timing["seconds"],
-        "orders_per_s": timing["per_s"],
-        "p50_ms": timing["p50_ms"],
-        "p95_ms": timing["p95_ms"],
-        "p99_ms": timing["p99_ms"],
+        **load_figures(load, "orders_per_s"),
         "bare_tx_per_s": round(bare["placement"], 1),
         "ratio": round(load.per_second / bare["placement"], 4) if bare["placement"] else 0.0,
         "bare_minimal_tx_per_s": round(bare["minimal"], 1),

@@ -69,17 +69,18 @@ urlpatterns: list[Any] = []
 def application() -> Any:
     """Configure Django for the bare endpoint and return DouDesk's ASGI handler (uvicorn factory).
 
-    The database is ``FLOOR_DATABASE_URL`` with ``FLOOR_SCHEMA`` first on the search path,
-    connected as the platform's settings connect (persistent, health-checked connections,
-    psycopg's client-side binding).
+    The database (``DATABASE_URL``, with ``FLOOR_SCHEMA`` first on the search path) and the
+    request threads are the platform's own settings, read from its ``settings.py``: persistent,
+    health-checked connections with psycopg's client-side binding, 16 threads by default.
     """
-    import dj_database_url
     from django.conf import settings
 
-    database = dj_database_url.parse(os.environ["FLOOR_DATABASE_URL"])
-    database["OPTIONS"] = {"options": f"-c search_path={os.environ['FLOOR_SCHEMA']}"}
-    database["CONN_MAX_AGE"] = 60
-    database["CONN_HEALTH_CHECKS"] = True
+    platform = _module_from(SRC_DIR / "doudesk" / "settings.py", "floor_platform_settings")
+    database = dict(platform.DATABASES["default"])
+    database["OPTIONS"] = {
+        **database.get("OPTIONS", {}),
+        "options": f"-c search_path={os.environ['FLOOR_SCHEMA']}",
+    }
     settings.configure(
         DEBUG=False,
         SECRET_KEY="floor-bench",
@@ -89,20 +90,28 @@ def application() -> Any:
         MIDDLEWARE=[],
         DATABASES={"default": database},
         USE_TZ=True,
-        WEB_REQUEST_THREADS=16,  # the platform's default
+        WEB_REQUEST_THREADS=platform.WEB_REQUEST_THREADS,
     )
     from django.urls import path
 
-    # Run DouDesk's ``asgi.py`` as a module of its own: importing the ``doudesk`` package would
-    # set up its Celery app, which reads the platform's settings. It sets Django up with the
-    # settings above and builds the handler.
-    spec = importlib.util.spec_from_file_location("floor_asgi", SRC_DIR / "doudesk" / "asgi.py")
-    assert spec is not None
-    assert spec.loader is not None
-    asgi = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(asgi)
+    # DouDesk's ``asgi.py`` sets Django up with the settings above and builds the handler.
+    asgi = _module_from(SRC_DIR / "doudesk" / "asgi.py", "floor_asgi")
     urlpatterns.append(path("", _api().urls))
     return asgi.application
+
+
+def _module_from(path: Path, name: str) -> Any:
+    """Run one of DouDesk's modules as a module of its own and return it.
+
+    Importing it as part of the ``doudesk`` package would set up the package's Celery app,
+    which configures Django with the platform's whole settings.
+    """
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _api() -> Any:
@@ -146,11 +155,7 @@ def _api() -> Any:
 def floor_server(database_url: str, schema: str) -> Iterator[tuple[str, int]]:
     """Run the bare endpoint on uvicorn on a free port; yield (url, uvicorn's pid)."""
     port = free_port()
-    env = {
-        **os.environ,
-        "FLOOR_DATABASE_URL": database_url,
-        "FLOOR_SCHEMA": schema,
-    }
+    env = {**os.environ, "DATABASE_URL": database_url, "FLOOR_SCHEMA": schema}
     env.pop("DJANGO_SETTINGS_MODULE", None)
     command = [
         sys.executable, "-m", "uvicorn", "orders_floor:application", "--factory",
@@ -178,14 +183,12 @@ def measure(database_url: str, *, clients: int, seconds: float, bare_seconds: fl
         load = http_load(url, API_KEY, clients=clients, orders=1, seconds=seconds)
         cpu = cpu_ms_per_order(before, cpu_by_role(pid), load.placed)
     cpu = {("web" if role == "serve" else role): ms for role, ms in cpu.items()}
-    timing = load_figures(load)
     return {
         "database": "postgresql",
         "clients": clients,
         "requests": load.placed,
         "failed": load.failed,
-        "requests_per_s": timing.pop("per_s"),
-        **timing,
+        **load_figures(load, "requests_per_s"),
         "bare_tx_per_s": round(bare, 1),
         "ratio": round(load.per_second / bare, 4) if bare else 0.0,
         "cpu_ms_per_request": cpu,
