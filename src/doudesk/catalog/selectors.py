@@ -9,6 +9,7 @@ from django.db.models import Prefetch, QuerySet
 from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.models import Category, GrowthPlan, Package, PackageItem, ServiceModule
 from doudesk.errors import DomainError
+from doudesk.rowselect import row_get
 
 
 def module_list() -> QuerySet[ServiceModule]:
@@ -37,13 +38,7 @@ def module_get(
         pk = None
     module = None
     if pk is not None:
-        # ``get`` rather than ``first``: no ORDER BY over the joined category to build.
-        try:
-            module = ServiceModule.objects.select_related("category", "provider", *related).get(
-                pk=pk, active=True
-            )
-        except ServiceModule.DoesNotExist:
-            pass
+        module = row_get(ServiceModule, pk, related=("category", "provider", *related), active=True)
     if module is None:
         raise DomainError.single(
             field,

@@ -1,0 +1,156 @@
+"""``SELECT``s of whole model rows, written out for the hottest reads.
+
+``row_get`` reads a row by primary key with some of its foreign keys and reverse one-to-one
+relations joined in, as ``Model.objects.select_related(...).get(pk=..., ...)`` does;
+``rows_select`` reads the rows a written-out condition selects, as ``Model.objects.raw`` does.
+Both build their column lists and converters once per process instead of once per call: every
+quote, and so every order, reads its service module with four relations and the module's
+offers and reference prices, and building those statements with the ORM's compiler (or
+resolving a raw query's columns) cost the web several times running them.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar, cast
+
+from django.db import connection, models
+from django.db.models.fields.related import ForeignObjectRel, RelatedField
+
+M = TypeVar("M", bound=models.Model)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """One table of the statement: its model, its columns' attribute names and converters."""
+
+    model: type[models.Model]
+    attnames: tuple[str, ...]
+    columns: str  # the columns as the statement selects them
+    converters: tuple[tuple[int, tuple[Callable[..., Any], ...], Any], ...]
+    relation: Any  # the relation's field or ``ForeignObjectRel``; None for the row itself
+    pk_index: int
+
+    def build(self, values: list[Any]) -> models.Model | None:
+        """Return the instance of ``values`` (this part's columns), or ``None`` for no row."""
+        for index, functions, expression in self.converters:
+            for convert in functions:
+                values[index] = convert(values[index], expression, connection)
+        if self.relation is not None and values[self.pk_index] is None:
+            return None
+        return self.model.from_db(connection.alias, self.attnames, values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    parts: tuple[_Part, ...]
+    filters: tuple[models.Field[Any, Any], ...]
+
+
+def row_get(model: type[M], pk: int, *, related: Sequence[str] = (), **equal: Any) -> M | None:
+    """Return the row ``pk`` of ``model`` with ``related`` read in, or ``None``.
+
+    As ``model.objects.select_related(*related).filter(**equal).filter(pk=pk).first()``:
+    ``related`` names foreign keys or reverse one-to-one relations of ``model`` (one level), each
+    read through a ``LEFT JOIN`` and cached on the instance (``None`` where there is no row);
+    ``equal`` are further conditions ``field=value`` on the row's own fields. Columns are
+    converted as the ORM converts them. As the ORM, a key beyond a 64-bit column finds nothing
+    (SQLite's driver would refuse it).
+    """
+    if not -(2**63) <= pk < 2**63:
+        return None
+    plan = _plan(model, tuple(related), tuple(equal), connection.alias)
+    params = [pk, *(f.get_db_prep_value(equal[f.name], connection) for f in plan.filters)]
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    start = 0
+    main: Any = None
+    for part in plan.parts:
+        width = len(part.attnames)
+        obj = part.build(list(row[start : start + width]))
+        start += width
+        if part.relation is None:
+            main = obj
+        else:
+            part.relation.set_cached_value(main, obj)
+            if obj is not None and isinstance(part.relation, ForeignObjectRel):
+                part.relation.field.set_cached_value(obj, main)  # the other row's way back
+    return main
+
+
+def rows_select(model: type[M], tail: str, params: Sequence[Any]) -> list[M]:
+    """Return the rows of ``SELECT <model's columns> FROM <model's table> t0 <tail>``.
+
+    ``tail`` (joins, ``WHERE``, ``ORDER BY``) names the model's table ``t0``; ``params`` fill
+    its ``%s`` marks. As ``model.objects.raw(...)`` selecting ``t0.*``, with each column
+    converted as the ORM converts it.
+    """
+    part = _part(model, "t0", None, connection.alias)
+    table = connection.ops.quote_name(model._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {part.columns} FROM {table} t0 {tail}", params)
+        rows = cursor.fetchall()
+    return [cast(M, part.build(list(row))) for row in rows]
+
+
+@functools.cache
+def _plan(
+    model: type[models.Model], related: tuple[str, ...], equal: tuple[str, ...], alias: str
+) -> _Plan:
+    """Build the statement and the columns' converters for the database ``alias``.
+
+    Kept for the process: the converters a backend gives depend only on the field and on the
+    alias's settings (the connections of an alias on other threads convert alike).
+    """
+    quote = connection.ops.quote_name
+    parts = [_part(model, "t0", None, alias)]
+    joins = []
+    for number, name in enumerate(related, start=1):
+        relation: Any = model._meta.get_field(name)
+        other: type[models.Model] = relation.related_model
+        table = f"t{number}"
+        if isinstance(relation, ForeignObjectRel):  # reverse one-to-one: the other row points here
+            assert relation.one_to_one, name
+            on = f"{table}.{quote(relation.field.column)} = t0.{quote(_pk(model).column)}"
+        else:
+            assert isinstance(relation, RelatedField), name
+            assert relation.many_to_one or relation.one_to_one, name
+            on = f"{table}.{quote(_pk(other).column)} = t0.{quote(relation.column)}"
+        joins.append(f" LEFT JOIN {quote(other._meta.db_table)} {table} ON {on}")
+        parts.append(_part(other, table, relation, alias))
+    filters = tuple(cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in equal)
+    where = "".join(f" AND t0.{quote(field.column)} = %s" for field in filters)
+    sql = (
+        f"SELECT {', '.join(part.columns for part in parts)}"
+        f" FROM {quote(model._meta.db_table)} t0{''.join(joins)}"
+        f" WHERE t0.{quote(_pk(model).column)} = %s{where}"
+    )
+    return _Plan(sql, tuple(parts), filters)
+
+
+def _pk(model: type[models.Model]) -> models.Field[Any, Any]:
+    pk = model._meta.pk
+    assert pk is not None
+    return pk
+
+
+@functools.cache
+def _part(model: type[models.Model], table: str, relation: Any, alias: str) -> _Part:
+    """Return the columns of ``model`` as ``table`` (its name in the statement), converted."""
+    fields = model._meta.concrete_fields
+    converters = []
+    for index, field in enumerate(fields):
+        column = field.get_col(table)
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if functions:
+            converters.append((index, tuple(functions), column))
+    attnames = tuple(f.attname for f in fields)
+    columns = ", ".join(f"{table}.{connection.ops.quote_name(f.column)}" for f in fields)
+    pk_index = attnames.index(_pk(model).attname)
+    return _Part(model, attnames, columns, tuple(converters), relation, pk_index)
