@@ -27,6 +27,7 @@ from django.utils import timezone
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
 from doudesk.providers.models import Provider
+from doudesk.rowselect import rows_select
 from doudesk.wallet import gateway
 from doudesk.wallet.error_codes import WalletErrorCode
 from doudesk.wallet.models import (
@@ -68,8 +69,13 @@ def _account(code: str, kind: str, **owner: object) -> Account:
 
 
 def accounts_get(specs: Sequence[AccountSpec]) -> list[Account]:
-    """Return the accounts of ``specs`` in order: one query when all exist, created once if not."""
-    found = {a.code: a for a in Account.objects.filter(code__in=[s.code for s in specs])}
+    """Return the accounts of ``specs`` in order: one query when all exist, created once if not.
+
+    The query is written out (``rows_select``): every order's hold and settlement runs it.
+    """
+    marks = ", ".join(["%s"] * len(specs))
+    rows = rows_select(Account, f"WHERE t0.code IN ({marks})", [s.code for s in specs])
+    found = {a.code: a for a in rows}
     return [found.get(s.code) or _account(s.code, s.kind, **s.owner) for s in specs]
 
 
