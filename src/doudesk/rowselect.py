@@ -50,19 +50,23 @@ class _Plan:
     filters: tuple[models.Field[Any, Any], ...]
 
 
-def row_get(model: type[M], pk: int, *, related: Sequence[str] = (), **equal: Any) -> M | None:
+def row_get(
+    model: type[M], pk: int, *, related: Sequence[str] = (), lock: bool = False, **equal: Any
+) -> M | None:
     """Return the row ``pk`` of ``model`` with ``related`` read in, or ``None``.
 
     As ``model.objects.select_related(*related).filter(**equal).filter(pk=pk).first()``:
     ``related`` names foreign keys or reverse one-to-one relations of ``model`` (one level), each
-    read through a ``LEFT JOIN`` and cached on the instance (``None`` where there is no row);
-    ``equal`` are further conditions ``field=value`` on the row's own fields. Columns are
+    read through a join and cached on the instance (``None`` where there is no row); ``equal``
+    are further conditions ``field=value`` on the row's own fields. With ``lock`` the row (and
+    only the row, not the joined ones) is locked for update, as ``select_for_update(of=("self",))``
+    locks it where the database has row locks. Columns are
     converted as the ORM converts them. As the ORM, a key beyond a 64-bit column finds nothing
     (SQLite's driver would refuse it).
     """
     if not -(2**63) <= pk < 2**63:
         return None
-    plan = _plan(model, tuple(related), tuple(equal), connection.alias)
+    plan = _plan(model, tuple(related), tuple(equal), lock, connection.alias)
     params = [pk, *(f.get_db_prep_value(equal[f.name], connection) for f in plan.filters)]
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
@@ -101,7 +105,11 @@ def rows_select(model: type[M], tail: str, params: Sequence[Any]) -> list[M]:
 
 @functools.cache
 def _plan(
-    model: type[models.Model], related: tuple[str, ...], equal: tuple[str, ...], alias: str
+    model: type[models.Model],
+    related: tuple[str, ...],
+    equal: tuple[str, ...],
+    lock: bool,
+    alias: str,
 ) -> _Plan:
     """Build the statement and the columns' converters for the database ``alias``.
 
@@ -115,6 +123,7 @@ def _plan(
         relation: Any = model._meta.get_field(name)
         other: type[models.Model] = relation.related_model
         table = f"t{number}"
+        join = "LEFT JOIN"
         if isinstance(relation, ForeignObjectRel):  # reverse one-to-one: the other row points here
             assert relation.one_to_one, name
             on = f"{table}.{quote(relation.field.column)} = t0.{quote(_pk(model).column)}"
@@ -122,7 +131,9 @@ def _plan(
             assert isinstance(relation, RelatedField), name
             assert relation.many_to_one or relation.one_to_one, name
             on = f"{table}.{quote(_pk(other).column)} = t0.{quote(relation.column)}"
-        joins.append(f" LEFT JOIN {quote(other._meta.db_table)} {table} ON {on}")
+            if not relation.null:
+                join = "INNER JOIN"  # as the ORM joins a required key
+        joins.append(f" {join} {quote(other._meta.db_table)} {table} ON {on}")
         parts.append(_part(other, table, relation, alias))
     filters = tuple(cast("models.Field[Any, Any]", model._meta.get_field(name)) for name in equal)
     where = "".join(f" AND t0.{quote(field.column)} = %s" for field in filters)
@@ -131,6 +142,9 @@ def _plan(
         f" FROM {quote(model._meta.db_table)} t0{''.join(joins)}"
         f" WHERE t0.{quote(_pk(model).column)} = %s{where}"
     )
+    features = connection.features
+    if lock and features.has_select_for_update:
+        sql += " FOR UPDATE OF t0" if features.has_select_for_update_of else " FOR UPDATE"
     return _Plan(sql, tuple(parts), filters)
 
 

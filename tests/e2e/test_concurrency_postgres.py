@@ -33,7 +33,7 @@ from doudesk.errors import DomainError
 from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident
 from doudesk.ledger.services import ledger_units_attribute
 from doudesk.orders import services as order_services
-from doudesk.orders.lock_objects import order_qs_select_for_update
+from doudesk.orders.lock_objects import order_get_locked, order_qs_select_for_update
 from doudesk.orders.models import Order
 from doudesk.orders.services import order_place
 from doudesk.pricing.services import quote_create
@@ -202,9 +202,18 @@ def test_sqlite_50_concurrent_orders_exactly_20_succeed_over_http(seeded, live_s
     _over_http(seeded, live_server)
 
 
+LOCKS_OF_AN_ORDER_WITH_ITS_RELATIONS = {
+    "queryset": lambda pk: (
+        order_qs_select_for_update().select_related("customer", "provider", "module").get(pk=pk)
+    ),
+    "written_out": lambda pk: order_get_locked(pk, related=("customer", "provider", "module")),
+}
+
+
 @pytest.mark.postgres
 @postgres_only
-def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unlocked(seeded):
+@pytest.mark.parametrize("lock", LOCKS_OF_AN_ORDER_WITH_ITS_RELATIONS)
+def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unlocked(seeded, lock):
     # A status sync locks the order it settles; had it also locked the joined customer and the
     # shared provider row, every new order's foreign-key check would queue behind it and
     # deadlock with the wallet's account locks.
@@ -213,12 +222,7 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
         customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY
     )
 
-    def hold_the_order_lock() -> None:
-        order_qs_select_for_update().select_related("customer", "provider", "module").get(
-            pk=order.pk
-        )
-
-    with _locked_elsewhere(hold_the_order_lock):
+    with _locked_elsewhere(lambda: LOCKS_OF_AN_ORDER_WITH_ITS_RELATIONS[lock](order.pk)):
         with connection.cursor() as cursor:
             for table, pk in (
                 (Customer._meta.db_table, customer.pk),

@@ -44,7 +44,7 @@ from doudesk.errors import DomainError, FieldError
 from doudesk.ledger.services import ledger_units_attribute
 from doudesk.oncommit import enqueue_on_commit, send_on_commit
 from doudesk.orders.error_codes import OrderErrorCode as Code
-from doudesk.orders.lock_objects import order_qs_select_for_update
+from doudesk.orders.lock_objects import order_get_locked, order_qs_select_for_update
 from doudesk.orders.models import (
     TERMINAL_STATUSES,
     DispatchRound,
@@ -901,7 +901,7 @@ def order_apply_provider_status(
     if seen is not None and not seen.is_finished and _progress_optimistically(seen, report):
         return seen
     with transaction.atomic(durable=True):
-        order = order_qs_select_for_update().select_related("customer", "provider").get(pk=order_id)
+        order = order_get_locked(order_id, related=("customer", "provider"))
         if order.is_finished:
             return order
         status = _PROVIDER_TO_ORDER[report.status]
