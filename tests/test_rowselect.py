@@ -96,3 +96,14 @@ def test_rows_read_as_raw_reads_them_in_the_order_asked(seeded):
     assert [values(r) for r in rows] == [values(r) for r in expected]
     assert [r.rate for r in rows if r.source == "test"] == [Decimal("9.75"), Decimal("12.5")]
     assert rows_select(ReferencePrice, tail, [10**9, params[1]]) == []
+
+
+def test_extra_columns_come_with_their_parameters_before_the_conditions(seeded):
+    (module,) = rows_select(
+        ServiceModule,
+        "WHERE t0.code = %s",
+        [3, "plays"],
+        extra={"tripled": "t0.min_quantity * %s", "label": "t0.code"},
+    )
+    assert (module.code, module.label) == ("plays", "plays")
+    assert module.tripled == 3 * module.min_quantity

@@ -12,7 +12,7 @@ resolving a raw query's columns) cost the web several times running them.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -88,19 +88,32 @@ def row_get(
     return main
 
 
-def rows_select(model: type[M], tail: str, params: Sequence[Any]) -> list[M]:
-    """Return the rows of ``SELECT <model's columns> FROM <model's table> t0 <tail>``.
+def rows_select(
+    model: type[M], tail: str, params: Sequence[Any], *, extra: Mapping[str, str] | None = None
+) -> list[M]:
+    """Return the rows of ``SELECT <model's columns>, <extra> FROM <model's table> t0 <tail>``.
 
     ``tail`` (joins, ``WHERE``, ``ORDER BY``) names the model's table ``t0``; ``params`` fill
-    its ``%s`` marks. As ``model.objects.raw(...)`` selecting ``t0.*``, with each column
-    converted as the ORM converts it.
+    the ``%s`` marks of ``extra`` then of ``tail``. ``extra`` maps attribute names to further
+    SQL expressions, each set on its row's instance unconverted. As ``model.objects.raw(...)``
+    selecting ``t0.*`` and the extra columns, with each of the model's columns converted as the
+    ORM converts it.
     """
     part = _part(model, "t0", None, connection.alias)
     table = connection.ops.quote_name(model._meta.db_table)
+    names = list(extra or {})
+    columns = ", ".join([part.columns, *(extra or {}).values()])
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {part.columns} FROM {table} t0 {tail}", params)
+        cursor.execute(f"SELECT {columns} FROM {table} t0 {tail}", params)
         rows = cursor.fetchall()
-    return [cast(M, part.build(list(row))) for row in rows]
+    width = len(part.attnames)
+    found = []
+    for row in rows:
+        obj = cast(M, part.build(list(row[:width])))
+        for name, value in zip(names, row[width:], strict=True):
+            setattr(obj, name, value)
+        found.append(obj)
+    return found
 
 
 @functools.cache

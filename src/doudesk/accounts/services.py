@@ -30,6 +30,7 @@ from doudesk.accounts.models import (
 )
 from doudesk.accounts.selectors import number_verified_elsewhere
 from doudesk.errors import DomainError, FieldError
+from doudesk.rowselect import rows_select
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
@@ -317,26 +318,28 @@ def api_key_authenticate(plain: str) -> Customer | None:
 
     One query reads the customer, whether it is verified, and whether the key's last use is
     older than :data:`KEY_USE_RESOLUTION` (then it is brought up to date). The statement is
-    written out (``raw``, columns converted as the ORM does) because every API request runs it:
-    building it with the ORM cost several times running it.
+    written out (``rows_select``, columns converted as the ORM does) because every API request
+    runs it: building it with the ORM cost several times running it.
     """
     if not plain or len(plain) > 200:
         return None
     now = timezone.now()
     quote = connection.ops.quote_name
-    rows = Customer.objects.raw(
-        f"SELECT c.*, k.id AS api_key_id,"
-        f" (k.last_used_at IS NULL OR k.last_used_at < %s) AS api_key_stale,"
-        f" EXISTS (SELECT 1 FROM {quote(Verification._meta.db_table)} v"
-        f"  WHERE v.customer_id = c.id AND v.status = %s) AS api_key_verified"
-        f" FROM {quote(ApiKey._meta.db_table)} k"
-        f" INNER JOIN {quote(Customer._meta.db_table)} c ON c.id = k.customer_id"
+    rows = rows_select(
+        Customer,
+        f"INNER JOIN {quote(ApiKey._meta.db_table)} k ON k.customer_id = t0.id"
         f" WHERE k.digest = %s AND k.revoked_at IS NULL",
         [
             connection.ops.adapt_datetimefield_value(now - KEY_USE_RESOLUTION),
             VerificationStatus.APPROVED.value,
             _digest(plain),
         ],
+        extra={
+            "api_key_id": "k.id",
+            "api_key_stale": "(k.last_used_at IS NULL OR k.last_used_at < %s)",
+            "api_key_verified": f"EXISTS (SELECT 1 FROM {quote(Verification._meta.db_table)} v"
+            f" WHERE v.customer_id = t0.id AND v.status = %s)",
+        },
     )
     customer = next(iter(rows), None)  # the digest is unique: one row at most
     if customer is None:
