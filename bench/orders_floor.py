@@ -71,7 +71,8 @@ def application() -> Any:
 
     The database (``DATABASE_URL``, with ``FLOOR_SCHEMA`` first on the search path) and the
     request threads are the platform's own settings, read from its ``settings.py``: persistent,
-    health-checked connections with psycopg's client-side binding, 16 threads by default.
+    health-checked connections with psycopg's server-side binding and prepared statements,
+    16 threads by default.
     """
     from django.conf import settings
 

@@ -3,10 +3,11 @@
 ``row_get`` reads a row by primary key with some of its foreign keys and reverse one-to-one
 relations joined in, as ``Model.objects.select_related(...).get(pk=..., ...)`` does;
 ``rows_select`` reads the rows a written-out condition selects, as ``Model.objects.raw`` does.
-Both build their column lists and converters once per process instead of once per call: every
-quote, and so every order, reads its service module with four relations and the module's
-offers and reference prices, and building those statements with the ORM's compiler (or
-resolving a raw query's columns) cost the web several times running them.
+Both build their column lists and converters once per process instead of once per call. Every
+order reads its service module with four relations, the module's offers and reference prices,
+the API key's customer and the customer's accounts, and later the order again to send it and
+to lock it for each report that changes it: building those statements with the ORM's compiler
+(or resolving a raw query's columns) cost the web and the worker several times running them.
 """
 
 from __future__ import annotations
@@ -60,9 +61,8 @@ def row_get(
     read through a join and cached on the instance (``None`` where there is no row); ``equal``
     are further conditions ``field=value`` on the row's own fields. With ``lock`` the row (and
     only the row, not the joined ones) is locked for update, as ``select_for_update(of=("self",))``
-    locks it where the database has row locks. Columns are
-    converted as the ORM converts them. As the ORM, a key beyond a 64-bit column finds nothing
-    (SQLite's driver would refuse it).
+    locks it where the database has row locks. Columns are converted as the ORM converts them.
+    As the ORM, a key beyond a 64-bit column finds nothing (SQLite's driver would refuse it).
     """
     if not -(2**63) <= pk < 2**63:
         return None

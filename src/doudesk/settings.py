@@ -125,12 +125,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
     DATABASES["default"].setdefault("TEST", {})["NAME"] = str(DATA_DIR / "test.sqlite3")
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Parameters travel apart from the statement (server-side binding), so psycopg can prepare
     # a statement once a connection has run it five times and skip parsing and planning it after
     # that: every order runs the same few dozen statements, and planning them anew was about
-    # half of PostgreSQL's CPU per order (bench/orders.py).
-    DATABASES["default"]["OPTIONS"] = {"server_side_binding": True, "prepare_threshold": 5}
+    # half of PostgreSQL's CPU per order (bench/orders.py). Options in the URL come first.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("server_side_binding", True)
+    _pg_options.setdefault("prepare_threshold", 5)
 # Persistent connections, one per long-lived thread (the worker's, the web's request threads).
 DATABASES["default"]["CONN_MAX_AGE"] = 60
 # A kept connection is checked (one SELECT 1) before its first use in each request or task: one
