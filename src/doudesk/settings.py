@@ -165,6 +165,9 @@ USE_TZ = True
 
 STATIC_URL = "/static/"
 STATIC_ROOT = DATA_DIR / "static"
+# WhiteNoise serves the files from the finders (no collectstatic needed) but warns on every start
+# while the root it would also serve from is missing.
+STATIC_ROOT.mkdir(exist_ok=True)
 # Front-end packages installed by npm from package.json, served by WhiteNoise (no CDN).
 _NODE_MODULES = PROJECT_DIR / "node_modules"
 STATICFILES_DIRS = [
