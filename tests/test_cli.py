@@ -73,6 +73,17 @@ def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, po
     assert not (tmp_path / "doudesk.sqlite3").exists()
 
 
+def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_path):
+    result = subprocess.run(
+        [*DOUDESK, "serve", "--port", "8123"], env=_env(tmp_path, DOUDESK_SANDBOX_PORT="8123"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "sandbox provider's (DOUDESK_SANDBOX_PORT)" in result.stderr
+    assert "沙盒服务商" in result.stderr
+    assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
 def test_production_answers_only_given_host_names_and_shows_no_sample_filing(tmp_path):
     production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
 

@@ -11,7 +11,7 @@ import time
 
 from django.conf import settings
 from django.core.management import call_command
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from doudesk.catalog.seed import seed_demo
 from doudesk.pricing.seed import pricing_seed_demo
@@ -47,6 +47,13 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
+        if settings.SANDBOX and options["port"] == settings.SANDBOX_PROVIDER_PORT:
+            port = options["port"]
+            raise CommandError(
+                f"端口 {port} 已由沙盒服务商使用（DOUDESK_SANDBOX_PORT），请换一个端口 / "
+                f"port {port} is the sandbox provider's (DOUDESK_SANDBOX_PORT):"
+                " choose another --port or move the sandbox"
+            )
         call_command("migrate", interactive=False, verbosity=0)
         if settings.SANDBOX and seed_demo():
             self.stdout.write("已写入沙盒演示目录 / seeded the sandbox demo catalogue")
