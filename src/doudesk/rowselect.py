@@ -99,10 +99,10 @@ def rows_select(
     selecting ``t0.*`` and the extra columns, with each of the model's columns converted as the
     ORM converts it.
     """
+    extra = extra or {}
     part = _part(model, "t0", None, connection.alias)
     table = connection.ops.quote_name(model._meta.db_table)
-    names = list(extra or {})
-    columns = ", ".join([part.columns, *(extra or {}).values()])
+    columns = ", ".join([part.columns, *extra.values()])
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {columns} FROM {table} t0 {tail}", params)
         rows = cursor.fetchall()
@@ -110,7 +110,7 @@ def rows_select(
     found = []
     for row in rows:
         obj = cast(M, part.build(list(row[:width])))
-        for name, value in zip(names, row[width:], strict=True):
+        for name, value in zip(extra, row[width:], strict=True):
             setattr(obj, name, value)
         found.append(obj)
     return found

@@ -47,8 +47,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        if settings.SANDBOX and options["port"] == settings.SANDBOX_PROVIDER_PORT:
-            port = options["port"]
+        port = options["port"]
+        if settings.SANDBOX and port == settings.SANDBOX_PROVIDER_PORT:
             raise CommandError(
                 f"端口 {port} 已由沙盒服务商使用（DOUDESK_SANDBOX_PORT），请换一个端口 / "
                 f"port {port} is the sandbox provider's (DOUDESK_SANDBOX_PORT):"
