@@ -33,6 +33,68 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _descendants(pid: int) -> dict[int, str]:
+    """Return the processes below ``pid`` (Linux /proc), with their command lines."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    below = {pid}
+    grew = True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in below} - below
+        below |= more
+        grew = bool(more)
+    below.discard(pid)
+    lines = {}
+    for child in below:
+        try:
+            lines[child] = (
+                (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ")
+            )
+        except OSError:
+            continue
+    return {child: line.decode(errors="replace") for child, line in lines.items()}
+
+
+def _still_running(pids: set[int], within: float) -> set[int]:
+    """Return those of ``pids`` still running (not zombies) after waiting up to ``within`` s."""
+    deadline = time.monotonic() + within
+    while True:
+        running = set()
+        for pid in pids:
+            try:
+                state = (
+                    (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
+                )
+            except OSError:
+                continue
+            if state != "Z":
+                running.add(pid)
+        if not running or time.monotonic() > deadline:
+            return running
+        time.sleep(0.3)
+
+
+def _wait_healthy(port: int) -> httpx.Response | None:
+    deadline = time.monotonic() + 90
+    health = None
+    while time.monotonic() < deadline:
+        try:
+            health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+            if health.status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    return health
+
+
 def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
     result = subprocess.run(
         [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_MODE="production"),
@@ -49,6 +111,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
         ("DOUDESK_MODE", "prod"),
         ("DOUDESK_SANDBOX_PARTIAL_RATE", "x"),
         ("DOUDESK_SANDBOX_FAIL_RATE", "2"),
+        ("DOUDESK_WEB_WORKERS", "0"),
     ],
 )
 def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
@@ -71,6 +134,35 @@ def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, po
     assert result.returncode != 0
     assert "port must be 1-65535" in result.stderr
     assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
+@pytest.mark.parametrize("count", ["0", "65", "two"])
+def test_serve_refuses_a_number_of_web_processes_out_of_range_before_starting_anything(
+    tmp_path, count
+):
+    result = subprocess.run(
+        [*DOUDESK, "serve", f"--web-workers={count}"], env=_env(tmp_path),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "--web-workers" in result.stderr
+    assert "number of processes" in result.stderr
+    assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
+def test_web_processes_default_to_one_per_core_up_to_four(tmp_path):
+    show = "from django.conf import settings; print(settings.WEB_WORKERS)"
+
+    def workers(**extra: str) -> int:
+        return int(
+            subprocess.run(
+                [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **extra),
+                capture_output=True, text=True, timeout=60, check=True,
+            ).stdout.strip().splitlines()[-1]
+        )  # fmt: skip
+
+    assert workers() == min(len(os.sched_getaffinity(0)), 4)
+    assert workers(DOUDESK_WEB_WORKERS="3") == 3
 
 
 def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_path):
@@ -173,22 +265,13 @@ def test_demo_account_prints_one_json_line_with_a_working_key(tmp_path):
 @pytest.mark.e2e
 def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
     port, sandbox_port = _free_port(), _free_port()
-    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port))
+    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port), DOUDESK_WEB_WORKERS="2")
     proc = subprocess.Popen(
         [*DOUDESK, "serve", "--port", str(port)], env=env,
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
     try:
-        deadline = time.monotonic() + 90
-        health = None
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
-                if health.status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
+        health = _wait_healthy(port)
         assert health is not None
         assert health.json() == {"status": "ok"}
         home = httpx.get(f"http://127.0.0.1:{port}/", timeout=5)
@@ -201,36 +284,36 @@ def test_serve_runs_everything_and_stops_cleanly_on_ctrl_c(tmp_path):
         )
         services = httpx.get(f"http://127.0.0.1:{port}/api/v1/services", timeout=5).json()
         assert len(services) >= 12
+        children = _descendants(proc.pid)
+        web_processes = [line for line in children.values() if "spawn_main" in line]
+        assert len(web_processes) == 2, children  # uvicorn's, one per DOUDESK_WEB_WORKERS
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, output
     assert "stopped" in output
-    with socket.socket() as s:  # every child released its port
-        assert s.connect_ex(("127.0.0.1", sandbox_port)) != 0
+    assert not _still_running(set(children), within=5)
+    for listened in (port, sandbox_port):  # every child released its port
+        with socket.socket() as s:
+            assert s.connect_ex(("127.0.0.1", listened)) != 0
 
 
 @pytest.mark.e2e
 def test_serve_killed_outright_leaves_no_process_behind(tmp_path):
     port, sandbox_port = _free_port(), _free_port()
-    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port))
+    env = _env(tmp_path, DOUDESK_SANDBOX_PORT=str(sandbox_port), DOUDESK_WEB_WORKERS="2")
     proc = subprocess.Popen(
         [*DOUDESK, "serve", "--port", str(port)], env=env,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", sandbox_port)) == 0:
-                break
-        time.sleep(0.5)
+    health = _wait_healthy(port)
+    assert health is not None
+    assert health.status_code == 200
+    children = _descendants(proc.pid)
+    assert len(children) >= 6, children  # worker, beat, sandbox provider, uvicorn and its two
     proc.kill()
     proc.wait(timeout=10)
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    assert not _still_running(set(children), within=15)
+    for listened in (port, sandbox_port):
         with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", sandbox_port)) != 0:
-                break
-        time.sleep(0.5)
-    with socket.socket() as s:
-        assert s.connect_ex(("127.0.0.1", sandbox_port)) != 0
+            assert s.connect_ex(("127.0.0.1", listened)) != 0

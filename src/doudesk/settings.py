@@ -139,6 +139,11 @@ DATABASES["default"]["CONN_MAX_AGE"] = 60
 # the server dropped while it sat idle (a database restart, an idle timeout) is replaced there
 # instead of failing the customer's request with a 500.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Web (uvicorn) processes `doudesk serve` starts. One process runs Python on one core at a time,
+# so by default there is one per core the machine gives us, up to four (each holds its own
+# request threads and connections).
+_cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+WEB_WORKERS = int(_env_number("DOUDESK_WEB_WORKERS", str(min(_cores, 4)), low=1, high=64))
 # Threads each uvicorn process runs requests on, each with its own database connection (asgi.py).
 WEB_REQUEST_THREADS = int(_env_number("DOUDESK_WEB_THREADS", "16", low=1, high=1024))
 # Live pages (Server-Sent Events, doudesk.web.sse): the server re-renders a page's fragment every

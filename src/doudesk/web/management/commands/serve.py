@@ -35,6 +35,17 @@ def _port(raw: str) -> int:
     return port
 
 
+def _processes(raw: str) -> int:
+    """Return a number of processes (1-64), or refuse it as an argument error."""
+    try:
+        count = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid number of processes: {raw!r}") from None
+    if not 1 <= count <= 64:
+        raise argparse.ArgumentTypeError(f"number of processes must be 1-64 (got {count})")
+    return count
+
+
 class Command(BaseCommand):
     help = "Run the whole platform in one command (Ctrl-C stops everything)."
 
@@ -43,7 +54,11 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=_port, default=8000)
         parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
         parser.add_argument(
-            "--web-workers", type=int, default=1, help="uvicorn processes serving the site"
+            "--web-workers",
+            type=_processes,
+            default=settings.WEB_WORKERS,
+            help="uvicorn processes serving the site (default: DOUDESK_WEB_WORKERS, or one per"
+            " core up to 4)",
         )
 
     def handle(self, *args, **options) -> None:
@@ -120,7 +135,7 @@ class Command(BaseCommand):
         commands["web"] = [
             python, "-m", "uvicorn", "doudesk.asgi:application",
             "--host", options["host"], "--port", str(options["port"]), "--log-level", "warning",
-            "--workers", str(max(1, options["web_workers"])),
+            "--workers", str(options["web_workers"]),
             "--timeout-graceful-shutdown", str(WEB_GRACE_SECONDS),
         ]  # fmt: skip
         # Each child gets its own process group so a terminal's Ctrl-C reaches only us, and we
