@@ -4,16 +4,17 @@ r"""The web stack's floor under ``bench/orders.py``: its ratio with no platform 
 placement boils down to. This script measures how much of that ratio the stack DESIGN.md names
 leaves before any of DouDesk's own work: it serves one django-ninja endpoint,
 ``POST /api/v1/orders``, on uvicorn through DouDesk's own ASGI handler
-(``doudesk.asgi.SyncChainASGIHandler``, one process, as ``doudesk serve`` runs the web), with
-no middleware and no installed apps. The endpoint checks a bearer key, parses the JSON body
-with a ninja schema, runs ``bench/orders.py``'s bare placement transaction (the same
-statements) on Django's database connection, configured as the platform configures it, and
-answers 201. Nothing else runs: no pricing, no catalogue look-up, no validation of the link,
-no transparency log, no worker, no provider.
+(``doudesk.asgi.SyncChainASGIHandler``, in as many uvicorn processes as ``doudesk serve`` runs
+by default: one per core, up to four; ``--web-workers`` to change), with no middleware and no
+installed apps. The endpoint checks a bearer key, parses the JSON body with a ninja schema,
+runs ``bench/orders.py``'s bare placement transaction (the same statements) on Django's
+database connection, configured as the platform configures it, and answers 201. Nothing else
+runs: no pricing, no catalogue look-up, no validation of the link, no transparency log, no
+worker, no provider.
 
 The same clients as ``bench/orders.py`` (8 threads, keep-alive httpx) load it; it prints the
 endpoint's rate, the bare transaction's rate measured the same way, and their ratio, plus CPU
-milliseconds per request of the web process, PostgreSQL and the clients. A platform serving
+milliseconds per request of the web processes, PostgreSQL and the clients. A platform serving
 orders on this stack and machine does all of this and more for each order, so its ratio
 stays below this one.
 
@@ -153,7 +154,7 @@ def _api() -> Any:
 
 
 @contextmanager
-def floor_server(database_url: str, schema: str) -> Iterator[tuple[str, int]]:
+def floor_server(database_url: str, schema: str, workers: int) -> Iterator[tuple[str, int]]:
     """Run the bare endpoint on uvicorn on a free port; yield (url, uvicorn's pid)."""
     port = free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "FLOOR_SCHEMA": schema}
@@ -161,7 +162,7 @@ def floor_server(database_url: str, schema: str) -> Iterator[tuple[str, int]]:
     command = [
         sys.executable, "-m", "uvicorn", "orders_floor:application", "--factory",
         "--app-dir", str(BENCH_DIR), "--host", "127.0.0.1", "--port", str(port),
-        "--log-level", "warning", "--workers", "1",
+        "--log-level", "warning", "--workers", str(workers),
     ]  # fmt: skip
     proc = subprocess.Popen(command, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -172,11 +173,13 @@ def floor_server(database_url: str, schema: str) -> Iterator[tuple[str, int]]:
         stop_process_group(proc, timeout=15)
 
 
-def measure(database_url: str, *, clients: int, seconds: float, bare_seconds: float) -> dict:
+def measure(
+    database_url: str, *, clients: int, seconds: float, bare_seconds: float, workers: int
+) -> dict:
     """Load the bare endpoint, then time the bare transaction; return the figures."""
     with (
         scratch_postgres_schema(database_url) as schema,
-        floor_server(database_url, schema) as (url, pid),
+        floor_server(database_url, schema, workers) as (url, pid),
     ):
         http_load(url, API_KEY, clients=min(clients, 4), orders=20, seconds=None)  # warm up
         bare = bare_postgres(database_url, clients=clients, seconds=bare_seconds)
@@ -193,6 +196,7 @@ def measure(database_url: str, *, clients: int, seconds: float, bare_seconds: fl
         "bare_tx_per_s": round(bare, 1),
         "ratio": round(load.per_second / bare, 4) if bare else 0.0,
         "cpu_ms_per_request": cpu,
+        "web_workers": workers,
         "cores": os.cpu_count(),
     }
 
@@ -204,18 +208,27 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--bare-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--web-workers", type=int, default=min(len(os.sched_getaffinity(0)), 4),
+        help="uvicorn processes (default as doudesk serve: one per core, up to 4)",
+    )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     if not is_postgres(args.database_url):
         raise SystemExit("the floor benchmark needs PostgreSQL: --database-url or DATABASE_URL")
-    if args.clients < 1 or args.seconds <= 0:
-        raise SystemExit("--clients and --seconds must be positive")
+    if args.clients < 1 or args.seconds <= 0 or args.web_workers < 1:
+        raise SystemExit("--clients, --seconds and --web-workers must be positive")
     with fresh_postgres_database(args.database_url) as url:
         figures = measure(
-            url, clients=args.clients, seconds=args.seconds, bare_seconds=args.bare_seconds
+            url,
+            clients=args.clients,
+            seconds=args.seconds,
+            bare_seconds=args.bare_seconds,
+            workers=args.web_workers,
         )
     print(
-        f"bare endpoint on django-ninja + uvicorn: {figures['requests']} requests by "
+        f"bare endpoint on django-ninja + uvicorn ({args.web_workers} processes): "
+        f"{figures['requests']} requests by "
         f"{figures['clients']} clients in {figures['seconds']} s = "
         f"{figures['requests_per_s']} requests/s (failed {figures['failed']}); p50/p95/p99 "
         f"{figures['p50_ms']}/{figures['p95_ms']}/{figures['p99_ms']} ms"
