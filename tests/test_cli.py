@@ -125,66 +125,56 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
     assert repr(value) in result.stderr
 
 
-@pytest.mark.parametrize("port", ["99999", "-1", "0"])
-def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, port):
+def _serve_refusal(tmp_path: Path, *args: str, **extra: str) -> str:
+    """Run ``doudesk serve`` expecting a refusal before anything starts; return its stderr."""
     result = subprocess.run(
-        [*DOUDESK, "serve", f"--port={port}"], env=_env(tmp_path),
+        [*DOUDESK, "serve", *args], env=_env(tmp_path, **extra),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert result.returncode != 0
-    assert "port must be 1-65535" in result.stderr
     assert not (tmp_path / "doudesk.sqlite3").exists()
+    return result.stderr
+
+
+def _setting(tmp_path: Path, name: str, **extra: str) -> str:
+    """Return ``repr`` of one setting as a process with this environment sees it."""
+    show = f"from django.conf import settings; print(repr(settings.{name}))"
+    return subprocess.run(
+        [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **extra),
+        capture_output=True, text=True, timeout=60, check=True,
+    ).stdout.strip().splitlines()[-1]  # fmt: skip
+
+
+@pytest.mark.parametrize("port", ["99999", "-1", "0"])
+def test_serve_refuses_a_port_out_of_range_before_starting_anything(tmp_path, port):
+    assert "port must be 1-65535" in _serve_refusal(tmp_path, f"--port={port}")
 
 
 @pytest.mark.parametrize("count", ["0", "65", "two"])
 def test_serve_refuses_a_number_of_web_processes_out_of_range_before_starting_anything(
     tmp_path, count
 ):
-    result = subprocess.run(
-        [*DOUDESK, "serve", f"--web-workers={count}"], env=_env(tmp_path),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "--web-workers" in result.stderr
-    assert "number of processes" in result.stderr
-    assert not (tmp_path / "doudesk.sqlite3").exists()
+    refusal = _serve_refusal(tmp_path, f"--web-workers={count}")
+    assert "--web-workers" in refusal
+    assert "number of processes" in refusal
 
 
 def test_web_processes_default_to_one_per_core_up_to_four(tmp_path):
-    show = "from django.conf import settings; print(settings.WEB_WORKERS)"
-
-    def workers(**extra: str) -> int:
-        return int(
-            subprocess.run(
-                [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **extra),
-                capture_output=True, text=True, timeout=60, check=True,
-            ).stdout.strip().splitlines()[-1]
-        )  # fmt: skip
-
-    assert workers() == min(len(os.sched_getaffinity(0)), 4)
-    assert workers(DOUDESK_WEB_WORKERS="3") == 3
+    assert _setting(tmp_path, "WEB_WORKERS") == str(min(len(os.sched_getaffinity(0)), 4))
+    assert _setting(tmp_path, "WEB_WORKERS", DOUDESK_WEB_WORKERS="3") == "3"
 
 
 def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_path):
-    result = subprocess.run(
-        [*DOUDESK, "serve", "--port", "8123"], env=_env(tmp_path, DOUDESK_SANDBOX_PORT="8123"),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
-    assert result.returncode != 0
-    assert "sandbox provider's (DOUDESK_SANDBOX_PORT)" in result.stderr
-    assert "沙盒服务商" in result.stderr
-    assert not (tmp_path / "doudesk.sqlite3").exists()
+    refusal = _serve_refusal(tmp_path, "--port", "8123", DOUDESK_SANDBOX_PORT="8123")
+    assert "sandbox provider's (DOUDESK_SANDBOX_PORT)" in refusal
+    assert "沙盒服务商" in refusal
 
 
 def test_production_answers_only_given_host_names_and_shows_no_sample_filing(tmp_path):
     production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
 
     def setting(name: str, **extra: str) -> str:
-        show = f"from django.conf import settings; print(repr(settings.{name}))"
-        return subprocess.run(
-            [*DOUDESK, "shell", "-c", show], env=_env(tmp_path, **production, **extra),
-            capture_output=True, text=True, timeout=60, check=True,
-        ).stdout.strip().splitlines()[-1]  # fmt: skip
+        return _setting(tmp_path, name, **production, **extra)
 
     assert setting("ALLOWED_HOSTS") == "['127.0.0.1', 'localhost', '[::1]']"
     hosts = setting("ALLOWED_HOSTS", DOUDESK_ALLOWED_HOSTS="shop.example.cn")

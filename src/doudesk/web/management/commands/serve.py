@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 from django.conf import settings
 from django.core.management import call_command
@@ -24,26 +25,23 @@ STOP_GRACE_SECONDS = 10
 WEB_GRACE_SECONDS = 3
 
 
-def _port(raw: str) -> int:
-    """Return a TCP port number, or refuse it as an argument error."""
-    try:
-        port = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid port: {raw!r}") from None
-    if not 1 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be 1-65535 (got {port})")
-    return port
+def _int_in_range(what: str, low: int, high: int) -> Callable[[str], int]:
+    """Return an argument type: a whole number from ``low`` to ``high``, else a clear refusal."""
+
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"invalid {what}: {raw!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be {low}-{high} (got {value})")
+        return value
+
+    return parse
 
 
-def _processes(raw: str) -> int:
-    """Return a number of processes (1-64), or refuse it as an argument error."""
-    try:
-        count = int(raw)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid number of processes: {raw!r}") from None
-    if not 1 <= count <= 64:
-        raise argparse.ArgumentTypeError(f"number of processes must be 1-64 (got {count})")
-    return count
+_port = _int_in_range("port", 1, 65535)
+_processes = _int_in_range("number of processes", 1, 64)
 
 
 class Command(BaseCommand):
