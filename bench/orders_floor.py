@@ -77,7 +77,7 @@ def application() -> Any:
     """
     from django.conf import settings
 
-    platform = _module_from(SRC_DIR / "doudesk" / "settings.py", "floor_platform_settings")
+    platform = _platform_settings()
     database = dict(platform.DATABASES["default"])
     database["OPTIONS"] = {
         **database.get("OPTIONS", {}),
@@ -100,6 +100,11 @@ def application() -> Any:
     asgi = _module_from(SRC_DIR / "doudesk" / "asgi.py", "floor_asgi")
     urlpatterns.append(path("", _api().urls))
     return asgi.application
+
+
+def _platform_settings() -> Any:
+    """Return DouDesk's ``settings.py`` as read in this environment (not configuring Django)."""
+    return _module_from(SRC_DIR / "doudesk" / "settings.py", "floor_platform_settings")
 
 
 def _module_from(path: Path, name: str) -> Any:
@@ -209,8 +214,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--bare-seconds", type=float, default=5.0)
     parser.add_argument(
-        "--web-workers", type=int, default=min(len(os.sched_getaffinity(0)), 4),
-        help="uvicorn processes (default as doudesk serve: one per core, up to 4)",
+        "--web-workers", type=int, default=_platform_settings().WEB_WORKERS,
+        help="uvicorn processes (default as doudesk serve: DOUDESK_WEB_WORKERS, or one per"
+        " core up to 4)",
     )  # fmt: skip
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
