@@ -33,49 +33,40 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stat_fields(pid: int | str) -> list[str] | None:
+    """Return the fields of ``/proc/<pid>/stat`` after the command name (state first), or None."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None  # gone
+
+
 def _descendants(pid: int) -> dict[int, str]:
     """Return the processes below ``pid`` (Linux /proc), with their command lines."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(stat.rpartition(")")[2].split()[1])
+    parents = {
+        int(entry.name): int(fields[1])
+        for entry in Path("/proc").iterdir()
+        if entry.name.isdigit() and (fields := _stat_fields(entry.name)) is not None
+    }
     below = {pid}
-    grew = True
-    while grew:
-        more = {child for child, parent in parents.items() if parent in below} - below
+    while more := {child for child, parent in parents.items() if parent in below} - below:
         below |= more
-        grew = bool(more)
-    below.discard(pid)
     lines = {}
-    for child in below:
+    for child in below - {pid}:
         try:
-            lines[child] = (
-                (Path("/proc") / str(child) / "cmdline").read_bytes().replace(b"\0", b" ")
-            )
+            lines[child] = (Path("/proc") / str(child) / "cmdline").read_bytes()
         except OSError:
             continue
-    return {child: line.decode(errors="replace") for child, line in lines.items()}
+    return {
+        child: line.replace(b"\0", b" ").decode(errors="replace") for child, line in lines.items()
+    }
 
 
 def _still_running(pids: set[int], within: float) -> set[int]:
     """Return those of ``pids`` still running (not zombies) after waiting up to ``within`` s."""
     deadline = time.monotonic() + within
     while True:
-        running = set()
-        for pid in pids:
-            try:
-                state = (
-                    (Path("/proc") / str(pid) / "stat").read_text().rpartition(")")[2].split()[0]
-                )
-            except OSError:
-                continue
-            if state != "Z":
-                running.add(pid)
+        running = {pid for pid in pids if (fields := _stat_fields(pid)) and fields[0] != "Z"}
         if not running or time.monotonic() > deadline:
             return running
         time.sleep(0.3)
