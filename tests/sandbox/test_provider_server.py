@@ -461,6 +461,60 @@ def test_balance_charges_each_order_at_its_own_rate_rounded_on_its_own(
     assert adapter.balance() == Decimal("1000000") - spent
 
 
+def test_balance_is_kept_across_a_restart_and_settles_what_ended_meanwhile(
+    make_server: ServerFactory, clock: FakeClock
+) -> None:
+    first = make_server(partial_rate=1.0)
+    adapter = SmmV2Adapter(first.url, KEY)
+    ended = adapter.place(service=PLAYS, link=LINK, quantity=10_000, options={}).external_id
+    clock.advance(3600)
+    running = adapter.place(service="2", link=LINK, quantity=1_000, options={}).external_id
+    before = adapter.balance()
+    first.stop()
+    again = SmmV2Adapter(make_server(partial_rate=1.0).url, KEY)
+    assert again.balance() == before
+    clock.advance(3600)  # the second order ends part-way while nobody asks
+    charges = [again.status(ended).charge, again.status(running).charge]
+    assert None not in charges
+    assert again.balance() == Decimal("1000000") - sum(charges, Decimal(0))
+
+
+def test_a_file_of_an_earlier_version_is_counted_in_full(
+    make_server: ServerFactory, clock: FakeClock, tmp_path: Path
+) -> None:
+    # The schema before the running sum: no ``settled`` column and no ``spending`` row.
+    db = sqlite3.connect(tmp_path / "provider.sqlite3")
+    with db:
+        db.execute(
+            "CREATE TABLE orders (id INTEGER PRIMARY KEY AUTOINCREMENT, service INTEGER NOT NULL,"
+            " link TEXT NOT NULL, quantity INTEGER NOT NULL, extras TEXT NOT NULL,"
+            " rate TEXT NOT NULL, start_count INTEGER NOT NULL, created_at REAL NOT NULL,"
+            " pending_s REAL NOT NULL, speed REAL NOT NULL, fate TEXT NOT NULL,"
+            " target INTEGER NOT NULL, finish_at REAL NOT NULL,"
+            " final_delivered INTEGER NOT NULL, canceled_at REAL)"
+        )
+        now = clock()
+        for quantity, finish_at, final in ((10_000, now - 60, 4_000), (2_000, now + 60, 2_000)):
+            db.execute(
+                "INSERT INTO orders (service, link, quantity, extras, rate, start_count,"
+                " created_at, pending_s, speed, fate, target, finish_at, final_delivered)"
+                " VALUES (1, ?, ?, '{}', '12.00', 0, ?, 0, 100, 'partial', ?, ?, ?)",
+                (LINK, quantity, now - 600, final, finish_at, final),
+            )
+    db.close()
+    adapter = SmmV2Adapter(make_server().url, KEY)
+    ended_charge = expected_charge(PLAYS_RATE, 4_000)  # the first ended at 4,000 units
+    running_price = expected_charge(PLAYS_RATE, 2_000)  # the second still holds its price
+    assert adapter.balance() == Decimal("1000000") - ended_charge - running_price
+    clock.advance(120)
+    assert adapter.balance() == Decimal("1000000") - ended_charge - running_price  # delivered all
+    placed = adapter.place(service=PLAYS, link=LINK, quantity=1_000, options={})
+    assert int(placed.external_id) > 2  # new orders follow the old ones
+    assert adapter.balance() == (
+        Decimal("1000000") - ended_charge - running_price - expected_charge(PLAYS_RATE, 1_000)
+    )
+
+
 def test_order_beyond_the_balance_is_refused(make_server: ServerFactory) -> None:
     server = make_server(initial_balance=Decimal("5.00"))
     adapter = SmmV2Adapter(server.url, KEY)

@@ -28,7 +28,8 @@ dispatch → status-sync → refund path runs exactly as it would against a real
   units only: ``charge = rate * delivered / 1000`` rounded half-up to 5 decimals. As common panels
   do, the full price is held against the balance while the order runs, and a final order keeps
   only its charge; an order costing more than the balance is refused with
-  ``Not enough funds on balance``.
+  ``Not enough funds on balance``. What has been spent is a running sum kept in the file, so an
+  ``add`` costs the same however many orders came before it.
 * **Cancel** (like common panels): accepted while the order is not final and its service allows
   it. Delivery stops at the units delivered at that moment; the order then reads ``Partial`` with
   ``remains = quantity - delivered`` when something was delivered, else ``Canceled`` with
@@ -92,7 +93,6 @@ MAX_BODY_BYTES = 1 << 20
 MAX_LINK_LENGTH = 2048
 FIRST_ORDER_ID = 10001
 _AMOUNT = Decimal("0.00001")
-_CENT = Decimal("0.01")
 
 ERR_KEY = "Invalid API key"
 ERR_REQUEST = "Incorrect request"
@@ -212,7 +212,8 @@ CREATE TABLE IF NOT EXISTS orders (
     target INTEGER NOT NULL,
     finish_at REAL NOT NULL,
     final_delivered INTEGER NOT NULL,
-    canceled_at REAL
+    canceled_at REAL,
+    settled INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS refills (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -224,7 +225,20 @@ CREATE TABLE IF NOT EXISTS refills (
 INSERT INTO sqlite_sequence (name, seq)
     SELECT 'orders', {FIRST_ORDER_ID - 1}
     WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'orders');
+CREATE TABLE IF NOT EXISTS spending (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    amount TEXT NOT NULL,
+    through_order INTEGER NOT NULL
+);
+INSERT INTO spending (id, amount, through_order)
+    SELECT 1, '0', 0 WHERE NOT EXISTS (SELECT 1 FROM spending);
 """
+# Files an earlier version wrote have no ``settled`` column: their orders are all counted afresh
+# (``spending`` starts at order 0), then settled as they are found final.
+_SETTLED_COLUMN = "ALTER TABLE orders ADD COLUMN settled INTEGER NOT NULL DEFAULT 0"
+_UNSETTLED_INDEX = (
+    "CREATE INDEX IF NOT EXISTS orders_unsettled ON orders (finish_at) WHERE settled = 0"
+)
 
 _ORDER_COLUMNS = (
     "id, service, quantity, rate, start_count, created_at, pending_s, speed, target, "
@@ -334,6 +348,10 @@ class SandboxProvider:
             for statement in _SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
+            columns = {row["name"] for row in conn.execute("PRAGMA table_info(orders)")}
+            if "settled" not in columns:
+                conn.execute(_SETTLED_COLUMN)
+            conn.execute(_UNSETTLED_INDEX)
             conn.execute("COMMIT")
         finally:
             conn.close()
@@ -601,28 +619,41 @@ class SandboxProvider:
     def _balance_amount(self, conn: sqlite3.Connection, now: float) -> Decimal:
         """Return the initial balance minus final charges and the price of running orders.
 
-        SQLite adds up the units charged at each rate, so an ``add`` does not walk every order
-        ever placed in Python. At a rate of at most two decimals a unit costs an exact multiple
-        of ``_AMOUNT``, so the orders' rounded costs add up to the cost of their summed units;
-        at a finer rate each order's cost rounds on its own and is added order by order.
+        Must run in a write transaction. The sum is kept in the ``spending`` row rather than
+        added up over every order ever placed, which made each ``add`` slower as orders piled
+        up: orders placed since the row was last brought up to date are added at their full
+        price, and orders that have become final since (``settled = 0``, found through a
+        partial index) give back the price of what they did not deliver. Each order's price
+        and charge round on their own, as the provider bills them.
         """
-        charged = "CASE WHEN ? >= finish_at THEN final_delivered ELSE quantity END"
-        spent = Decimal(0)
-        for rate_text, units in conn.execute(
-            f"SELECT rate, SUM({charged}) FROM orders GROUP BY rate", (now,)
+        row = conn.execute("SELECT amount, through_order FROM spending WHERE id = 1").fetchone()
+        spent, through = Decimal(row["amount"]), row["through_order"]
+        for order in conn.execute(
+            "SELECT id, rate, quantity FROM orders WHERE id > ? ORDER BY id", (through,)
         ):
-            rate = Decimal(rate_text)
-            if rate == rate.quantize(_CENT):
-                spent += _cost(rate, units)
-                continue
-            for (order_units,) in conn.execute(
-                f"SELECT {charged} FROM orders WHERE rate = ?", (now, rate_text)
-            ):
-                spent += _cost(rate, order_units)
+            spent += _cost(Decimal(order["rate"]), order["quantity"])
+            through = order["id"]
+        final = "settled = 0 AND finish_at <= ?"
+        for order in conn.execute(
+            f"SELECT rate, quantity, final_delivered FROM orders WHERE {final}", (now,)
+        ):
+            rate = Decimal(order["rate"])
+            spent -= _cost(rate, order["quantity"]) - _cost(rate, order["final_delivered"])
+        conn.execute(f"UPDATE orders SET settled = 1 WHERE {final}", (now,))
+        conn.execute(
+            "UPDATE spending SET amount = ?, through_order = ? WHERE id = 1", (str(spent), through)
+        )
         return self.initial_balance - spent
 
     def _balance(self, conn: sqlite3.Connection, fields: Mapping[str, str]) -> Any:
-        return {"balance": _amount(self._balance_amount(conn, self.clock())), "currency": CURRENCY}
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            amount = self._balance_amount(conn, self.clock())
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        return {"balance": _amount(amount), "currency": CURRENCY}
 
 
 # -- HTTP ------------------------------------------------------------------------------------
