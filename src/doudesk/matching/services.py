@@ -40,7 +40,7 @@ from doudesk.matching.understand import (
 )
 from doudesk.orders.models import OrderGroup
 from doudesk.orders.services import OrderLine, order_group_place
-from doudesk.wallet.money import yuan_str
+from doudesk.wallet.money import yuan_label
 
 MAX_PLAN_ITEMS = 20
 #: A shown total beyond 10^12 yuan is no amount (and arithmetic on 1e999999 overflows).
@@ -300,8 +300,9 @@ def plan_order(
             raise _error(
                 "total",
                 "price_changed",
-                f"价格已变化，方案现价 ¥{yuan_str(fresh)}，请确认后重新下单",
-                f"Prices have changed; the plan now costs ¥{yuan_str(fresh)}. Please confirm again",
+                f"价格已变化，方案现价 {yuan_label(fresh)}，请确认后重新下单",
+                f"Prices have changed; the plan now costs {yuan_label(fresh)}. "
+                "Please confirm again",
                 status=409,
             )
     return order_group_place(

@@ -54,7 +54,7 @@ from doudesk.pricing.models import (
 )
 from doudesk.pricing.selectors import module_price_at, pricing_config, pricing_inputs
 from doudesk.rowinsert import row_insert
-from doudesk.wallet.money import charge_fen, rate_str, yuan_str
+from doudesk.wallet.money import charge_fen, rate_str, yuan_label, yuan_str
 
 logger = logging.getLogger(__name__)
 
@@ -179,8 +179,8 @@ def quote_take(*, customer: Customer, quote_id: str, module: ServiceModule, quan
     error = DomainError.single(
         "quote_id",
         code,
-        f"{zh}。新报价 {fresh.pk}：¥{yuan_str(fresh.total_fen)}",
-        f"{en}. Fresh quote {fresh.pk}: ¥{yuan_str(fresh.total_fen)}",
+        f"{zh}。新报价 {fresh.pk}：{yuan_label(fresh.total_fen)}",
+        f"{en}. Fresh quote {fresh.pk}: {yuan_label(fresh.total_fen)}",
         status=409,
     )
     error.extra = {"fresh_quote": quote_as_dict(fresh)}

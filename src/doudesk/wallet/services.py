@@ -40,7 +40,7 @@ from doudesk.wallet.models import (
     TopUp,
     TopUpStatus,
 )
-from doudesk.wallet.money import FEN_PER_YUAN, yuan_str
+from doudesk.wallet.money import FEN_PER_YUAN, yuan_label
 
 MIN_TOPUP_FEN = 100
 #: The "gateway" of money an operator credits by hand after checking a bank transfer.
@@ -217,8 +217,8 @@ def _insufficient(account_pk: int, needed_fen: int) -> DomainError:
     return DomainError.single(
         "balance",
         WalletErrorCode.INSUFFICIENT_BALANCE,
-        f"余额不足：可用 ¥{yuan_str(available)}，需要 ¥{yuan_str(needed_fen)}",
-        f"Insufficient balance: ¥{yuan_str(available)} available, ¥{yuan_str(needed_fen)} needed",
+        f"余额不足：可用 {yuan_label(available)}，需要 {yuan_label(needed_fen)}",
+        f"Insufficient balance: {yuan_label(available)} available, {yuan_label(needed_fen)} needed",
         status=402,
     )
 
@@ -281,9 +281,9 @@ def _check_topup_range(amount_fen: int) -> None:
         raise DomainError.single(
             "amount",
             WalletErrorCode.INVALID_AMOUNT,
-            f"充值金额须在 ¥{yuan_str(MIN_TOPUP_FEN)} 至 ¥{yuan_str(MAX_TOPUP_FEN)} 之间",
-            f"Top-up amount must be between ¥{yuan_str(MIN_TOPUP_FEN)} "
-            f"and ¥{yuan_str(MAX_TOPUP_FEN)}",
+            f"充值金额须在 {yuan_label(MIN_TOPUP_FEN)} 至 {yuan_label(MAX_TOPUP_FEN)} 之间",
+            f"Top-up amount must be between {yuan_label(MIN_TOPUP_FEN)} "
+            f"and {yuan_label(MAX_TOPUP_FEN)}",
         )
 
 
