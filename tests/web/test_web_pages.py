@@ -152,3 +152,15 @@ def test_every_page_names_its_icon_and_the_icon_is_served(customer):
 def test_favicon_ico_leads_to_the_pages_icon():
     response = Client().get("/favicon.ico")
     assert (response.status_code, response["Location"]) == (302, "/static/web/favicon.svg")
+
+
+def test_the_price_line_separates_the_saving_from_the_price_history_link(seeded, web):
+    for path in ("/", "/services/1/order/"):
+        page = web.get(path).content.decode()
+        lines = re.findall(r'<p class="price-today"[^>]*>(.*?)</p>', page, re.S)
+        saving = [line for line in lines if "比市场最低价省" in line]
+        assert saving, f"the demo plays undercut the market on {path}"
+        for line in saving:
+            text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
+            expected = r"^(今日价 .+ · )?比市场最低价省 [\d.]+% · 价格走势与阶梯价$"
+            assert re.search(expected, text), text
