@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -122,6 +123,18 @@ def test_a_refused_order_form_shows_each_error_once(web, sid):
     refused = web.post(url, {"target": VIDEO_URL, "quantity": "7"}).content.decode()
     assert 'from:#target"' in refused
     assert refused.count("数量须在 500 至 1,000,000 之间") == 1
+
+
+def test_a_refused_link_keeps_the_price_of_the_quantity_in_view(web, sid):
+    url = f"/services/{sid('plays')}/order/"
+    live = web.get(f"/services/{sid('plays')}/price/", {"quantity": "10000"})
+    [price] = re.findall(r'id="live-price">([^<]+)<', live.content.decode())
+    refused = web.post(url, {"target": "https://www.example.com/foo", "quantity": "10000"})
+    page = refused.content.decode()
+    assert re.findall(r'id="live-price">([^<]+)<', page) == [price]
+    assert page.count("只接受抖音") == 1  # the link's message stays by its field only
+    off_step = web.post(url, {"target": "https://www.example.com/foo", "quantity": "10050"})
+    assert 'id="live-price"' not in off_step.content.decode()
 
 
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):

@@ -7,7 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 
 from doudesk.accounts.services import customer_is_verified
 from doudesk.catalog import selectors, targets
-from doudesk.catalog.models import Package
+from doudesk.catalog.models import Package, ServiceModule
 from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
@@ -60,22 +60,23 @@ def _options_from_form(request: HttpRequest) -> dict | None:
     return options
 
 
+def _price_context(module: ServiceModule, raw_quantity: str) -> dict:
+    """Return the price part of the live check: ``total`` and ``price``, or ``quantity_error``."""
+    quantity = _quantity(raw_quantity)
+    errors = quantity_errors(module, quantity)
+    if errors:
+        return {"quantity_error": errors[0]}
+    try:
+        price = module_price_at(module=module, quantity=int(quantity))
+    except DomainError as exc:  # unavailable at this quantity (no offer, floor > ceiling)
+        return {"quantity_error": exc.errors[0]}
+    return {"total": yuan_str(price.total_fen), "price": price}
+
+
 def price_check(request: HttpRequest, module_id: int) -> HttpResponse:
     """Render the htmx partial under the order form: live price and link check."""
     module = found_or_404(lambda: selectors.module_get(module_id=module_id))
-    quantity = _quantity(request.GET.get("quantity", ""))
-    context: dict = {"module": module}
-    errors = quantity_errors(module, quantity)
-    if errors:
-        context["quantity_error"] = errors[0]
-    else:
-        try:
-            price = module_price_at(module=module, quantity=int(quantity))
-        except DomainError as exc:  # unavailable at this quantity (no offer, floor > ceiling)
-            context["quantity_error"] = exc.errors[0]
-        else:
-            context["total"] = yuan_str(price.total_fen)
-            context["price"] = price
+    context: dict = {"module": module, **_price_context(module, request.GET.get("quantity", ""))}
     raw_target = request.GET.get("target", "")
     if raw_target.strip() or module.target_kind != "none":
         try:
@@ -108,6 +109,10 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             context["errors"] = field_errors(exc)
+            if "quantity" not in context["errors"]:
+                # The live check does not run over a refused field (its message would show
+                # twice), so the price of the quantity, which stands, is shown here instead.
+                context.update(_price_context(module, request.POST.get("quantity", "")))
             return render(request, "web/order_form.html", context, status=400)
         return redirect("web:order_detail", order_id=order.pk)
     return render(request, "web/order_form.html", context)
