@@ -47,6 +47,10 @@ def test_counts_and_rates_group_thousands() -> None:
     assert per_unit("1299000") == "1,299.00"
     assert tier_rate("1234.5", False) == "1,234.50"
     assert rate_label("16", "次") == "¥16.00 <small>/ 1,000 次</small>"
+    assert rate_label("17.349", "次") == "¥17.349 <small>/ 1,000 次</small>"
+    assert rate_label("16.3237", "次") == "¥16.3237 <small>/ 1,000 次</small>"
+    assert rate_label("0.5", "次") == "¥0.50 <small>/ 1,000 次</small>"
+    assert rate_label("999.99995", "次") == "¥1,000.00 <small>/ 1,000 次</small>"
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -135,6 +136,19 @@ def test_a_refused_link_keeps_the_price_of_the_quantity_in_view(web, sid):
     assert page.count("只接受抖音") == 1  # the link's message stays by its field only
     off_step = web.post(url, {"target": "https://www.example.com/foo", "quantity": "10050"})
     assert 'id="live-price"' not in off_step.content.decode()
+
+
+@pytest.mark.parametrize("quantity", [500, 10_000, 123_400])
+def test_the_live_rate_multiplies_out_to_the_live_total(web, sid, quantity):
+    ServiceModule.objects.filter(pk=sid("plays")).update(rate_per_1000=Decimal("17.349"))
+    page = web.get(f"/services/{sid('plays')}/price/", {"quantity": str(quantity)})
+    text = page.content.decode()
+    [total] = re.findall(r'id="live-price">[^¥]*¥([\d,.]+)<', text)
+    [rate] = re.findall(r'id="live-rate">[^¥]*¥([\d,.]+) <small>/ 1,000', text)
+    charged = (Decimal(rate.replace(",", "")) * quantity / 1000).quantize(
+        Decimal("0.01"), rounding=ROUND_HALF_UP
+    )
+    assert charged == Decimal(total.replace(",", ""))
 
 
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):

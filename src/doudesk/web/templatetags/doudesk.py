@@ -126,11 +126,22 @@ def tier_rate(rate_per_1000: Decimal | str | int, piecewise: bool) -> str:
 
 @register.simple_tag
 def rate_label(rate_per_1000: Decimal | str | int, unit: str) -> SafeString:
-    """Return a rate as customers read it: ``¥16.00 / 1,000 次``; by the piece ``¥299.00 / 场``."""
+    """Return a rate as customers read it: ``¥16.00 / 1,000 次``; by the piece ``¥299.00 / 场``.
+
+    A rate per 1,000 keeps the decimals it has, up to the four quotes carry (``¥17.349 / 1,000
+    次``): rounded to the cent it would not multiply out to the total charged for the quantity.
+    """
     rate = Decimal(str(rate_per_1000))
     if rate >= PER_UNIT_FROM:
         return format_html("¥{} <small>/ {}</small>", per_unit(rate), piece(unit))
-    return format_html("¥{} <small>/ 1,000 {}</small>", _two_places(rate), unit)
+    return format_html("¥{} <small>/ 1,000 {}</small>", _rate_places(rate), unit)
+
+
+def _rate_places(rate: Decimal) -> str:
+    """Return ``rate`` with two to four decimals and thousands separators."""
+    text = f"{rate.quantize(Decimal('0.0001'), rounding=ROUND_HALF_UP):,}"
+    whole, _, decimals = text.partition(".")
+    return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
 
 
 @register.filter
