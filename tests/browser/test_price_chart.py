@@ -94,3 +94,41 @@ def test_a_chart_of_several_points_is_unchanged(live_server: Any, page: Any) -> 
     state = _open_chart(page, f"{live_server.url}/services/{plays}/pricing/")
     assert state["points"] == 2  # the points as published, nothing added
     assert not state["label"]
+
+
+AXIS_LABELS = """() => {
+  const chart = echarts.getInstanceByDom(document.getElementById("price-chart"));
+  return chart.getModel().getComponent("xAxis", 0).axis.getViewLabels().map(l => l.formattedLabel);
+}"""
+
+
+def test_the_chart_tells_time_in_the_site_zone_whatever_the_browser_zone(
+    live_server: Any, browser: Any
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    from doudesk.pricing.models import PriceChange
+
+    plays = _plays_history("17", "16", "15")
+    # Publications on the hour, Beijing time: 09:00, 12:00 and 15:00 (or their like).
+    shanghai = ZoneInfo("Asia/Shanghai")
+    last = timezone.localtime(timezone=shanghai).replace(minute=0, second=0, microsecond=0)
+    for n, change in enumerate(PriceChange.objects.filter(module_id=plays).order_by("at")):
+        change.at = last - timedelta(hours=3 * (2 - n))
+        change.save(update_fields=["at"])
+    hours = {f"{(last - timedelta(hours=3 * n)).hour:02d}:00" for n in range(3)}
+    context = browser.new_context(timezone_id="America/New_York", locale="zh-CN")
+    try:
+        page = context.new_page()
+        _open_chart(page, f"{live_server.url}/services/{plays}/pricing/")
+        labels = set(page.evaluate(AXIS_LABELS))
+    finally:
+        context.close()
+    assert hours & labels, (hours, labels)
+    new_york = {
+        f"{(last - timedelta(hours=3 * n)).astimezone(ZoneInfo('America/New_York')).hour:02d}:00"
+        for n in range(3)
+    }
+    assert not (new_york - hours) & labels, (new_york, labels)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils import timezone
 
 from doudesk.catalog.models import ServiceModule
 from doudesk.pricing.selectors import module_price_summary, price_history_dict
@@ -17,5 +18,11 @@ def module_price(request: HttpRequest, module_id: int) -> HttpResponse:
     return render(
         request,
         "web/module_price.html",
-        {"module": module, "summary": summary, "history": history},
+        {
+            "module": module,
+            "summary": summary,
+            "history": history,
+            # The chart shows times in the site's zone, as every page does, not the browser's.
+            "utc_offset_minutes": int(timezone.localtime().utcoffset().total_seconds() // 60),
+        },
     )
