@@ -95,14 +95,22 @@ def test_signed_in_pages_read_in_english(customer) -> None:
     ("kind", "ref", "memo", "order_id", "chinese", "english"),
     [
         ("order_hold", "order:7:hold", "订单 #7 冻结", 7, "订单 #7 冻结", "Hold for order #7"),
-        # The wallet shows a settlement's cash leg: the undelivered part refunded.
+        # A settlement names what was paid and what came back (its movements: held, cash).
         (
-            "order_settle",
+            "order_settle:-1000:300",
             "order:7:settle",
             "订单 #7 结算",
             7,
-            "订单 #7 退款（未交付部分）",
-            "Refund for order #7 (undelivered part)",
+            "订单 #7 结算：实付 ¥7.00，退款 ¥3.00",
+            "Settlement of order #7: paid ¥7.00, refunded ¥3.00",
+        ),
+        (
+            "order_settle:-1000:0",
+            "order:7:settle",
+            "订单 #7 结算",
+            7,
+            "订单 #7 结算：实付 ¥10.00",
+            "Settlement of order #7: paid ¥10.00",
         ),
         ("topup", "topup:3", "充值 T2026ABC", None, "充值 T2026ABC", "Top-up T2026ABC"),
         ("topup", "demo-credit:1", "沙盒演示额度", None, "沙盒演示额度", "Sandbox demo credit"),
@@ -115,7 +123,10 @@ def test_journal_memos_follow_the_language(
     from doudesk.wallet.models import JournalEntry
     from doudesk.web.templatetags.doudesk import journal_memo
 
+    kind, *movements = kind.split(":")
     entry = JournalEntry(kind=kind, ref=ref, memo=memo, order_id=order_id)
+    if movements:  # as wallet_statement annotates them
+        entry.held_fen, entry.cash_fen = (int(fen) for fen in movements)
     with translation.override("zh-hans"):
         assert journal_memo(entry) == chinese
     with translation.override("en"):

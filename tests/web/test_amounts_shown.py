@@ -71,7 +71,7 @@ def _both(client: Client, url: str) -> tuple[str, str]:
 def test_the_wallet_groups_balances_and_journal_but_the_api_keeps_plain_amounts(web, rich):
     for page in _both(web, "/wallet/"):
         assert 'id="balance">¥13,345.67' in page
-        assert "+12,345.67" in page
+        assert "+¥12,345.67" in page
         assert "¥1,000.00</label>" in page  # the ¥1,000 top-up preset
         assert 'name="amount" value="1000"' in page  # its value is a plain number
     api = web.get("/api/v1/wallet").json()

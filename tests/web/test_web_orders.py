@@ -234,7 +234,7 @@ def test_the_order_page_cancels_an_open_order_once(web, customer, sid):
     assert "冻结金额" not in page  # nothing is held any more: what was paid, and the refund
     assert 'id="order-paid">¥0.00' in page
     assert 'id="order-refund">¥8.00' in page
-    assert "退款（未交付部分）" in web.get("/wallet/").content.decode()
+    assert f"订单 #{order.pk} 结算：实付 ¥0.00，退款 ¥8.00" in web.get("/wallet/").content.decode()
     again = web.post(f"/orders/{order.pk}/cancel/")
     assert again.status_code == 409
     assert "订单已结束" in again.content.decode()

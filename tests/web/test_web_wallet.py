@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.test import Client
 
+from doudesk.orders import services
+from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.sandbox.payment import sandbox_notify_params
 from doudesk.sandbox.tasks import sandbox_payment_notify_task
 from doudesk.wallet import gateway
 from doudesk.wallet.models import JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import topup_create
-from factories import in_english
+from factories import VIDEO_URL, in_english, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +38,38 @@ def test_wallet_page_shows_balances_and_journal(web):
     page = web.get("/wallet/").content.decode()
     assert 'id="balance">¥1,000.00' in page
     assert 'id="held">¥0.00' in page
-    assert "+1,000.00" in page
+    assert "+¥1,000.00" in page
+
+
+def _statement_rows(page: str) -> list[list[str]]:
+    """Return the wallet's statement as text: memo, available and held movement per row."""
+    body = page.split('id="journal"')[1].split("<tbody>")[1].split("</tbody>")[0]
+    return [
+        [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells[1:]]
+        for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>"))
+        if cells
+    ]
+
+
+def test_the_statement_shows_an_order_held_then_settled_with_its_refund(
+    web, customer, fake_adapter
+):
+    order = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=10_000
+    )
+    assert services.order_dispatch(order_id=order.pk) == "dispatched"
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.PARTIAL, remains=4_000)
+    services.orders_sync()
+    rows = _statement_rows(web.get("/wallet/").content.decode())
+    # Newest first: the settlement took the ¥160 held, ¥96 paid for 6,000 plays, ¥64 came back.
+    assert rows == [
+        [f"订单 #{order.pk} 结算：实付 ¥96.00，退款 ¥64.00", "+¥64.00", "-¥160.00"],
+        [f"订单 #{order.pk} 冻结", "-¥160.00", "+¥160.00"],
+        ["", "+¥1,000.00", "—"],  # the test's own credit, without a memo
+    ]
+    english = in_english(web).get("/wallet/").content.decode()
+    assert f"Settlement of order #{order.pk}: paid ¥96.00, refunded ¥64.00" in english
+    assert wallet_balances(customer=customer) == {"available_fen": 90_400, "held_fen": 0}
 
 
 def test_the_payment_callback_goes_to_the_site_not_to_the_host_a_client_names(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet, Sum
+from django.db.models import Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 
 from doudesk.accounts.models import Customer
-from doudesk.wallet.models import Account, AccountKind, Leg, TopUp
+from doudesk.wallet.models import Account, AccountKind, JournalEntry, Leg, TopUp
 
 
 def wallet_balances(*, customer: Customer) -> dict[str, int]:
@@ -22,6 +23,26 @@ def wallet_journal(*, customer: Customer, limit: int = 50) -> QuerySet[Leg]:
     return (
         Leg.objects.filter(account__customer=customer, account__kind=AccountKind.CUSTOMER_CASH)
         .select_related("entry")
+        .order_by("-pk")[:limit]
+    )
+
+
+def wallet_statement(*, customer: Customer, limit: int = 50) -> QuerySet[JournalEntry]:
+    """Return the entries that moved the customer's money, newest first.
+
+    Each carries ``cash_fen`` and ``held_fen``: what it added to (or, negative, took from) the
+    available and the held balance. A placement moves money from one to the other; a
+    settlement takes what was paid from the held balance and gives any refund back.
+    """
+    mine = Q(legs__account__customer=customer)
+    cash = Q(legs__account__kind=AccountKind.CUSTOMER_CASH)
+    held = Q(legs__account__kind=AccountKind.CUSTOMER_HOLD)
+    return (
+        JournalEntry.objects.filter(mine & (cash | held))
+        .annotate(
+            cash_fen=Coalesce(Sum("legs__amount_fen", filter=cash), 0),
+            held_fen=Coalesce(Sum("legs__amount_fen", filter=held), 0),
+        )
         .order_by("-pk")[:limit]
     )
 

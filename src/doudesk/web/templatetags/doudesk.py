@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.languages import english_active
 from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
-from doudesk.wallet.money import yuan_str, yuan_to_fen
+from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
 
 register = template.Library()
 
@@ -144,10 +144,33 @@ def _rate_places(rate: Decimal) -> str:
     return f"{whole}.{decimals.rstrip('0').ljust(2, '0')}"
 
 
+@register.simple_tag
+def movement_cell(fen: int) -> SafeString:
+    """Return a table cell for money moved: ``+¥1,000.00`` in green, ``-¥173.49`` in red, else —."""
+    if not fen:
+        return format_html('<td class="num muted">{}</td>', "—")
+    sign, css = ("+", "pos") if fen > 0 else ("", "neg")
+    return format_html('<td class="{}">{}{}</td>', css, sign, yuan_label(fen))
+
+
 @register.filter
 def event_label(kind: str) -> str:
     """Return a readable label for an order event kind."""
     return str(EVENT_LABELS.get(kind, kind))
+
+
+def _settlement_memo(entry: Any) -> str:
+    """Name what a settlement did: what the order cost in the end, and what came back.
+
+    From the entry's movements of the customer's balances (``wallet_statement``): the whole
+    hold is released, the refund goes back to the available balance, the rest was paid.
+    """
+    refund = getattr(entry, "cash_fen", 0) or 0
+    paid = -(getattr(entry, "held_fen", 0) or 0) - refund
+    values = {"id": entry.order_id, "paid": yuan_label(paid), "refund": yuan_label(refund)}
+    if refund:
+        return gettext("订单 #%(id)s 结算：实付 %(paid)s，退款 %(refund)s") % values
+    return gettext("订单 #%(id)s 结算：实付 %(paid)s") % values
 
 
 @register.filter
@@ -163,8 +186,7 @@ def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -
     if entry.order_id is not None and entry.kind == "order_hold":
         return gettext("订单 #%(id)s 冻结") % {"id": entry.order_id}
     if entry.order_id is not None and entry.kind == "order_settle":
-        # The wallet lists cash legs only: a settlement's is the undelivered part coming back.
-        return gettext("订单 #%(id)s 退款（未交付部分）") % {"id": entry.order_id}
+        return _settlement_memo(entry)
     if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
         return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
     if entry.ref.startswith("demo-credit:"):

@@ -23,12 +23,12 @@ TOPUP_PRESETS = (50, 100, 500, 1000)
 
 def _wallet_context(request: HttpRequest) -> dict:
     customer = request.customer  # type: ignore[attr-defined]
-    journal = list(selectors.wallet_journal(customer=customer))
+    journal = list(selectors.wallet_statement(customer=customer))
     return {
         "balances": selectors.wallet_balances(customer=customer),
         "journal": journal,
         "group_labels_en": group_hold_labels_en(
-            customer=customer, refs=[leg.entry.ref for leg in journal]
+            customer=customer, refs=[entry.ref for entry in journal]
         ),
         "topups": selectors.wallet_topups(customer=customer),
         "presets": TOPUP_PRESETS,
