@@ -462,9 +462,20 @@ def test_a_growth_plan_shows_each_days_start_and_cancels_the_days_not_started(
     with django_capture_on_commit_callbacks(execute=True):
         web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
     group = OrderGroup.objects.get(customer=customer, kind="growth_plan")
-    first, second, *_ = group.orders.order_by("pk")
+    first, second, *_, last = group.orders.order_by("pk")
+    # "My orders" lists the day under way and sums up the 29 to come in one line.
     listing = web.get("/orders/").content.decode()
-    assert f"{second.scheduled_for.astimezone(TZ):%m-%d} 开始" in listing
+    assert re.findall(r'href="/orders/(\d+)/">\1<', listing) == [str(first.pk)]
+    days = (
+        f"{second.scheduled_for.astimezone(TZ):%m-%d} 至 {last.scheduled_for.astimezone(TZ):%m-%d}"
+    )
+    summary = f"{group.name}</a> · 还有 29 天待执行（{days}，共 ¥{29 * 18}.00），每天自动下单"
+    assert summary in listing
+    assert f'href="/orders/{first.pk}/">{group.name}</a>' in listing  # its page cancels the rest
+    english = in_english(Client())
+    english.force_login(customer.user)
+    assert "29 more days to come (" in english.get("/orders/").content.decode()
+    assert web.get("/api/v1/orders").json()["count"] == 30  # the API lists every order
     page = web.get(f"/orders/{second.pk}/").content.decode()
     assert f'id="order-scheduled">{second.scheduled_for.astimezone(TZ):%Y-%m-%d}' in page
     assert f'id="order-group">{group.name}' in page

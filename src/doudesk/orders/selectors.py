@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
 from doudesk.accounts.models import Customer
@@ -91,14 +92,72 @@ def order_events(*, order: Order) -> QuerySet[OrderEvent]:
     return order.events.order_by("pk")
 
 
+def _waiting_for_their_day() -> Q:
+    """Orders scheduled for a later day and not sent yet (the rest of a growth plan)."""
+    return Q(status=OrderStatus.PENDING, external_id="", scheduled_for__gt=timezone.now())
+
+
 def orders_waiting_for_their_day(*, group_id: int) -> QuerySet[Order]:
     """Return the orders of a group scheduled for a later day and not sent yet (a plan's rest)."""
-    return Order.objects.filter(
-        group_id=group_id,
-        status=OrderStatus.PENDING,
-        external_id="",
-        scheduled_for__gt=timezone.now(),
+    return Order.objects.filter(_waiting_for_their_day(), group_id=group_id)
+
+
+def order_list_under_way(*, customer: Customer) -> QuerySet[Order]:
+    """Return the customer's orders, newest first, but those waiting for a later day.
+
+    A 30-day growth plan places 30 orders at once; "my orders" lists the days that have begun
+    and sums up the rest per plan (:func:`plans_later_days`).
+    """
+    return order_list(customer=customer).exclude(_waiting_for_their_day())
+
+
+@dataclass(frozen=True)
+class LaterDays:
+    """A plan's orders waiting for their day: how many, from and to which day, at what charge."""
+
+    group: OrderGroup
+    first_order_id: int
+    count: int
+    first_day: datetime
+    last_day: datetime
+    charge_fen: int
+
+
+def plans_later_days(*, customer: Customer) -> list[LaterDays]:
+    """Return, per group of the customer's, its orders waiting for a later day; newest first.
+
+    ``first_order_id`` is the group's first order, whose page cancels the rest of the plan.
+    """
+    rows = (
+        Order.objects.filter(_waiting_for_their_day(), customer=customer, group__isnull=False)
+        .values("group_id")
+        .annotate(
+            count=Count("pk"),
+            first_day=Min("scheduled_for"),
+            last_day=Max("scheduled_for"),
+            charge_fen=Sum("charge_fen"),
+        )
+        .order_by("-group_id")
     )
+    rows = list(rows)
+    groups = OrderGroup.objects.in_bulk([r["group_id"] for r in rows])
+    first_orders = dict(
+        Order.objects.filter(group_id__in=groups)
+        .values("group_id")
+        .annotate(first=Min("pk"))
+        .values_list("group_id", "first")
+    )
+    return [
+        LaterDays(
+            group=groups[r["group_id"]],
+            first_order_id=first_orders[r["group_id"]],
+            count=r["count"],
+            first_day=r["first_day"],
+            last_day=r["last_day"],
+            charge_fen=r["charge_fen"],
+        )
+        for r in rows
+    ]
 
 
 def scheduled_in_group(*, order: Order) -> int:

@@ -24,11 +24,17 @@ ORDERS_PER_PAGE = 50
 
 
 def _orders_page(request: HttpRequest) -> dict:
-    qs = selectors.order_list(customer=request.customer)  # type: ignore[attr-defined]
+    customer = request.customer  # type: ignore[attr-defined]
+    qs = selectors.order_list_under_way(customer=customer)
     page = Paginator(qs, ORDERS_PER_PAGE).get_page(request.GET.get("page"))
     rows = list(page.object_list)
     live = any(o.status not in TERMINAL_STATUSES for o in rows)
-    return {"orders": rows, "page": page, "live": live}
+    return {
+        "orders": rows,
+        "page": page,
+        "live": live,
+        "later_days": selectors.plans_later_days(customer=customer) if page.number == 1 else [],
+    }
 
 
 @customer_required
