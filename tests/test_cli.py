@@ -161,7 +161,9 @@ def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_p
     assert "沙盒服务商" in refusal
 
 
-def test_production_answers_only_given_host_names_and_shows_no_sample_filing(tmp_path):
+def test_production_answers_only_given_host_names_and_shows_no_sample_filing_or_address(
+    tmp_path,
+):
     production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
 
     def setting(name: str, **extra: str) -> str:
@@ -171,6 +173,10 @@ def test_production_answers_only_given_host_names_and_shows_no_sample_filing(tmp
     hosts = setting("ALLOWED_HOSTS", DOUDESK_ALLOWED_HOSTS="shop.example.cn")
     assert hosts == "['shop.example.cn']"
     assert setting("ICP_FILING") == "''"
+    assert setting("SUPPORT_EMAIL") == "''"
+    assert setting("SUPPORT_EMAIL", DOUDESK_SUPPORT_EMAIL="help@shop.example.cn") == (
+        "'help@shop.example.cn'"
+    )
 
 
 def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):

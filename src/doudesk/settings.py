@@ -208,6 +208,10 @@ CELERY_DB_REUSE_MAX = 10**9
 # The sandbox shows a sample filing number; production shows only the operator's real one.
 ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1" if SANDBOX else "")
 OPERATOR_NAME = os.environ.get("DOUDESK_OPERATOR_NAME", "DouDesk")
+# Where the messages that say "contact support" send people (the footer links it).
+SUPPORT_EMAIL = os.environ.get(
+    "DOUDESK_SUPPORT_EMAIL", "support@sandbox.doudesk.cn" if SANDBOX else ""
+)
 
 # Personal data at rest: a Fernet key derived from the secret key unless given.
 FIELD_ENCRYPTION_KEY = os.environ.get("DOUDESK_FIELD_KEY", "")

@@ -21,6 +21,16 @@ def test_no_filing_number_shows_no_filing_link(seeded, settings):
     assert "beian.miit.gov.cn" not in Client().get("/").content.decode()
 
 
+def test_the_footer_names_the_support_address_when_there_is_one(seeded, settings):
+    settings.SUPPORT_EMAIL = "help@example.cn"
+    footer = Client().get("/").content.decode().split('<footer class="footer">')[1]
+    assert '客服 <a href="mailto:help@example.cn">help@example.cn</a>' in footer
+    english = in_english(Client()).get("/").content.decode().split('<footer class="footer">')[1]
+    assert 'Support <a href="mailto:help@example.cn">' in english
+    settings.SUPPORT_EMAIL = ""  # production without DOUDESK_SUPPORT_EMAIL: no made-up address
+    assert "mailto:" not in Client().get("/").content.decode()
+
+
 def test_catalogue_lists_modules_packages_plan_and_the_icp_number(seeded, settings):
     settings.ICP_FILING = "沪ICP备2099123456号-7"
     response = Client().get("/")

@@ -11,5 +11,6 @@ def site(request: HttpRequest) -> dict:
     return {
         "ICP_FILING": settings.ICP_FILING,
         "OPERATOR_NAME": settings.OPERATOR_NAME,
+        "SUPPORT_EMAIL": settings.SUPPORT_EMAIL,
         "SANDBOX_MODE": settings.SANDBOX,
     }
