@@ -151,6 +151,15 @@ def test_the_live_rate_multiplies_out_to_the_live_total(web, sid, quantity):
     assert charged == Decimal(total.replace(",", ""))
 
 
+def test_the_order_page_says_what_the_start_count_is(web, customer, sid):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    assert "开始交付时目标已有的数量" in web.get(f"/orders/{order.pk}/").content.decode()
+    english = in_english(web).get(f"/orders/{order.pk}/").content.decode()
+    assert "what the target already had when delivery began" in english
+
+
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):
     before = counts(customer)
     response = in_english(web).post(
