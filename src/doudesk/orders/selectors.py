@@ -128,7 +128,7 @@ def plans_later_days(*, customer: Customer) -> list[LaterDays]:
 
     ``first_order_id`` is the group's first order, whose page cancels the rest of the plan.
     """
-    rows = (
+    rows = list(
         Order.objects.filter(_waiting_for_their_day(), customer=customer, group__isnull=False)
         .values("group_id")
         .annotate(
@@ -139,7 +139,6 @@ def plans_later_days(*, customer: Customer) -> list[LaterDays]:
         )
         .order_by("-group_id")
     )
-    rows = list(rows)
     groups = OrderGroup.objects.in_bulk([r["group_id"] for r in rows])
     first_orders = dict(
         Order.objects.filter(group_id__in=groups)
