@@ -164,8 +164,8 @@ def test_favicon_ico_leads_to_the_pages_icon():
     assert (response.status_code, response["Location"]) == (302, "/static/web/favicon.svg")
 
 
-def test_the_price_line_separates_the_saving_from_the_price_history_link(seeded, web):
-    for path in ("/", "/services/1/order/"):
+def test_the_price_line_separates_the_saving_from_the_price_history_link(seeded, web, sid):
+    for path in ("/", f"/services/{sid('plays')}/order/"):
         page = web.get(path).content.decode()
         lines = re.findall(r'<p class="price-today"[^>]*>(.*?)</p>', page, re.S)
         saving = [line for line in lines if "比市场最低价省" in line]
