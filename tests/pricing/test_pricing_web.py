@@ -91,13 +91,13 @@ def test_the_live_price_explains_an_unavailable_quantity(priced):
 
 
 def test_the_order_form_shows_todays_price_and_links_the_price_page(priced, customer):
-    pin_price("plays", "15.50")  # the list rate is ¥16.00
+    pin_price("plays", "15.4567")  # the list rate is ¥16.00
     client = Client()
     client.force_login(customer.user)
     module_pk = module_id("plays")
     html = client.get(f"/services/{module_pk}/order/").content.decode()
     assert f"/services/{module_pk}/pricing/" in html
-    assert "今日价 ¥15.50 / 1,000" in html
+    assert "今日价 ¥15.4567 <small>/ 1,000 次</small>" in html  # as the live rate shows it
     assert "¥16.00" not in html  # one price on the page: not the list rate beside today's
 
 
