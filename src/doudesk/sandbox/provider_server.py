@@ -63,7 +63,7 @@ import sqlite3
 import sys
 import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -356,6 +356,18 @@ class SandboxProvider:
         finally:
             conn.close()
 
+    @staticmethod
+    @contextlib.contextmanager
+    def _writing(conn: sqlite3.Connection) -> Iterator[None]:
+        """Hold SQLite's write lock for the block: commit after it, roll back on an error."""
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
     # -- dispatch ------------------------------------------------------------------------------
 
     def handle(self, fields: Mapping[str, str]) -> Any:
@@ -502,30 +514,22 @@ class SandboxProvider:
 
     def _cancel_one(self, conn: sqlite3.Connection, text: str) -> Any:
         order_id = _parse_id(text)
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing(conn):
             row = self._load(conn, order_id) if order_id is not None else None
             if row is None:
-                outcome: Any = {"error": ERR_ORDER}
-            else:
-                now = self.clock()
-                progress = _progress(row, now)
-                if not self._services[row["service"]].cancel or progress.status in (
-                    "Completed", "Partial", "Canceled",
-                ):  # fmt: skip
-                    outcome = {"error": ERR_NOT_CANCELABLE}
-                else:
-                    conn.execute(
-                        "UPDATE orders SET canceled_at = ?, finish_at = ?, final_delivered = ?"
-                        " WHERE id = ?",
-                        (now, now, progress.delivered, order_id),
-                    )
-                    outcome = 1
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        return outcome
+                return {"error": ERR_ORDER}
+            now = self.clock()
+            progress = _progress(row, now)
+            if not self._services[row["service"]].cancel or progress.status in (
+                "Completed", "Partial", "Canceled",
+            ):  # fmt: skip
+                return {"error": ERR_NOT_CANCELABLE}
+            conn.execute(
+                "UPDATE orders SET canceled_at = ?, finish_at = ?, final_delivered = ?"
+                " WHERE id = ?",
+                (now, now, progress.delivered, order_id),
+            )
+            return 1
 
     def _cancel(self, conn: sqlite3.Connection, fields: Mapping[str, str]) -> Any:
         ids = _split_ids(fields.get("orders", fields.get("order", "")))
@@ -646,13 +650,8 @@ class SandboxProvider:
         return self.initial_balance - spent
 
     def _balance(self, conn: sqlite3.Connection, fields: Mapping[str, str]) -> Any:
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+        with self._writing(conn):
             amount = self._balance_amount(conn, self.clock())
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         return {"balance": _amount(amount), "currency": CURRENCY}
 
 
