@@ -162,11 +162,12 @@ def event_label(kind: str) -> str:
 def _settlement_memo(entry: Any) -> str:
     """Name what a settlement did: what the order cost in the end, and what came back.
 
-    From the entry's movements of the customer's balances (``wallet_statement``): the whole
-    hold is released, the refund goes back to the available balance, the rest was paid.
+    From the entry's movements of the customer's balances, which ``wallet_statement`` adds to
+    each entry: the whole hold is released, the refund goes back to the available balance, the
+    rest was paid.
     """
-    refund = getattr(entry, "cash_fen", 0) or 0
-    paid = -(getattr(entry, "held_fen", 0) or 0) - refund
+    refund = entry.cash_fen
+    paid = -entry.held_fen - refund
     values = {"id": entry.order_id, "paid": yuan_label(paid), "refund": yuan_label(refund)}
     if refund:
         return gettext("订单 #%(id)s 结算：实付 %(paid)s，退款 %(refund)s") % values
@@ -178,7 +179,8 @@ def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -
     """Describe a journal entry in the active language.
 
     Memos are stored in Chinese when the entry is written; the well-known kinds are rebuilt from
-    the entry's kind, order and reference so the English page does not show Chinese text. A
+    the entry's kind, order and reference so the English page does not show Chinese text (a
+    settlement's from its movements too, as ``wallet_statement`` reads the entries). A
     group's hold names the group by its English label from ``group_labels_en`` (keyed by the
     entry's ref) on an English page. Anything else falls back to the stored memo.
     """
