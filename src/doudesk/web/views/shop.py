@@ -108,10 +108,10 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
                 options=_options_from_form(request),
             )
         except DomainError as exc:
-            context["errors"] = field_errors(exc)
-            if "quantity" not in context["errors"]:
-                # The live check does not run over a refused field (its message would show
-                # twice), so the price of the quantity, which stands, is shown here instead.
+            context["errors"] = errors = field_errors(exc)
+            if "target" in errors and "quantity" not in errors:
+                # The live check does not run on load over a refused link (its message would
+                # show twice), so the price of the quantity, which stands, is shown here instead.
                 context.update(_price_context(module, request.POST.get("quantity", "")))
             return render(request, "web/order_form.html", context, status=400)
         return redirect("web:order_detail", order_id=order.pk)
