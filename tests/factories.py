@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 from decimal import Decimal
 
 import factory
@@ -103,6 +104,11 @@ def fund_customer(customer: Customer, fen: int) -> None:
                 (customer_account(customer), fen),
             ],
         )
+
+
+def html_text(fragment: str) -> str:
+    """Return an HTML fragment as it reads: tags dropped, white space collapsed."""
+    return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())
 
 
 def in_english(client):

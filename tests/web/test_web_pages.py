@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from doudesk.health.models import WorkerHeartbeat
 from doudesk.orders import services
-from factories import VIDEO_URL, in_english
+from factories import VIDEO_URL, html_text, in_english
 
 pytestmark = pytest.mark.django_db
 
@@ -171,6 +171,6 @@ def test_the_price_line_separates_the_saving_from_the_price_history_link(seeded,
         saving = [line for line in lines if "比市场最低价省" in line]
         assert saving, f"the demo plays undercut the market on {path}"
         for line in saving:
-            text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
+            text = html_text(line)
             expected = r"^(今日价 .+ · )?比市场最低价省 [\d.]+% · 价格走势与阶梯价$"
             assert re.search(expected, text), text

@@ -15,7 +15,7 @@ from doudesk.wallet import gateway
 from doudesk.wallet.models import JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import topup_create
-from factories import VIDEO_URL, in_english, module_id
+from factories import VIDEO_URL, html_text, in_english, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +45,7 @@ def _statement_rows(page: str) -> list[list[str]]:
     """Return the wallet's statement as text: memo, available and held movement per row."""
     body = page.split('id="journal"')[1].split("<tbody>")[1].split("</tbody>")[0]
     return [
-        [" ".join(re.sub(r"<[^>]+>", " ", cell).split()) for cell in cells[1:]]
+        [html_text(cell) for cell in cells[1:]]
         for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>"))
         if cells
     ]
