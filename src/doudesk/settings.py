@@ -85,7 +85,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "doudesk.web.middleware.SiteLanguageMiddleware",
-    "doudesk.api.middleware.NulByteMiddleware",
+    "doudesk.api.middleware.InputGuardMiddleware",
     "doudesk.api.middleware.ApiNotFoundMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -1,104 +1,186 @@
 """Request guards in front of every interface, answering each in its own error shape.
 
-* :class:`NulByteMiddleware`: PostgreSQL text cannot hold a NUL character, so a field that
-  carries one would fail deep in a write with a 500 (SQLite takes it silently). It is refused
-  at the door, naming the field.
+* :class:`InputGuardMiddleware`: input the views could not read or the database could not
+  store is refused at the door, naming the field, instead of failing later with a 500 or
+  Django's HTML "Bad Request" page: a NUL character (PostgreSQL text cannot hold one; SQLite
+  takes it silently), a lone UTF-16 surrogate (no UTF-8 encoding), JSON nested deeper than
+  :data:`~doudesk.textinput.MAX_JSON_DEPTH`, a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
+  more fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, and a form body that cannot be decoded
+  (a broken multipart body, a charset other than UTF-8).
 * :class:`ApiNotFoundMiddleware`: an unknown path or a wrong method under ``/api/v1/`` answers
   in the v1 error shape instead of Django's HTML page.
 
 REST v1 answers ``{"detail", "errors": [...]}`` with a 4xx, ``/api/v2`` the convention's
-``{"error": "..."}`` with HTTP 200, web pages a plain 400.
+``{"error": "..."}`` with HTTP 200, web pages a plain 4xx.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
-from typing import Any
+import re
+from collections.abc import Callable
 
-from django.http import (
-    HttpRequest,
-    HttpResponse,
-    HttpResponseBadRequest,
-    JsonResponse,
-    QueryDict,
+from django.conf import settings
+from django.core.exceptions import (
+    BadRequest,
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
 )
+from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import get_language
 
 from doudesk.api.errors import domain_error_body
 from doudesk.errors import DomainError, FieldError
+from doudesk.textinput import (
+    MAX_JSON_DEPTH,
+    json_depth,
+    printable,
+    text_problem,
+    unstorable_text,
+)
 
 V1 = "/api/v1/"
 V2 = "/api/v2"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# A JSON body is parsed here only when it may hold what this guard refuses: a NUL or surrogate
+# escape, or more brackets than the depth allowed. Other bodies are left to the views.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+_UNREADABLE_BODY = (
+    MultiPartParserError,
+    BadRequest,
+    SuspiciousOperation,
+    UnreadablePostError,
+    UnicodeDecodeError,
+)
 
 
-class NulByteMiddleware:
-    """Refuse a request whose query, form fields or JSON body hold a NUL character."""
-
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        field = _nul_field(request)
-        if field is None:
-            return self.get_response(request)
-        error = DomainError.single(
+def _text_error(field: str, problem: str) -> FieldError:
+    if problem == "nul":
+        return FieldError(
             field,
             "nul_character",
             "内容含有不允许的空字符（NUL）",
             "Contains a NUL character, which is not allowed",
         )
+    return FieldError(
+        field,
+        "invalid_text",
+        "内容含有无法保存的字符（孤立的 UTF-16 代理项）",
+        "Contains a character that cannot be stored (a lone UTF-16 surrogate)",
+    )
+
+
+def _too_deep() -> DomainError:
+    return DomainError.single(
+        "body",
+        "too_deep",
+        f"JSON 嵌套超过 {MAX_JSON_DEPTH} 层",
+        f"The JSON nests deeper than {MAX_JSON_DEPTH} levels",
+    )
+
+
+def _too_large() -> DomainError:
+    megabytes = settings.DATA_UPLOAD_MAX_MEMORY_SIZE // (1024 * 1024)
+    return DomainError.single(
+        "body",
+        "too_large",
+        f"请求内容超过 {megabytes} MB",
+        f"The request body is larger than {megabytes} MB",
+        status=413,
+    )
+
+
+def _too_many_fields(field: str) -> DomainError:
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+    return DomainError.single(
+        field,
+        "too_many_fields",
+        f"参数超过 {limit:,} 个",
+        f"More than {limit:,} parameters",
+    )
+
+
+def _unreadable() -> DomainError:
+    return DomainError.single(
+        "body",
+        "unreadable",
+        "无法读取请求内容：请发送 UTF-8 编码的表单或 JSON",
+        "The request body could not be read: send a UTF-8 form or JSON",
+    )
+
+
+class InputGuardMiddleware:
+    """Refuse a request whose input cannot be read or stored, naming the field."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        error = _input_error(request)
+        if error is None:
+            return self.get_response(request)
+        first = error.errors[0]
         if request.path.startswith(V1):
-            return JsonResponse(domain_error_body(error), status=400)
+            return JsonResponse(domain_error_body(error), status=error.status)
         if request.path.startswith(V2):
-            message = error.errors[0].message(get_language() or "zh-hans")
-            return JsonResponse({"error": f"{field}: {message}"})
-        return HttpResponseBadRequest(
-            f"{field}: {error.errors[0].message_zh} / {error.errors[0].message_en}",
+            return JsonResponse({"error": f"{first.field}: {first.message(get_language() or '')}"})
+        return HttpResponse(
+            f"{first.field}: {first.message_zh} / {first.message_en}",
+            status=error.status,
             content_type="text/plain; charset=utf-8",
         )
 
 
-def _nul_field(request: HttpRequest) -> str | None:
-    """Return the name of the first field holding a NUL character, or None."""
-    field = _nul_key(request.GET)
-    if field is not None or request.method not in ("POST", "PUT", "PATCH"):
-        return field
-    content_type = request.content_type or ""
-    if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        return _nul_key(request.POST)  # file contents are not form fields
-    body = request.body
-    if b"\\u0000" not in body:  # a raw NUL byte is invalid JSON, refused by the parser
+def _input_error(request: HttpRequest) -> DomainError | None:
+    """Return why the request's query or body cannot be taken, or None when it can."""
+    try:
+        query = request.GET
+    except TooManyFieldsSent:
+        return _too_many_fields("query")
+    found = _unstorable_field(query)
+    if found is not None or request.method not in ("POST", "PUT", "PATCH"):
+        return None if found is None else DomainError(_text_error(*found))
+    try:
+        if (request.content_type or "") in FORM_TYPES:
+            found = _unstorable_field(request.POST)  # file contents are not form fields
+            return None if found is None else DomainError(_text_error(*found))
+        return _json_body_error(request.body)
+    except RequestDataTooBig:
+        return _too_large()
+    except (TooManyFieldsSent, TooManyFilesSent):
+        return _too_many_fields("body")
+    except _UNREADABLE_BODY:
+        return _unreadable()
+
+
+def _json_body_error(body: bytes) -> DomainError | None:
+    """Refuse a JSON body that nests too deeply or holds unstorable text; leave others be."""
+    brackets = body.count(b"[") + body.count(b"{")
+    if brackets <= MAX_JSON_DEPTH and not _SUSPECT_ESCAPE.search(body):
         return None
     try:
         data = json.loads(body)
+    except RecursionError:
+        return _too_deep()
     except ValueError:
-        return None
-    return next(_nul_paths(data, ""), None)
+        return None  # not JSON: the view answers in its own words
+    if json_depth(data) > MAX_JSON_DEPTH:
+        return _too_deep()
+    found = unstorable_text(data)
+    return None if found is None else DomainError(_text_error(*found))
 
 
-def _nul_key(fields: QueryDict) -> str | None:
-    """Return the first query or form field whose name or a value holds a NUL character."""
+def _unstorable_field(fields: QueryDict) -> tuple[str, str] | None:
+    """Return the first query or form field whose name or a value cannot be stored, and why."""
     for key, values in fields.lists():
-        if "\x00" in key or any("\x00" in v for v in values):
-            return key.replace("\x00", "")
+        for text in (key, *values):
+            problem = text_problem(text)
+            if problem:
+                return printable(key), problem
     return None
-
-
-def _nul_paths(value: Any, path: str) -> Iterator[str]:
-    """Yield the dotted paths of strings (or keys) in ``value`` that hold a NUL character."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            yield path or "body"
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            name = f"{path}.{key}" if path else str(key)
-            if "\x00" in str(key):
-                yield name.replace("\x00", "")
-            yield from _nul_paths(item, name)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _nul_paths(item, f"{path}.{i}" if path else str(i))
 
 
 class ApiNotFoundMiddleware:

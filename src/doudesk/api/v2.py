@@ -23,7 +23,13 @@ from doudesk.errors import DomainError
 from doudesk.orders import selectors, services
 from doudesk.orders.models import Order, OrderStatus, RefillStatus
 from doudesk.pricing.selectors import module_rates_today
-from doudesk.textinput import ascii_id, ascii_int
+from doudesk.textinput import (
+    MAX_JSON_DEPTH,
+    ascii_id,
+    ascii_int,
+    json_depth,
+    unstorable_text,
+)
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
 
@@ -75,8 +81,23 @@ def _status_dict(order: Order) -> dict[str, str]:
     }
 
 
-def _parse_ids(raw: str) -> list[str]:
-    return [part.strip() for part in raw.split(",") if part.strip()]
+def _parse_ids(raw: str, field: str) -> list[str]:
+    """Split a comma-separated id list; more than :data:`MAX_IDS` ids refuse the whole request."""
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    if len(ids) > MAX_IDS:
+        raise DomainError.single(
+            field,
+            "too_many_ids",
+            f"一次最多 {MAX_IDS} 个编号（收到 {len(ids):,} 个）",
+            f"At most {MAX_IDS} ids per request ({len(ids):,} given)",
+        )
+    return ids
+
+
+def _id_echo(raw: str) -> int | str:
+    """Return an id as answers repeat it: the number when it is one (0 included), else the text."""
+    pk = ascii_id(raw)
+    return raw if pk is None else pk
 
 
 def _services(customer: Customer, data: dict[str, str]) -> Any:
@@ -110,14 +131,7 @@ def _add(customer: Customer, data: dict[str, str]) -> Any:
             "service", CatalogErrorCode.UNKNOWN_SERVICE, "服务不存在或已下架",
             "Unknown or unavailable service",
         )  # fmt: skip
-    options = None
-    if data.get("options"):
-        try:
-            options = json.loads(data["options"])
-        except ValueError:
-            raise DomainError.single(
-                "options", "invalid_json", "options 须为 JSON", "options must be JSON"
-            ) from None
+    options = _options(data["options"]) if data.get("options") else None
     order = services.order_place(
         customer=customer,
         service_id=service_id,
@@ -128,9 +142,36 @@ def _add(customer: Customer, data: dict[str, str]) -> Any:
     return {"order": order.pk}
 
 
+def _options(raw: str) -> Any:
+    """Read the ``options`` field: JSON, not nested too deeply, holding storable text only."""
+    try:
+        options = json.loads(raw)
+        readable = json_depth(options) <= MAX_JSON_DEPTH
+    except (ValueError, RecursionError):
+        readable = False
+    if not readable:
+        raise DomainError.single(
+            "options",
+            "invalid_json",
+            f"options 须为 JSON（嵌套不超过 {MAX_JSON_DEPTH} 层）",
+            f"options must be JSON (nested at most {MAX_JSON_DEPTH} levels)",
+        )
+    found = unstorable_text(options, "options")
+    if found is not None:
+        raise DomainError.single(
+            found[0],
+            "invalid_text",
+            "内容含有无法保存的字符",
+            "Contains a character that cannot be stored",
+        )
+    return options
+
+
 def _status(customer: Customer, data: dict[str, str]) -> Any:
     if "orders" in data:
-        ids = _parse_ids(data["orders"])[:MAX_IDS]
+        ids = _parse_ids(data["orders"], "orders")
+        if not ids:
+            return {"error": INCORRECT_ORDER_ID}
         found = selectors.orders_by_ids(
             customer=customer, ids=[i for i in map(ascii_id, ids) if i is not None]
         )
@@ -168,10 +209,10 @@ def _cancel_one(customer: Customer, raw: str) -> Any:
 
 
 def _cancel(customer: Customer, data: dict[str, str]) -> Any:
-    ids = _parse_ids(data.get("orders") or data.get("order", ""))[:MAX_IDS]
+    ids = _parse_ids(data.get("orders") or data.get("order", ""), "orders")
     if not ids:
         return {"error": INCORRECT_ORDER_ID}
-    return [{"order": ascii_id(raw) or raw, "cancel": _cancel_one(customer, raw)} for raw in ids]
+    return [{"order": _id_echo(raw), "cancel": _cancel_one(customer, raw)} for raw in ids]
 
 
 def _refill_one(customer: Customer, raw: str) -> Any:
@@ -188,17 +229,17 @@ def _refill_one(customer: Customer, raw: str) -> Any:
 
 def _refill(customer: Customer, data: dict[str, str]) -> Any:
     if "orders" in data:
-        ids = _parse_ids(data["orders"])[:MAX_IDS]
-        return [
-            {"order": ascii_id(raw) or raw, "refill": _refill_one(customer, raw)} for raw in ids
-        ]
+        ids = _parse_ids(data["orders"], "orders")
+        if not ids:
+            return {"error": INCORRECT_ORDER_ID}
+        return [{"order": _id_echo(raw), "refill": _refill_one(customer, raw)} for raw in ids]
     result = _refill_one(customer, data.get("order", "").strip())
     return result if isinstance(result, dict) else {"refill": str(result)}
 
 
 def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
     if "refills" in data:
-        ids = _parse_ids(data["refills"])[:MAX_IDS]
+        ids = _parse_ids(data["refills"], "refills")
         if not ids:
             return {"error": INCORRECT_REFILL_ID}
         found = selectors.refills_by_ids(
@@ -209,7 +250,7 @@ def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
             pk = ascii_id(raw)
             refill = found.get(pk) if pk is not None else None
             status = REFILL_WORDS[refill.status] if refill else {"error": INCORRECT_REFILL_ID}
-            answer.append({"refill": pk or raw, "status": status})
+            answer.append({"refill": _id_echo(raw), "status": status})
         return answer
     pk = ascii_id(data.get("refill", "").strip())
     refill = selectors.refills_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None

@@ -11,6 +11,7 @@ from doudesk.catalog.error_codes import CatalogErrorCode as Code
 from doudesk.catalog.models import OFFICIAL_ONLY_KINDS, Channel, ServiceModule
 from doudesk.catalog.promotion import validate_promotion_options
 from doudesk.errors import DomainError, FieldError
+from doudesk.textinput import too_long_number
 
 
 def module_check_channel(*, kind: str, channel: str) -> None:
@@ -35,12 +36,16 @@ def module_save(*, module: ServiceModule) -> ServiceModule:
 def quantity_errors(
     module: ServiceModule, quantity: Any, field: str = "quantity"
 ) -> list[FieldError]:
-    """Field errors for ``quantity`` against the module's min, max and step (empty if fine)."""
-    if isinstance(quantity, bool) or not isinstance(quantity, int):
+    """Field errors for ``quantity`` against the module's min, max and step (empty if fine).
+
+    A number too long to read as an int (:func:`too_long_number`) is out of range.
+    """
+    too_long = isinstance(quantity, str) and too_long_number(quantity)
+    if not too_long and (isinstance(quantity, bool) or not isinstance(quantity, int)):
         return [
             FieldError(field, Code.QUANTITY_TYPE, "数量须为整数", "Quantity must be an integer")
         ]
-    if not module.min_quantity <= quantity <= module.max_quantity:
+    if too_long or not module.min_quantity <= quantity <= module.max_quantity:
         low, high = module.min_quantity, module.max_quantity
         if low == high:  # a report is ordered one at a time: not "between 1 and 1"
             zh, en = f"数量须为 {low:,}", f"Quantity must be {low:,}"

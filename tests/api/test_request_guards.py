@@ -1,0 +1,213 @@
+"""Input the views could not read or the database could not store is refused at the door.
+
+Each interface answers in its own shape (v1 ``{"detail", "errors"}`` with a 4xx, v2
+``{"error"}`` with HTTP 200, web pages a plain 4xx), names the field, and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+from django.test import Client
+
+from doudesk.orders import services
+from factories import VIDEO_URL
+
+pytestmark = pytest.mark.django_db
+
+V1 = "/api/v1"
+V2 = "/api/v2"
+EN = {"Accept-Language": "en"}
+CJK = re.compile(r"[\u4e00-\u9fff]")
+DEEP = "[" * 5_000 + "]" * 5_000
+DEEP_WITH_NUL = '{"target": "\\u0000", "x": ' + DEEP + "}"
+
+
+def v1_error(response, status: int) -> dict:
+    """Check the v1 error shape in both languages; return the first error."""
+    assert response.status_code == status, response.content
+    assert response["Content-Type"].startswith("application/json")
+    error = response.json()["errors"][0]
+    assert CJK.search(error["message_zh"])
+    assert not CJK.search(error["message_en"])
+    return error
+
+
+def v2_error(response) -> str:
+    """Check the convention's error shape (HTTP 200, one ``error`` string); return it."""
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert set(body) == {"error"}, body
+    return body["error"]
+
+
+def order_json(sid, **overrides: object) -> str:
+    return json.dumps(
+        {"service_id": sid("plays"), "target": VIDEO_URL, "quantity": 1_000} | overrides
+    )
+
+
+@pytest.mark.parametrize("path", [V1 + "/plans", V1 + "/orders", V1 + "/services"])
+def test_deep_json_with_a_nul_escape_gets_a_v1_error_without_a_key(path):
+    response = Client().post(path, data=DEEP_WITH_NUL, content_type="application/json")
+    assert v1_error(response, 400) | {"message": ""} == {
+        "field": "body",
+        "code": "too_deep",
+        "message": "",
+        "message_zh": "JSON 嵌套超过 32 层",
+        "message_en": "The JSON nests deeper than 32 levels",
+    }
+
+
+def test_deep_json_gets_the_conventions_error_on_v2_and_a_plain_400_on_pages():
+    v2 = Client().post(V2, data=DEEP_WITH_NUL, content_type="application/json", headers=EN)
+    assert v2_error(v2) == "body: The JSON nests deeper than 32 levels"
+    page = Client().post("/login/", data=DEEP_WITH_NUL, content_type="application/json")
+    assert page.status_code == 400
+    assert page["Content-Type"].startswith("text/plain")
+    assert "JSON 嵌套超过 32 层" in page.content.decode()
+
+
+def test_an_order_nested_past_the_limit_is_refused_and_writes_nothing(api, sid, customer, counts):
+    before = counts(customer)
+    nested: object = "x"
+    for _ in range(40):
+        nested = [nested]
+    response = api.post(
+        V1 + "/orders", data=order_json(sid, options=nested), content_type="application/json"
+    )
+    assert v1_error(response, 400)["code"] == "too_deep"
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize("field", ["quote_id", "target"])
+def test_a_lone_surrogate_is_refused_by_field_and_writes_nothing(api, sid, customer, counts, field):
+    # JSON's "\ud800" decodes to a string no database can store as UTF-8.
+    before = counts(customer)
+    raw = order_json(sid, **{field: "PLACEHOLDER"}).replace("PLACEHOLDER", "\\ud800")
+    response = api.post(V1 + "/orders", data=raw, content_type="application/json", headers=EN)
+    error = v1_error(response, 400)
+    assert (error["field"], error["code"]) == (field, "invalid_text")
+    assert error["message"] == error["message_en"]
+    assert counts(customer) == before
+
+
+def test_a_paired_surrogate_escape_is_ordinary_text(api, sid, customer):
+    # "\ud83d\ude00" is one emoji: storable, so the guard lets it through to the view.
+    raw = order_json(sid, target="看 \\ud83d\\ude00 " + VIDEO_URL)
+    response = api.post(V1 + "/orders", data=raw, content_type="application/json")
+    assert response.status_code == 201, response.content
+
+
+def test_too_many_query_parameters_answer_in_each_shape():
+    query = "&".join(f"a{i}=1" for i in range(1_100))
+    error = v1_error(Client().get(f"{V1}/services?{query}"), 400)
+    assert (error["field"], error["code"]) == ("query", "too_many_fields")
+    assert (
+        v2_error(Client().post(f"{V2}?{query}", headers=EN)) == "query: More than 1,000 parameters"
+    )
+    assert Client().get(f"/?{query}").status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"key=a&action=balance"),  # no boundary
+        ("application/x-www-form-urlencoded; charset=latin-1", b"key=a&action=balance"),
+    ],
+    ids=["multipart-without-boundary", "latin-1-form"],
+)
+def test_an_unreadable_form_body_answers_in_each_shape(content_type, body):
+    v2 = Client().post(V2, data=body, content_type=content_type, headers=EN)
+    assert v2_error(v2) == "body: The request body could not be read: send a UTF-8 form or JSON"
+    v1 = Client().post(V1 + "/orders", data=body, content_type=content_type)
+    assert v1_error(v1, 400)["code"] == "unreadable"
+
+
+def test_a_body_over_the_upload_limit_answers_413_on_v1_and_an_error_on_v2(settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
+    padding = b"x" * (2 * 1024 * 1024)
+    v1 = Client().post(
+        V1 + "/orders", data=b'{"pad": "' + padding + b'"}', content_type="application/json"
+    )
+    assert v1_error(v1, 413)["code"] == "too_large"
+    v2 = Client().post(
+        V2,
+        data=b"key=a&action=balance&pad=" + padding,
+        content_type="application/x-www-form-urlencoded",
+        headers=EN,
+    )
+    assert v2_error(v2) == "body: The request body is larger than 1 MB"
+
+
+# /api/v2 fields ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def key(customer, api_key_for) -> str:
+    return api_key_for(customer)
+
+
+def v2(key: str, action: str, **params: object):
+    response = Client().post(V2, {"key": key, "action": action, **params}, headers=EN)
+    assert response.status_code == 200
+    return response.json()
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (
+            '{"a":' * 950 + "1" + "}" * 950,
+            "options: options must be JSON (nested at most 32 levels)",
+        ),
+        ("[" * 40 + "]" * 40, "options: options must be JSON (nested at most 32 levels)"),
+        ('{"audience": "\\ud800"}', "options.audience: Contains a character that cannot be stored"),
+    ],
+    ids=["past-the-recursion-limit", "past-the-depth-limit", "lone-surrogate"],
+)
+def test_v2_add_refuses_unreadable_options_by_field(key, sid, customer, counts, options, expected):
+    before = counts(customer)
+    answer = v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=1000, options=options)
+    assert answer == {"error": expected}
+    assert counts(customer) == before
+
+
+def test_v2_add_answers_a_quantity_too_long_to_read_as_out_of_range(key, sid, customer, counts):
+    before = counts(customer)
+    answer = v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity="9" * 5_000)
+    assert answer["error"].startswith("quantity: Quantity must be between")
+    assert counts(customer) == before
+
+
+@pytest.mark.parametrize(
+    ("action", "field"),
+    [
+        ("status", "orders"),
+        ("cancel", "orders"),
+        ("refill", "orders"),
+        ("refill_status", "refills"),
+    ],
+)
+def test_v2_refuses_more_than_100_ids_instead_of_dropping_the_rest(key, action, field):
+    ids = ",".join(str(n) for n in range(1, 106))
+    assert v2(key, action, **{field: ids}) == {
+        "error": f"{field}: At most 100 ids per request (105 given)"
+    }
+
+
+@pytest.mark.parametrize("action", ["status", "cancel", "refill"])
+def test_v2_answers_an_empty_order_list_alike(key, action):
+    assert v2(key, action, orders=" , ") == {"error": "Incorrect order ID"}
+
+
+def test_v2_echoes_id_zero_as_a_number_like_every_other_id(key, sid, customer):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=1_000
+    )
+    answer = v2(key, "cancel", orders=f"0,{order.pk},x")
+    assert [item["order"] for item in answer] == [0, order.pk, "x"]
+    refills = v2(key, "refill_status", refills="0")
+    assert refills == [{"refill": 0, "status": {"error": "Incorrect refill ID"}}]
