@@ -258,13 +258,14 @@ def test_target_is_frozen() -> None:
         target.url = "https://example.com/"  # type: ignore[misc]
 
 
-def test_target_hash_is_sha256_of_the_canonical_url() -> None:
-    a = parse_target(f"看看 {VIDEO_URL}?from=share 🌅", "video")
-    b = parse_target(f"http://m.douyin.com/share/video/{VID}/", "video")
-    assert target_hash(a) == target_hash(b) == hashlib.sha256(VIDEO_URL.encode()).hexdigest()
-    assert len(target_hash(a)) == 64
-    assert target_hash(a) != target_hash(parse_target(LIVE_URL, "live"))
-    assert target_hash(Target(TargetKind.NONE, "", "")) == hashlib.sha256(b"").hexdigest()
+def test_target_hash_is_sha256_of_the_salt_and_the_canonical_url() -> None:
+    a = parse_target(VIDEO_URL, "video")
+    b = parse_target(f"看看 {VIDEO_URL}?previous_page=app_code_link 复制此链接", "video")
+    expected = hashlib.sha256(f"s1:{VIDEO_URL}".encode()).hexdigest()
+    assert target_hash(a, salt="s1") == target_hash(b, salt="s1") == expected
+    assert target_hash(a, salt="s2") != expected  # another customer's leaf does not match
+    assert target_hash(a, salt="s1") != hashlib.sha256(VIDEO_URL.encode()).hexdigest()
+    assert target_hash(a, salt="s1") != target_hash(parse_target(LIVE_URL, "live"), salt="s1")
 
 
 @settings(max_examples=80, deadline=None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
 
 import pytest
@@ -644,3 +645,16 @@ def test_an_order_without_a_link_logs_an_empty_target_not_the_hash_of_nothing(cu
     )
     placed = order.events.get(kind="placed")
     assert placed.data["target"] == ""
+
+
+def test_the_placed_leaf_names_the_target_by_a_hash_only_its_customer_can_link(customer):
+    # An unsalted hash would let anyone who knows a video's link find its orders in the log.
+    order = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+    )
+    logged = order.events.get(kind="placed").data["target"]
+    assert logged == hashlib.sha256(f"{customer.ledger_salt}:{VIDEO_URL}".encode()).hexdigest()
+    assert logged != hashlib.sha256(VIDEO_URL.encode()).hexdigest()
+    leaf = LogLeaf.objects.filter(order=order).order_by("pk").first()
+    assert VIDEO_URL not in leaf.leaf
+    assert hashlib.sha256(VIDEO_URL.encode()).hexdigest() not in leaf.leaf

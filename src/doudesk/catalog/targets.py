@@ -95,9 +95,14 @@ class Target:
     is_short_link: bool = False
 
 
-def target_hash(target: Target) -> str:
-    """Return the SHA-256 hex digest of the target's canonical URL (UTF-8)."""
-    return hashlib.sha256(target.url.encode("utf-8")).hexdigest()
+def target_hash(target: Target, *, salt: str) -> str:
+    """Return the SHA-256 hex digest of ``salt``, a colon and the target's canonical URL (UTF-8).
+
+    The public log names targets this way. Unsalted, anyone could hash a video's link and find
+    out whether and when it was promoted, and for how much; with the customer's secret salt
+    only that customer (and the platform) can link a leaf to a link.
+    """
+    return hashlib.sha256(f"{salt}:{target.url}".encode()).hexdigest()
 
 
 _URL_CHAR = r"[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]"

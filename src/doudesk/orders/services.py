@@ -209,7 +209,11 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         data={
             "customer": customer_public_hash(customer),
             "service": line.module.pk,
-            "target": targets.target_hash(line.target) if line.target and line.target.url else "",
+            "target": (
+                targets.target_hash(line.target, salt=customer.ledger_salt)
+                if line.target and line.target.url
+                else ""
+            ),
             "quantity": line.quantity,
             "price": yuan_str(charge),
             "unit_rate": rate_str(quote.unit_rate),
