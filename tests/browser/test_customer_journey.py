@@ -98,6 +98,12 @@ def test_customer_signs_up_verifies_tops_up_and_orders_plays_to_completion(
     page.locator("#quantity").fill("10000")
     expect(page.locator("#live-price")).to_have_text("应付 ¥160.00")
     expect(page.locator("#price-check")).to_contain_text(f"链接有效：{VIDEO_URL}")
+    gender = page.locator('select[name="gender"]')
+    expect(gender).to_be_hidden()  # targeting applies to the custom audience only
+    page.locator("#audience").select_option("custom")
+    expect(gender).to_be_visible()
+    page.locator("#audience").select_option("auto")
+    expect(gender).to_be_hidden()
     _shot(page, tmp_path, "05-order-form")
     page.locator("#place-order").click()
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.staticfiles import finders
 from django.test import Client
 
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
@@ -18,7 +20,14 @@ from doudesk.orders.tasks import order_dispatch_task, orders_dispatch_round_task
 from doudesk.providers.adapters.base import ProviderRefillStatus, ProviderRejected, ProviderStatus
 from doudesk.wallet.models import JournalEntry
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer, in_english
+from factories import (
+    ACCOUNT_URL,
+    VIDEO_URL,
+    CustomerFactory,
+    fund_customer,
+    html_text,
+    in_english,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -222,8 +231,15 @@ def test_a_good_order_redirects_to_its_page_with_the_timeline(
     assert "时间线" in page
     assert "已下单，资金已冻结" in page
     assert "¥160.00" in page
+    settings_shown = html_text(page[page.index('id="order-options"') :])
+    assert (
+        "人群 自定义定向 性别 女 年龄 18-23、24-30 地域 成都、重庆 投放时长 48 小时"
+        in settings_shown
+    )
     english = in_english(web).get(response["Location"]).content.decode()
     assert "Order placed, funds held" in english
+    settings_en = html_text(english[english.index('id="order-options"') :])
+    assert "Gender Female Age 18-23, 24-30 Regions Chengdu, Chongqing Duration 48 h" in settings_en
     assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 16_000}
 
 
@@ -559,3 +575,35 @@ def test_an_unknown_region_on_the_order_form_is_shown_in_english_too(web, custom
     assert response.status_code == 400
     assert "Unknown region(s): Atlantis (e.g. beijing" in response.content.decode()
     assert counts(customer) == before
+
+
+def test_a_refused_order_form_keeps_the_targeting_as_the_customer_set_it(web, customer, sid):
+    response = web.post(
+        f"/services/{sid('plays')}/order/",
+        {
+            "target": VIDEO_URL,
+            "quantity": "1000",
+            "audience": "custom",
+            "gender": "female",
+            "ages": ["24-30", "41-49"],
+            "regions": "Atlantis",
+            "duration_hours": "72",
+        },
+    )
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert re.search(r'<option value="female"\s+selected>', page)
+    checked = re.findall(r'name="ages" value="([^"]+)"\s+checked', page)
+    assert checked == ["24-30", "41-49"]
+    assert re.search(r'<option value="72"\s+selected>', page)
+    assert 'value="Atlantis"' in page
+
+
+def test_the_order_form_hides_targeting_under_the_automatic_audience(web, sid):
+    # Under "automatic" the service takes no targeting; the form must not collect it unseen.
+    page = web.get(f"/services/{sid('plays')}/order/").content.decode()
+    hidden = page[page.index('class="custom-audience"') : page.index('name="duration_hours"')]
+    assert all(f'name="{field}"' in hidden for field in ("gender", "ages", "regions"))
+    assert "选择“自定义定向”可设置性别、年龄和地域" in page
+    css = Path(finders.find("web/site.css")).read_text(encoding="utf-8")
+    assert '.options:has(#audience option[value="auto"]:checked) .custom-audience' in css

@@ -1,4 +1,4 @@
-"""Template filters: yuan amounts, quantities, unit prices, order-event labels and journal memos.
+"""Template filters: yuan amounts, quantities, unit prices, order events, journal memos, options.
 
 Amounts and quantities are shown with thousands separators (``¥12,345.67``, ``10,000``) in
 both languages; the values the API, form inputs and exports carry stay plain numbers.
@@ -16,6 +16,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.catalog.audience import audience_names
 from doudesk.languages import english_active
 from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
 from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
@@ -151,6 +152,54 @@ def movement_cell(fen: int) -> SafeString:
         return format_html('<td class="num muted">{}</td>', "—")
     sign, css = ("+", "pos") if fen > 0 else ("", "neg")
     return format_html('<td class="{}">{}{}</td>', css, sign, yuan_label(fen))
+
+
+OBJECTIVE_LABELS = {
+    "plays": _("播放量"),
+    "engagement": _("互动"),
+    "followers": _("粉丝"),
+    "live_traffic": _("直播间人气"),
+    "store_visits": _("到店"),
+}
+GENDER_LABELS = {"any": _("不限"), "male": _("男"), "female": _("女")}
+
+
+@register.filter
+def promotion_facts(options: Mapping[str, Any] | None) -> list[tuple[str, str]]:
+    """Return an order's promotion options as ``(label, value)`` lines in the active language.
+
+    What the customer asked the official promotion channel for (objective, audience, gender,
+    ages, regions, interests, duration), so the order page shows what was paid for. Regions
+    and interests are stored as slugs and shown by their first name in the language.
+    """
+    if not options:
+        return []
+    english = english_active()
+    separator = ", " if english else "、"
+    facts: list[tuple[str, str]] = []
+    if options.get("objective") in OBJECTIVE_LABELS:
+        facts.append((gettext("投放目标"), str(OBJECTIVE_LABELS[options["objective"]])))
+    custom = options.get("audience") == "custom"
+    facts.append((gettext("人群"), gettext("自定义定向") if custom else gettext("系统智能推荐")))
+    if options.get("gender") in GENDER_LABELS:
+        facts.append((gettext("性别"), str(GENDER_LABELS[options["gender"]])))
+    if options.get("ages"):
+        facts.append((gettext("年龄"), separator.join(options["ages"])))
+    for key, label in (("regions", gettext("地域")), ("interests", gettext("兴趣"))):
+        if options.get(key):
+            names = [_audience_name(key, slug, english) for slug in options[key]]
+            facts.append((label, separator.join(names)))
+    if options.get("duration_hours"):
+        hours = options["duration_hours"]
+        facts.append((gettext("投放时长"), gettext("%(n)s 小时") % {"n": hours}))
+    return facts
+
+
+def _audience_name(dimension: str, slug: str, english: bool) -> str:
+    names = audience_names()[dimension].get(slug)
+    if names is None:
+        return slug
+    return names["en"][0].title() if english else names["zh"][0]
 
 
 @register.filter

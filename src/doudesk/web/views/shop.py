@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.services import customer_is_verified
 from doudesk.catalog import selectors, targets
@@ -16,6 +17,11 @@ from doudesk.pricing.selectors import growth_plan_price_fen, module_price_at
 from doudesk.textinput import ascii_int
 from doudesk.wallet.money import yuan_str
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
+
+GENDER_CHOICES = (("any", _("不限")), ("male", _("男")), ("female", _("女")))
+#: Durations the order form offers, in hours (the channel sells more; the API takes them).
+DURATION_CHOICES = ("2", "6", "12", "24", "48", "72", "168", "720")
+DEFAULT_DURATION_HOURS = "24"
 
 
 def catalog(request: HttpRequest) -> HttpResponse:
@@ -42,7 +48,7 @@ def _options_from_form(request: HttpRequest) -> dict | None:
     if not post.get("audience"):
         return None
     options: dict = {"audience": post.get("audience")}
-    raw_hours = post.get("duration_hours", "24").strip()
+    raw_hours = post.get("duration_hours", DEFAULT_DURATION_HOURS).strip()
     hours = ascii_int(raw_hours)
     options["duration_hours"] = raw_hours if hours is None else hours
     if post.get("objective"):
@@ -97,6 +103,11 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
         "values": request.POST or {"quantity": module.min_quantity},
         "verified": customer_is_verified(customer),
         "age_bands": AGE_BANDS,
+        "genders": GENDER_CHOICES,
+        "durations": DURATION_CHOICES,
+        # A refused form comes back as the customer filled it, targeting included.
+        "chosen_ages": request.POST.getlist("ages"),
+        "chosen_duration": request.POST.get("duration_hours", DEFAULT_DURATION_HOURS),
     }
     if request.method == "POST":
         try:
