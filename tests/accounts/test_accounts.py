@@ -284,3 +284,26 @@ def test_demo_people_get_a_resident_id_no_account_has_verified(monkeypatch):
     number = demo.demo_resident_id()
     assert number[:17] == "11010519700102007"  # drawn again: one day later, serial 007
     assert number == number[:17] + resident_id_check_char(number[:17])
+
+
+@pytest.mark.django_db
+def test_two_approvals_of_one_resident_id_at_once_leave_one_approved(settings, monkeypatch):
+    # Both reviews pass the check before the write (neither sees the other's approval yet):
+    # the database's unique constraint refuses the second, with the same field error.
+    from doudesk.accounts import services
+
+    settings.SANDBOX = False
+    number = valid_resident_id(47)
+    reviewer = User.objects.create_user(username="operator", password=PASSWORD, is_staff=True)
+    first, second = (
+        verification_submit(customer=CustomerFactory(), legal_name="王小明", number=number)
+        for _ in range(2)
+    )
+    monkeypatch.setattr(services, "number_verified_elsewhere", lambda **_: False)
+    verification_review(verification=first, reviewer=reviewer, approve=True)
+    with pytest.raises(DomainError) as err:
+        verification_review(verification=second, reviewer=reviewer, approve=True)
+    assert (err.value.status, err.value.errors[0].code) == (409, "number_taken")
+    second.refresh_from_db()
+    assert second.status == "pending"
+    assert not customer_is_verified(second.customer)

@@ -385,3 +385,56 @@ def test_the_admin_sections_read_in_the_operators_language(admin_client):
     for section in ("Customers and verification", "Transparency log", "Pricing", "Wallet"):
         assert section in english
     assert "透明日志" not in english
+
+
+def test_a_resident_id_is_approved_on_one_account_only_even_from_the_queue(
+    seeded, admin_client, settings
+):
+    # Both submissions wait side by side in production; the second approval must be refused.
+    from doudesk.accounts.models import Verification
+    from doudesk.accounts.services import verification_submit
+    from factories import CustomerFactory
+
+    settings.SANDBOX = False
+    number = "11010519491231002X"
+    first = verification_submit(customer=CustomerFactory(), legal_name="张三", number=number)
+    second = verification_submit(customer=CustomerFactory(), legal_name="张三", number=number)
+    third = verification_submit(customer=CustomerFactory(), legal_name="张三", number=number)
+    admin_client.post(
+        reverse("admin:accounts_verification_change", args=[first.pk]),
+        {"reject_reason": "", "_approve": "1"},
+    )
+    page = admin_client.post(
+        reverse("admin:accounts_verification_change", args=[second.pk]),
+        {"reject_reason": "", "_approve": "1"},
+        follow=True,
+    ).content.decode()
+    assert "该身份证号已在其他账户完成实名认证" in page
+    done = admin_client.post(
+        reverse("admin:accounts_verification_changelist"),
+        {"action": "approve", "_selected_action": [third.pk]},
+        follow=True,
+    )
+    assert done.status_code == 200
+    assert f"#{third.pk}: 该身份证号已在其他账户完成实名认证" in done.content.decode()
+    statuses = dict(Verification.objects.values_list("pk", "status"))
+    assert [statuses[v.pk] for v in (first, second, third)] == ["approved", "pending", "pending"]
+
+
+def test_verifications_cannot_be_deleted_and_a_verified_customers_kind_is_fixed(
+    seeded, admin_client
+):
+    from doudesk.accounts.models import Verification
+    from factories import make_verified_customer
+
+    customer = make_verified_customer()
+    verification = Verification.objects.get(customer=customer)
+    delete = reverse("admin:accounts_verification_delete", args=[verification.pk])
+    assert admin_client.get(delete).status_code == 403
+    queue = admin_client.get(reverse("admin:accounts_verification_changelist")).content.decode()
+    assert 'value="delete_selected"' not in queue
+    url = reverse("admin:accounts_customer_change", args=[customer.pk])
+    admin_client.post(url, {"user": customer.user_id, "kind": "enterprise", "display_name": "x"})
+    customer.refresh_from_db()
+    assert customer.kind == "individual"
+    assert 'name="kind"' not in admin_client.get(url).content.decode()

@@ -43,6 +43,13 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ("display_name", "user__username")
     raw_id_fields = ("user",)
 
+    def get_readonly_fields(self, request: HttpRequest, obj: Customer | None = None) -> list[str]:
+        """Fix the kind once the customer has submitted a verification: it was checked as one."""
+        fields = list(super().get_readonly_fields(request, obj))
+        if obj is not None and obj.verifications.exists():
+            fields.append("kind")
+        return fields
+
 
 @admin.register(Verification)
 class VerificationAdmin(admin.ModelAdmin):
@@ -162,6 +169,10 @@ class VerificationAdmin(admin.ModelAdmin):
     def get_ordering(self, request: HttpRequest) -> list[str]:
         return ["queue", "-submitted_at"]
 
+    def has_delete_permission(self, request: HttpRequest, obj: Verification | None = None) -> bool:
+        """Submissions are records of a review (实名制): never deleted, a rejection says no."""
+        return False
+
     @admin.action(description=_("通过所选认证"))
     def approve(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
         self._review_all(request, queryset, approve=True)
@@ -174,16 +185,21 @@ class VerificationAdmin(admin.ModelAdmin):
         self, request: HttpRequest, queryset: QuerySet[Verification], *, approve: bool
     ) -> None:
         done = skipped = 0
-        for verification in queryset:
+        for verification in queryset.select_related("customer"):
             if verification.status != VerificationStatus.PENDING:
                 skipped += 1
                 continue
-            verification_review(
-                verification=verification,
-                reviewer=request.user,
-                approve=approve,
-                reason=verification.reject_reason or DEFAULT_REJECT_REASON,
-            )
+            try:
+                verification_review(
+                    verification=verification,
+                    reviewer=request.user,
+                    approve=approve,
+                    reason=verification.reject_reason or DEFAULT_REJECT_REASON,
+                )
+            except DomainError as exc:  # e.g. the number is verified on another account
+                message = exc.errors[0].message(get_language() or "zh-hans")
+                messages.error(request, f"#{verification.pk}: {message}")
+                continue
             done += 1
         messages.success(
             request,

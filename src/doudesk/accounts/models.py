@@ -90,6 +90,15 @@ class Verification(models.Model):
         verbose_name = _("实名认证")
         verbose_name_plural = _("实名认证")
         ordering = ["-submitted_at"]
+        constraints = [
+            # One person, one verified account (实名制): also against two reviews at once.
+            models.UniqueConstraint(
+                fields=["number_digest"],
+                condition=models.Q(status="approved", kind="individual")
+                & ~models.Q(number_digest=""),
+                name="resident_id_verifies_one_account",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.legal_name} {self.number_masked} ({self.get_status_display()})"

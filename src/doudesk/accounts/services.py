@@ -7,13 +7,14 @@ import re
 import secrets
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.core.validators import validate_email
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from PIL import Image
 
@@ -221,15 +222,7 @@ def verification_submit(
         and number_verified_elsewhere(customer=customer, digest=blind_index(normalized))
     ):
         # One person, one verified account (实名制); a company may verify several accounts.
-        errors.append(
-            FieldError(
-                "id_number",
-                Code.NUMBER_TAKEN,
-                "该身份证号已在其他账户完成实名认证，如有疑问请联系客服",
-                "This ID number is already verified on another account; "
-                "contact support if that is a mistake",
-            )
-        )
+        errors.append(_number_taken())
     extension = ""
     if customer.kind == CustomerKind.ENTERPRISE:
         try:
@@ -252,7 +245,7 @@ def verification_submit(
     if settings.SANDBOX:
         verification.status = VerificationStatus.APPROVED
         verification.reviewed_at = timezone.now()
-    verification.save()
+    _save_once_per_number(verification)
     if not customer.display_name:
         customer.display_name = name
         customer.save(update_fields=["display_name"])
@@ -272,12 +265,46 @@ def verification_review(
             "This submission has already been reviewed",
             status=409,
         )
+    if (
+        approve
+        and verification.kind == CustomerKind.INDIVIDUAL
+        and number_verified_elsewhere(
+            customer=verification.customer, digest=verification.number_digest
+        )
+    ):
+        # Submissions of one number may wait side by side; only one of them can be approved.
+        raise DomainError(_number_taken(), status=409)
     verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
     verification.reviewed_at = timezone.now()
     verification.reviewed_by = reviewer
     verification.reject_reason = "" if approve else reason[:200]
-    verification.save(update_fields=["status", "reviewed_at", "reviewed_by", "reject_reason"])
+    _save_once_per_number(
+        verification, update_fields=["status", "reviewed_at", "reviewed_by", "reject_reason"]
+    )
     return verification
+
+
+def _number_taken() -> FieldError:
+    return FieldError(
+        "id_number",
+        Code.NUMBER_TAKEN,
+        "该身份证号已在其他账户完成实名认证，如有疑问请联系客服",
+        "This ID number is already verified on another account; "
+        "contact support if that is a mistake",
+    )
+
+
+def _save_once_per_number(verification: Verification, **save_options: Any) -> None:
+    """Save ``verification``; an approval the one-account rule refuses is a 409 on the number.
+
+    The check before it reads committed rows; two approvals of one number at the same moment
+    both pass it, and the database's unique constraint refuses the second.
+    """
+    try:
+        with transaction.atomic():
+            verification.save(**save_options)
+    except IntegrityError:
+        raise DomainError(_number_taken(), status=409) from None
 
 
 def _digest(key: str) -> str:
