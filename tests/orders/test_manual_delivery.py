@@ -49,3 +49,41 @@ def test_an_operator_records_delivery_by_hand_and_the_rest_is_refunded(customer,
     again = admin_client.post(deliver, {"delivered": "3", "final": "on"})  # said "done" before
     assert "订单已结束，不能再记录交付" in again.content.decode()
     assert Order.objects.get(pk=order.pk).delivered == 2
+
+
+def test_a_provider_cost_the_settlement_could_not_book_as_meant_is_refused(customer, admin_client):
+    # Three store visits; the customer pays for two, less the guarantee fund's 1 %.
+    order = services.order_place(
+        customer=customer, service_id=module_id("lbs-store-visit"), target=ACCOUNT_URL, quantity=3
+    )
+    services.order_dispatch(order_id=order.pk)
+    deliver = reverse("admin:orders_order_deliver", args=[order.pk])
+    paid = order.charge_fen * 2 // 3  # whole yuan here, so no rounding
+    most = paid - (paid + 50) // 100
+
+    early = admin_client.post(deliver, {"delivered": "2", "cost": "10"})
+    assert "服务商费用在交付结束时填写" in early.content.decode()  # it used to be dropped
+    missing = admin_client.post(deliver, {"delivered": "2", "final": "on"})
+    assert "请填写服务商费用（无费用填 0）" in missing.content.decode()  # booked ¥0 unseen
+    over = {"delivered": "2", "final": "on", "cost": f"{(most + 1) / 100:.2f}"}
+    page = admin_client.post(deliver, over).content.decode()
+    assert f"服务商费用不能超过 ¥{most / 100:,.2f}" in page
+    order.refresh_from_db()
+    assert (order.status, order.delivered, order.provider_cost_fen) == ("pending", 0, 0)
+
+    exact = {"delivered": "2", "final": "on", "cost": f"{most / 100:.2f}"}
+    assert admin_client.post(deliver, exact).status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.provider_cost_fen) == ("partial", most)
+    assert journal_total_fen() == 0
+
+
+def test_a_final_delivery_of_nothing_needs_no_cost(customer, admin_client):
+    order = services.order_place(
+        customer=customer, service_id=module_id("lbs-store-visit"), target=ACCOUNT_URL, quantity=3
+    )
+    services.order_dispatch(order_id=order.pk)
+    deliver = reverse("admin:orders_order_deliver", args=[order.pk])
+    assert admin_client.post(deliver, {"delivered": "0", "final": "on"}).status_code == 302
+    order.refresh_from_db()
+    assert (order.status, order.refunded_fen) == ("canceled", order.charge_fen)

@@ -76,6 +76,17 @@ def test_an_operator_reconciles_an_uncertain_dispatch_from_the_order_page(
     assert refused.status_code == 200
     assert Order.objects.get(pk=order.pk).external_id == "P-42"
 
+    # Another uncertain order cannot follow the same provider order: one delivery, two orders.
+    other = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=1_000
+    )
+    services.order_dispatch(order_id=other.pk)
+    other_url = reverse("admin:orders_order_reconcile", args=[other.pk])
+    page = admin_client.post(other_url, {"external_id": " P-42 "}).content.decode()
+    assert f"服务商订单号 P-42 已属于订单 #{order.pk}" in page
+    other.refresh_from_db()
+    assert (other.external_id, other.dispatch_uncertain_at is not None) == ("", True)
+
 
 def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_client):
     from doudesk.providers.models import Provider

@@ -63,7 +63,9 @@ class ManualDeliveryForm(forms.Form):
         min_value=0,
         max_digits=12,
         decimal_places=2,
-        help_text=_("交付结束时填写服务商就已交付部分收取的费用，记为应付服务商款项。"),
+        help_text=_(
+            "交付结束时必填（无费用填 0）：服务商就已交付部分收取的费用，记为应付服务商款项。"
+        ),
     )
 
 
@@ -162,14 +164,16 @@ class OrderAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """Run an operator's form on one order.
 
-        Applied, it goes back to the order page; a service's refusal shows on the form (on
-        ``refusal_field``, or above the fields).
+        Applied, it goes back to the order page; a service's refusal shows on the form, on the
+        field it names if the form has it, else on ``refusal_field`` (or above the fields).
         """
         if request.method == "POST" and form.is_valid():
             try:
                 apply(form.cleaned_data)
             except DomainError as exc:
-                form.add_error(refusal_field, exc.errors[0].message(get_language() or "zh-hans"))
+                error = exc.errors[0]
+                field = error.field if error.field in form.fields else refusal_field
+                form.add_error(field, error.message(get_language() or "zh-hans"))
             else:
                 messages.success(request, done)
                 return redirect("admin:orders_order_change", order.pk)

@@ -17,3 +17,7 @@ class OrderErrorCode(StrEnum):
     DELIVERED_DECREASE = "delivered_decrease"
     DELIVERED_OVER_QUANTITY = "delivered_over_quantity"
     NOT_UNCERTAIN = "dispatch_not_uncertain"
+    COST_NOT_FINAL = "cost_before_final_delivery"
+    COST_MISSING = "cost_missing"
+    COST_ABOVE_PAID = "cost_above_paid"
+    EXTERNAL_ID_TAKEN = "provider_order_taken"

@@ -76,7 +76,7 @@ from doudesk.providers.registry import (
 from doudesk.rowinsert import row_insert
 from doudesk.rowselect import rows_select
 from doudesk.wallet.models import AccountKind
-from doudesk.wallet.money import prorate_fen, rate_str, yuan_str, yuan_to_fen
+from doudesk.wallet.money import prorate_fen, rate_str, yuan_label, yuan_str, yuan_to_fen
 from doudesk.wallet.services import (
     accounts_get,
     customer_accounts,
@@ -722,6 +722,7 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
                 status=409,
             )
         if external_id:
+            _check_provider_order_free(order, external_id)
             Order.objects.filter(pk=order_id).update(
                 external_id=external_id, dispatch_uncertain_at=None
             )
@@ -743,6 +744,24 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
             enqueue_on_commit(order_dispatch_task, order_id)
         order.dispatch_uncertain_at = None
         return order
+
+
+def _check_provider_order_free(order: Order, external_id: str) -> None:
+    """Refuse a provider order id another order already follows: one delivery would settle two."""
+    taken = (
+        Order.objects.filter(provider_id=order.provider_id, external_id=external_id)
+        .exclude(pk=order.pk)
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if taken is not None:
+        raise DomainError.single(
+            "external_id",
+            Code.EXTERNAL_ID_TAKEN,
+            f"服务商订单号 {external_id} 已属于订单 #{taken}",
+            f"Provider order {external_id} already belongs to order #{taken}",
+            status=409,
+        )
 
 
 def _settle(
@@ -1214,6 +1233,7 @@ def order_record_manual_delivery(
             f"交付数量不能少于已记录的 {order.delivered}",
             f"Cannot record fewer than the {order.delivered} already delivered",
         )
+    _check_manual_cost(order, delivered=delivered, final=final, cost=cost)
     remains = max(0, order.quantity - delivered)
     if final:
         status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
@@ -1224,3 +1244,41 @@ def order_record_manual_delivery(
         external_id=order.external_id, status=status, remains=remains, charge=charge
     )
     return order_apply_provider_status(order_id=order_id, report=report)
+
+
+def _check_manual_cost(order: Order, *, delivered: int, final: bool, cost: Decimal | None) -> None:
+    """Refuse a provider cost the settlement could not book as the operator meant it.
+
+    A cost is billed when the delivery ends, so one typed earlier would be lost; a final
+    delivery of any units needs one (0 when the provider charges nothing), so an empty field
+    does not book a free delivery unseen; and it cannot exceed what the customer pays for the
+    delivered units less the guarantee fund's share, or the platform's revenue would go
+    negative (a mistyped ¥100,000 for ¥100).
+    """
+    if cost is not None and not final:
+        raise DomainError.single(
+            "cost",
+            Code.COST_NOT_FINAL,
+            "服务商费用在交付结束时填写",
+            "Enter the provider's cost with the final delivery",
+        )
+    if not final or delivered == 0:
+        return
+    if cost is None:
+        raise DomainError.single(
+            "cost",
+            Code.COST_MISSING,
+            "请填写服务商费用（无费用填 0）",
+            "Enter the provider's cost (0 if none)",
+        )
+    paid = prorate_fen(order.charge_fen, delivered, order.quantity)
+    most = paid - prorate_fen(paid, GUARANTEE_PERCENT, 100)
+    if yuan_to_fen(cost) > most:
+        raise DomainError.single(
+            "cost",
+            Code.COST_ABOVE_PAID,
+            f"服务商费用不能超过 {yuan_label(most)}（客户为已交付部分支付的 {yuan_label(paid)}，"
+            f"扣除保障金）",
+            f"The provider's cost cannot exceed {yuan_label(most)} (the {yuan_label(paid)} "
+            f"the customer pays for the delivered units, less the guarantee fund's share)",
+        )
