@@ -110,6 +110,20 @@ def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_
     assert (provider.name, provider.api_key) == ("MCN X2", "secret-key-123")
 
 
+def test_production_refuses_a_sandbox_provider_whose_orders_could_never_be_sent(
+    seeded, admin_client, settings
+):
+    from doudesk.providers.models import Provider
+
+    settings.SANDBOX = False
+    form = {"code": "sb", "name": "SB", "adapter": "smm_v2", "is_sandbox": "on", "active": "on"}
+    page = admin_client.post(reverse("admin:providers_provider_add"), form).content.decode()
+    assert "生产模式下不能使用沙盒服务商" in page
+    assert not Provider.objects.filter(code="sb").exists()
+    settings.SANDBOX = True
+    assert admin_client.post(reverse("admin:providers_provider_add"), form).status_code == 302
+
+
 def test_a_reviewer_compares_the_full_number_and_decides_on_the_review_page(
     seeded, admin_client, settings, caplog
 ):

@@ -1,4 +1,5 @@
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +25,15 @@ class ProviderForm(forms.ModelForm):
     class Meta:
         model = Provider
         exclude = ("api_key",)
+
+    def clean_is_sandbox(self) -> bool:
+        """Refuse a sandbox provider in production: its orders could never be dispatched."""
+        is_sandbox = bool(self.cleaned_data.get("is_sandbox"))
+        if is_sandbox and not settings.SANDBOX:
+            raise forms.ValidationError(
+                _("生产模式下不能使用沙盒服务商：沙盒服务商只在沙盒模式下运行，订单将无法提交。")
+            )
+        return is_sandbox
 
     def save(self, commit: bool = True) -> Provider:
         """Save the provider, replacing its API key only when a new one was typed."""
