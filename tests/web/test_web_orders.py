@@ -166,7 +166,7 @@ def test_the_order_page_says_what_the_start_count_is(web, customer, sid):
     )
     assert "开始交付时目标已有的数量" in web.get(f"/orders/{order.pk}/").content.decode()
     english = in_english(web).get(f"/orders/{order.pk}/").content.decode()
-    assert "what the target already had when delivery began" in english
+    assert "The count the target already had when delivery began" in english
 
 
 def test_order_form_errors_speak_english_when_asked(web, customer, sid, counts):
