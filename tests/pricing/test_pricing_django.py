@@ -228,9 +228,11 @@ def test_price_history_endpoint_shape(priced):
     assert len(body["points"]) == 2
     for point in body["points"]:
         assert set(point) == {"at", "unit_rate", "floor", "ceiling", "reference", "code", "reason"}
-        assert Decimal(point["floor"]) <= Decimal(point["unit_rate"]) <= Decimal(point["ceiling"])
+        assert point["floor"] is None  # the provider's cost plus margin: not for customers
+        assert Decimal(point["unit_rate"]) <= Decimal(point["ceiling"])
         assert Decimal(point["reference"]) == DOU_PLUS
         assert CJK.search(point["reason"])
+        assert not re.search(r"\d", point["reason"])  # no cost, floor or margin figures
     assert body["points"][0]["at"] < body["points"][1]["at"]
     today = body["today"]
     assert {"unit_rate", "reference_rate", "saving_percent"} <= set(today)
@@ -296,8 +298,11 @@ def test_a_module_unavailable_at_a_quantity_answers_4xx_and_writes_nothing(price
     assert response.status_code == 409
     error = response.json()["errors"][0]
     assert (error["field"], error["code"]) == ("quantity", "floor_above_ceiling")
-    assert CJK.search(error["message_zh"])
-    assert not CJK.search(error["message_en"])
+    assert error["message_zh"] == "该服务在此数量下暂不可售：此数量下无法以低于市场最低价的价格供货"
+    assert error["message_en"] == (
+        "This service is unavailable at this quantity: "
+        "Not available below the lowest market price at this quantity"
+    )  # the operator's reason gives the floor and the cost; customers are not told those
     response = post_json(
         api, "/orders", {"service_id": module.pk, "target": VIDEO_URL, "quantity": 200_000}
     )

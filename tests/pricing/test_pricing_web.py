@@ -15,6 +15,7 @@ from pricing_db import pin_price
 from doudesk.catalog.models import ServiceModule
 from doudesk.pricing.models import PriceChange, ReferencePrice
 from doudesk.pricing.selectors import module_price_at
+from doudesk.pricing.services import pricing_publish
 from factories import in_english, module_id
 
 pytestmark = pytest.mark.django_db
@@ -88,6 +89,19 @@ def test_the_live_price_explains_an_unavailable_quantity(priced):
     assert "field-error" in html
     assert "暂不可售" in html
     assert "live-price" not in html
+    assert "成本" not in html
+    assert "底价" not in html
+
+
+def test_the_price_page_shows_customers_no_cost_floor_or_margin(priced):
+    module = ServiceModule.objects.get(pk=module_id("plays"))
+    pricing_publish(module=module, now=timezone.now())
+    for headers in ({}, {"Accept-Language": "en"}):
+        html = Client().get(f"/services/{module.pk}/pricing/", headers=headers).content.decode()
+        history = html[html.index('id="price-history"') :]
+        for internal in ("汤普森", "毛利", "底价", "成本", "Thompson", "margin", "cost"):
+            assert internal not in history, internal
+    assert '"floor": null' in history
 
 
 def test_the_order_form_shows_todays_price_and_links_the_price_page(priced, customer):

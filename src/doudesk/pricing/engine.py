@@ -894,12 +894,40 @@ class Quote:
         return saving_percent(self.unit_rate, self.reference_rate)
 
 
+#: What customers are told about a price, or about why there is none, by reason code. The
+#: reason texts of :class:`PriceChange` and :class:`Components` are for operators: they give
+#: the provider's cost, the floor and the expected margin, which customers must not see.
+PUBLIC_REASONS = {
+    "initial": ("首次定价", "First price"),
+    "thompson": ("按需求调整", "Adjusted to demand"),
+    "step_limited": (
+        "按需求调整，受每小时调价幅度限制",
+        "Adjusted to demand, within the hourly step limit",
+    ),
+    "floor": ("已是可售的最低价", "At the lowest price we can sell at"),
+    "ceiling": ("不高于市场最低价", "Capped at the lowest market price"),
+    "kill_switch": ("固定加价（动态定价暂停）", "Fixed markup (dynamic pricing paused)"),
+    "unavailable": ("暂不可售", "Unavailable"),
+    "no_offer": ("暂无服务商可承接此数量", "No provider can take this quantity at the moment"),
+    "floor_above_ceiling": (
+        "此数量下无法以低于市场最低价的价格供货",
+        "Not available below the lowest market price at this quantity",
+    ),
+}
+
+
+def public_reason(code: str) -> tuple[str, str]:
+    """Return the customer-facing reason ``(中文, English)`` for a price or reason code."""
+    return PUBLIC_REASONS.get(code, ("价格已更新", "Price updated"))
+
+
 def _unavailable(comps: Components) -> DomainError:
+    zh, en = public_reason(comps.reason_code or "unavailable")
     return DomainError.single(
         "quantity",
         comps.reason_code or "unavailable",
-        f"该服务在此数量下暂不可售：{comps.reason_zh}",
-        f"This service is unavailable at this quantity: {comps.reason_en}",
+        f"该服务在此数量下暂不可售：{zh}",
+        f"This service is unavailable at this quantity: {en}",
         status=409,
     )
 
@@ -1118,7 +1146,7 @@ def tier_prices(
         comps = components(config, market, qty, now)
         rate = None if state.price is None else unit_rate_at(state.price, comps, config)
         ref = None if comps.reference is None else rate_down(comps.reference.rate)
-        reason_zh, reason_en = comps.reason_zh, comps.reason_en
+        reason_zh, reason_en = public_reason(comps.reason_code) if comps.reason_code else ("", "")
         if rate is None and comps.available:
             reason_zh, reason_en = "暂无有效价格", "no current price"
         rows.append(

@@ -463,15 +463,21 @@ def tier_dict(tier: engine.TierPrice) -> dict[str, Any]:
 
 
 def point_dict(change: PriceChange) -> dict[str, Any]:
-    """Return the API shape of one price-history point."""
+    """Return the API shape of one price-history point.
+
+    For customers: the price, the market ceiling and reference, and why the price is what it
+    is in their words. ``floor`` stays in the shape but is always null: it is the provider's
+    cost plus the minimum margin, which the operator's reason texts (admin only) also give.
+    """
+    reason_zh, reason_en = engine.public_reason(change.code)
     return {
         "at": change.at.isoformat(),
         "unit_rate": _rate(change.new_price),
-        "floor": _rate(change.floor),
+        "floor": None,
         "ceiling": _rate(change.ceiling),
         "reference": _rate(change.reference_rate),
         "code": change.code,
-        "reason": change.reason_en if english_active() else change.reason_zh,
+        "reason": reason_en if english_active() else reason_zh,
     }
 
 
