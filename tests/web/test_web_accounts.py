@@ -409,3 +409,24 @@ def test_a_key_name_that_is_too_long_is_refused_on_the_keys_page_and_kept(web, c
     assert "名称最多 50 个字符" in page
     assert f'value="{"n" * 51}"' in page
     assert customer.api_keys.count() == before
+
+
+def test_a_new_key_is_shown_once_and_a_reload_creates_no_second_one(web, customer):
+    from doudesk.accounts.services import api_key_authenticate
+
+    created = web.post("/api-keys/", {"name": "ERP"})
+    assert (created.status_code, created["Location"]) == (302, "/api-keys/")
+    page = web.get("/api-keys/").content.decode()
+    plain = re.search(r'<code id="new-key">([^<]+)</code>', page).group(1)
+    assert api_key_authenticate(plain) == customer
+    assert "<th>名称</th>" in page
+    again = web.get("/api-keys/").content.decode()  # reloading the page
+    assert plain not in again
+    assert 'id="new-key"' not in again
+    assert customer.api_keys.count() == 1
+    key = customer.api_keys.get()
+    revoked = web.post("/api-keys/", {"revoke": str(key.pk)})
+    assert (revoked.status_code, revoked["Location"]) == (302, "/api-keys/")
+    key.refresh_from_db()
+    assert key.revoked_at is not None
+    assert api_key_authenticate(plain) is None

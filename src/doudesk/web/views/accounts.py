@@ -103,23 +103,35 @@ def verify(request: HttpRequest) -> HttpResponse:
     return render(request, "web/verify.html", context)
 
 
+#: Session key carrying a new API key's plain text from its creation to the page that shows it.
+NEW_KEY_SESSION = "api_key_shown_once"
+
+
 @customer_required
 def api_keys(request: HttpRequest) -> HttpResponse:
-    """List keys; create one (shown once) or revoke one."""
+    """List keys; create one (shown once) or revoke one.
+
+    Both writes redirect back to the list, so reloading the page repeats neither (a reload
+    after "create" used to make a second key). The new key's plain text rides in the session
+    to that one page view, which shows it and forgets it.
+    """
     customer = request.customer  # type: ignore[attr-defined]
     context: dict = {}
     if request.method == "POST":
         if "revoke" in request.POST:
             raw = request.POST.get("revoke", "")
             api_key_revoke(customer=customer, key_id=ascii_id(raw) or 0)
+            return redirect("web:api_keys")
+        try:
+            _, plain = api_key_create(customer=customer, name=request.POST.get("name", "default"))
+        except DomainError as exc:
+            context["errors"] = field_errors(exc)
+            context["name"] = request.POST.get("name", "")
         else:
-            try:
-                _, context["new_key"] = api_key_create(
-                    customer=customer, name=request.POST.get("name", "default")
-                )
-            except DomainError as exc:
-                context["errors"] = field_errors(exc)
-                context["name"] = request.POST.get("name", "")
+            request.session[NEW_KEY_SESSION] = plain
+            return redirect("web:api_keys")
+    else:
+        context["new_key"] = request.session.pop(NEW_KEY_SESSION, None)
     context["keys"] = ApiKey.objects.filter(customer=customer).order_by("-pk")
     status = 400 if "errors" in context else 200
     return render(request, "web/api_keys.html", context, status=status)
