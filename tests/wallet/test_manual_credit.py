@@ -57,6 +57,10 @@ def test_an_operator_credits_a_wallet_from_the_admin_and_it_is_logged(admin_clie
     assert "该凭证号已入账" in twice.content.decode()
     bad = admin_client.post(url, {**form, "amount": "1.234", "reference": "BANK-2"})
     assert "最多两位小数" in bad.content.decode()
+    exponent = admin_client.post(url, {**form, "amount": "1e3", "reference": "BANK-2"})
+    assert "最多两位小数" in exponent.content.decode()  # it was credited as ¥1,000
+    other_case = admin_client.post(url, {**form, "reference": "bank-1"})
+    assert "该凭证号已入账" in other_case.content.decode()  # the same transfer, typed in lower case
     assert wallet_balances(customer=customer)["available_fen"] == 8_880
 
 
@@ -65,3 +69,19 @@ def test_staff_without_the_permission_cannot_credit(client, django_user_model):
     client.force_login(staff)
     response = client.post(reverse("admin:wallet_topup_credit"), {})
     assert response.status_code == 403
+
+
+def test_the_operator_names_the_customer_by_account_not_by_a_name_two_can_share(admin_client):
+    first, second = CustomerFactory(display_name="张三"), CustomerFactory(display_name="张三")
+    url = reverse("admin:wallet_topup_credit")
+    form = {"customer": second.user.username.upper(), "amount": "10", "reference": "BANK-9"}
+    done = admin_client.post(url, form, follow=True).content.decode()
+    assert f"已为客户 #{second.pk} 张三（{second.user.username}）入账 ¥10.00" in done
+    assert wallet_balances(customer=second)["available_fen"] == 1_000
+    assert wallet_balances(customer=first)["available_fen"] == 0
+    by_number = {"customer": f"#{first.pk}", "amount": "5", "reference": "BANK-10"}
+    assert admin_client.post(url, by_number).status_code == 302
+    assert wallet_balances(customer=first)["available_fen"] == 500
+    unknown = admin_client.post(url, {**by_number, "customer": "张三", "reference": "BANK-11"})
+    assert "没有这个客户" in unknown.content.decode()
+    assert not TopUp.objects.filter(gateway_txn="BANK-11").exists()

@@ -137,7 +137,8 @@ def test_a_paid_top_up_is_not_paid_again_from_the_cashier(
         ("-100", "充值金额须在"),
         ("", "最多两位小数"),
         ("2000000", "充值金额须在 ¥1.00 至 ¥1,000,000.00 之间"),
-        ("1e30", "充值金额须在"),
+        ("1e30", "最多两位小数"),  # exponent notation: "1e3" would credit ¥1,000 for a typo
+        ("1,000,000.01", "充值金额须在"),
         ("1E+999999999", "最多两位小数"),
         ("88.888", "最多两位小数"),
     ],
@@ -239,6 +240,7 @@ def test_the_callback_only_accepts_post(topup):
         ({"amount": "100", "amount_other": ""}, 10_000),  # a preset, nothing typed
         ({"amount": "50", "amount_other": "12.34"}, 1_234),  # typed wins over the preset
         ({"amount_other": "200"}, 20_000),  # typed, presets greyed out by the page's script
+        ({"amount_other": "1,000.5"}, 100_050),  # written with a thousands separator
     ],
 )
 def test_a_top_up_takes_the_preset_or_the_typed_amount_as_the_form_sends_them(web, form, fen):

@@ -15,8 +15,10 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
+from doudesk.textinput import ascii_id
 from doudesk.wallet.admin_money import yuan_field
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
+from doudesk.wallet.money import yuan_label
 from doudesk.wallet.services import topup_amount_fen, topup_credit_manual
 
 
@@ -57,8 +59,10 @@ class JournalEntryAdmin(ReadOnlyAdmin):
 
 
 class ManualCreditForm(forms.Form):
-    customer = forms.ModelChoiceField(
-        label=_("客户"), queryset=Customer.objects.select_related("user").order_by("pk")
+    customer = forms.CharField(
+        label=_("客户"),
+        max_length=150,
+        help_text=_("客户编号，或其注册的邮箱、手机号（同名客户以此区分）。"),
     )
     amount = forms.CharField(label=_("金额（元）"), max_length=20)
     reference = forms.CharField(
@@ -66,6 +70,21 @@ class ManualCreditForm(forms.Form):
         max_length=64,
         help_text=_("银行流水号等；同一凭证只能入账一次。"),
     )
+
+    def clean_customer(self) -> Customer:
+        """Find the one customer the operator named by number, e-mail or mobile number.
+
+        Display names repeat (two customers called 张三), so they do not name a customer here.
+        """
+        text = self.cleaned_data["customer"].strip()
+        customers = Customer.objects.select_related("user")
+        found = customers.filter(user__username__iexact=text).first()
+        pk = ascii_id(text.removeprefix("#"))
+        if found is None and pk is not None:
+            found = customers.filter(pk=pk).first()
+        if found is None:
+            raise forms.ValidationError(_("没有这个客户：请填写客户编号、邮箱或手机号"))
+        return found
 
 
 @admin.register(TopUp)
@@ -108,7 +127,17 @@ class TopUpAdmin(ReadOnlyAdmin):
                     form.add_error(field, error.message(get_language() or "zh-hans"))
             else:
                 self.log_addition(request, topup, f"人工入账 {topup.gateway_txn}")
-                messages.success(request, _("已入账"))
+                customer = data["customer"]
+                messages.success(
+                    request,
+                    _("已为客户 #%(id)s %(name)s（%(account)s）入账 %(amount)s")
+                    % {
+                        "id": customer.pk,
+                        "name": customer,
+                        "account": customer.user.username,
+                        "amount": yuan_label(topup.amount_fen),
+                    },
+                )
                 return redirect("admin:wallet_topup_changelist")
         context = {
             **self.admin_site.each_context(request),

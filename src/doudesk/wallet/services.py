@@ -14,11 +14,12 @@ never edited: corrections are new, reversing entries.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal, DecimalException
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -223,17 +224,21 @@ def _insufficient(account_pk: int, needed_fen: int) -> DomainError:
     )
 
 
+_AMOUNT_TEXT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
+
+
 def topup_amount_fen(value: object) -> int:
     """Read a top-up amount the customer typed (yuan) as fen; a field error if it is not one.
 
-    Nothing is rounded: an amount with a fraction of a fen ("1.234") is refused, not charged
-    as something the customer did not type.
+    Written as people write amounts: digits with an optional minus sign, thousands separators
+    ("1,000") and up to two decimals. Nothing is rounded: an amount with a fraction of a fen
+    ("1.234") is refused, not charged as something the customer did not type; so is exponent
+    notation ("1e3", which would credit ¥1,000 for a typo).
     """
-    try:
-        fen = Decimal(str(value).strip()) * FEN_PER_YUAN
-        valid = fen.is_finite() and fen == fen.to_integral_value()
-    except DecimalException:
-        valid = False
+    text = str(value).strip()
+    valid = _AMOUNT_TEXT.fullmatch(text) is not None
+    if valid:
+        fen = Decimal(text.replace(",", "")) * FEN_PER_YUAN
     if not valid:
         raise DomainError.single(
             "amount",
@@ -242,8 +247,7 @@ def topup_amount_fen(value: object) -> int:
             "Enter an amount in yuan with at most two decimals",
         )
     if fen.copy_abs() > MAX_TOPUP_FEN:
-        # Out of range for topup_create, which says so; int() of a huge exponent ("1E+900000")
-        # would first build an integer of that many digits.
+        # Out of range for topup_create, which says so; a long run of digits is not converted.
         return MAX_TOPUP_FEN + 1 if fen > 0 else -1
     return int(fen)
 
@@ -296,7 +300,7 @@ def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) 
     reference is credited once: entering the same transfer twice is refused.
     """
     _check_topup_range(amount_fen)
-    reference = reference.strip()
+    reference = reference.strip().upper()  # "bank-001" is the transfer "BANK-001" is
     if not reference or len(reference) > 64 or not reference.isprintable():
         raise DomainError.single(
             "reference",
