@@ -155,6 +155,25 @@ def test_web_processes_default_to_one_per_core_up_to_four(tmp_path):
     assert _setting(tmp_path, "WEB_WORKERS", DOUDESK_WEB_WORKERS="3") == "3"
 
 
+def test_serve_refuses_an_empty_host_which_would_listen_everywhere(tmp_path):
+    assert "host must not be empty" in _serve_refusal(tmp_path, "--host", " ")
+
+
+def test_serve_refuses_a_port_in_use_before_saying_it_runs(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [*DOUDESK, "serve", "--port", str(port)], env=_env(tmp_path),
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "running at" not in result.stdout
+    assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
 def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_path):
     refusal = _serve_refusal(tmp_path, "--port", "8123", DOUDESK_SANDBOX_PORT="8123")
     assert "sandbox provider's (DOUDESK_SANDBOX_PORT)" in refusal

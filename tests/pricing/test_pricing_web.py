@@ -155,6 +155,13 @@ def test_the_import_command_refuses_a_bad_file_and_writes_nothing(seeded, tmp_pa
     assert ReferencePrice.objects.count() == before
 
 
+def test_importing_a_file_that_is_not_text_is_a_clear_command_error(priced, tmp_path):
+    path = tmp_path / "licence.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe")
+    with pytest.raises(CommandError, match="is not a UTF-8 text file"):
+        call_command("import_reference_prices", str(path))
+
+
 def _reference_source(html: str) -> str:
     return html.split('id="reference-source">', 1)[1].split("</span>", 1)[0]
 

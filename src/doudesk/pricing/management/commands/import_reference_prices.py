@@ -34,6 +34,10 @@ class Command(BaseCommand):
                 text = Path(source).read_text(encoding="utf-8-sig")
         except OSError as exc:
             raise CommandError(str(exc)) from exc
+        except UnicodeDecodeError as exc:
+            raise CommandError(
+                f"{source} is not a UTF-8 text file (byte {exc.start}): export the CSV as UTF-8"
+            ) from exc
         try:
             created = reference_prices_import_csv(text=text, republish=not options["no_republish"])
         except DomainError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -44,11 +45,31 @@ _port = _int_in_range("port", 1, 65535)
 _processes = _int_in_range("number of processes", 1, 64)
 
 
+def _host(raw: str) -> str:
+    """Return a host to listen on; an empty one would silently mean every interface."""
+    host = raw.strip()
+    if not host:
+        raise argparse.ArgumentTypeError("host must not be empty (0.0.0.0 for every interface)")
+    return host
+
+
+def _listen_problem(host: str, port: int) -> str:
+    """Return why the web server could not listen on ``host:port`` (port taken...), or ""."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
+
+
 class Command(BaseCommand):
     help = "Run the whole platform in one command (Ctrl-C stops everything)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--host", type=_host, default="127.0.0.1")
         parser.add_argument("--port", type=_port, default=8000)
         parser.add_argument("--concurrency", type=int, default=4, help="worker threads")
         parser.add_argument(
@@ -66,6 +87,13 @@ class Command(BaseCommand):
                 f"端口 {port} 已由沙盒服务商使用（DOUDESK_SANDBOX_PORT），请换一个端口 / "
                 f"port {port} is the sandbox provider's (DOUDESK_SANDBOX_PORT):"
                 " choose another --port or move the sandbox"
+            )
+        problem = _listen_problem(options["host"], port)
+        if problem:
+            raise CommandError(
+                f"无法在 {options['host']}:{port} 上监听（{problem}），请换一个端口或地址 / "
+                f"cannot listen on {options['host']}:{port} ({problem}): choose another --port"
+                " or --host"
             )
         call_command("migrate", interactive=False, verbosity=0)
         if settings.SANDBOX and seed_demo():
