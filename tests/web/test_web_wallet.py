@@ -250,3 +250,13 @@ def test_a_top_up_takes_the_preset_or_the_typed_amount_as_the_form_sends_them(we
     response = web.post("/wallet/", form)
     assert response.status_code == 302
     assert TopUp.objects.get().amount_fen == fen
+
+
+def test_production_offers_no_online_top_up_and_says_how_to_pay(web, settings):
+    settings.SANDBOX = False  # no payment gateway yet: bank transfers are credited by hand
+    settings.SUPPORT_EMAIL = "pay@doudesk.example"
+    page = web.get("/wallet/").content.decode()
+    assert 'id="topup-submit"' not in page
+    offline = page[page.index('id="topup-offline"') :]
+    assert "请通过银行转账充值" in offline
+    assert "pay@doudesk.example" in offline

@@ -32,6 +32,8 @@ def _wallet_context(request: HttpRequest) -> dict:
         ),
         "topups": selectors.wallet_topups(customer=customer),
         "presets": TOPUP_PRESETS,
+        # The sandbox gateway is the only online one so far; production credits bank transfers.
+        "online_topup": settings.SANDBOX,
     }
 
 
