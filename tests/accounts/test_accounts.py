@@ -48,6 +48,7 @@ def _fast_passwords(settings) -> None:
         ("13800138000", ("phone", "13800138000")),
         (" 138 0013 8000 ", ("phone", "13800138000")),
         ("+86-138-0013-8000", ("phone", "13800138000")),
+        ("0086 138 0013 8000", ("phone", "13800138000")),
         ("Li.Ming@Example.com", ("email", "li.ming@example.com")),
     ],
 )

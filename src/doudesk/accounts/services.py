@@ -44,8 +44,10 @@ def normalize_identifier(identifier: str) -> tuple[str, str]:
     """Return ``("email"|"phone", normalised value)`` or raise a field error."""
     value = (identifier or "").strip()
     digits = re.sub(r"[\s-]", "", value)
-    if digits.startswith("+86"):
-        digits = digits[3:]
+    for country_code in ("+86", "0086"):  # as dialled from abroad, either way
+        if digits.startswith(country_code):
+            digits = digits.removeprefix(country_code)
+            break
     if MOBILE_RE.match(digits):
         return "phone", digits
     try:
