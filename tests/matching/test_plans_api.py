@@ -92,6 +92,10 @@ def test_an_english_need_gets_english_plans(api, customer):
     assert body["understood"]["budget"] == "300.00"
     assert body["plans"][-1]["name"] == "Balanced"
     assert not CJK.search(body["plans"][-1]["explanation"].split(";")[0])
+    for plan in body["plans"]:
+        for item in plan["items"]:
+            # "Video plays × 20,000 (¥…": the count is not followed by the unit again.
+            assert re.search(rf"{re.escape(item['name'])} × [\d,]+ \(¥", plan["explanation"])
 
 
 def test_structured_fields_override_the_text(api, customer):

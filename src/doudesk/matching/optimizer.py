@@ -98,6 +98,7 @@ Design:
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -1596,6 +1597,22 @@ def _eta_displayed(shown: float, need: Understood) -> float:
     return shown if need.deadline_hours is None else min(shown, float(need.deadline_hours))
 
 
+def whole_percents(weights: Sequence[float]) -> list[int]:
+    """Return ``weights`` (summing to 1) as whole percentages summing to 100.
+
+    Largest remainder: three equal goals read 34 %, 33 %, 33 %, not 33 % three times (99 %).
+    """
+    total = sum(weights)
+    if total <= 0:
+        return [0] * len(weights)
+    exact = [w * 100 / total for w in weights]
+    floors = [int(math.floor(x)) for x in exact]
+    order = sorted(range(len(exact)), key=lambda i: (floors[i] - exact[i], i))
+    for i in order[: 100 - sum(floors)]:
+        floors[i] += 1
+    return floors
+
+
 def _fmt_qty(q: float) -> str:
     return f"{q:,.0f}" if q >= 10 else f"{round(q, 1):g}"
 
@@ -1640,10 +1657,15 @@ def _make_plan(
     share = value / v_star if v_star > 0 else 1.0
     budget_y = f"¥{need.budget:,.2f}"
     total_y = f"¥{Decimal(total) / 100:,.2f}"
+    shares = whole_percents(list(need.intents.values()))
     goals = (
-        "、".join(f"{lex.intent_labels[j][0]}{w:.0%}" for j, w in need.intents.items())
+        "、".join(
+            f"{lex.intent_labels[j][0]}{p}%" for j, p in zip(need.intents, shares, strict=True)
+        )
         if not en
-        else ", ".join(f"{lex.intent_labels[j][1]} {w:.0%}" for j, w in need.intents.items())
+        else ", ".join(
+            f"{lex.intent_labels[j][1]} {p}%" for j, p in zip(need.intents, shares, strict=True)
+        )
     )
     lines = []
     for (o, q), it in zip(picks, items, strict=True):
@@ -1653,14 +1675,15 @@ def _make_plan(
         per_yuan = (o.outcomes or {}).get(main, 0) * q / max(it.cost_fen / 100, 0.01)
         unit_price = it.cost_fen / 100 / max(q, 1)
         if en:
+            # "Video likes × 4,920", as the plan's item list has it: a unit after the count
+            # would repeat the name ("Video likes × 4,920 likes").
             rate = (
-                f"about {_fmt_qty(per_yuan)} {label_en} per yuan"
+                f"{label_en}: about {_fmt_qty(per_yuan)} per yuan"
                 if per_yuan >= 1
                 else f"¥{unit_price:,.2f} per {unit_en.rstrip('s')}"
             )
             lines.append(
-                f"{o.name_en} × {q:,} {unit_en} (¥{it.cost_fen / 100:,.2f}, {rate}, "
-                f"~{it.eta_hours:g} h)"
+                f"{o.name_en} × {q:,} (¥{it.cost_fen / 100:,.2f}, {rate}, ~{it.eta_hours:g} h)"
             )
         else:
             rate = (

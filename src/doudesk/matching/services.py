@@ -308,7 +308,7 @@ def plan_order(
     return order_group_place(
         customer=customer,
         kind=GROUP_KIND,
-        label="智能方案 " + "+".join(line.module.name_zh for line in lines),
-        label_en="Smart plan " + " + ".join(line.module.name_en for line in lines),
+        label="智能方案：" + "+".join(line.module.name_zh for line in lines),
+        label_en="Smart plan: " + " + ".join(line.module.name_en for line in lines),
         lines=lines,
     )
