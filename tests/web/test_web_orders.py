@@ -517,7 +517,16 @@ def test_a_growth_plan_shows_each_days_start_and_cancels_the_days_not_started(
     assert statuses == ["pending"] + ["canceled"] * 29  # day 1 was sent already
     assert wallet_balances(customer=customer)["held_fen"] == held - 29 * second.charge_fen
     assert journal_total_fen() == 0
+    after = web.get(f"/orders/{second.pk}/").content.decode()
+    assert "已取消计划剩余的 29 天，金额已全额退回钱包" in after  # it used to say nothing
     assert 'id="cancel-rest"' not in web.get(f"/orders/{first.pk}/").content.decode()
+    # "My orders" sums up the cancelled days in one line too, instead of 29 "canceled" rows.
+    listing = web.get("/orders/").content.decode()
+    assert re.findall(r'href="/orders/(\d+)/">\1<', listing) == [str(first.pk)]
+    assert f"{group.name}</a> · 29 天未开始即已取消（{days}），¥{29 * 18}.00 已全额退款" in listing
+    english = in_english(Client())
+    english.force_login(customer.user)
+    assert "29 days canceled before they began (" in english.get("/orders/").content.decode()
 
 
 def test_the_cancel_address_opened_again_shows_the_order_and_a_requested_cancel_says_so(

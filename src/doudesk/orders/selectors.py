@@ -102,18 +102,34 @@ def orders_waiting_for_their_day(*, group_id: int) -> QuerySet[Order]:
     return Order.objects.filter(_waiting_for_their_day(), group_id=group_id)
 
 
+def _canceled_before_their_day() -> Q:
+    """Days of a plan cancelled before they began: never sent, refunded in full."""
+    return Q(
+        status=OrderStatus.CANCELED,
+        external_id="",
+        delivered=0,
+        group__isnull=False,
+        scheduled_for__isnull=False,
+    )
+
+
 def order_list_under_way(*, customer: Customer) -> QuerySet[Order]:
-    """Return the customer's orders, newest first, but those waiting for a later day.
+    """Return the customer's orders, newest first, but a plan's days that have not begun.
 
     A 30-day growth plan places 30 orders at once; "my orders" lists the days that have begun
-    and sums up the rest per plan (:func:`plans_later_days`).
+    and sums up the rest per plan (:func:`plans_later_days`), and likewise the days cancelled
+    before they began (:func:`plans_canceled_days`).
     """
-    return order_list(customer=customer).exclude(_waiting_for_their_day())
+    return (
+        order_list(customer=customer)
+        .exclude(_waiting_for_their_day())
+        .exclude(_canceled_before_their_day())
+    )
 
 
 @dataclass(frozen=True)
-class LaterDays:
-    """A plan's orders waiting for their day: how many, from and to which day, at what charge."""
+class PlanDays:
+    """Some days of a plan: how many, from and to which day, at what charge in all."""
 
     group: OrderGroup
     first_order_id: int
@@ -123,13 +139,25 @@ class LaterDays:
     charge_fen: int
 
 
-def plans_later_days(*, customer: Customer) -> list[LaterDays]:
+def plans_later_days(*, customer: Customer) -> list[PlanDays]:
     """Return, per group of the customer's, its orders waiting for a later day; newest first.
 
     ``first_order_id`` is the group's first order, whose page cancels the rest of the plan.
     """
+    return _plan_days(customer, _waiting_for_their_day())
+
+
+def plans_canceled_days(*, customer: Customer) -> list[PlanDays]:
+    """Return, per group of the customer's, its days cancelled before they began; newest first.
+
+    Their charge was refunded in full (nothing was sent).
+    """
+    return _plan_days(customer, _canceled_before_their_day())
+
+
+def _plan_days(customer: Customer, days: Q) -> list[PlanDays]:
     rows = list(
-        Order.objects.filter(_waiting_for_their_day(), customer=customer, group__isnull=False)
+        Order.objects.filter(days, customer=customer, group__isnull=False)
         .values("group_id")
         .annotate(
             count=Count("pk"),
@@ -147,7 +175,7 @@ def plans_later_days(*, customer: Customer) -> list[LaterDays]:
         .values_list("group_id", "first")
     )
     return [
-        LaterDays(
+        PlanDays(
             group=groups[r["group_id"]],
             first_order_id=first_orders[r["group_id"]],
             count=r["count"],

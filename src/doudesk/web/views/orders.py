@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 
 from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
@@ -34,6 +35,9 @@ def _orders_page(request: HttpRequest) -> dict:
         "page": page,
         "live": live,
         "later_days": selectors.plans_later_days(customer=customer) if page.number == 1 else [],
+        "canceled_days": (
+            selectors.plans_canceled_days(customer=customer) if page.number == 1 else []
+        ),
     }
 
 
@@ -132,7 +136,17 @@ def group_cancel_scheduled(request: HttpRequest, order_id: int) -> HttpResponse:
     customer = request.customer  # type: ignore[attr-defined]
     order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
     if request.method == "POST" and order.group_id is not None:
-        services.order_group_cancel_scheduled(customer=customer, group_id=order.group_id)
+        count = services.order_group_cancel_scheduled(customer=customer, group_id=order.group_id)
+        if count:
+            messages.success(
+                request,
+                ngettext(
+                    "已取消计划剩余的 %(n)d 天，金额已全额退回钱包",
+                    "已取消计划剩余的 %(n)d 天，金额已全额退回钱包",
+                    count,
+                )
+                % {"n": count},
+            )
     return redirect("web:order_detail", order_id=order_id)
 
 
