@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -561,6 +562,10 @@ def test_a_finished_order_with_a_refill_guarantee_asks_for_a_refill_from_its_pag
     assert web.post(f"/orders/{order.pk}/refill/").status_code == 302
     page = web.get(f"/orders/{order.pk}/").content.decode()
     assert f"补量 #{order.refills.get().pk}" in page
+    # The button waits out the 24 hours instead of offering a refill it would refuse.
+    assert 'id="refill"' not in page
+    next_at = order.refills.get().created_at + timedelta(hours=24)
+    assert f"下次可于 {next_at.astimezone(TZ):%Y-%m-%d %H:%M} 后申请" in page
     again = web.post(f"/orders/{order.pk}/refill/")
     assert again.status_code == 409
     assert "24 小时内已申请过补量" in again.content.decode()

@@ -198,6 +198,10 @@ class RefillStatus(models.TextChoices):
 REFILL_FINAL_STATUSES = (RefillStatus.COMPLETED, RefillStatus.REJECTED, RefillStatus.ERROR)
 
 
+#: One refill request per order per this long.
+REFILL_INTERVAL = timedelta(hours=24)
+
+
 class Refill(models.Model):
     """A customer's refill request of a finished order, and what the provider made of it."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -14,6 +14,7 @@ from doudesk.errors import DomainError
 from doudesk.orders.error_codes import OrderErrorCode
 from doudesk.orders.models import (
     GROUP_HOLD_REF,
+    REFILL_INTERVAL,
     Order,
     OrderEvent,
     OrderGroup,
@@ -67,6 +68,17 @@ def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]
 def order_refills(*, order: Order) -> QuerySet[Refill]:
     """Return the order's refill requests, oldest first."""
     return Refill.objects.filter(order=order).order_by("pk")
+
+
+def refill_next_at(*, refills: Sequence[Refill]) -> datetime | None:
+    """Return when the order's next refill may be asked (one per 24 hours), or None if now.
+
+    ``refills`` is the order's refills oldest first (:func:`order_refills`).
+    """
+    if not refills:
+        return None
+    next_at = refills[-1].created_at + REFILL_INTERVAL
+    return next_at if next_at > timezone.now() else None
 
 
 def refills_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Refill]:

@@ -46,6 +46,7 @@ from doudesk.oncommit import enqueue_on_commit, send_on_commit
 from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_get_locked, order_qs_select_for_update
 from doudesk.orders.models import (
+    REFILL_INTERVAL,
     TERMINAL_STATUSES,
     DispatchRound,
     IdempotencyRecord,
@@ -106,7 +107,6 @@ CUSTOMER_STOPPED = "customer"
 PROVIDER_STOPPED = "provider"
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
-REFILL_INTERVAL = timedelta(hours=24)
 
 _PROVIDER_TO_REFILL = {
     ProviderRefillStatus.PENDING: RefillStatus.SENT,

@@ -62,12 +62,14 @@ def orders_stream(request: HttpRequest) -> HttpResponse:
 
 
 def _order_page(order: Order) -> dict:
+    # Refills exist only once an order is finished: an open order's stream reads none.
+    refills = list(selectors.order_refills(order=order)) if order.is_finished else []
     return {
         "order": order,
         "events": selectors.order_events(order=order),
         "scheduled_in_group": selectors.scheduled_in_group(order=order),
-        # Refills exist only once an order is finished: an open order's stream reads none.
-        "refills": list(selectors.order_refills(order=order)) if order.is_finished else [],
+        "refills": refills,
+        "refill_next_at": selectors.refill_next_at(refills=refills),
     }
 
 
