@@ -46,6 +46,7 @@ def test_counts_and_rates_group_thousands() -> None:
     assert (qty(None), qty("—")) == (None, "—")
     assert per_unit("1299000") == "1,299.00"
     assert tier_rate("1234.5", False) == "1,234.50"
+    assert tier_rate("15.7714", False) == "15.7714"  # as rate_label shows it above the table
     assert rate_label("16", "次") == "¥16.00 <small>/ 1,000 次</small>"
     assert rate_label("17.349", "次") == "¥17.349 <small>/ 1,000 次</small>"
     assert rate_label("16.3237", "次") == "¥16.3237 <small>/ 1,000 次</small>"

@@ -119,10 +119,14 @@ def by_the_piece(rate_per_1000: Decimal | str | int) -> bool:
 
 @register.filter
 def tier_rate(rate_per_1000: Decimal | str | int, piecewise: bool) -> str:
-    """Return a rate as a price table shows it: per 1,000 units, or per unit by the piece."""
+    """Return a rate as a price table shows it: per 1,000 units, or per unit by the piece.
+
+    Per 1,000 with the decimals it has, as :func:`rate_label` shows the same rate above the
+    table (¥15.7714 there and ¥15.77 here read as two prices).
+    """
     if piecewise:
         return per_unit(rate_per_1000)
-    return _two_places(Decimal(str(rate_per_1000)))
+    return _rate_places(Decimal(str(rate_per_1000)))
 
 
 @register.simple_tag
