@@ -16,6 +16,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api_v1.urls),
     path("api/v2", api_v2, name="api_v2"),
+    path("api/v2/", api_v2),  # reseller panels are configured with either spelling
     path("i18n/", include("django.conf.urls.i18n")),
     path("ledger/", include("doudesk.ledger.urls")),
     path("", include("doudesk.web.urls")),

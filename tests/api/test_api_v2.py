@@ -393,3 +393,9 @@ def test_a_get_request_places_nothing(key, customer, sid, counts):
     answer = Client().get("/api/v2", {**query, "quantity": "1000"})
     assert (answer.status_code, answer.json()) == (200, {"error": "Incorrect request: use POST"})
     assert counts(customer) == before
+
+
+def test_the_endpoint_answers_with_a_trailing_slash_too(key):
+    response = Client().post(V2 + "/", {"key": key, "action": "balance"})
+    assert response.status_code == 200
+    assert set(response.json()) == {"balance", "currency"}
