@@ -32,7 +32,7 @@ from doudesk.pricing.services import (
     quote_create,
 )
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import ACCOUNT_URL, VIDEO_URL, module_id
+from factories import ACCOUNT_URL, VIDEO_URL, make_verified_customer, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -89,6 +89,25 @@ def test_a_quote_uses_the_engine_price_within_floor_and_ceiling(priced, api, cus
     assert pricing_fold(module=module) == 1
     assert state_of(module).quotes_total == 1
     assert pricing_fold(module=module) == 0  # never counted twice
+
+
+def test_quotes_repeating_one_the_customer_still_holds_are_one_demand_trial(priced, customer):
+    # Asking again and again (or a script doing so) must not read as many customers turning
+    # the price down, which would push it lower.
+    module = plays()
+    for _ in range(3):
+        quote_create(customer=customer, module=module, quantity=2_000)
+    assert pricing_fold(module=module) == 1
+    quote_create(customer=customer, module=module, quantity=2_000)  # across folds too
+    assert pricing_fold(module=module) == 0
+    other = make_verified_customer()
+    quote_create(customer=other, module=module, quantity=2_000)
+    assert pricing_fold(module=module) == 1
+    Quote.objects.filter(customer=customer).update(expires_at=timezone.now())
+    quote_create(customer=customer, module=module, quantity=2_000)  # the old one expired
+    assert pricing_fold(module=module) == 1
+    assert state_of(module).quotes_total == 3
+    assert Quote.objects.count() == 6  # every quote shown is still kept
 
 
 def test_an_order_on_a_quote_is_charged_exactly_its_total_after_prices_move(priced, api, customer):

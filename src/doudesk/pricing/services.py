@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from doudesk.accounts.models import Customer
@@ -203,6 +203,8 @@ def quote_as_dict(quote: Quote) -> dict:
 def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime) -> int:
     """Feed quotes and orders written since the last fold into ``state``; return their count.
 
+    A quote repeating one its customer still holds is left out (:func:`_quotes_valid_at`).
+
     Orders are reached through their quote (``Quote.order``), so pricing never imports orders.
     """
     since = row.observed_through
@@ -219,8 +221,14 @@ def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime
         .order_by("order__created_at", "order__pk")
     )
     config = pricing_config(module=row.module)
+    valid_until = _quotes_valid_at(engine_quotes, since)
     seen = 0
     for quote in shown:
+        key = (quote.customer_id, quote.grid_version, quote.point, quote.tier)
+        repeat = key in valid_until and quote.created_at < valid_until[key]
+        valid_until[key] = max(valid_until.get(key, quote.expires_at), quote.expires_at)
+        if repeat:
+            continue
         engine.observe_quote(state, config, _engine_quote(quote))
         seen += 1
     for quote in ordered:
@@ -228,6 +236,29 @@ def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime
         seen += 1
     row.observed_through = now
     return seen
+
+
+QuoteKey = tuple[int, int, int | None, int]
+
+
+def _quotes_valid_at(quotes: QuerySet[Quote], since: datetime | None) -> dict[QuoteKey, datetime]:
+    """Return, per customer and price point, when their quotes shown before ``since`` expire.
+
+    A quote repeating one the customer still holds (the same point of the same grid and tier)
+    shows them nothing new: it is not another demand trial. Otherwise a customer, or a script,
+    asking for quotes again and again would count as many customers turning the price down,
+    and push it lower. Only quotes still valid at ``since`` matter.
+    """
+    if since is None:
+        return {}
+    valid: dict[QuoteKey, datetime] = {}
+    rows = quotes.filter(created_at__lte=since, expires_at__gt=since).values_list(
+        "customer_id", "grid_version", "point", "tier", "expires_at"
+    )
+    for customer_id, grid_version, point, tier, expires_at in rows:
+        key = (customer_id, grid_version, point, tier)
+        valid[key] = max(valid.get(key, expires_at), expires_at)
+    return valid
 
 
 def pricing_fold(*, module: ServiceModule, now: datetime | None = None) -> int:
