@@ -52,6 +52,14 @@ def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(
     for path in ("/orders/", "/wallet/", f"/orders/{customer.orders.first().pk}/"):
         phone.goto(live_server.url + path)
         assert phone.evaluate(PAGE_FITS), f"{path} scrolls sideways"
+    # Lists of rows need no sideways scrolling at all: status and amounts are in view.
+    for path, table in (("/orders/", "table.orders"), ("/wallet/", "#journal")):
+        phone.goto(live_server.url + path)
+        widths = phone.evaluate(
+            f"() => {{ const t = document.querySelector('{table}');"
+            " return [t.scrollWidth, t.clientWidth]; }"
+        )
+        assert widths[0] <= widths[1], f"{path} {table} scrolls sideways: {widths}"
     phone.goto(live_server.url + "/orders/")
     # No word or amount is broken across lines: each piece of text in the first row is one
     # line box ("已完成", not "已/完成"; "¥8.00", not "¥8/.00").

@@ -150,12 +150,17 @@ def _rate_places(rate: Decimal) -> str:
 
 
 @register.simple_tag
-def movement_cell(fen: int) -> SafeString:
-    """Return a table cell for money moved: ``+¥1,000.00`` in green, ``-¥173.49`` in red, else —."""
+def movement_cell(fen: int, label: str = "") -> SafeString:
+    """Return a table cell for money moved: ``+¥1,000.00`` in green, ``-¥173.49`` in red, else —.
+
+    ``label`` names the column for phones, where the rows are stacked without their header.
+    """
     if not fen:
-        return format_html('<td class="num muted">{}</td>', "—")
+        return format_html('<td class="num muted" data-label="{}">{}</td>', label, "—")
     sign, css = ("+", "pos") if fen > 0 else ("", "neg")
-    return format_html('<td class="{}">{}{}</td>', css, sign, yuan_label(fen))
+    return format_html(
+        '<td class="{}" data-label="{}">{}{}</td>', css, label, sign, yuan_label(fen)
+    )
 
 
 OBJECTIVE_LABELS = {
