@@ -101,7 +101,10 @@ def test_top_up_pay_and_the_callback_credits_once(
         paid = web.post(response["Location"])
     assert (paid.status_code, paid["Location"]) == (302, f"/wallet/?paid={topup.out_trade_no}")
     assert wallet_balances(customer=customer)["available_fen"] == 100_000  # not until the callback
-    assert "sse-connect" in web.get(paid["Location"]).content.decode()
+    waiting = web.get(paid["Location"]).content.decode()
+    assert "sse-connect" in waiting
+    assert "支付结果确认中…" in waiting  # paid at the cashier, the callback not in yet
+    assert "时间均为北京时间（UTC+8）" in waiting
     [(notify_url, params)] = gateway_calls
     assert notify_url == f"http://testserver{NOTIFY}"
     assert gateway.verify(params)
