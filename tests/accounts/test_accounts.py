@@ -11,7 +11,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import RequestFactory
 from django.utils import timezone
 
-from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import ApiKey, User, Verification
 from doudesk.accounts.services import (
     api_key_authenticate,
@@ -24,6 +23,7 @@ from doudesk.accounts.services import (
     verification_review,
     verification_submit,
 )
+from doudesk.crypto import decrypt_text
 from doudesk.errors import DomainError
 from factories import (
     CustomerFactory,

@@ -90,6 +90,7 @@ def test_an_operator_reconciles_an_uncertain_dispatch_from_the_order_page(
 
 def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_client):
     from doudesk.providers.models import Provider
+    from doudesk.providers.registry import adapter_for
 
     form = {
         "code": "mcn-x",
@@ -102,12 +103,14 @@ def test_an_operator_sets_a_provider_key_that_is_never_shown_back(seeded, admin_
     response = admin_client.post(reverse("admin:providers_provider_add"), form)
     assert response.status_code == 302, response.content.decode()[:2000]
     provider = Provider.objects.get(code="mcn-x")
-    assert provider.api_key == "secret-key-123"
+    assert provider.plain_api_key() == "secret-key-123"
+    assert "secret-key-123" not in provider.api_key  # encrypted at rest, as ID numbers are
+    assert adapter_for(provider)._key == "secret-key-123"  # the adapter calls with the plain key
     change = reverse("admin:providers_provider_change", args=[provider.pk])
     assert "secret-key-123" not in admin_client.get(change).content.decode()
     admin_client.post(change, {**form, "name": "MCN X2", "new_api_key": ""})
     provider.refresh_from_db()
-    assert (provider.name, provider.api_key) == ("MCN X2", "secret-key-123")
+    assert (provider.name, provider.plain_api_key()) == ("MCN X2", "secret-key-123")
 
 
 def test_production_refuses_a_sandbox_provider_whose_orders_could_never_be_sent(

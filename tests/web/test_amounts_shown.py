@@ -86,7 +86,7 @@ def test_orders_list_and_order_page_group_quantities_and_amounts(web, rich, sid)
     )
     assert order.charge_fen == 160_000
     for page in _both(web, "/orders/"):
-        assert "<td class=\"quantity\">100,000</td>" in page
+        assert '<td class="quantity">100,000</td>' in page
         assert "0/100,000" in page
         assert "¥1,600.00" in page
     for page in _both(web, f"/orders/{order.pk}/"):

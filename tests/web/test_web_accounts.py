@@ -9,9 +9,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
-from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import Customer, User, Verification
 from doudesk.accounts.services import LICENCE_MAX_BYTES
+from doudesk.crypto import decrypt_text
 from factories import (
     CustomerFactory,
     image_bytes,

@@ -15,10 +15,10 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
-from doudesk.accounts.crypto import decrypt_text
 from doudesk.accounts.models import ApiKey, Customer, User, Verification, VerificationStatus
 from doudesk.accounts.selectors import verifications_sharing_number
 from doudesk.accounts.services import verification_review
+from doudesk.crypto import decrypt_text
 from doudesk.errors import DomainError
 
 #: Who saw which full ID number (personal data) and when.

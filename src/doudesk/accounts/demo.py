@@ -8,11 +8,11 @@ from datetime import date, timedelta
 from django.conf import settings
 from django.db import transaction
 
-from doudesk.accounts.crypto import blind_index
 from doudesk.accounts.idcheck import resident_id_check_char
 from doudesk.accounts.models import CustomerKind
 from doudesk.accounts.selectors import number_verified_elsewhere
 from doudesk.accounts.services import api_key_create, customer_sign_up, verification_submit
+from doudesk.crypto import blind_index
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.services import customer_account, journal_post, platform_account
 

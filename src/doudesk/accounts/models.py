@@ -68,7 +68,7 @@ class Verification(models.Model):
     legal_name = models.CharField(_("姓名/企业名称"), max_length=100)
     number_encrypted = models.TextField(_("证件号码（加密）"), editable=False)
     number_masked = models.CharField(_("证件号码"), max_length=32)
-    #: Blind index of the number (:func:`doudesk.accounts.crypto.blind_index`): finds other
+    #: Blind index of the number (:func:`doudesk.crypto.blind_index`): finds other
     #: submissions with the same number for the reviewer without decrypting them all.
     number_digest = models.CharField(
         _("证件号码索引"), max_length=64, blank=True, db_index=True, editable=False

@@ -19,7 +19,6 @@ from django.utils import timezone
 from PIL import Image
 
 from doudesk.accounts import idcheck
-from doudesk.accounts.crypto import blind_index, encrypt_text
 from doudesk.accounts.error_codes import AccountsErrorCode as Code
 from doudesk.accounts.models import (
     ApiKey,
@@ -30,6 +29,7 @@ from doudesk.accounts.models import (
     VerificationStatus,
 )
 from doudesk.accounts.selectors import number_verified_elsewhere
+from doudesk.crypto import blind_index, encrypt_text
 from doudesk.errors import DomainError, FieldError
 from doudesk.rowselect import rows_select
 

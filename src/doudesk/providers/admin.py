@@ -39,7 +39,7 @@ class ProviderForm(forms.ModelForm):
         """Save the provider, replacing its API key only when a new one was typed."""
         provider = super().save(commit=False)
         if self.cleaned_data.get("new_api_key"):
-            provider.api_key = self.cleaned_data["new_api_key"]
+            provider.set_api_key(self.cleaned_data["new_api_key"])
         if commit:
             provider.save()
         return provider

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from doudesk.crypto import decrypt_text, encrypt_text
+
 
 class AdapterKind(models.TextChoices):
     SMM_V2 = "smm_v2", _("SMM API v2 (HTTP)")
@@ -20,7 +22,9 @@ class Provider(models.Model):
     api_url = models.URLField(_("API 地址"), blank=True)
     # The sandbox provider's URL and key come from settings, so its row needs neither.
     is_sandbox = models.BooleanField(_("沙盒"), default=False)
-    api_key = models.CharField(_("服务商 API 密钥"), max_length=200, blank=True)
+    #: Encrypted at rest like customers' ID numbers (:mod:`doudesk.crypto`): read it with
+    #: :meth:`plain_api_key`, write it with :meth:`set_api_key`.
+    api_key = models.TextField(_("服务商 API 密钥（加密）"), blank=True)
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -29,3 +33,11 @@ class Provider(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}{' [沙盒 Sandbox]' if self.is_sandbox else ''}"
+
+    def set_api_key(self, plain: str) -> None:
+        """Store ``plain`` (the provider's key) encrypted; an empty key stays empty."""
+        self.api_key = encrypt_text(plain) if plain else ""
+
+    def plain_api_key(self) -> str:
+        """Return the provider's key in plain text, for the adapter's calls ("" if none)."""
+        return decrypt_text(self.api_key) if self.api_key else ""

@@ -23,7 +23,7 @@ def adapter_for(provider: Provider) -> ProviderAdapter:
         if not settings.SANDBOX:
             raise RuntimeError("the sandbox provider is disabled in production mode")
         return SmmV2Adapter(sandbox_provider_url(), settings.SANDBOX_PROVIDER_KEY)
-    return SmmV2Adapter(provider.api_url, provider.api_key)
+    return SmmV2Adapter(provider.api_url, provider.plain_api_key())
 
 
 #: Adapters whose providers an operator, not a status sync, answers for.

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 def index_existing_numbers(apps, schema_editor):
     """Give submissions made before the index their number's blind index."""
-    from doudesk.accounts.crypto import blind_index, decrypt_text
+    from doudesk.crypto import blind_index, decrypt_text
 
     Verification = apps.get_model("accounts", "Verification")
     for row in Verification.objects.filter(number_digest="").only("pk", "number_encrypted"):

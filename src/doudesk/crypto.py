@@ -1,4 +1,4 @@
-"""Encryption of personal data at rest (Fernet, key from settings)."""
+"""Encryption of personal data and credentials at rest (Fernet, key from settings)."""
 
 from __future__ import annotations
 
