@@ -196,6 +196,11 @@ def test_production_answers_only_given_host_names_and_shows_no_sample_filing_or_
     assert setting("SUPPORT_EMAIL", DOUDESK_SUPPORT_EMAIL="help@shop.example.cn") == (
         "'help@shop.example.cn'"
     )
+    assert setting("SESSION_COOKIE_SECURE") == setting("CSRF_COOKIE_SECURE") == "False"
+    assert setting("SESSION_COOKIE_SECURE", DOUDESK_HTTPS="1") == "True"  # behind TLS
+    assert setting("SECURE_PROXY_SSL_HEADER", DOUDESK_HTTPS="1") == (
+        "('HTTP_X_FORWARDED_PROTO', 'https')"
+    )
 
 
 def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):

@@ -57,6 +57,11 @@ SITE_URL = os.environ.get("DOUDESK_SITE_URL", "").rstrip("/")
 CSRF_TRUSTED_ORIGINS = [
     o for o in os.environ.get("DOUDESK_CSRF_TRUSTED_ORIGINS", "").split(",") if o
 ]
+#: Behind a TLS-terminating proxy (``DOUDESK_HTTPS=1``): cookies only over HTTPS, and the
+#: proxy's ``X-Forwarded-Proto`` tells Django a request came in over it.
+HTTPS = os.environ.get("DOUDESK_HTTPS", "") == "1"
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 
 INSTALLED_APPS = [
     "django.contrib.admin",
