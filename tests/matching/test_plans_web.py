@@ -49,6 +49,8 @@ def test_a_need_shows_plans_side_by_side(web):
     assert re.search(r"预计效果：涨粉 [\d,]+，播放 [\d,]+，点赞 [\d,]+", page)
     assert re.search(r"预计 \d+(\.\d)? 小时完成", page)
     assert not re.search(r"预计 \d+\.0 小时", page)  # 24, not 24.0
+    # What a plan's side effects are worth: estimates; only the quantities bought are kept to.
+    assert "预计效果是按平台数据估算的期望值，不作保证" in page
 
 
 def test_the_page_speaks_english(web):
@@ -60,6 +62,7 @@ def test_the_page_speaks_english(web):
     assert "Balanced" in page
     assert re.search(r"Expected results: followers [\d,]+, plays [\d,]+, likes [\d,]+", page)
     assert "，" not in page.split('id="plans"', 1)[1]  # no full-width punctuation in English
+    assert "Expected results are estimates from the platform's data, not guarantees" in page
     # A need typed in Chinese on the English page: the plans still speak the page's language.
     r = web.post("/plans/", {"action": "plan", "need": "视频播放和点赞，预算200元"})
     page = r.content.decode()
