@@ -164,7 +164,11 @@ def v2(key: str, action: str, **params: object):
             "options: options must be JSON (nested at most 32 levels)",
         ),
         ("[" * 40 + "]" * 40, "options: options must be JSON (nested at most 32 levels)"),
-        ('{"audience": "\\ud800"}', "options.audience: Contains a character that cannot be stored"),
+        (
+            '{"audience": "\\ud800"}',
+            "options.audience: Contains a character that cannot be stored"
+            " (a lone UTF-16 surrogate)",
+        ),
     ],
     ids=["past-the-recursion-limit", "past-the-depth-limit", "lone-surrogate"],
 )

@@ -77,6 +77,23 @@ def domain_error_body(exc: DomainError) -> dict[str, Any]:
     return {"detail": items[0]["message"], "errors": items, **exc.extra}
 
 
+def unstorable_text_error(field: str, problem: str) -> FieldError:
+    """Return the field error for text that cannot be stored (see ``textinput.text_problem``)."""
+    if problem == "nul":
+        return FieldError(
+            field,
+            "nul_character",
+            "内容含有不允许的空字符（NUL）",
+            "Contains a NUL character, which is not allowed",
+        )
+    return FieldError(
+        field,
+        "invalid_text",
+        "内容含有无法保存的字符（孤立的 UTF-16 代理项）",
+        "Contains a character that cannot be stored (a lone UTF-16 surrogate)",
+    )
+
+
 def _range_messages(ctx: dict[str, Any]) -> tuple[str, str]:
     """Return the allowed range of an ``int_range`` error in both languages."""
     low, high = ctx.get("low"), ctx.get("high")

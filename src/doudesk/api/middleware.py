@@ -32,7 +32,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, QueryDict, Unre
 from django.http.multipartparser import MultiPartParserError
 from django.utils.translation import get_language
 
-from doudesk.api.errors import domain_error_body
+from doudesk.api.errors import domain_error_body, unstorable_text_error
 from doudesk.errors import DomainError, FieldError
 from doudesk.textinput import (
     MAX_JSON_DEPTH,
@@ -55,22 +55,6 @@ _UNREADABLE_BODY = (
     UnreadablePostError,
     UnicodeDecodeError,
 )
-
-
-def _text_error(field: str, problem: str) -> FieldError:
-    if problem == "nul":
-        return FieldError(
-            field,
-            "nul_character",
-            "内容含有不允许的空字符（NUL）",
-            "Contains a NUL character, which is not allowed",
-        )
-    return FieldError(
-        field,
-        "invalid_text",
-        "内容含有无法保存的字符（孤立的 UTF-16 代理项）",
-        "Contains a character that cannot be stored (a lone UTF-16 surrogate)",
-    )
 
 
 def _too_deep() -> DomainError:
@@ -142,11 +126,11 @@ def _input_error(request: HttpRequest) -> DomainError | None:
         return _too_many_fields("query")
     found = _unstorable_field(query)
     if found is not None or request.method not in ("POST", "PUT", "PATCH"):
-        return None if found is None else DomainError(_text_error(*found))
+        return None if found is None else DomainError(unstorable_text_error(*found))
     try:
         if (request.content_type or "") in FORM_TYPES:
             found = _unstorable_field(request.POST)  # file contents are not form fields
-            return None if found is None else DomainError(_text_error(*found))
+            return None if found is None else DomainError(unstorable_text_error(*found))
         return _json_body_error(request.body)
     except RequestDataTooBig:
         return _too_large()
@@ -170,7 +154,7 @@ def _json_body_error(body: bytes) -> DomainError | None:
     if json_depth(data) > MAX_JSON_DEPTH:
         return _too_deep()
     found = unstorable_text(data)
-    return None if found is None else DomainError(_text_error(*found))
+    return None if found is None else DomainError(unstorable_text_error(*found))
 
 
 def _unstorable_field(fields: QueryDict) -> tuple[str, str] | None:

@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import api_key_authenticate
+from doudesk.api.errors import unstorable_text_error
 from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.selectors import module_list
 from doudesk.errors import DomainError
@@ -158,12 +159,7 @@ def _options(raw: str) -> Any:
         )
     found = unstorable_text(options, "options")
     if found is not None:
-        raise DomainError.single(
-            found[0],
-            "invalid_text",
-            "内容含有无法保存的字符",
-            "Contains a character that cannot be stored",
-        )
+        raise DomainError(unstorable_text_error(*found))
     return options
 
 
