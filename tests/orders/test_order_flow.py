@@ -658,3 +658,30 @@ def test_the_placed_leaf_names_the_target_by_a_hash_only_its_customer_can_link(c
     leaf = LogLeaf.objects.filter(order=order).order_by("pk").first()
     assert VIDEO_URL not in leaf.leaf
     assert hashlib.sha256(VIDEO_URL.encode()).hexdigest() not in leaf.leaf
+
+
+def test_a_sandbox_providers_order_in_production_is_cancelled_and_refunded_not_retried(
+    customer, settings
+):
+    # A demo database switched to production: its sandbox provider is off, so the order is
+    # refused for good (refunded in full) instead of failing every dispatch round.
+    order = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+    )
+    assert order.provider.is_sandbox
+    before = wallet_balances(customer=customer)
+    settings.SANDBOX = False
+    assert services.order_dispatch(order_id=order.pk) == "rejected"
+    order.refresh_from_db()
+    assert (order.status, order.refunded_fen) == ("canceled", order.charge_fen)
+    assert wallet_balances(customer=customer) == {
+        "available_fen": before["available_fen"] + order.charge_fen,
+        "held_fen": before["held_fen"] - order.charge_fen,
+    }
+    assert journal_total_fen() == 0
+    # An order sent before the switch is not followed (nor does it stop the sync for others).
+    sent = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+    )
+    Order.objects.filter(pk=sent.pk).update(external_id="SB-1")
+    assert services.orders_sync()["errors"] == 1

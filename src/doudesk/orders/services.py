@@ -652,9 +652,8 @@ def _dispatch_claimed(order_id: int) -> str:
     Raises :class:`ProviderError` for transient failures, after giving the claim back.
     """
     order, service, provider = _dispatch_read(order_id)
-    adapter = adapter_for(provider)
     try:
-        placed = adapter.place(
+        placed = adapter_for(provider).place(
             service=service, link=order.target, quantity=order.quantity, options=order.options
         )
     except ProviderRejected as exc:
@@ -994,7 +993,11 @@ def orders_sync(*, limit: int = 1000) -> dict[str, int]:
         if not is_operator_driven(order.provider):
             by_provider.setdefault(order.provider_id, []).append(order)
     for orders in by_provider.values():
-        adapter = adapter_for(orders[0].provider)
+        try:
+            adapter = adapter_for(orders[0].provider)
+        except ProviderError:  # e.g. a sandbox provider's orders after a switch to production
+            counts["errors"] += 1
+            continue
         for start in range(0, len(orders), STATUS_BATCH):
             chunk = {o.external_id: o for o in orders[start : start + STATUS_BATCH]}
             try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 
-from doudesk.providers.adapters.base import ProviderAdapter
+from doudesk.providers.adapters.base import ProviderAdapter, ProviderRejected
 from doudesk.providers.adapters.manual import ManualAdapter
 from doudesk.providers.adapters.smm_v2 import SmmV2Adapter
 from doudesk.providers.models import AdapterKind, Provider
@@ -21,7 +21,10 @@ def adapter_for(provider: Provider) -> ProviderAdapter:
         return ManualAdapter(provider_code=provider.code)
     if provider.is_sandbox:
         if not settings.SANDBOX:
-            raise RuntimeError("the sandbox provider is disabled in production mode")
+            # A permanent refusal: the order is cancelled and refunded, not retried forever.
+            raise ProviderRejected(
+                "the sandbox provider is disabled in production mode", code="provider_disabled"
+            )
         return SmmV2Adapter(sandbox_provider_url(), settings.SANDBOX_PROVIDER_KEY)
     return SmmV2Adapter(provider.api_url, provider.plain_api_key())
 
