@@ -82,6 +82,10 @@ def test_the_operator_names_the_customer_by_account_not_by_a_name_two_can_share(
     by_number = {"customer": f"#{first.pk}", "amount": "5", "reference": "BANK-10"}
     assert admin_client.post(url, by_number).status_code == 302
     assert wallet_balances(customer=first)["available_fen"] == 500
+    phone = CustomerFactory(user__username="13800138000")
+    typed = {"customer": "+86 138 0013 8000", "amount": "1", "reference": "BANK-12"}
+    assert admin_client.post(url, typed).status_code == 302  # as sign-up reads the number
+    assert wallet_balances(customer=phone)["available_fen"] == 100
     unknown = admin_client.post(url, {**by_number, "customer": "张三", "reference": "BANK-11"})
     assert "没有这个客户" in unknown.content.decode()
     assert not TopUp.objects.filter(gateway_txn="BANK-11").exists()

@@ -420,6 +420,7 @@ def test_a_new_key_is_shown_once_and_a_reload_creates_no_second_one(web, custome
     plain = re.search(r'<code id="new-key">([^<]+)</code>', page).group(1)
     assert api_key_authenticate(plain) == customer
     assert "<th>名称</th>" in page
+    assert '<span class="ok">使用中</span>' in page  # a live key says so beside its button
     again = web.get("/api-keys/").content.decode()  # reloading the page
     assert plain not in again
     assert 'id="new-key"' not in again

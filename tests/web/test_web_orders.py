@@ -621,3 +621,10 @@ def test_the_order_form_hides_targeting_under_the_automatic_audience(web, sid):
     assert "选择“自定义定向”可设置性别、年龄和地域" in page
     css = Path(finders.find("web/site.css")).read_text(encoding="utf-8")
     assert '.options:has(#audience option[value="auto"]:checked) .custom-audience' in css
+
+
+def test_the_link_placeholder_matches_the_kind_of_link_the_service_takes(web, sid):
+    followers = web.get(f"/services/{sid('followers')}/order/").content.decode()
+    assert 'placeholder="https://www.douyin.com/user/…"' in followers
+    plays = web.get(f"/services/{sid('plays')}/order/").content.decode()
+    assert 'placeholder="https://www.douyin.com/video/…"' in plays

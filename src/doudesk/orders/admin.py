@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -67,6 +68,12 @@ class ManualDeliveryForm(forms.Form):
             "交付结束时必填（无费用填 0）：服务商就已交付部分收取的费用，记为应付服务商款项。"
         ),
     )
+
+    def clean_cost(self) -> Decimal | None:
+        """Refuse exponent notation ("1e2" read as ¥100), as top-up amounts do."""
+        if "e" in (self.data.get("cost") or "").lower():
+            raise forms.ValidationError(_("请输入金额（元），最多两位小数"))
+        return self.cleaned_data["cost"]
 
 
 @admin.register(Order)

@@ -14,6 +14,7 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import Customer
+from doudesk.accounts.services import normalize_identifier
 from doudesk.errors import DomainError
 from doudesk.textinput import ascii_id
 from doudesk.wallet.admin_money import yuan_field
@@ -78,7 +79,11 @@ class ManualCreditForm(forms.Form):
         """
         text = self.cleaned_data["customer"].strip()
         customers = Customer.objects.select_related("user")
-        found = customers.filter(user__username__iexact=text).first()
+        try:  # as sign-up stores it: "+86 138 0013 8000" is 13800138000
+            username = normalize_identifier(text)[1]
+        except DomainError:
+            username = text
+        found = customers.filter(user__username__iexact=username).first()
         pk = ascii_id(text.removeprefix("#"))
         if found is None and pk is not None:
             found = customers.filter(pk=pk).first()
