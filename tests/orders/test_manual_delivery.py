@@ -63,6 +63,9 @@ def test_a_provider_cost_the_settlement_could_not_book_as_meant_is_refused(custo
 
     exponent = admin_client.post(deliver, {"delivered": "2", "final": "on", "cost": "1e2"})
     assert "最多两位小数" in exponent.content.decode()  # it was read as ¥100
+    for typed in ("-5", "0.001"):
+        refused = admin_client.post(deliver, {"delivered": "2", "final": "on", "cost": typed})
+        assert "最多两位小数" in refused.content.decode()
     early = admin_client.post(deliver, {"delivered": "2", "cost": "10"})
     assert "服务商费用在交付结束时填写" in early.content.decode()  # it used to be dropped
     missing = admin_client.post(deliver, {"delivered": "2", "final": "on"})

@@ -15,7 +15,7 @@ from doudesk.errors import DomainError
 from doudesk.orders import services
 from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.wallet.models import Account, AccountKind, JournalEntry, Leg, TopUp
-from doudesk.wallet.money import charge_fen, prorate_fen, yuan_str, yuan_to_fen
+from doudesk.wallet.money import charge_fen, prorate_fen, typed_yuan, yuan_str, yuan_to_fen
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import (
     customer_account,
@@ -244,6 +244,19 @@ def test_money_helpers_round_half_up_once():
     assert prorate_fen(2_080, 843, 1_300) == 1_349
     assert prorate_fen(1, 1, 2) == 1
     assert prorate_fen(1, 1, 3) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("1,000", "1000"), (" 12.5 ", "12.5"), ("-3.07", "-3.07"), ("0", "0"), ("1234567", "1234567")],
+)
+def test_typed_yuan_reads_amounts_as_people_write_them(text, amount):
+    assert typed_yuan(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize("typed", ["1e3", "1E2", "1.234", "1,00", "12,34.5", "¥5", "NaN", "", "."])
+def test_typed_yuan_refuses_what_is_not_a_typed_amount(typed):
+    assert typed_yuan(typed) is None
 
 
 @pytest.mark.parametrize("junk", ["abc", "NaN", "Infinity", "1e30", "1E+999999999", ""])

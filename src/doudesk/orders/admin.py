@@ -20,6 +20,7 @@ from doudesk.orders.models import Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 from doudesk.wallet.admin_money import yuan_field
+from doudesk.wallet.money import typed_yuan
 
 #: The order's money columns (integer fen) and the methods that show them in yuan.
 ORDER_YUAN = {
@@ -58,22 +59,24 @@ class ReconcileForm(forms.Form):
 class ManualDeliveryForm(forms.Form):
     delivered = forms.IntegerField(label=_("已交付数量"), min_value=0)
     final = forms.BooleanField(label=_("交付结束（未交付部分退款）"), required=False)
-    cost = forms.DecimalField(
+    cost = forms.CharField(
         label=_("服务商费用（元）"),
         required=False,
-        min_value=0,
-        max_digits=12,
-        decimal_places=2,
+        widget=forms.TextInput(attrs={"inputmode": "decimal"}),
         help_text=_(
             "交付结束时必填（无费用填 0）：服务商就已交付部分收取的费用，记为应付服务商款项。"
         ),
     )
 
     def clean_cost(self) -> Decimal | None:
-        """Refuse exponent notation ("1e2" read as ¥100), as top-up amounts do."""
-        if "e" in (self.data.get("cost") or "").lower():
+        """Read the cost as yuan are typed everywhere (``typed_yuan``); blank is no cost given."""
+        text = self.cleaned_data["cost"]
+        if not text:
+            return None
+        amount = typed_yuan(text)
+        if amount is None or amount < 0:
             raise forms.ValidationError(_("请输入金额（元），最多两位小数"))
-        return self.cleaned_data["cost"]
+        return amount
 
 
 @admin.register(Order)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 FEN_PER_YUAN = 100
+
+_YUAN_TEXT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
 
 
 def yuan_str(fen: int, *, grouped: bool = False) -> str:
@@ -34,6 +37,19 @@ def yuan_to_fen(value: Decimal | str | int) -> int:
         return int((amount * FEN_PER_YUAN).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     except DecimalException as exc:
         raise ValueError(f"not an amount: {value!r}") from exc
+
+
+def typed_yuan(text: str) -> Decimal | None:
+    """Read an amount in yuan as people type it, or None if the text is not one.
+
+    Digits with an optional minus sign, thousands separators ("1,000") and up to two decimals.
+    Nothing is rounded: a fraction of a fen ("1.234") is not an amount someone typed; nor is
+    exponent notation ("1e3", which ``Decimal`` would read as ¥1,000 for a typo).
+    """
+    text = text.strip()
+    if _YUAN_TEXT.fullmatch(text) is None:
+        return None
+    return Decimal(text.replace(",", ""))
 
 
 def charge_fen(quantity: int, rate_per_1000: Decimal) -> int:

@@ -14,12 +14,10 @@ never edited: corrections are new, reversing entries.
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -41,7 +39,7 @@ from doudesk.wallet.models import (
     TopUp,
     TopUpStatus,
 )
-from doudesk.wallet.money import FEN_PER_YUAN, yuan_label
+from doudesk.wallet.money import FEN_PER_YUAN, typed_yuan, yuan_label
 
 MIN_TOPUP_FEN = 100
 #: The "gateway" of money an operator credits by hand after checking a bank transfer.
@@ -224,28 +222,22 @@ def _insufficient(account_pk: int, needed_fen: int) -> DomainError:
     )
 
 
-_AMOUNT_TEXT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
-
-
 def topup_amount_fen(value: object) -> int:
     """Read a top-up amount the customer typed (yuan) as fen; a field error if it is not one.
 
-    Written as people write amounts: digits with an optional minus sign, thousands separators
-    ("1,000") and up to two decimals. Nothing is rounded: an amount with a fraction of a fen
-    ("1.234") is refused, not charged as something the customer did not type; so is exponent
-    notation ("1e3", which would credit ¥1,000 for a typo).
+    What counts as typed yuan is :func:`~doudesk.wallet.money.typed_yuan`'s rule: exponent
+    notation and fractions of a fen are refused, not charged as something the customer did not
+    mean.
     """
-    text = str(value).strip()
-    valid = _AMOUNT_TEXT.fullmatch(text) is not None
-    if valid:
-        fen = Decimal(text.replace(",", "")) * FEN_PER_YUAN
-    if not valid:
+    amount = typed_yuan(str(value))
+    if amount is None:
         raise DomainError.single(
             "amount",
             WalletErrorCode.INVALID_AMOUNT,
             "请输入金额（元），最多两位小数",
             "Enter an amount in yuan with at most two decimals",
         )
+    fen = amount * FEN_PER_YUAN
     if fen.copy_abs() > MAX_TOPUP_FEN:
         # Out of range for topup_create, which says so; a long run of digits is not converted.
         return MAX_TOPUP_FEN + 1 if fen > 0 else -1
