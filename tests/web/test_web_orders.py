@@ -294,6 +294,33 @@ def test_the_order_page_says_who_stopped_an_order_short(web, customer, sid, fake
     assert "应您的要求取消" not in page
 
 
+def test_the_timeline_ends_with_the_latest_count_between_tenths(web, customer, sid, fake_adapter):
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=10_000
+    )
+    services.order_dispatch(order_id=order.pk)
+    external_id = fake_adapter.placed[-1]["id"]
+
+    def page() -> str:
+        return web.get(f"/orders/{order.pk}/").content.decode()
+
+    fake_adapter.report(external_id, ProviderStatus.IN_PROGRESS, remains=8_800)
+    services.orders_sync()
+    assert "已交付 1,200" in page()  # the progress event at the first tenth
+    assert "最新进度" not in page()  # nothing newer than the timeline yet
+    fake_adapter.report(external_id, ProviderStatus.IN_PROGRESS, remains=8_300)
+    services.orders_sync()
+    assert Order.objects.get(pk=order.pk).delivered == 1_700
+    assert "<b>最新进度</b> · 已交付 1,700" in page()  # not a tenth, so no event; still shown
+    assert (
+        "<b>Latest progress</b> · delivered 1,700"
+        in in_english(web).get(f"/orders/{order.pk}/").content.decode()
+    )
+    fake_adapter.report(external_id, ProviderStatus.COMPLETED, remains=0)
+    services.orders_sync()
+    assert "最新进度" not in page()  # a finished order's timeline ends with its settlement
+
+
 def test_evidence_asked_for_before_the_log_has_it_says_why_on_the_order_page(web, customer, sid):
     order = services.order_place(
         customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500

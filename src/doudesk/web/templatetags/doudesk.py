@@ -6,7 +6,7 @@ both languages; the values the API, form inputs and exports carry stay plain num
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -209,6 +209,19 @@ def _audience_name(dimension: str, slug: str, english: bool) -> str:
     if names is None:
         return slug
     return names["en"][0].title() if english else names["zh"][0]
+
+
+@register.filter
+def progress_since_events(order: Any, events: Iterable[Any]) -> bool:
+    """Whether an unfinished order has delivered more than its timeline's last count says.
+
+    A ``progress`` event is written at each new tenth of the quantity, so between two of them
+    the timeline trails the progress bar; the page then ends it with the latest count.
+    """
+    if order.is_finished or not order.delivered:
+        return False
+    recorded = max((e.data.get("delivered") or 0 for e in events if e.data), default=0)
+    return bool(order.delivered > recorded)
 
 
 @register.filter
