@@ -14,18 +14,16 @@ owned by exactly one order and every other claim recorded once as a double-selli
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
-from django.db import OperationalError, connection, connections, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from concurrency import locked_elsewhere, postgres_only, run_concurrently, sqlite_only
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import api_key_create
 from doudesk.catalog.models import ServiceModule
@@ -47,53 +45,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 THREADS = 50
 AFFORDABLE = 20
 QUANTITY = 1_000
-
-
-def _run_concurrently(attempt: Callable[[int], Any], threads: int = THREADS) -> list[Any]:
-    """Run ``attempt(i)`` in ``threads`` threads released together; return results or errors."""
-    barrier = threading.Barrier(threads)
-    results: list[Any] = [None] * threads
-
-    def run(i: int) -> None:
-        try:
-            barrier.wait(timeout=30)
-            results[i] = attempt(i)
-        except BaseException as exc:  # noqa: BLE001 - reported by the test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    workers = [threading.Thread(target=run, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=120)
-    assert not any(w.is_alive() for w in workers), "an attempt hung"
-    return results
-
-
-@contextmanager
-def _locked_elsewhere(lock: Callable[[], Any]) -> Iterator[None]:
-    """Run ``lock()`` in a transaction on another thread and hold its locks while the block runs."""
-    locked, release = threading.Event(), threading.Event()
-
-    def hold() -> None:
-        try:
-            with transaction.atomic():
-                lock()
-                locked.set()
-                release.wait(30)
-        finally:
-            connections.close_all()
-
-    holder = threading.Thread(target=hold)
-    holder.start()
-    try:
-        assert locked.wait(30)
-        yield
-    finally:
-        release.set()
-        holder.join(30)
 
 
 def _customer_for_twenty_orders() -> tuple[Customer, int, int]:
@@ -125,7 +76,7 @@ def _through_the_service(seeded: None) -> None:
         order = order_place(customer=own, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY)
         return order.pk
 
-    results = _run_concurrently(attempt)
+    results = run_concurrently(attempt, THREADS)
 
     placed = [r for r in results if isinstance(r, int)]
     refused = [r for r in results if isinstance(r, DomainError)]
@@ -162,7 +113,7 @@ def _over_http(seeded: None, live_server: Any) -> None:
                 time.sleep(0.2 * (retry + 1))
         raise AssertionError("unreachable")
 
-    results = _run_concurrently(attempt)
+    results = run_concurrently(attempt, THREADS)
 
     assert all(isinstance(r, httpx.Response) for r in results), results
     codes = sorted(r.status_code for r in results)
@@ -172,12 +123,6 @@ def _over_http(seeded: None, live_server: Any) -> None:
             fields = [e["field"] for e in response.json()["errors"]]
             assert fields == ["balance"]
     _assert_books(customer, charge)
-
-
-postgres_only = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="needs PostgreSQL (DATABASE_URL)"
-)
-sqlite_only = pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite variant")
 
 
 @pytest.mark.postgres
@@ -222,7 +167,7 @@ def test_postgres_locking_an_order_leaves_its_customer_provider_and_module_unloc
         customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY
     )
 
-    with _locked_elsewhere(lambda: LOCKS_OF_AN_ORDER_WITH_ITS_RELATIONS[lock](order.pk)):
+    with locked_elsewhere(lambda: LOCKS_OF_AN_ORDER_WITH_ITS_RELATIONS[lock](order.pk)):
         with connection.cursor() as cursor:
             for table, pk in (
                 (Customer._meta.db_table, customer.pk),
@@ -247,7 +192,7 @@ def test_postgres_a_dispatch_round_skips_the_orders_another_round_is_claiming(se
         order_place(customer=customer, service_id=module_id, target=VIDEO_URL, quantity=QUANTITY)
         for _ in range(3)
     ]
-    with _locked_elsewhere(lambda: Order.objects.select_for_update().get(pk=orders[0].pk)):
+    with locked_elsewhere(lambda: Order.objects.select_for_update().get(pk=orders[0].pk)):
         claimed = order_services._dispatch_claim_due(timezone.now(), 10)
     assert claimed == [orders[1].pk, orders[2].pk]
     assert Order.objects.get(pk=orders[0].pk).dispatch_claimed_at is None
@@ -271,7 +216,7 @@ def _concurrent_unit_claims(seeded: None) -> None:
         with transaction.atomic(durable=True):
             return ledger_units_attribute(order=orders[i], provider=provider, unit_hashes=mine)
 
-    results = _run_concurrently(claim, threads=CLAIMANTS)
+    results = run_concurrently(claim, threads=CLAIMANTS)
 
     assert all(isinstance(r, int) for r in results), results
     assert DeliveredUnit.objects.count() == SHARED_UNITS  # every unit sold once

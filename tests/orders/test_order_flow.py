@@ -6,10 +6,11 @@ import hashlib
 from datetime import timedelta
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from doudesk.catalog.models import GrowthPlan
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
@@ -23,6 +24,7 @@ from doudesk.orders.models import (
 )
 from doudesk.orders.selectors import orders_dispatch_due
 from doudesk.providers.adapters.base import (
+    PlacedOrder,
     ProviderError,
     ProviderOrderStatus,
     ProviderRefillStatus,
@@ -30,7 +32,7 @@ from doudesk.providers.adapters.base import (
     ProviderStatus,
 )
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import VIDEO_URL, module_id
+from factories import ACCOUNT_URL, VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -279,6 +281,98 @@ def test_an_uncertain_placement_the_provider_never_got_is_sent_again(
     assert order.external_id == fake_adapter.placed[0]["id"]
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds[-3:] == ["dispatch_uncertain", "dispatch_retry", "dispatched"]
+
+
+def _during_the_provider_call(fake_adapter, step) -> None:
+    """Run ``step()`` once, while the provider call of the next placement is under way."""
+    place_now = fake_adapter.place
+
+    def slow_place(**kwargs):
+        fake_adapter.place = place_now
+        placed = place_now(**kwargs)
+        step()
+        return placed
+
+    fake_adapter.place = slow_place
+
+
+def _expire_claim(order: Order) -> None:
+    stale = timezone.now() - services.CLAIM_TTL - timedelta(seconds=1)
+    Order.objects.filter(pk=order.pk).update(dispatch_claimed_at=stale)
+
+
+def test_a_provider_call_that_outlives_its_claim_does_not_revive_a_cancelled_order(
+    customer, fake_adapter
+):
+    # The claim expired during a slow call and the customer cancelled (refunded in full): the
+    # provider's late order is stopped and recorded, not followed as if it were the customer's.
+    order = place(customer)
+
+    def cancel_after_the_claim_expired() -> None:
+        _expire_claim(order)
+        services.order_cancel(customer=customer, order_id=order.pk)
+
+    _during_the_provider_call(fake_adapter, cancel_after_the_claim_expired)
+    assert services.order_dispatch(order_id=order.pk) == "orphaned"
+    order.refresh_from_db()
+    (late,) = fake_adapter.placed
+    assert (order.status, order.external_id, order.refunded_fen) == ("canceled", "", 16_000)
+    assert fake_adapter.canceled == [late["id"]]
+    kinds = list(order.events.values_list("kind", flat=True))
+    assert kinds == ["placed", "canceled", "refunded", "dispatch_orphaned"]
+    assert order.events.get(kind="dispatch_orphaned").data == {
+        "provider": order.provider.code,
+        "provider_order": late["id"],
+        "stopped": True,
+    }
+    assert journal_total_fen() == 0
+
+
+def test_a_second_dispatch_after_the_claim_expired_leaves_one_provider_order_followed(
+    customer, fake_adapter
+):
+    order = place(customer)
+
+    def dispatch_again_after_the_claim_expired() -> None:
+        _expire_claim(order)
+        assert services.order_dispatch(order_id=order.pk) == "dispatched"
+
+    _during_the_provider_call(fake_adapter, dispatch_again_after_the_claim_expired)
+    assert services.order_dispatch(order_id=order.pk) == "orphaned"
+    first, second = fake_adapter.placed
+    order.refresh_from_db()
+    assert order.external_id == second["id"]  # the dispatch that still held its claim
+    assert fake_adapter.canceled == [first["id"]]  # the other is stopped, not left unpaid-for
+    assert list(order.events.filter(kind="dispatched").values_list("data", flat=True)) == [
+        {"provider": order.provider.code, "provider_order": second["id"]}
+    ]
+
+
+def test_one_provider_order_is_followed_by_one_order(customer, fake_adapter):
+    first, second = place(customer), place(customer)
+    services.order_dispatch(order_id=first.pk)
+    first.refresh_from_db()
+    # A provider that names an order of its own twice: the second customer order is not made to
+    # follow the first one's delivery; an operator checks it with the provider.
+    fake_adapter.place = lambda **_: PlacedOrder(first.external_id)
+    assert services.order_dispatch(order_id=second.pk) == "uncertain"
+    second.refresh_from_db()
+    assert (second.external_id, second.events.last().kind) == ("", "dispatch_uncertain")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Order.objects.filter(pk=second.pk).update(external_id=first.external_id)
+
+
+def test_cancelling_a_plan_skips_a_day_being_sent_and_cancels_the_rest(customer, fake_adapter):
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    group = services.growth_plan_order(customer=customer, plan=plan, target=ACCOUNT_URL)
+    days = list(group.orders.order_by("pk"))
+    # Day 5 came due after the plan's days were listed and a dispatch round is sending it.
+    Order.objects.filter(pk=days[4].pk).update(dispatch_claimed_at=timezone.now())
+    cancelled = services.order_group_cancel_scheduled(customer=customer, group_id=group.pk)
+    assert cancelled == 28  # days 2-30 but day 5; it used to stop at day 5 with an error
+    statuses = list(group.orders.order_by("pk").values_list("status", flat=True))
+    assert statuses == ["pending"] * 1 + ["canceled"] * 3 + ["pending"] + ["canceled"] * 25
+    assert journal_total_fen() == 0
 
 
 def test_dispatch_claims_only_a_due_order_nobody_holds(customer, fake_adapter):

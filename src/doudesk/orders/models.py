@@ -122,6 +122,13 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(delivered__lte=models.F("quantity")), name="order_delivered_le_qty"
             ),
+            # One provider order settles one customer order: the status sync looks orders up
+            # by it, so a second order following it would never hear of its delivery.
+            models.UniqueConstraint(
+                fields=["provider", "external_id"],
+                condition=~Q(external_id=""),
+                name="order_one_per_provider_order",
+            ),
         ]
         indexes = [
             # The orders not sent to their provider yet: what each dispatch round (and the
@@ -213,6 +220,8 @@ class Refill(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     #: When the status sync last asked the provider (None: never); it asks the oldest first.
     checked_at = models.DateTimeField(null=True, blank=True)
+    #: When a run of the refill task took it to send (see ``order_provider_refill``).
+    claimed_at = models.DateTimeField(null=True, blank=True)
 
     @property
     def is_final(self) -> bool:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
@@ -86,6 +87,8 @@ from doudesk.wallet.services import (
     platform_spec,
     provider_spec,
 )
+
+logger = logging.getLogger(__name__)
 
 # Orders not dispatched this long after placement are picked up again by the sync.
 REDISPATCH_AFTER = timedelta(seconds=30)
@@ -328,6 +331,25 @@ def order_place_idempotent(
     if existing is not None:
         return _replay(existing, fingerprint)
     customer_require_verified(customer)
+    try:
+        return _order_place_recorded(customer, key, fingerprint, params, render)
+    except DomainError:
+        # A retry sent while the first request was still running can be refused for what the
+        # first one did (the balance it spent, the quote it took): it gets the first answer.
+        existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+        raise
+
+
+def _order_place_recorded(
+    customer: Customer,
+    key: str,
+    fingerprint: str,
+    params: dict[str, Any],
+    render: Callable[[Order], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Place the order and record its answer under ``key`` in one transaction."""
     line = order_line_prepare(customer=customer, **params)
     try:
         with transaction.atomic(durable=True):
@@ -601,7 +623,7 @@ def orders_dispatch_round() -> dict[str, int]:
             counts["handed_on"] = len(claimed) - position
             break
         try:
-            outcome = _dispatch_claimed(order_id)
+            outcome = _dispatch_claimed(order_id, claimed_at)
         except ProviderError:
             order_dispatch_task.apply_async((order_id,), countdown=ROUND_RETRY_SECONDS)
             outcome = "retrying"
@@ -641,13 +663,14 @@ def order_dispatch(*, order_id: int) -> str:
 
     Raises :class:`ProviderError` for transient failures so the task retries.
     """
-    if not _dispatch_claim(order_id, timezone.now()):
+    claimed_at = timezone.now()
+    if not _dispatch_claim(order_id, claimed_at):
         return "skipped"
-    return _dispatch_claimed(order_id)
+    return _dispatch_claimed(order_id, claimed_at)
 
 
-def _dispatch_claimed(order_id: int) -> str:
-    """Send an order this caller has claimed to its provider; returns what happened.
+def _dispatch_claimed(order_id: int, claimed_at: datetime) -> str:
+    """Send an order this caller claimed at ``claimed_at`` to its provider; what happened.
 
     Raises :class:`ProviderError` for transient failures, after giving the claim back.
     """
@@ -669,21 +692,72 @@ def _dispatch_claimed(order_id: int) -> str:
             return "uncertain"
         Order.objects.filter(pk=order_id, external_id="").update(dispatch_claimed_at=None)
         raise
-    with transaction.atomic(durable=True):
-        # Only this claim sends the order, so nobody else sets its provider id: no lock needed.
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {connection.ops.quote_name(Order._meta.db_table)}"
-                " SET external_id = %s WHERE id = %s",
-                [placed.external_id, order_id],
+    try:
+        with transaction.atomic(durable=True):
+            if not _dispatch_record_sent(order_id, claimed_at, placed.external_id):
+                raise _ClaimLost
+            order.external_id = placed.external_id
+            record_event(
+                order,
+                "dispatched",
+                data={"provider": provider.code, "provider_order": placed.external_id},
             )
-        order.external_id = placed.external_id
+    except _ClaimLost:
+        _dispatch_orphaned(order, provider, placed.external_id)
+        return "orphaned"
+    except IntegrityError:
+        # The provider named an order of its own that another order already follows.
+        _dispatch_uncertain(order_id, f"provider order {placed.external_id} is taken")
+        return "uncertain"
+    return "dispatched"
+
+
+class _ClaimLost(Exception):
+    """The order changed hands while its provider call ran (see :func:`_dispatch_record_sent`)."""
+
+
+def _dispatch_record_sent(order_id: int, claimed_at: datetime, external_id: str) -> bool:
+    """Record the provider's order id if the order is still pending under this claim.
+
+    A provider call can outlive its claim (:data:`CLAIM_TTL`): the customer may then have
+    cancelled the order (refunded in full), or another dispatch sent it again. Written out, as
+    the claim is; returns whether the row was written.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {connection.ops.quote_name(Order._meta.db_table)} SET external_id = %s"
+            " WHERE id = %s AND status = %s AND external_id = %s AND dispatch_claimed_at = %s",
+            [
+                external_id,
+                order_id,
+                OrderStatus.PENDING.value,
+                "",
+                connection.ops.adapt_datetimefield_value(claimed_at),
+            ],
+        )
+        return cursor.rowcount == 1
+
+
+def _dispatch_orphaned(order: Order, provider: Provider, external_id: str) -> None:
+    """Ask the provider to stop an order it took under a lost claim, and record it for operators.
+
+    Nothing follows that provider order, so whatever it delivered would be paid to the provider
+    and charged to nobody.
+    """
+    try:
+        stopped = bool(adapter_for(provider).cancel([external_id]).get(external_id))
+    except ProviderError:
+        stopped = False
+    logger.warning(
+        "order %s: provider %s took order %s under a lost claim (cancel accepted: %s)",
+        order.pk, provider.code, external_id, stopped,
+    )  # fmt: skip
+    with transaction.atomic(durable=True):
         record_event(
             order,
-            "dispatched",
-            data={"provider": provider.code, "provider_order": placed.external_id},
+            "dispatch_orphaned",
+            data={"provider": provider.code, "provider_order": external_id, "stopped": stopped},
         )
-    return "dispatched"
 
 
 def _dispatch_uncertain(order_id: int, error: str) -> None:
@@ -722,9 +796,15 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
             )
         if external_id:
             _check_provider_order_free(order, external_id)
-            Order.objects.filter(pk=order_id).update(
-                external_id=external_id, dispatch_uncertain_at=None
-            )
+            try:
+                with transaction.atomic():
+                    Order.objects.filter(pk=order_id).update(
+                        external_id=external_id, dispatch_uncertain_at=None
+                    )
+            except IntegrityError:
+                # Another order took it since the check (two reconciles at once).
+                _check_provider_order_free(order, external_id)
+                raise
             order.external_id = external_id
             record_event(
                 order,
@@ -746,7 +826,11 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
 
 
 def _check_provider_order_free(order: Order, external_id: str) -> None:
-    """Refuse a provider order id another order already follows: one delivery would settle two."""
+    """Refuse a provider order id another order already follows: one delivery would settle two.
+
+    The constraint ``order_one_per_provider_order`` holds it when two take it at once; this
+    check names the order that has it.
+    """
     taken = (
         Order.objects.filter(provider_id=order.provider_id, external_id=external_id)
         .exclude(pk=order.pk)
@@ -930,37 +1014,42 @@ def order_apply_provider_status(
         return seen
     with transaction.atomic(durable=True):
         order = order_get_locked(order_id, related=("customer", "provider"))
-        if order.is_finished:
-            return order
-        status = _PROVIDER_TO_ORDER[report.status]
-        delivered = _delivered_from(order, report, status)
-        # No unit sold twice (issue 3): where the provider names the delivered units, only units
-        # attributed to this order alone are credited; duplicates become incidents, never pay.
-        if report.delivered_units:
-            credited = ledger_units_attribute(
-                order=order, provider=order.provider, unit_hashes=report.delivered_units
-            )
-            delivered = min(delivered, credited)
-        if status in TERMINAL_STATUSES:
-            cost = yuan_to_fen(report.charge) if report.charge is not None else 0
-            # Who stopped it short: the customer's cancel, or the provider (the page says so).
-            stopper = CUSTOMER_STOPPED if order.cancel_requested_at else PROVIDER_STOPPED
-            _settle(
-                order,
-                status,
-                delivered=delivered,
-                cost_fen=cost,
-                start_count=report.start_count,
-                reason="" if delivered >= order.quantity else stopper,
-            )
-            return order
-        delivered = max(delivered, order.delivered)
-        fields = _progress_fields(order, report, delivered)
-        if status != order.status and status != OrderStatus.PENDING:
-            transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
-        elif delivered != order.delivered or _start_count_news(order, report):
-            _progress_write(order, fields, unchanged_since_read=False)
+        return _apply_provider_status_locked(order, report)
+
+
+def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> Order:
+    """Apply ``report`` to ``order``, which the caller's transaction holds locked."""
+    if order.is_finished:
         return order
+    status = _PROVIDER_TO_ORDER[report.status]
+    delivered = _delivered_from(order, report, status)
+    # No unit sold twice (issue 3): where the provider names the delivered units, only units
+    # attributed to this order alone are credited; duplicates become incidents, never pay.
+    if report.delivered_units:
+        credited = ledger_units_attribute(
+            order=order, provider=order.provider, unit_hashes=report.delivered_units
+        )
+        delivered = min(delivered, credited)
+    if status in TERMINAL_STATUSES:
+        cost = yuan_to_fen(report.charge) if report.charge is not None else 0
+        # Who stopped it short: the customer's cancel, or the provider (the page says so).
+        stopper = CUSTOMER_STOPPED if order.cancel_requested_at else PROVIDER_STOPPED
+        _settle(
+            order,
+            status,
+            delivered=delivered,
+            cost_fen=cost,
+            start_count=report.start_count,
+            reason="" if delivered >= order.quantity else stopper,
+        )
+        return order
+    delivered = max(delivered, order.delivered)
+    fields = _progress_fields(order, report, delivered)
+    if status != order.status and status != OrderStatus.PENDING:
+        transition(order, status, kind="progress", data={"delivered": delivered}, **fields)
+    elif delivered != order.delivered or _start_count_news(order, report):
+        _progress_write(order, fields, unchanged_since_read=False)
+    return order
 
 
 def orders_sync(*, limit: int = 1000) -> dict[str, int]:
@@ -1034,7 +1123,14 @@ def order_group_cancel_scheduled(*, customer: Customer, group_id: int) -> int:
     waiting = orders_waiting_for_their_day(group_id=group_id).order_by("pk")
     count = 0
     for order_id in waiting.values_list("pk", flat=True):
-        order_cancel(customer=customer, order_id=order_id)
+        try:
+            order_cancel(customer=customer, order_id=order_id)
+        except DomainError as exc:
+            # A day that came due meanwhile and is being sent (or ended) has begun: it is not
+            # one of the days this stops, and the rest are still cancelled.
+            if exc.errors[0].code not in (Code.DISPATCHING, Code.ALREADY_FINISHED):
+                raise
+            continue
         count += 1
     return count
 
@@ -1148,14 +1244,27 @@ def order_refill(*, customer: Customer, order_id: int) -> Refill:
 
 
 def order_provider_refill(*, refill_id: int) -> str:
-    """Send a refill request to the provider once."""
+    """Send a refill request to the provider once; the provider's refill id ("" if not sent).
+
+    The run claims the refill first, as dispatch claims an order, so a second run at the same
+    time (a retried task) sends nothing; a failed call gives the claim back for the retry.
+    """
     refill = Refill.objects.select_related("order__provider").get(pk=refill_id)
     if refill.external_id:
         return refill.external_id
-    result = adapter_for(refill.order.provider).refill(refill.order.external_id)
-    Refill.objects.filter(pk=refill_id).update(
-        external_id=result.refill_id, status=RefillStatus.SENT
-    )
+    claimed_at = timezone.now()
+    unsent = Refill.objects.filter(pk=refill_id, external_id="")
+    claimed = unsent.filter(
+        Q(claimed_at__isnull=True) | Q(claimed_at__lt=claimed_at - CLAIM_TTL)
+    ).update(claimed_at=claimed_at)
+    if not claimed:
+        return ""
+    try:
+        result = adapter_for(refill.order.provider).refill(refill.order.external_id)
+    except Exception:
+        unsent.filter(claimed_at=claimed_at).update(claimed_at=None)
+        raise
+    unsent.update(external_id=result.refill_id, status=RefillStatus.SENT)
     return result.refill_id
 
 
@@ -1211,9 +1320,31 @@ def order_record_manual_delivery(
 
     A count below what is already recorded, or above the quantity, is a field error (delivered
     units are not taken back), and a finished order takes no more. ``cost`` (yuan, when the
-    delivery ends) is what the provider bills: it becomes the provider's payable.
+    delivery ends) is what the provider bills: it becomes the provider's payable. The checks and
+    the delivery run under the order's lock, so two operators recording at once cannot take back
+    units the other has just recorded.
     """
-    order = Order.objects.get(pk=order_id)
+    with transaction.atomic(durable=True):
+        order = order_get_locked(order_id, related=("customer", "provider"))
+        _check_manual_delivery(order, delivered=delivered, final=final, cost=cost)
+        remains = max(0, order.quantity - delivered)
+        if final:
+            status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
+        else:
+            status = ProviderStatus.IN_PROGRESS
+        report = ProviderOrderStatus(
+            external_id=order.external_id,
+            status=status,
+            remains=remains,
+            charge=cost if final else None,
+        )
+        return _apply_provider_status_locked(order, report)
+
+
+def _check_manual_delivery(
+    order: Order, *, delivered: int, final: bool, cost: Decimal | None
+) -> None:
+    """Refuse a manual delivery the order cannot take (see :func:`order_record_manual_delivery`)."""
     if order.is_finished:
         raise DomainError.single(
             "delivered",
@@ -1237,16 +1368,6 @@ def order_record_manual_delivery(
             f"Cannot record fewer than the {order.delivered} already delivered",
         )
     _check_manual_cost(order, delivered=delivered, final=final, cost=cost)
-    remains = max(0, order.quantity - delivered)
-    if final:
-        status = ProviderStatus.COMPLETED if remains == 0 else ProviderStatus.PARTIAL
-    else:
-        status = ProviderStatus.IN_PROGRESS
-    charge = cost if final else None
-    report = ProviderOrderStatus(
-        external_id=order.external_id, status=status, remains=remains, charge=charge
-    )
-    return order_apply_provider_status(order_id=order_id, report=report)
 
 
 def _check_manual_cost(order: Order, *, delivered: int, final: bool, cost: Decimal | None) -> None:
