@@ -252,8 +252,7 @@ def test_demo_account_refuses_a_balance_it_cannot_hold_exactly(balance, message)
 
 
 def test_demo_account_prints_one_json_line_with_a_working_key(tmp_path):
-    env = _env(tmp_path)
-    subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)
+    env = _env(tmp_path)  # a fresh data directory: it used to fail with "no such table"
     result = subprocess.run(
         [*DOUDESK, "demo-account", "--balance", "250"],
         env=env, capture_output=True, text=True, timeout=60, check=True,

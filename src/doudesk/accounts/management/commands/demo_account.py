@@ -2,6 +2,7 @@ import json
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from doudesk.accounts.demo import demo_account_create
@@ -31,4 +32,6 @@ class Command(BaseCommand):
         if amount != amount.quantize(Decimal("0.01")):
             raise CommandError("--balance must have at most two decimals (whole fen)")
         balance = yuan_to_fen(amount)
+        # A fresh DOUDESK_DATA_DIR has no tables yet: set the database up, as serve does.
+        call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(json.dumps(demo_account_create(balance_fen=balance), ensure_ascii=False))
