@@ -15,6 +15,7 @@ from ledger_testing import SIGNER
 
 from doudesk.catalog.models import ServiceModule
 from doudesk.ledger.tasks import ledger_sequence_task
+from doudesk.ledger.verify import verify_bundle
 from doudesk.orders import services as orders
 from doudesk.providers.adapters.base import ProviderStatus
 from factories import VIDEO_URL
@@ -110,6 +111,40 @@ def test_an_order_placed_over_http_is_proven_by_its_evidence_bundle(api, fake_ad
     assert out.getvalue().startswith("CONSISTENT")
 
 
+def test_the_bundle_lets_its_customer_check_the_placed_record_names_their_link(api, customer):
+    # The public leaf names the customer and the link by salted hashes; the customer's own
+    # bundle opens them, and the verifier checks them against the signed leaf.
+    order_id = place_over_http(api)
+    ledger_sequence_task.apply().get()
+    bundle = api.get(f"/api/v1/orders/{order_id}/evidence").json()
+    assert bundle["disclosure"] == {
+        "customer": customer.pk,
+        "salt": customer.ledger_salt,
+        "target": VIDEO_URL,
+    }
+    key = Client().get("/api/v1/ledger/public-key").content.decode().strip()
+    verified = verify_bundle(bundle, key)
+    assert (verified.ok, verified.target) == (True, VIDEO_URL)
+    assert verified.verdict("en").endswith(f"The placed record names the link {VIDEO_URL}.")
+    assert f"下单记录中的链接为 {VIDEO_URL}" in verified.verdict()
+
+    def problems(**disclosure) -> list[tuple[str, str]]:
+        changed = {**bundle, "disclosure": {**bundle["disclosure"], **disclosure}}
+        return [(p.field, p.code) for p in verify_bundle(changed, key).problems]
+
+    other_link = VIDEO_URL.replace("7", "8")
+    assert problems(target=other_link) == [("disclosure.target", "mismatch")]
+    assert problems(salt="guess") == [
+        ("disclosure.customer", "mismatch"),
+        ("disclosure.target", "mismatch"),
+    ]
+    assert problems(customer=customer.pk + 1) == [("disclosure.customer", "mismatch")]
+    assert problems(extra=1) == [("disclosure", "invalid")]
+    # Without it, a bundle still proves inclusion; it names no link.
+    private = {k: v for k, v in bundle.items() if k != "disclosure"}
+    assert (verify_bundle(private, key).ok, verify_bundle(private, key).target) == (True, None)
+
+
 def test_evidence_is_only_for_the_orders_own_customer(api, other_customer, api_key_for):
     order_id = place_over_http(api)
     ledger_sequence_task.apply().get()
@@ -130,6 +165,7 @@ def test_the_order_page_offers_the_bundle_as_a_download(api, customer, other_cus
     page = browser.get(f"/orders/{order_id}/")
     link = f"/orders/{order_id}/evidence.json"
     assert link.encode() in page.content
+    assert "存证包附有您的盐值" in page.content.decode()  # what sharing the bundle gives away
     download = browser.get(link)
     assert download.status_code == 200
     assert download["Content-Disposition"].startswith("attachment;")

@@ -370,6 +370,14 @@ class EvidenceEntryOut(Schema):
     audit_path: list[Hash]
 
 
+class EvidenceDisclosureOut(Schema):
+    """What the placed leaf names by salted hashes, opened for its customer to check."""
+
+    customer: int = Field(description="The customer's id; the leaf's customer is SHA-256(salt:id)")
+    salt: str = Field(description="The customer's log salt; keep it private")
+    target: str = Field(description="The order's link; the leaf's target is SHA-256(salt:link)")
+
+
 class EvidenceBundleOut(Schema):
     """An order's evidence bundle (version 1); ``doudesk verify`` checks it offline."""
 
@@ -379,6 +387,7 @@ class EvidenceBundleOut(Schema):
     tree_size: int
     root_hash: Hash
     entries: list[EvidenceEntryOut]
+    disclosure: EvidenceDisclosureOut
 
 
 class ErrorItemOut(Schema):

@@ -233,7 +233,8 @@ def ledger_evidence(*, order: Order) -> dict[str, Any]:
     """Build the evidence bundle (``doudesk.ledger.verify`` format, version 1) of an order.
 
     Every leaf of the order covered by the latest checkpoint, with its inclusion proof against
-    that checkpoint. Refuses with 409 while none of the order's leaves is published yet.
+    that checkpoint, and the disclosure that lets the customer check the ``placed`` leaf names
+    them and their link. Refuses with 409 while none of the order's leaves is published yet.
     """
     checkpoint = ledger_checkpoint_latest()
     leaves = list(
@@ -258,7 +259,14 @@ def ledger_evidence(*, order: Order) -> dict[str, Any]:
     for (index, text), ranges in zip(leaves, per_leaf, strict=True):
         entries.append((index, text.encode(), flat[pos : pos + len(ranges)]))
         pos += len(ranges)
-    return make_bundle(ledger_origin(), checkpoint.note, size, bytes(checkpoint.root), entries)
+    bundle = make_bundle(ledger_origin(), checkpoint.note, size, bytes(checkpoint.root), entries)
+    # The bundle is its customer's: it opens the hashes that name them and their link.
+    bundle["disclosure"] = {
+        "customer": order.customer_id,
+        "salt": order.customer.ledger_salt,
+        "target": order.target,
+    }
+    return bundle
 
 
 # --- audit ----------------------------------------------------------------------------------

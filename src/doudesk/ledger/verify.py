@@ -14,8 +14,15 @@ events are in the log unaltered. It is one JSON object (version 1)::
       "entries": [
         {"index": <int>, "leaf": "<the exact canonical JSON text hashed>",
          "leaf_hash": "<lowercase hex>", "audit_path": ["<lowercase hex>", ...]}
-      ]
+      ],
+      "disclosure": {"customer": <int>, "salt": "<the customer's log salt>", "target": "<link>"}
     }
+
+The optional ``disclosure`` opens what the ``placed`` leaf names only by salted hashes, so its
+customer can check the leaf is about their order and their link: the leaf's ``customer`` must
+be SHA-256 of ``salt:customer`` and its ``target`` SHA-256 of ``salt:target`` (or, for leaves
+written before targets were salted, of the link alone). Whoever holds the bundle learns the
+salt, and with it can test links against the customer's other leaves.
 
 Verification checks the checkpoint's Ed25519 signature, recomputes every leaf hash from the leaf
 text, checks each leaf is RFC 8785 canonical JSON, and verifies each inclusion proof (RFC 9162
@@ -30,6 +37,7 @@ any single bit of a bundle makes verification fail. Problems are reported as
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -45,6 +53,8 @@ BUNDLE_VERSION = 1
 """The evidence bundle format version this module writes and reads."""
 
 BUNDLE_KEYS = frozenset({"version", "origin", "checkpoint", "tree_size", "root_hash", "entries"})
+OPTIONAL_BUNDLE_KEYS = frozenset({"disclosure"})
+DISCLOSURE_KEYS = frozenset({"customer", "salt", "target"})
 ENTRY_KEYS = frozenset({"index", "leaf", "leaf_hash", "audit_path"})
 _HEX32 = re.compile(r"[0-9a-f]{64}")
 
@@ -163,6 +173,8 @@ class BundleResult(Verdict):
 
     checkpoint: Checkpoint | None = None
     entries: list[VerifiedEntry] = field(default_factory=list)
+    #: The link the placed record names, when the bundle discloses it and it matched.
+    target: str | None = None
 
     def verdict(self, language: str = "zh-hans") -> str:
         """Return a one-line human verdict in Chinese (default) or English."""
@@ -172,13 +184,20 @@ class BundleResult(Verdict):
             # Inclusion proofs show that each entry given is in the log, not that none is left
             # out: the verdict says so.
             if en:
+                named = (
+                    f" The placed record names the link {self.target}."
+                    if self.target is not None
+                    else ""
+                )
                 return (
                     f"VERIFIED: each of the {n} entries in this bundle is in the signed log "
                     f"(tree size {size}); proofs of inclusion do not show that none is missing."
+                    + named
                 )
+            named = f"下单记录中的链接为 {self.target}。" if self.target is not None else ""
             return (
                 f"验证通过：证据包中的 {n} 条记录均已收录于已签名的日志（树大小 {size}）；"
-                "包含证明不能证明没有记录被删去。"
+                "包含证明不能证明没有记录被删去。" + named
             )
         n = len(self.problems)
         if en:
@@ -342,7 +361,7 @@ def verify_bundle(
         return result
     verifier = _verifier(verifier_key, result)
     keys = set(bundle)
-    for key in sorted(keys - BUNDLE_KEYS):
+    for key in sorted(keys - BUNDLE_KEYS - OPTIONAL_BUNDLE_KEYS):
         result.add(key, "unknown_field", "未知字段", "unknown field")
     for key in sorted(BUNDLE_KEYS - keys):
         result.add(key, "missing", "缺少字段", "missing field")
@@ -390,9 +409,67 @@ def verify_bundle(
                 )
             if _is_int(index):
                 seen.add(index)
+    if result.ok and "disclosure" in bundle:
+        _check_disclosure(bundle["disclosure"], result)
     if not result.ok:
         result.entries = []
     return result
+
+
+def _sha256_hex(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _check_disclosure(disclosure: Any, result: BundleResult) -> None:
+    """Check a bundle's disclosure against the verified ``placed`` leaves it opens."""
+    if not isinstance(disclosure, dict) or set(disclosure) != DISCLOSURE_KEYS:
+        result.add(
+            "disclosure",
+            "invalid",
+            "披露信息须恰好包含 customer、salt、target",
+            "the disclosure must hold exactly customer, salt and target",
+        )
+        return
+    customer, salt, target = disclosure["customer"], disclosure["salt"], disclosure["target"]
+    if not _is_int(customer) or not isinstance(salt, str) or not isinstance(target, str):
+        result.add(
+            "disclosure",
+            "invalid",
+            "披露信息的类型不对（customer 为整数，salt 与 target 为文本）",
+            "the disclosure has the wrong types (customer an integer, salt and target text)",
+        )
+        return
+    placed = [
+        e.event
+        for e in result.entries
+        if isinstance(e.event, dict) and e.event.get("type") == "placed"
+    ]
+    if not placed:
+        result.add(
+            "disclosure",
+            "no_placed_record",
+            "证据包中没有下单记录，无法核对披露的链接",
+            "the bundle holds no placed record to check the disclosure against",
+        )
+        return
+    target_hashes = {_sha256_hex(f"{salt}:{target}"), _sha256_hex(target)} if target else {""}
+    for event in placed:
+        if event.get("customer") != _sha256_hex(f"{salt}:{customer}"):
+            result.add(
+                "disclosure.customer",
+                "mismatch",
+                "披露的客户与下单记录中的哈希不符",
+                "the disclosed customer does not match the hash in the placed record",
+            )
+        if event.get("target") not in target_hashes:
+            result.add(
+                "disclosure.target",
+                "mismatch",
+                "披露的链接与下单记录中的哈希不符",
+                "the disclosed link does not match the hash in the placed record",
+            )
+    if result.ok and target:
+        result.target = target
 
 
 def verify_consistency_checkpoints(

@@ -1,7 +1,9 @@
 """The transparency log over REST: checkpoint, public key, entries, proofs, order evidence.
 
 The log is public (no authentication); an order's evidence bundle is for its customer only.
-Proof answers use the field names of RFC 6962 / RFC 9162 clients, hashes in lowercase hex.
+Proof answers use the field names the ledger issue set (``leaf_index``, ``tree_size``,
+``audit_path`` as RFC 6962 names them; consistency as ``first``, ``second``, ``proof``),
+hashes in lowercase hex.
 """
 
 from __future__ import annotations
