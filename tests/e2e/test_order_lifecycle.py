@@ -8,13 +8,16 @@ and every journal entry balances.
 
 from __future__ import annotations
 
+import json
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 from django.db.models import Sum
 
 from doudesk.catalog.models import ServiceModule
+from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident, LogLeaf
 from doudesk.orders.models import Order
+from doudesk.providers.models import Provider
 from doudesk.wallet.models import JournalEntry, Leg
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from factories import VIDEO_URL
@@ -138,4 +141,29 @@ def test_a_failed_delivery_is_canceled_with_a_full_refund(platform, customer, ap
     assert final["refunded"] == final["held"] == placed["held"]
     assert fen(final["charge"]) == 0
     assert wallet_balances(customer=customer) == {"available_fen": START_FEN, "held_fen": 0}
+    assert_every_entry_balances()
+
+
+def test_a_provider_reporting_units_has_each_delivered_unit_attributed_once(
+    platform, customer, api_key_for
+):
+    # With the provider's unit reports switched on, the live platform (not only the tests'
+    # adapter) attributes every delivered unit to the order and commits to them in the log.
+    Provider.objects.filter(is_sandbox=True).update(reports_units=True)
+    plat = platform()
+    client = plat.client(api_key_for(customer))
+    placed = place(client, 1_000)
+
+    final = plat.wait_until_final(client, placed["id"])
+
+    assert (final["status"], final["delivered"]) == ("completed", 1_000)
+    order = Order.objects.get(pk=placed["id"])
+    assert DeliveredUnit.objects.filter(order=order).count() == 1_000
+    assert not DoubleSellingIncident.objects.exists()
+    leaves = [
+        json.loads(text)
+        for text in LogLeaf.objects.filter(order=order).values_list("leaf", flat=True)
+    ]
+    credited = [leaf["credited"] for leaf in leaves if leaf["type"] == "delivered_units"]
+    assert sum(credited) == 1_000
     assert_every_entry_balances()

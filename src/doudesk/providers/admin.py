@@ -48,7 +48,9 @@ class ProviderForm(forms.ModelForm):
 @admin.register(Provider)
 class ProviderAdmin(admin.ModelAdmin):
     form = ProviderForm
-    list_display = ("code", "name", "adapter", "is_sandbox", "active", "has_api_key")
+    list_display = (
+        "code", "name", "adapter", "is_sandbox", "active", "reports_units", "has_api_key",
+    )  # fmt: skip
 
     @admin.display(boolean=True, description=_("已设密钥"))
     def has_api_key(self, provider: Provider) -> bool:

@@ -26,6 +26,15 @@ class Provider(models.Model):
     #: :meth:`plain_api_key`, write it with :meth:`set_api_key`.
     api_key = models.TextField(_("服务商 API 密钥（加密）"), blank=True)
     active = models.BooleanField(_("启用"), default=True)
+    reports_units = models.BooleanField(
+        _("报告已交付单位"),
+        default=False,
+        help_text=_(
+            "服务商的状态应答列出已交付单位的哈希（如粉丝账号的哈希）时开启：每个单位在平台上只计入"
+            "一个订单，重复的记为重复销售事件且不计费。沙盒服务商可模拟此功能（每次查询返回订单的全部"
+            "单位，订单量大时较慢）。"
+        ),
+    )
 
     class Meta:
         verbose_name = _("服务商")

@@ -25,8 +25,14 @@ def adapter_for(provider: Provider) -> ProviderAdapter:
             raise ProviderRejected(
                 "the sandbox provider is disabled in production mode", code="provider_disabled"
             )
-        return SmmV2Adapter(sandbox_provider_url(), settings.SANDBOX_PROVIDER_KEY)
-    return SmmV2Adapter(provider.api_url, provider.plain_api_key())
+        return SmmV2Adapter(
+            sandbox_provider_url(),
+            settings.SANDBOX_PROVIDER_KEY,
+            request_units=provider.reports_units,
+        )
+    return SmmV2Adapter(
+        provider.api_url, provider.plain_api_key(), request_units=provider.reports_units
+    )
 
 
 #: Adapters whose providers an operator, not a status sync, answers for.
