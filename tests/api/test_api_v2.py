@@ -230,15 +230,15 @@ def test_refill_status_answers_in_the_conventions_words(
     fake_adapter.refill_statuses[external] = ProviderRefillStatus.COMPLETED
     services.refills_sync()
     assert v2(key, "refill_status", refill=refill_id) == {"status": "Completed"}
-    assert v2(key, "refill_status", refill=their_refill) == {"error": "Incorrect refill ID"}
-    assert v2(key, "refill_status", refill="x") == {"error": "Incorrect refill ID"}
+    assert v2(key, "refill_status", refill=their_refill) == {"error": "Refill not found"}
+    assert v2(key, "refill_status", refill="x") == {"error": "Refill not found"}
     assert v2(key, "refill_status", refills=f"{refill_id}, {their_refill},x") == [
         {"refill": int(refill_id), "status": "Completed"},
-        {"refill": their_refill, "status": {"error": "Incorrect refill ID"}},
-        {"refill": "x", "status": {"error": "Incorrect refill ID"}},
+        {"refill": their_refill, "status": {"error": "Refill not found"}},
+        {"refill": "x", "status": {"error": "Refill not found"}},
     ]
-    assert v2(key, "refill_status") == {"error": "Incorrect refill ID"}
-    assert v2(key, "refill_status", refills=" , ") == {"error": "Incorrect refill ID"}
+    assert v2(key, "refill_status") == {"error": "Refill not found"}
+    assert v2(key, "refill_status", refills=" , ") == {"error": "Refill not found"}
 
 
 @pytest.mark.parametrize(

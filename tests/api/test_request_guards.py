@@ -214,4 +214,4 @@ def test_v2_echoes_id_zero_as_a_number_like_every_other_id(key, sid, customer):
     answer = v2(key, "cancel", orders=f"0,{order.pk},x")
     assert [item["order"] for item in answer] == [0, order.pk, "x"]
     refills = v2(key, "refill_status", refills="0")
-    assert refills == [{"refill": 0, "status": {"error": "Incorrect refill ID"}}]
+    assert refills == [{"refill": 0, "status": {"error": "Refill not found"}}]

@@ -355,6 +355,7 @@ def test_add_without_an_order_id_may_have_been_applied(answer: Any) -> None:
         ("Incorrect order ID", "unknown_order"),
         ("Order cannot be canceled", "not_cancelable"),
         ("Incorrect refill ID", "unknown_refill"),
+        ("Refill not found", "unknown_refill"),
         ("You have active order with this link. Please wait", "invalid_link"),
         ("Something odd", "rejected"),
     ],

@@ -47,7 +47,7 @@ STATUS_WORDS = {
     OrderStatus.CANCELED: "Canceled",
 }
 
-INCORRECT_REFILL_ID = "Incorrect refill ID"
+REFILL_NOT_FOUND = "Refill not found"  # the convention's words for an unknown refill id
 REFILL_WORDS = {
     RefillStatus.REQUESTED: "Pending",
     RefillStatus.SENT: "Pending",
@@ -237,7 +237,7 @@ def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
     if "refills" in data:
         ids = _parse_ids(data["refills"], "refills")
         if not ids:
-            return {"error": INCORRECT_REFILL_ID}
+            return {"error": REFILL_NOT_FOUND}
         found = selectors.refills_by_ids(
             customer=customer, ids=[i for i in map(ascii_id, ids) if i is not None]
         )
@@ -245,13 +245,13 @@ def _refill_status(customer: Customer, data: dict[str, str]) -> Any:
         for raw in ids:
             pk = ascii_id(raw)
             refill = found.get(pk) if pk is not None else None
-            status = REFILL_WORDS[refill.status] if refill else {"error": INCORRECT_REFILL_ID}
+            status = REFILL_WORDS[refill.status] if refill else {"error": REFILL_NOT_FOUND}
             answer.append({"refill": _id_echo(raw), "status": status})
         return answer
     pk = ascii_id(data.get("refill", "").strip())
     refill = selectors.refills_by_ids(customer=customer, ids=[pk]).get(pk) if pk else None
     if refill is None:
-        return {"error": INCORRECT_REFILL_ID}
+        return {"error": REFILL_NOT_FOUND}
     return {"status": REFILL_WORDS[refill.status]}
 
 

@@ -104,7 +104,7 @@ ERR_ORDER = "Incorrect order ID"
 ERR_TOO_MANY = f"Too many IDs (max {MAX_IDS})"
 ERR_NOT_CANCELABLE = "Order cannot be canceled"
 ERR_NOT_REFILLABLE = "Order is not eligible for refill"
-ERR_REFILL = "Incorrect refill ID"
+ERR_REFILL = "Refill not found"
 
 
 @dataclass(frozen=True)
