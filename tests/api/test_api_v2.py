@@ -360,7 +360,9 @@ def test_add_without_money_or_verification_is_an_error(seeded, api_key_for, sid,
 def test_add_beyond_the_balance_is_an_error(key, customer, sid, counts):
     before = counts(customer)
     answer = v2_en(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=100_000)
-    assert answer["error"].startswith("balance: Insufficient balance")
+    # The convention's words, which reseller panels recognise, in either language.
+    assert answer == {"error": "Not enough funds on balance"}
+    assert v2(key, "add", service=sid("plays"), link=VIDEO_URL, quantity=100_000) == answer
     assert counts(customer) == before
 
 

@@ -31,6 +31,7 @@ from doudesk.textinput import (
     json_depth,
     unstorable_text,
 )
+from doudesk.wallet.error_codes import WalletErrorCode
 from doudesk.wallet.money import rate_str, yuan_str
 from doudesk.wallet.selectors import wallet_balances
 
@@ -66,8 +67,15 @@ def _error(message: str) -> JsonResponse:
 V2_FIELDS = {"service_id": "service", "target": "link"}
 
 
+#: Refusals reseller panels recognise by the convention's exact words, in any language.
+CONVENTION_WORDS = {WalletErrorCode.INSUFFICIENT_BALANCE: "Not enough funds on balance"}
+
+
 def _domain_message(exc: DomainError) -> str:
     lang = get_language() or "zh-hans"
+    for error in exc.errors:
+        if error.code in CONVENTION_WORDS:
+            return CONVENTION_WORDS[error.code]
     return "; ".join(f"{V2_FIELDS.get(e.field, e.field)}: {e.message(lang)}" for e in exc.errors)
 
 
