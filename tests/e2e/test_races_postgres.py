@@ -35,6 +35,23 @@ pytestmark = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _nothing_sent_to_the_broker(monkeypatch) -> None:
+    """Keep the orders' tasks off the broker: each race is run by the test's threads alone.
+
+    These tests commit, so a placement would send a dispatch round that any worker on the
+    broker could take and run against the test database in the middle of a race.
+    """
+    from doudesk.orders.tasks import (
+        order_dispatch_task,
+        order_refill_task,
+        orders_dispatch_round_task,
+    )
+
+    for task in (orders_dispatch_round_task, order_dispatch_task, order_refill_task):
+        monkeypatch.setattr(task, "apply_async", lambda *_, **__: None)
+
+
 def test_postgres_a_manual_delivery_is_checked_against_a_count_recorded_meanwhile(customer):
     # Operator B saves "1 delivered, final" while operator A's save of 2 delivered is under
     # way: B must see A's count, not take back a unit A recorded (and refund it).
@@ -114,10 +131,7 @@ def test_postgres_retries_of_one_request_at_once_all_get_the_first_answer(seeded
     assert journal_total_fen() == 0
 
 
-def test_postgres_two_runs_of_a_refill_task_send_one_refill(customer, fake_adapter, monkeypatch):
-    from doudesk.orders.tasks import order_refill_task
-
-    monkeypatch.setattr(order_refill_task, "apply_async", lambda *_, **__: None)
+def test_postgres_two_runs_of_a_refill_task_send_one_refill(customer, fake_adapter):
     order = services.order_place(
         customer=customer, service_id=module_id("likes"), target=VIDEO_URL, quantity=100
     )
