@@ -70,6 +70,19 @@ def test_the_page_speaks_english(web):
     assert "均衡" not in page
 
 
+def test_the_page_says_what_it_assumed_and_keeps_the_deadline_as_given(web):
+    # The API's notes used to reach no page: a need with no clear goal was planned for general
+    # growth without a word, and a 2.5-hour deadline read "3 小时内".
+    page = web.post(
+        "/plans/", {"action": "plan", "need": "asdf qwer", "budget": "500", "deadline_hours": "2.5"}
+    ).content.decode()
+    assert 'data-code="no_goal_recognised">没有识别出明确目标，按综合增长' in page
+    assert "2.5 小时内" in page
+    web.cookies["django_language"] = "en"
+    page = web.post("/plans/", {"action": "plan", "need": "asdf qwer", "budget": "500"})
+    assert "No clear goal recognised; planning for general growth" in page.content.decode()
+
+
 def test_ordering_a_plan_in_one_click_places_one_group(web, customer, counts):
     form, _ = first_plan_order(web, "视频播放和点赞，预算200元", target=VIDEO_URL)
     items, total = json.loads(form["items"]), form["total"]

@@ -260,6 +260,21 @@ def test_unknown_audience_values_are_field_errors(audience: dict, field: str) ->
     assert [e.field for e in exc.value.errors] == [field]
     assert exc.value.errors[0].message_zh
     assert exc.value.errors[0].message_en
+    assert "、" not in exc.value.errors[0].message_en  # English lists take commas
+
+
+def test_notes_carry_both_languages_as_error_items_do() -> None:
+    notes = understand("asdf qwer", budget=100, now=NOW, language="en").as_dict()["notes"]
+    assert notes == [
+        {
+            "code": "no_goal_recognised",
+            "message": "No clear goal recognised; planning for general growth (followers, "
+            "plays, likes).",
+            "message_zh": "没有识别出明确目标，按综合增长（涨粉、播放、点赞）规划。",
+            "message_en": "No clear goal recognised; planning for general growth (followers, "
+            "plays, likes).",
+        }
+    ]
 
 
 def test_a_need_longer_than_twenty_thousand_characters_is_refused() -> None:

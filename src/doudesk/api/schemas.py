@@ -168,10 +168,15 @@ class TopUpOut(Schema):
 
 
 class NoteOut(Schema):
-    """Something understood with a caveat (an override, an assumption)."""
+    """Something understood with a caveat (an override, an assumption).
+
+    ``message`` is in the answer's language; both languages follow, as in error items.
+    """
 
     code: str
     message: str
+    message_zh: str
+    message_en: str
 
 
 class AudienceOut(Schema):

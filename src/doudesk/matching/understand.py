@@ -286,7 +286,15 @@ class Understood:
             "target": self.target,
             "target_kind": self.target_kind,
             "urgent": self.urgent,
-            "notes": [{"code": n.code, "message": n.message(self.language)} for n in self.notes],
+            "notes": [
+                {
+                    "code": n.code,
+                    "message": n.message(self.language),
+                    "message_zh": n.message_zh,
+                    "message_en": n.message_en,
+                }
+                for n in self.notes
+            ],
         }
 
 
@@ -518,13 +526,14 @@ def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
             else:
                 dims[dim].add(found)
         if unknown:
-            allowed = "、".join(lex.slugs[dim][:8])
+            examples = lex.slugs[dim][:8]
             errors.append(
                 FieldError(
                     f"audience.{key}",
                     "unknown_value",
-                    f"不支持的受众取值：{'、'.join(unknown)}（可选如：{allowed}…）。",
-                    f"Unknown audience value(s): {', '.join(unknown)} (e.g. {allowed}…).",
+                    f"不支持的受众取值：{'、'.join(unknown)}（可选如：{'、'.join(examples)}…）。",
+                    f"Unknown audience value(s): {', '.join(unknown)} "
+                    f"(e.g. {', '.join(examples)}…).",
                 )
             )
     if errors:
