@@ -17,7 +17,11 @@ from doudesk.catalog.models import (
     Package,
     ServiceModule,
 )
-from doudesk.catalog.promotion import valid_duration, validate_promotion_options
+from doudesk.catalog.promotion import (
+    duration_within,
+    valid_duration,
+    validate_promotion_options,
+)
 from doudesk.catalog.seed import seed_demo
 from doudesk.catalog.services import module_check_channel, module_save, quantity_errors
 from doudesk.errors import DomainError
@@ -178,6 +182,16 @@ def test_sold_durations_are_accepted(hours):
         validate_promotion_options({"duration_hours": hours}, official=True)["duration_hours"]
         == hours
     )
+
+
+@pytest.mark.parametrize(
+    ("deadline", "duration"),
+    [(0.5, 2), (2, 2), (5.9, 2), (6, 6), (11, 6), (12, 12), (23.9, 12), (24, 24), (35.9, 24),
+     (36, 36), (100, 96), (720, 720), (8760, 720)],
+)  # fmt: skip
+def test_the_longest_sold_duration_within_a_deadline(deadline, duration):
+    assert duration_within(deadline) == duration
+    assert valid_duration(duration)
 
 
 @pytest.mark.parametrize("hours", [0, 1, 3, 5, 18, 30, 25, 732, 744, -12])

@@ -148,6 +148,31 @@ def test_ordering_a_plan_places_one_group_with_one_hold(api, customer, counts):
     assert after["orders"] - before["orders"] == len(plan["items"])
 
 
+@pytest.mark.parametrize(("deadline", "duration"), [(None, 24), (12, 12), (7.5, 6), (50, 48)])
+def test_an_ordered_plan_promotes_within_its_deadline(api, customer, deadline, duration):
+    # Orders of a plan "within 12 hours" used to run the channel's default 24-hour promotion.
+    need = {"need": "视频播放和点赞，预算200元", "target": VIDEO_URL, "deadline_hours": deadline}
+    plans = post(api, "/plans", need).json()
+    assert plans["understood"]["deadline_hours"] == deadline
+    plan = plans["plans"][0]
+    items = [{"service_id": i["service_id"], "quantity": i["quantity"]} for i in plan["items"]]
+    order = {"items": items, "target": VIDEO_URL, "total": plan["total"]}
+    r = post(api, "/plans/order", {**order, "deadline_hours": deadline})
+    assert r.status_code == 201, r.content
+    group = r.json()["group_id"]
+    orders = Order.objects.filter(group_id=group, module__channel="official_promotion")
+    assert orders.exists()
+    assert {o.options["duration_hours"] for o in orders} == {duration}
+
+
+def test_a_bad_deadline_on_an_ordered_plan_is_a_field_error(api, customer, sid, counts):
+    before = counts(customer)
+    body = {"items": [{"service_id": sid("plays"), "quantity": 1000}], "target": VIDEO_URL}
+    r = post(api, "/plans/order", {**body, "deadline_hours": -3}, **EN)
+    assert_field_error(r, 400, "deadline_hours", lang="en")
+    assert counts(customer) == before
+
+
 def test_ordering_with_a_stale_total_is_a_conflict_and_writes_nothing(api, customer, sid, counts):
     before = counts(customer)
     r = post(

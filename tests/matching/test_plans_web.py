@@ -113,6 +113,16 @@ def test_a_plan_ordered_from_the_page_keeps_the_audience_of_the_need(web, custom
         assert order.options["regions"] == ["chengdu"]
 
 
+def test_a_plan_ordered_from_the_page_promotes_within_the_needs_deadline(web, customer):
+    form, page = first_plan_order(web, "视频播放和点赞，预算200元，12小时内", target=VIDEO_URL)
+    deadline = re.search(r'name="plan_deadline_hours" value="([^"]*)"', page).group(1)
+    assert float(deadline) == 12  # read from the need's text
+    r = web.post("/plans/", {**form, "plan_deadline_hours": deadline, "plan_target": VIDEO_URL})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    promoted = Order.objects.filter(customer=customer, module__channel="official_promotion")
+    assert {o.options["duration_hours"] for o in promoted} == {12}
+
+
 @pytest.mark.parametrize(
     ("data", "text_zh", "text_en"),
     [

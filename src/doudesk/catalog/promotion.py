@@ -29,9 +29,22 @@ MAX_LIST_ITEMS = 20
 KNOWN_KEYS = {"objective", "audience", "gender", "ages", "regions", "interests", "duration_hours"}
 
 
+SHORT_DURATIONS = (2, 6, 12, 24)
+
+
 def valid_duration(hours: int) -> bool:
     """Whether ``hours`` is a duration the promotion channel sells."""
-    return hours in (2, 6, 12, 24) or (hours % 12 == 0 and 24 < hours <= MAX_DURATION_HOURS)
+    return hours in SHORT_DURATIONS or (hours % 12 == 0 and 24 < hours <= MAX_DURATION_HOURS)
+
+
+def duration_within(hours: float) -> int:
+    """Return the longest duration the channel sells that ends within ``hours``.
+
+    The shortest it sells (2 h) when ``hours`` is shorter still.
+    """
+    if hours >= SHORT_DURATIONS[-1]:
+        return min(MAX_DURATION_HOURS, int(hours // 12) * 12)
+    return max((d for d in SHORT_DURATIONS if d <= hours), default=SHORT_DURATIONS[0])
 
 
 def _err(key: str, zh: str, en: str) -> FieldError:

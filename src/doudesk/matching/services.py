@@ -28,6 +28,7 @@ from doudesk.accounts.models import Customer
 from doudesk.accounts.services import customer_require_verified
 from doudesk.catalog import targets as catalog_targets
 from doudesk.catalog.models import Channel
+from doudesk.catalog.promotion import duration_within
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
 from doudesk.matching.offers import Audience, Catalogue
@@ -36,6 +37,7 @@ from doudesk.matching.selectors import UNAVAILABLE_FEN, matching_catalogue, plan
 from doudesk.matching.understand import (
     goal_weights_not_an_object,
     parse_audience_field,
+    parse_deadline_field,
     understand,
 )
 from doudesk.orders.models import OrderGroup
@@ -168,11 +170,24 @@ def _targets(raw: Any) -> dict[str, str]:
     return {kind: link.strip() for kind, link in raw.items() if link.strip()}
 
 
-def _options(module_channel: str, audience: Audience) -> dict[str, Any] | None:
-    """Promotion options that carry the planned audience to an official-promotion order."""
-    if module_channel != Channel.OFFICIAL_PROMOTION or audience.is_empty():
+def _options(
+    module_channel: str, audience: Audience, deadline_hours: float | None
+) -> dict[str, Any] | None:
+    """Promotion options carrying the plan's audience and deadline to an official-promotion order.
+
+    Its targeting, and a promotion that ends within the deadline (else the channel's default of
+    24 hours).
+    """
+    if module_channel != Channel.OFFICIAL_PROMOTION:
         return None
-    options: dict[str, Any] = {"audience": "custom"}
+    if deadline_hours is None and audience.is_empty():
+        return None
+    options: dict[str, Any] = {}
+    if deadline_hours is not None:
+        options["duration_hours"] = duration_within(deadline_hours)
+    if audience.is_empty():
+        return options
+    options["audience"] = "custom"
     if len(audience.genders) == 1:
         options["gender"] = next(iter(audience.genders))
     if audience.ages:
@@ -229,6 +244,7 @@ def plan_order(
     targets: Any = None,
     audience: Any = None,
     total: Any = None,
+    deadline_hours: Any = None,
 ) -> OrderGroup:
     """Place a plan as a group of orders in one transaction with one hold of its total.
 
@@ -238,11 +254,14 @@ def plan_order(
     falls back to ``target``); ``audience`` (optional) is passed to official-promotion modules
     as targeting options; ``total`` (optional, yuan) is the total the customer saw: if today's
     prices differ, a 409 on ``total`` carries the fresh total and nothing is written.
+    ``deadline_hours`` (optional, the plan's ``understood.deadline_hours``) makes its
+    official-promotion orders run a promotion that ends within it.
     """
     customer_require_verified(customer)
     pairs = _items(items)
     per_kind = _targets(targets)
     parsed_audience = parse_audience_field(audience) if audience else Audience()
+    deadline = parse_deadline_field(deadline_hours) if deadline_hours not in (None, "") else None
     current = matching_catalogue()
     errors: list[FieldError] = []
     lines: list[OrderLine] = []
@@ -263,7 +282,7 @@ def plan_order(
                 module=module,
                 target=(link if own_link is None else own_link) if takes_link else "",
                 quantity=qty,
-                options=_options(module.channel, parsed_audience),
+                options=_options(module.channel, parsed_audience, deadline),
             )
         except DomainError as exc:
             for e in exc.errors:

@@ -3,8 +3,8 @@
 Ordering is stateless: send back the chosen plan's ``items`` (``service_id`` + ``quantity``), the
 ``target`` link (or ``targets``, one link per kind, for items that take different kinds: each
 plan item names its ``target_kind``) and, to be sure the price has not moved, the ``total`` the
-plan showed; the plan becomes a group of orders placed in one transaction with one hold of its
-total.
+plan showed, and the plan's ``deadline_hours`` so its promotions end within it; the plan becomes
+a group of orders placed in one transaction with one hold of its total.
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ class PlanOrderIn(Schema):
     targets: dict[str, Any] | None = None
     audience: dict[str, Any] | None = None
     total: NumberOrText = None
+    deadline_hours: NumberOrText = None
 
 
 @router.post("/plans", response=answers(PlansOut, 400, 401))
@@ -65,6 +66,7 @@ def plans_order(request: HttpRequest, payload: PlanOrderIn) -> Status[dict[str, 
         targets=payload.targets,
         audience=payload.audience,
         total=payload.total,
+        deadline_hours=payload.deadline_hours,
     )
     orders = list(group.orders.order_by("pk"))
     return Status(

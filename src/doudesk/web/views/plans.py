@@ -92,6 +92,7 @@ def plans(request: HttpRequest) -> HttpResponse:
                 targets=_typed_links(request),
                 audience=_json(request.POST.get("audience", ""), "audience"),
                 total=request.POST.get("total") or None,
+                deadline_hours=request.POST.get("plan_deadline_hours") or None,
             )
         except DomainError as exc:
             by_field = field_errors(exc)
