@@ -82,6 +82,22 @@ def test_an_order_nested_past_the_limit_is_refused_and_writes_nothing(api, sid, 
     assert counts(customer) == before
 
 
+@pytest.mark.parametrize("path", ["/plans", "/orders", "/quotes", "/plans/order"])
+@pytest.mark.parametrize("body", ["[]", '"text"', "5", "true", ' [{"service_id": 1}]'])
+def test_a_json_body_that_is_not_an_object_is_refused_as_such(api, customer, counts, path, body):
+    # It used to be read as an empty object: "budget missing", "service_id required".
+    before = counts(customer)
+    response = api.post(V1 + path, data=body, content_type="application/json")
+    assert v1_error(response, 422) | {"message": ""} == {
+        "field": "body",
+        "code": "not_an_object",
+        "message": "",
+        "message_zh": "请求内容须为 JSON 对象（{...}）",
+        "message_en": "The request body must be a JSON object ({...})",
+    }
+    assert counts(customer) == before
+
+
 @pytest.mark.parametrize("field", ["quote_id", "target"])
 def test_a_lone_surrogate_is_refused_by_field_and_writes_nothing(api, sid, customer, counts, field):
     # JSON's "\ud800" decodes to a string no database can store as UTF-8.

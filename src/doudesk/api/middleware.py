@@ -131,7 +131,10 @@ def _input_error(request: HttpRequest) -> DomainError | None:
         if (request.content_type or "") in FORM_TYPES:
             found = _unstorable_field(request.POST)  # file contents are not form fields
             return None if found is None else DomainError(unstorable_text_error(*found))
-        return _json_body_error(request.body)
+        error = _json_body_error(request.body)
+        if error is None and request.path.startswith(V1):
+            error = _not_an_object(request.body)
+        return error
     except RequestDataTooBig:
         return _too_large()
     except (TooManyFieldsSent, TooManyFilesSent):
@@ -155,6 +158,27 @@ def _json_body_error(body: bytes) -> DomainError | None:
         return _too_deep()
     found = unstorable_text(data)
     return None if found is None else DomainError(unstorable_text_error(*found))
+
+
+def _not_an_object(body: bytes) -> DomainError | None:
+    """Refuse a JSON array, text, number or boolean as a v1 body: every v1 body is an object.
+
+    Read as an object, it would have lost every field and drawn errors about missing ones.
+    An empty body and ``null`` stand for no body, as before.
+    """
+    if body.lstrip()[:1] in (b"", b"{", b"n"):
+        return None
+    try:
+        json.loads(body)
+    except (ValueError, RecursionError):
+        return None  # not JSON: the API answers in its own words
+    return DomainError.single(
+        "body",
+        "not_an_object",
+        "请求内容须为 JSON 对象（{...}）",
+        "The request body must be a JSON object ({...})",
+        status=422,  # valid JSON of the wrong shape, as a field of the wrong type is
+    )
 
 
 def _unstorable_field(fields: QueryDict) -> tuple[str, str] | None:
