@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 
 from doudesk.accounts.models import ApiKey
+from doudesk.catalog.models import Package
 from doudesk.orders import services
 from doudesk.orders.models import IdempotencyRecord, Order, OrderStatus, Refill
 from doudesk.pricing.services import pricing_publish_all
@@ -281,6 +282,31 @@ def test_wallet_shows_balance_held_and_journal(api, customer, sid):
     wallet = api.get(V1 + "/wallet").json()
     assert (wallet["balance"], wallet["held"], wallet["currency"]) == ("992.00", "8.00", "CNY")
     assert [leg["amount"] for leg in wallet["journal"]] == ["-8.00", "1000.00"]
+
+
+def test_the_wallet_journal_speaks_the_requests_language(api, customer, sid):
+    # Memos are stored in Chinese; an English client used to get them as stored.
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    services.order_cancel(customer=customer, order_id=order.pk)
+    group = services.package_order(
+        customer=customer, package=Package.objects.get(code="starter"), target=VIDEO_URL
+    )
+
+    def memos(**headers: str) -> list[str]:
+        return [leg["memo"] for leg in api.get(V1 + "/wallet", headers=headers).json()["journal"]]
+
+    assert memos()[:3] == [
+        f"{group.label} 冻结",
+        f"订单 #{order.pk} 结算",
+        f"订单 #{order.pk} 冻结",
+    ]
+    assert memos(**{"Accept-Language": "en"})[:3] == [
+        f"Hold for {group.label_en}",
+        f"Settlement of order #{order.pk}",
+        f"Hold for order #{order.pk}",
+    ]
 
 
 def test_topup_opens_a_pending_payment_with_a_pay_url(api, customer):

@@ -11,7 +11,9 @@ from ninja import Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.schemas import TopUpOut, WalletOut, answers
+from doudesk.orders.selectors import group_hold_labels_en
 from doudesk.wallet import selectors
+from doudesk.wallet.memos import entry_memo
 from doudesk.wallet.money import yuan_str
 from doudesk.wallet.services import topup_amount_fen, topup_create
 
@@ -26,6 +28,8 @@ class TopUpIn(Schema):
 def wallet_get(request: HttpRequest) -> dict[str, Any]:
     """Available and held balance, and the latest journal lines."""
     balances = selectors.wallet_balances(customer=request.auth)
+    legs = list(selectors.wallet_journal(customer=request.auth))
+    labels = group_hold_labels_en(customer=request.auth, refs=[leg.entry.ref for leg in legs])
     return {
         "balance": yuan_str(balances["available_fen"]),
         "held": yuan_str(balances["held_fen"]),
@@ -34,11 +38,12 @@ def wallet_get(request: HttpRequest) -> dict[str, Any]:
             {
                 "entry": leg.entry_id,
                 "kind": leg.entry.kind,
-                "memo": leg.entry.memo,
+                # In the request's language, as the web statement shows it.
+                "memo": entry_memo(leg.entry, group_label_en=labels.get(leg.entry.ref)),
                 "amount": yuan_str(leg.amount_fen),
                 "at": leg.entry.created_at.isoformat(),
             }
-            for leg in selectors.wallet_journal(customer=request.auth)
+            for leg in legs
         ],
     }
 

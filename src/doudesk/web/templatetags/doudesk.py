@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from doudesk.catalog.audience import audience_names
 from doudesk.languages import english_active
 from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
+from doudesk.wallet.memos import entry_memo
 from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
 
 register = template.Library()
@@ -231,43 +232,11 @@ def event_label(kind: str) -> str:
     return str(EVENT_LABELS.get(kind, kind))
 
 
-def _settlement_memo(entry: Any) -> str:
-    """Name what a settlement did: what the order cost in the end, and what came back.
-
-    From the entry's movements of the customer's balances, which ``wallet_statement`` adds to
-    each entry: the whole hold is released, the refund goes back to the available balance, the
-    rest was paid.
-    """
-    refund = entry.cash_fen
-    paid = -entry.held_fen - refund
-    values = {"id": entry.order_id, "paid": yuan_label(paid), "refund": yuan_label(refund)}
-    if refund:
-        return gettext("订单 #%(id)s 结算：实付 %(paid)s，退款 %(refund)s") % values
-    return gettext("订单 #%(id)s 结算：实付 %(paid)s") % values
-
-
 @register.filter
 def journal_memo(entry: Any, group_labels_en: Mapping[str, str] | None = None) -> str:
-    """Describe a journal entry in the active language.
+    """Describe a statement entry (``wallet_statement``) in the active language.
 
-    Memos are stored in Chinese when the entry is written; the well-known kinds are rebuilt from
-    the entry's kind, order and reference so the English page does not show Chinese text (a
-    settlement's from its movements too, as ``wallet_statement`` reads the entries). A
-    group's hold names the group by its English label from ``group_labels_en`` (keyed by the
-    entry's ref) on an English page. Anything else falls back to the stored memo.
+    ``group_labels_en`` holds the English labels of group holds, keyed by the entry's ref.
     """
-    memo = entry.memo or ""
-    if entry.order_id is not None and entry.kind == "order_hold":
-        return gettext("订单 #%(id)s 冻结") % {"id": entry.order_id}
-    if entry.order_id is not None and entry.kind == "order_settle":
-        return _settlement_memo(entry)
-    if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
-        return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
-    if entry.ref.startswith("demo-credit:"):
-        return gettext("沙盒演示额度")
-    if entry.ref.startswith("group:") and memo.endswith(" 冻结"):
-        label = memo.removesuffix(" 冻结")
-        if english_active():
-            label = (group_labels_en or {}).get(entry.ref) or label
-        return gettext("%(label)s 冻结") % {"label": label}
-    return memo
+    label = (group_labels_en or {}).get(entry.ref)
+    return entry_memo(entry, group_label_en=label, movements=True)
