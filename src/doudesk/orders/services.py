@@ -327,19 +327,27 @@ def order_place_idempotent(
             "Idempotency-Key must be 1-255 characters",
         )
     fingerprint = request_fingerprint(params)
-    existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
-    if existing is not None:
-        return _replay(existing, fingerprint)
+    answer = _recorded_answer(customer, key, fingerprint)
+    if answer is not None:
+        return answer
     customer_require_verified(customer)
     try:
         return _order_place_recorded(customer, key, fingerprint, params, render)
     except DomainError:
         # A retry sent while the first request was still running can be refused for what the
         # first one did (the balance it spent, the quote it took): it gets the first answer.
-        existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint)
+        answer = _recorded_answer(customer, key, fingerprint)
+        if answer is not None:
+            return answer
         raise
+
+
+def _recorded_answer(
+    customer: Customer, key: str, fingerprint: str
+) -> tuple[int, dict[str, Any]] | None:
+    """Return the answer recorded under ``key`` (see :func:`_replay`), or None if there is none."""
+    existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
+    return None if existing is None else _replay(existing, fingerprint)
 
 
 def _order_place_recorded(
@@ -364,9 +372,9 @@ def _order_place_recorded(
             )
             return 201, body
     except IntegrityError as exc:
-        existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
-        if existing is not None:
-            return _replay(existing, fingerprint)
+        answer = _recorded_answer(customer, key, fingerprint)
+        if answer is not None:
+            return answer
         raise _quote_conflict(exc, line) from exc
 
 
