@@ -531,3 +531,55 @@ def test_goal_weights_steer_the_plan(api, customer):
     r = post(api, "/plans", {"need": "涨粉和播放", "budget": 500, "goal_weights": {"plays": 1}})
     assert r.status_code == 200, r.content
     assert r.json()["understood"]["intents"] == {"plays": 1.0}
+
+
+@pytest.mark.parametrize(
+    ("need", "named", "passed_over"),
+    [
+        ("想做一份竞品分析报告，预算2000元", "competitor-report", "account-report"),
+        ("a competitor analysis report, budget 2000", "competitor-report", "account-report"),
+        ("3条口播视频，预算3000元", "talking-head", "video-edit"),
+        ("达人探店，预算5000元", "lbs-store-visit", "lbs-exposure"),
+    ],
+)
+def test_a_need_naming_a_module_is_planned_with_it(api, customer, sid, need, named, passed_over):
+    # Planning by kind alone gave the cheaper module of the kind ("竞品分析" got 账号诊断).
+    body = post(api, "/plans", {"need": need}).json()
+    assert body["understood"]["named_services"] == [sid(named)]
+    assert body["plans"]
+    for plan in body["plans"]:
+        ids = {item["service_id"] for item in plan["items"]}
+        assert sid(named) in ids
+        assert sid(passed_over) not in ids
+    note = next(n for n in body["understood"]["notes"] if n["code"] == "named_services")
+    module = ServiceModule.objects.get(pk=sid(named))
+    assert module.name_zh in note["message_zh"]
+    assert module.name_en in note["message_en"]
+
+
+def test_a_need_ruling_a_module_out_is_planned_without_it(api, customer, sid):
+    body = post(api, "/plans", {"need": "不要竞品分析，要一份账号诊断，预算3000元"}).json()
+    assert body["understood"]["excluded_services"] == [sid("competitor-report")]
+    for plan in body["plans"]:
+        ids = {item["service_id"] for item in plan["items"]}
+        assert ids == {sid("account-report")}
+    codes = [n["code"] for n in body["understood"]["notes"]]
+    assert "excluded_services" in codes
+
+
+def test_an_operator_phrase_names_its_module_at_once(api, customer, sid):
+    need = {"need": "要两条真人讲解视频，预算3000元"}
+    before = post(api, "/plans", need).json()
+    assert before["understood"]["named_services"] == []
+    ServiceModule.objects.filter(code="talking-head").update(match_phrases="真人讲解\ntalk show")
+    after = post(api, "/plans", need).json()
+    assert after["understood"]["named_services"] == [sid("talking-head")]
+    assert after["understood"]["quantities"] == {"content": 2}
+    [item] = after["plans"][0]["items"]
+    assert (item["service_id"], item["quantity"]) == (sid("talking-head"), 2)
+
+
+def test_naming_a_module_of_a_kind_with_no_other_adds_no_note(api, customer):
+    body = post(api, "/plans", {"need": "视频播放量达到10w，预算300块"}).json()
+    assert body["understood"]["quantities"] == {"plays": 100_000}
+    assert "named_services" not in [n["code"] for n in body["understood"]["notes"]]

@@ -10,7 +10,8 @@ import pytest
 
 from doudesk.errors import DomainError
 from doudesk.matching.numerals import encode_numbers
-from doudesk.matching.understand import classify_target, understand
+from doudesk.matching.offers import Offer
+from doudesk.matching.understand import classify_target, naming_table, understand
 
 # A Wednesday morning in Beijing time; relative dates below are counted from it.
 NOW = datetime(2025, 6, 4, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -365,3 +366,63 @@ def test_as_dict_is_json_ready() -> None:
     assert d["currency"] == "CNY"
     assert d["daily_budget"] == "20.00"
     assert d["period_days"] == 90
+
+
+# Two modules of one kind, as the seeded catalogue has them, each with the phrases naming it.
+AUDIT = Offer("audit", "report", "账号诊断报告", "Account diagnosis report", 990_000, 1, 1)
+RIVALS = Offer("rivals", "report", "竞品分析报告", "Competitor analysis report", 1_490_000, 1, 1)
+TALKING = Offer("talking", "video_edit", "口播视频制作", "Talking-head video", 3_990_000, 1, 20)
+NAMING = naming_table(
+    [(AUDIT.name_zh, AUDIT), ("账号诊断", AUDIT), (RIVALS.name_zh, RIVALS), ("竞品分析", RIVALS)]
+    + [(RIVALS.name_en, RIVALS), ("口播", TALKING), ("talking head", TALKING)]
+)
+
+
+@pytest.mark.parametrize(
+    ("need", "named", "intents"),
+    [
+        ("我要一份竞品分析报告，预算2000", ("rivals",), {"report"}),
+        ("竞品分析，预算2000", ("rivals",), {"report"}),
+        ("a competitor analysis report, budget 2000", ("rivals",), {"report"}),
+        # A name outside the lexicon still says what the need is for.
+        ("想做口播视频，预算2000", ("talking",), {"content"}),
+        ("talking-head videos for my shop, budget 2000", ("talking",), {"content"}),
+        ("账号诊断和竞品分析，预算3000", ("audit", "rivals"), {"report"}),
+    ],
+)
+def test_a_need_naming_a_module_names_it(need: str, named: tuple, intents: set) -> None:
+    understood = understand(need, now=NOW, naming=NAMING)
+    assert understood.named_services == named
+    assert understood.excluded_services == ()
+    assert set(understood.intents) == intents
+    assert understood.as_dict()["named_services"] == list(named)
+
+
+@pytest.mark.parametrize(
+    "need",
+    ["precompetitor analysis report, budget 2000", "competitor analysis reports, budget 2000"],
+)
+def test_an_english_name_inside_a_longer_word_names_nothing(need: str) -> None:
+    assert understand(need, now=NOW, naming=NAMING).named_services == ()
+
+
+def test_a_negated_name_rules_the_module_out_and_keeps_the_goal() -> None:
+    understood = understand("不要竞品分析，要账号诊断，预算2000", now=NOW, naming=NAMING)
+    assert understood.named_services == ("audit",)
+    assert understood.excluded_services == ("rivals",)
+    assert set(understood.intents) == {"report"}
+    notes = {n.code: n for n in understood.notes}
+    assert "竞品分析报告" in notes["excluded_services"].message_zh
+    assert "Competitor analysis report" in notes["excluded_services"].message_en
+    assert understood.as_dict()["excluded_services"] == ["rivals"]
+
+
+def test_a_count_next_to_a_name_is_the_quantity_of_its_goal() -> None:
+    understood = understand("3条口播，预算2000", now=NOW, naming=NAMING)
+    assert understood.quantities == {"content": 3}
+
+
+def test_without_names_a_need_names_no_module() -> None:
+    understood = understand("我要一份竞品分析报告，预算2000", now=NOW)
+    assert understood.named_services == understood.excluded_services == ()
+    assert set(understood.intents) == {"report"}

@@ -204,6 +204,10 @@ class UnderstoodOut(Schema):
     target: str | None
     target_kind: str | None
     urgent: bool
+    named_services: list[int] = Field(
+        description="Services the need names: the only ones of their kind planned"
+    )
+    excluded_services: list[int] = Field(description="Services the need rules out")
     notes: list[NoteOut]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 from django.db import models
@@ -122,6 +123,14 @@ class ServiceModule(Localized, models.Model):
     provider_service_id = models.CharField(_("服务商服务编号"), max_length=50)
     active = models.BooleanField(_("上架"), default=True)
     sort = models.PositiveSmallIntegerField(_("排序"), default=0)
+    match_phrases = models.TextField(
+        _("点名说法"),
+        blank=True,
+        help_text=_(
+            "客户在智能匹配中点名此服务的说法，每行一个（中文或英文，逗号也可分隔）；"
+            "中英文名称总是算作点名。"
+        ),
+    )
 
     class Meta:
         ordering = ["category__sort", "sort", "pk"]
@@ -155,6 +164,12 @@ class ServiceModule(Localized, models.Model):
 
     def price_example(self, quantity: int = 1000) -> Decimal:
         return (self.rate_per_1000 * quantity / 1000).quantize(Decimal("0.01"))
+
+    def naming_phrases(self) -> list[str]:
+        """Return the phrases that name this module in a need: its names and ``match_phrases``."""
+        given = re.split(r"[\n,，、;；]+", self.match_phrases)
+        phrases = [self.name_zh, self.name_en, *given]
+        return list(dict.fromkeys(p.strip() for p in phrases if p.strip()))
 
 
 class Package(Localized, models.Model):

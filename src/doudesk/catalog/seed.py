@@ -81,6 +81,23 @@ MODULES = [
      1, 1, 1, "149000.00", "48", 0, False, False, PRO, "sandbox", "9"),
 ]  # fmt: skip
 
+# How customers name a module when another of its kind would also serve the need (smart
+# matching keeps the named one); the module's names always count.
+MATCH_PHRASES = {
+    "lbs-exposure": "同城推广\nlocal promotion",
+    "lbs-store-visit": "达人探店\n探店视频\n到店拍摄\nstore visit\nshop visit\nstore visits",
+    "video-edit": "剪辑成片\n素材剪辑\nedit my footage\nfootage editing",
+    "talking-head": "口播\n口播视频\n真人出镜\ntalking head\ntalking-head videos",
+    "creator-seeding": (
+        "达人种草\n种草视频\n达人视频\nseeding video\ncreator video\ninfluencer video"
+    ),
+    "account-report": "账号诊断\n诊断报告\n账号分析\naccount diagnosis\naccount audit",
+    "competitor-report": (
+        "竞品\n竞品分析\n竞争对手\n对标账号\n爆款拆解\ncompetitor\ncompetitors\n"
+        "competitor analysis\ncompetitor report\nbenchmark"
+    ),
+}
+
 PACKAGES = [
     ("starter", "新视频起量包", "New video starter", "播放+点赞+评论，新作品冷启动",
      "Plays + likes + comments to start a new video", V, 16_800,
@@ -149,6 +166,7 @@ def seed_demo() -> bool:
                 provider=providers[provider],
                 provider_service_id=service,
                 sort=sort,
+                match_phrases=MATCH_PHRASES.get(code, ""),
             )  # fmt: skip
         )
     for code, zh, en, dzh, den, target, price, items in PACKAGES:

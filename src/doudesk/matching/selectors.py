@@ -13,6 +13,9 @@ Design overview
   version is a hash of the columns the optimiser reads, taken in one query (the module table has
   no ``updated`` column; at tens of thousands of modules an indexed ``updated_at`` would be the
   cheaper key).
+* **Names.** Each module's names and its ``match_phrases`` name it in a need
+  (:func:`~doudesk.matching.understand.naming_table`): a need that names a module is planned
+  with that one rather than the cheapest of its kind.
 * **Prices.** Plans are priced with the pricing engine's price for each quantity
   (:func:`doudesk.pricing.selectors.price_from_inputs`, the same function quotes use), with the
   engine inputs of all modules loaded once per request, so a plan's total is what ordering it
@@ -33,6 +36,7 @@ from django.utils import timezone
 from doudesk.catalog.models import Channel, ServiceModule
 from doudesk.errors import DomainError
 from doudesk.matching.offers import Audience, Catalogue, Offer
+from doudesk.matching.understand import Naming, naming_table
 from doudesk.pricing.selectors import PricingInputs, price_from_inputs, pricing_inputs_many
 
 #: Price returned for a quantity the pricing engine will not sell now: above any budget.
@@ -52,17 +56,19 @@ _FIELDS = (
     "avg_completion_hours",
     "channel",
     "target_kind",
+    "match_phrases",
 )
 
 
 @dataclass(frozen=True)
 class MatchingCatalogue:
-    """The active modules as offers, with the module rows they came from."""
+    """The active modules as offers, with the module rows they came from and their names."""
 
     version: str
     catalogue: Catalogue
     modules: dict[int, ServiceModule]
     target_kinds: dict[int, str]
+    naming: Naming
 
 
 _cache: dict[str, MatchingCatalogue] = {}
@@ -106,6 +112,11 @@ def matching_catalogue() -> MatchingCatalogue:
         catalogue=Catalogue(offers),
         modules=modules,
         target_kinds={pk: m.target_kind for pk, m in modules.items()},
+        naming=naming_table(
+            (phrase, offer)
+            for offer in offers
+            for phrase in modules[int(offer.service_id)].naming_phrases()
+        ),
     )
     with _cache_lock:
         _cache["current"] = built

@@ -9,7 +9,8 @@ Design overview
   the pricing engine (:func:`.selectors.plan_price_function`), so each plan's total is what
   ordering it will charge. A target link narrows the modules to those whose target kind accepts
   that very link (the same parser orders use), so a plan can be ordered with the link it was
-  planned for. Nothing is written.
+  planned for. A need that names a module ("竞品分析报告", "口播") is planned with that one
+  rather than the cheapest of its kind, and one it rules out is not used. Nothing is written.
 * **Order** (:func:`plan_order`). Stateless: the client sends the plan's items back
   (``service_id`` + ``quantity``), the target and, optionally, the ``total`` it was shown. Every
   line is validated first (module, quantity, link, audience options); when ``total`` is given and
@@ -35,6 +36,8 @@ from doudesk.matching.offers import Audience, Catalogue
 from doudesk.matching.optimizer import optimise
 from doudesk.matching.selectors import UNAVAILABLE_FEN, matching_catalogue, plan_price_function
 from doudesk.matching.understand import (
+    Note,
+    Understood,
     goal_weights_not_an_object,
     parse_audience_field,
     parse_deadline_field,
@@ -94,6 +97,33 @@ def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) 
     return Catalogue(kept + none_kind)
 
 
+def _as_named(catalogue: Catalogue, understood: Understood) -> tuple[Catalogue, Understood]:
+    """Drop the offers the need rules out, and the others of a kind where it names some.
+
+    When a name set aside other modules of its kind, a note says which one is planned.
+    """
+    named = {str(s) for s in understood.named_services}
+    excluded = {str(s) for s in understood.excluded_services}
+    if not named and not excluded:
+        return catalogue, understood
+    named_kinds = {o.kind for o in catalogue.offers if str(o.service_id) in named}
+    kept, passed_over = [], set()
+    for o in catalogue.offers:
+        if o.kind in named_kinds and str(o.service_id) not in named:
+            passed_over.add(o.kind)
+        elif str(o.service_id) not in excluded:
+            kept.append(o)
+    chosen = [o for o in kept if str(o.service_id) in named and o.kind in passed_over]
+    if chosen:
+        note = Note(
+            "named_services",
+            f"按您点名的服务规划：{'、'.join(o.name_zh for o in chosen)}。",
+            f"Planned with the service you named: {', '.join(o.name_en for o in chosen)}.",
+        )
+        understood = dataclasses.replace(understood, notes=(*understood.notes, note))
+    return Catalogue(kept), understood
+
+
 def plan_need(
     *,
     need: str | None,
@@ -116,6 +146,7 @@ def plan_need(
     if goal_weights is not None and not isinstance(goal_weights, dict):
         raise goal_weights_not_an_object()
     target = (target or "").strip() or None
+    current = matching_catalogue()
     understood = understand(
         need,
         budget=budget,
@@ -124,9 +155,9 @@ def plan_need(
         audience=audience,
         goal_weights=goal_weights,
         language=language,
+        naming=current.naming,
     )
-    current = matching_catalogue()
-    catalogue = current.catalogue
+    catalogue, understood = _as_named(current.catalogue, understood)
     if target is not None:
         catalogue = _accepting(catalogue, current.target_kinds, target)
         # The link was matched against each module's own target kind above.

@@ -12,7 +12,9 @@ Design:
    domain user dictionary) and match token n-grams against the lexicon (:mod:`.lexicon`):
    intents, negations ("不要评论"), audience words (gender, age words, regions, interests),
    urgency. A number token next to an intent phrase ("2万播放", "涨粉1000", "20k plays") is
-   the quantity asked for that intent.
+   the quantity asked for that intent. Phrases that name a particular module ("竞品分析",
+   "口播"; see :func:`naming_table`) are read in the same pass: a named module is the one
+   planned for its kind, a negated one ("不要达人探店") is left out.
 4. Structured fields override what the text says (budget, deadline, target, audience, goal
    weights); every override or inconsistency is kept as a :class:`Note`.
 
@@ -27,10 +29,11 @@ import math
 import re
 import threading
 import unicodedata
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -38,7 +41,7 @@ from doudesk.errors import DomainError, FieldError
 
 from .lexicon import USERDICT_PATH, get_lexicon
 from .numerals import CEILING, NUM, Encoded, encode_numbers, is_number, parse_number
-from .offers import Audience
+from .offers import Audience, Offer
 
 TIMEZONE = ZoneInfo("Asia/Shanghai")
 MAX_BUDGET = Decimal("10000000")
@@ -247,7 +250,9 @@ class Understood:
     ``intents`` are normalised weights (sum 1) over the lexicon's intents; ``budget`` is the
     total in yuan (for a periodic budget, ``daily_budget`` x ``period_days``);
     ``quantities`` are the amounts asked per intent; ``deadline_hours`` is None when no deadline
-    was given; ``max_per_kind`` is how many modules of one kind a plan may use.
+    was given; ``max_per_kind`` is how many modules of one kind a plan may use;
+    ``named_services`` are the modules the need names (the only ones of their kind to plan) and
+    ``excluded_services`` those it rules out.
     """
 
     language: str
@@ -264,6 +269,8 @@ class Understood:
     urgent: bool = False
     max_per_kind: int = 1
     notes: tuple[Note, ...] = ()
+    named_services: tuple[int | str, ...] = ()
+    excluded_services: tuple[int | str, ...] = ()
 
     @property
     def budget_fen(self) -> int:
@@ -286,6 +293,8 @@ class Understood:
             "target": self.target,
             "target_kind": self.target_kind,
             "urgent": self.urgent,
+            "named_services": list(self.named_services),
+            "excluded_services": list(self.excluded_services),
             "notes": [
                 {
                     "code": n.code,
@@ -325,6 +334,86 @@ def _tokenizer() -> Any:
 def warm_up() -> None:
     """Load jieba and the lexicon now (e.g. at worker start) instead of on the first request."""
     _tokenizer()
+
+
+#: Module phrases are marked in a need by characters of Supplementary Private Use Area-A
+#: (numbers use the BMP's private-use block), one per phrase, so each reads as one token.
+_MARK_BASE = 0xF0000
+_MARK_LIMIT = 0xFFFE
+_WORD_CHAR = re.compile(r"[a-z0-9]")
+
+
+@dataclass(frozen=True)
+class Naming:
+    """Phrases that name particular offers: normalised phrase -> the offers it names."""
+
+    phrases: Mapping[str, tuple[Offer, ...]]
+
+    @cached_property
+    def _marks(self) -> dict[str, str]:
+        return {p: chr(_MARK_BASE + i) for i, p in enumerate(self.phrases)}
+
+    @cached_property
+    def _named_by_mark(self) -> dict[str, tuple[Offer, ...]]:
+        return {mark: self.phrases[p] for p, mark in self._marks.items()}
+
+    @cached_property
+    def _lengths_by_first(self) -> dict[str, tuple[int, ...]]:
+        lengths: dict[str, set[int]] = {}
+        for p in self.phrases:
+            lengths.setdefault(p[0], set()).add(len(p))
+        return {ch: tuple(sorted(ls, reverse=True)) for ch, ls in lengths.items()}
+
+    def mark(self, text: str) -> str:
+        """Replace each phrase in normalised ``text`` by its mark, longest phrase first.
+
+        A phrase that starts or ends with a Latin letter or digit must stand as a whole word
+        there ("benchmark" is not read in "benchmarking").
+        """
+        if not self.phrases:
+            return text
+        out: list[str] = []
+        i = 0
+        while i < len(text):
+            for size in self._lengths_by_first.get(text[i], ()):
+                piece = text[i : i + size]
+                if piece in self.phrases and self._stands_alone(text, i, size):
+                    out.append(self._marks[piece])
+                    i += size
+                    break
+            else:
+                out.append(text[i])
+                i += 1
+        return "".join(out)
+
+    @staticmethod
+    def _stands_alone(text: str, start: int, size: int) -> bool:
+        before = text[start - 1 : start]
+        after = text[start + size : start + size + 1]
+        return not (
+            (_WORD_CHAR.match(text[start]) and before and _WORD_CHAR.match(before))
+            or (_WORD_CHAR.match(text[start + size - 1]) and after and _WORD_CHAR.match(after))
+        )
+
+    def named(self, token: str) -> tuple[Offer, ...] | None:
+        """Return the offers a marked token names, or None for any other token."""
+        return self._named_by_mark.get(token)
+
+
+def naming_table(pairs: Iterable[tuple[str, Offer]]) -> Naming:
+    """Build the :class:`Naming` of ``(phrase, offer)`` pairs, e.g. a catalogue's module names.
+
+    Phrases are normalised as needs are; beyond the marks available, phrases are left out.
+    """
+    phrases: dict[str, dict[str, Offer]] = {}
+    for phrase, offer in pairs:
+        text = _normalise(phrase).strip()
+        if text and (text in phrases or len(phrases) < _MARK_LIMIT):
+            phrases.setdefault(text, {})[str(offer.service_id)] = offer
+    return Naming({k: tuple(v.values()) for k, v in phrases.items()})
+
+
+_NO_NAMING = Naming({})
 
 
 # --------------------------------------------------------------------------- helpers
@@ -927,6 +1016,8 @@ class _Tokens:
     interests: set[str]
     urgent: bool
     multi: bool
+    named: dict[str, Offer] = field(default_factory=dict)
+    excluded: dict[str, Offer] = field(default_factory=dict)
 
 
 def _join(tokens: Sequence[str]) -> str:
@@ -936,8 +1027,8 @@ def _join(tokens: Sequence[str]) -> str:
     return out
 
 
-def _read_tokens(reading: _Reading) -> _Tokens:
-    """Segment with jieba and match the lexicon on token n-grams."""
+def _read_tokens(reading: _Reading, naming: Naming = _NO_NAMING) -> _Tokens:
+    """Segment with jieba and match the lexicon on token n-grams (and ``naming``'s marks)."""
     lex = get_lexicon()
     raw = _tokenizer().lcut(reading.enc.text, HMM=False)
     tokens = [t for t in (t.strip() for t in raw) if t]
@@ -947,6 +1038,11 @@ def _read_tokens(reading: _Reading) -> _Tokens:
     n_tok = len(tokens)
     while i < n_tok:
         matched = 0
+        named = naming.named(tokens[i])
+        if named is not None:
+            _read_naming(tokens, i, named, res, phrase_at)
+            i += 1
+            continue
         for n in range(min(lex.max_phrase_tokens, n_tok - i), 0, -1):
             cand = _join(tokens[i : i + n]) if n > 1 else tokens[i]
             hit = False
@@ -1004,6 +1100,26 @@ def _read_tokens(reading: _Reading) -> _Tokens:
         reading.used.add(tok)
         res.quantities[asked] = max(int(value), res.quantities.get(asked, 0))
     return res
+
+
+def _read_naming(
+    tokens: Sequence[str],
+    i: int,
+    offers: Sequence[Offer],
+    res: _Tokens,
+    phrase_at: dict[int, tuple[int, Mapping[str, float]]],
+) -> None:
+    """Record the offers a marked phrase names (or rules out); naming one asks for its goal."""
+    lex = get_lexicon()
+    goals = list(dict.fromkeys(lex.kind_intent[o.kind] for o in offers))
+    if _is_negated(tokens, i, lex.negators):
+        res.excluded.update((str(o.service_id), o) for o in offers)
+        return
+    res.named.update((str(o.service_id), o) for o in offers)
+    for goal in goals:
+        res.intents[goal] = res.intents.get(goal, 0.0) + 1.0 / len(goals)
+    if len(goals) == 1:
+        phrase_at[i] = (1, {goals[0]: 1.0})
 
 
 def _audience_in_compound(token: str, res: _Tokens) -> None:
@@ -1072,12 +1188,14 @@ def understand(
     now: datetime | None = None,
     language: str | None = None,
     max_per_kind: int | None = None,
+    naming: Naming | None = None,
 ) -> Understood:
     """Read a need written in Chinese or English; structured fields override the text.
 
     ``budget`` is in yuan (number, Decimal or string), ``deadline_hours`` in hours, ``audience``
     a mapping as in :func:`parse_audience_field`, ``goal_weights`` intent -> weight, ``now`` the
-    reference time for relative dates (default: now in Asia/Shanghai). Raises
+    reference time for relative dates (default: now in Asia/Shanghai), ``naming`` the phrases
+    that name particular modules (:func:`naming_table`). Raises
     :class:`DomainError` for a missing or invalid budget and other invalid fields.
     """
     lex = get_lexicon()
@@ -1111,7 +1229,7 @@ def understand(
     field_weights = guard(parse_goal_weights, goal_weights) if goal_weights else None
     target_kind = guard(classify_target, target) if target else None
 
-    reading = _Reading(encode_numbers(_normalise(text)), now)
+    reading = _Reading(encode_numbers((naming or _NO_NAMING).mark(_normalise(text))), now)
     notes = reading.notes
 
     # Money: periodic budgets first, their period next, then totals.
@@ -1120,7 +1238,7 @@ def understand(
     totals = _read_total_budgets(reading)
     deadlines = _read_deadlines(reading)
     ages = _read_ages(reading)
-    tokens = _read_tokens(reading)
+    tokens = _read_tokens(reading, naming or _NO_NAMING)
 
     text_budget: Decimal | None = None
     daily_budget: Decimal | None = None
@@ -1306,6 +1424,8 @@ def understand(
         raise DomainError(*errors)
     assert final_budget is not None
 
+    named = {k: o for k, o in tokens.named.items() if k not in tokens.excluded}
+    notes.extend(_excluded_note(tokens.excluded))
     per_kind = max_per_kind if max_per_kind is not None else (2 if tokens.multi else 1)
     return Understood(
         language=lang,
@@ -1322,4 +1442,21 @@ def understand(
         urgent=tokens.urgent,
         max_per_kind=max(1, int(per_kind)),
         notes=tuple(dict.fromkeys(notes)),
+        named_services=tuple(o.service_id for o in named.values()),
+        excluded_services=tuple(o.service_id for o in tokens.excluded.values()),
     )
+
+
+def _excluded_note(excluded: Mapping[str, Offer]) -> list[Note]:
+    """Say which modules the need ruled out."""
+    if not excluded:
+        return []
+    names_zh = "、".join(o.name_zh for o in excluded.values())
+    names_en = ", ".join(o.name_en for o in excluded.values())
+    return [
+        _note(
+            "excluded_services",
+            f"按您的要求不用：{names_zh}。",
+            f"Left out as you asked: {names_en}.",
+        )
+    ]
