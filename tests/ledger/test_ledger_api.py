@@ -162,6 +162,17 @@ def test_missing_or_malformed_tiles_are_404(log, path):
     assert Client().get(path).status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/ledger/checkpoint", "/ledger/tile/0/000"])
+def test_tlog_paths_answer_head_as_get(log, path):
+    # A client or cache probing with HEAD used to get 405.
+    client = Client()
+    head, get = client.head(path), client.get(path)
+    assert (head.status_code, get.status_code) == (200, 200)
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head["Cache-Control"] == get["Cache-Control"]
+    assert client.post(path).status_code == 405
+
+
 def test_the_published_view_waits_for_the_checkpoint(log):
     """Sequenced but not yet checkpointed leaves are not served."""
     services.ledger_record(event={"type": "progress", "seq": 300})

@@ -9,7 +9,7 @@ forever; the checkpoint is not cached. Missing or malformed tiles answer 404.
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from doudesk.errors import DomainError
 from doudesk.ledger import selectors
@@ -24,7 +24,7 @@ def _not_found(exc: DomainError) -> HttpResponse:
     )
 
 
-@require_GET
+@require_safe
 def checkpoint(request: HttpRequest) -> HttpResponse:
     """Serve the latest signed checkpoint note."""
     try:
@@ -36,7 +36,7 @@ def checkpoint(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@require_GET
+@require_safe
 def tile(request: HttpRequest, path: str) -> HttpResponse:
     """Serve a hash tile or an entry bundle."""
     try:
