@@ -131,6 +131,35 @@ def test_postgres_retries_of_one_request_at_once_all_get_the_first_answer(seeded
     assert journal_total_fen() == 0
 
 
+def test_postgres_retries_of_one_plan_order_at_once_place_it_once(seeded):
+    from doudesk.matching.services import plan_order_idempotent
+    from doudesk.orders.models import OrderGroup
+
+    customer = make_verified_customer()
+    items = [
+        {"service_id": module_id("plays"), "quantity": 1_000},
+        {"service_id": module_id("likes"), "quantity": 100},
+    ]
+    fund_customer(customer, 10_000)
+    params = {"items": items, "target": VIDEO_URL}
+
+    results = run_concurrently(
+        lambda _i: plan_order_idempotent(
+            customer=customer,
+            idempotency_key="plan-retry",
+            params=params,
+            render=lambda group: {"group_id": group.pk, "total_fen": group.total_fen},
+        ),
+        4,
+    )
+
+    (group,) = OrderGroup.objects.filter(customer=customer)
+    assert results == [(201, {"group_id": group.pk, "total_fen": group.total_fen})] * 4
+    assert Order.objects.filter(customer=customer).count() == 2
+    assert wallet_balances(customer=customer)["held_fen"] == group.total_fen
+    assert journal_total_fen() == 0
+
+
 def test_postgres_two_runs_of_a_refill_task_send_one_refill(customer, fake_adapter):
     order = services.order_place(
         customer=customer, service_id=module_id("likes"), target=VIDEO_URL, quantity=100

@@ -583,3 +583,60 @@ def test_naming_a_module_of_a_kind_with_no_other_adds_no_note(api, customer):
     body = post(api, "/plans", {"need": "视频播放量达到10w，预算300块"}).json()
     assert body["understood"]["quantities"] == {"plays": 100_000}
     assert "named_services" not in [n["code"] for n in body["understood"]["notes"]]
+
+
+def _plan_order_body(api) -> dict:
+    plan = post(api, "/plans", {"need": "视频播放和点赞，预算200元", "target": VIDEO_URL}).json()
+    items = [
+        {"service_id": i["service_id"], "quantity": i["quantity"]}
+        for i in plan["plans"][-1]["items"]
+    ]
+    return {"items": items, "target": VIDEO_URL, "total": plan["plans"][-1]["total"]}
+
+
+def test_retries_of_a_plan_order_with_one_key_place_it_once(api, customer, counts):
+    # A client retrying after a timeout used to place the plan (and hold its total) again.
+    body = _plan_order_body(api)
+    before = counts(customer)
+    answers = [post(api, "/plans/order", body, **{"Idempotency-Key": "plan-1"}) for _ in range(3)]
+    assert {r.status_code for r in answers} == {201}
+    assert len({r.content for r in answers}) == 1
+    after = counts(customer)
+    total_fen = int(Decimal(body["total"]) * 100)
+    assert after["held0"] - before["held0"] == total_fen
+    assert after["orders"] - before["orders"] == len(body["items"])
+    assert after["idempotency"] - before["idempotency"] == 1
+    assert OrderGroup.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_plan_order_key_reused_with_other_items_is_refused(api, customer, counts, lang):
+    body = _plan_order_body(api)
+    post(api, "/plans/order", body, **{"Idempotency-Key": "plan-2"})
+    before = counts(customer)
+    other = body | {"items": body["items"][:1], "total": None}
+    headers = {"Idempotency-Key": "plan-2", **(EN if lang == "en" else {})}
+    r = post(api, "/plans/order", other, **headers)
+    error = assert_field_error(r, 422, "Idempotency-Key", lang=lang)
+    assert error["code"] == "idempotency_key_reused"
+    assert counts(customer) == before
+
+
+def test_a_key_that_placed_an_order_cannot_place_a_plan(api, customer, sid, counts):
+    single = {"service_id": sid("plays"), "target": VIDEO_URL, "quantity": 1_000}
+    assert post(api, "/orders", single, **{"Idempotency-Key": "k"}).status_code == 201
+    before = counts(customer)
+    r = post(api, "/plans/order", _plan_order_body(api), **{"Idempotency-Key": "k"})
+    assert_field_error(r, 422, "Idempotency-Key")
+    assert counts(customer) == before
+
+
+def test_a_refused_plan_order_records_no_answer_under_its_key(api, customer, sid, counts):
+    body = _plan_order_body(api) | {"target": "https://example.com/not-douyin"}
+    before = counts(customer)
+    r = post(api, "/plans/order", body, **{"Idempotency-Key": "plan-3"})
+    assert_field_error(r, 400, "target")
+    assert counts(customer) == before
+    # The corrected request under the same key is placed.
+    fixed = post(api, "/plans/order", body | {"target": VIDEO_URL}, **{"Idempotency-Key": "plan-3"})
+    assert fixed.status_code == 201, fixed.content

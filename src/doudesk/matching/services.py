@@ -22,6 +22,7 @@ Design overview
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -44,7 +45,7 @@ from doudesk.matching.understand import (
     understand,
 )
 from doudesk.orders.models import OrderGroup
-from doudesk.orders.services import OrderLine, order_group_place
+from doudesk.orders.services import AnswerRecord, OrderLine, order_group_place, place_idempotent
 from doudesk.wallet.money import yuan_label
 
 MAX_PLAN_ITEMS = 20
@@ -276,6 +277,7 @@ def plan_order(
     audience: Any = None,
     total: Any = None,
     deadline_hours: Any = None,
+    record: AnswerRecord | None = None,
 ) -> OrderGroup:
     """Place a plan as a group of orders in one transaction with one hold of its total.
 
@@ -286,7 +288,8 @@ def plan_order(
     as targeting options; ``total`` (optional, yuan) is the total the customer saw: if today's
     prices differ, a 409 on ``total`` carries the fresh total and nothing is written.
     ``deadline_hours`` (optional, the plan's ``understood.deadline_hours``) makes its
-    official-promotion orders run a promotion that ends within it.
+    official-promotion orders run a promotion that ends within it. ``record`` keeps an
+    ``Idempotency-Key`` request's answer with the placement (:func:`plan_order_idempotent`).
     """
     customer_require_verified(customer)
     pairs = _items(items)
@@ -361,4 +364,30 @@ def plan_order(
         label="智能方案：" + "+".join(line.module.name_zh for line in lines),
         label_en="Smart plan: " + " + ".join(line.module.name_en for line in lines),
         lines=lines,
+        record=record,
+    )
+
+
+def plan_order_idempotent(
+    *,
+    customer: Customer,
+    idempotency_key: str,
+    params: dict[str, Any],
+    render: Callable[[OrderGroup], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Order a plan once per ``Idempotency-Key``: a retry gets the first answer unchanged.
+
+    ``params`` are :func:`plan_order`'s keyword arguments. A key first used to place a single
+    order is refused here (422), as one used with other parameters is.
+    """
+
+    def place(record: AnswerRecord) -> None:
+        plan_order(customer=customer, record=record, **params)
+
+    return place_idempotent(
+        customer=customer,
+        idempotency_key=idempotency_key,
+        params={"endpoint": "plans/order", **params},
+        render=render,
+        place=place,
     )

@@ -307,16 +307,44 @@ def _replay(record: IdempotencyRecord, fingerprint: str) -> tuple[int, dict[str,
     return record.response_status, json.loads(record.response_body)  # keys in their first order
 
 
-def order_place_idempotent(
+class AnswerRecord:
+    """Records the answer to an ``Idempotency-Key`` request in the transaction that places it.
+
+    Whatever places the request calls :meth:`save` with what it placed, inside its own
+    transaction, so the answer is kept exactly when the placement is.
+    """
+
+    def __init__(
+        self, customer: Customer, key: str, fingerprint: str, render: Callable[[Any], dict]
+    ) -> None:
+        self.customer, self.key, self.fingerprint, self.render = customer, key, fingerprint, render
+        self.answer: tuple[int, dict[str, Any]] | None = None
+
+    def save(self, placed: Any) -> None:
+        """Render ``placed`` and record it as the answer (status 201) under the key."""
+        body = self.render(placed)
+        IdempotencyRecord.objects.create(
+            customer=self.customer,
+            key=self.key,
+            request_hash=self.fingerprint,
+            response_status=201,
+            response_body=json.dumps(body, ensure_ascii=False),
+        )
+        self.answer = (201, body)
+
+
+def place_idempotent(
     *,
     customer: Customer,
     idempotency_key: str,
     params: dict[str, Any],
-    render: Callable[[Order], dict[str, Any]],
+    render: Callable[[Any], dict[str, Any]],
+    place: Callable[[AnswerRecord], None],
 ) -> tuple[int, dict[str, Any]]:
-    """Place an order once per ``Idempotency-Key``: a retry gets the first answer unchanged.
+    """Run ``place`` once per ``Idempotency-Key``: a retry gets the first answer unchanged.
 
-    The same key with other parameters is refused (422) and creates nothing.
+    ``place`` places the request and calls the record's :meth:`~AnswerRecord.save` in its
+    transaction. The same key with other ``params`` is refused (422) and creates nothing.
     """
     key = idempotency_key.strip()
     if not 1 <= len(key) <= 255:
@@ -331,15 +359,45 @@ def order_place_idempotent(
     if answer is not None:
         return answer
     customer_require_verified(customer)
+    record = AnswerRecord(customer, key, fingerprint, render)
     try:
-        return _order_place_recorded(customer, key, fingerprint, params, render)
-    except DomainError:
+        place(record)
+    except (DomainError, IntegrityError):
         # A retry sent while the first request was still running can be refused for what the
-        # first one did (the balance it spent, the quote it took): it gets the first answer.
+        # first one did (the balance it spent, the quote it took) or collide with its record:
+        # it gets the first answer.
         answer = _recorded_answer(customer, key, fingerprint)
         if answer is not None:
             return answer
         raise
+    assert record.answer is not None, "place() must save the record"
+    return record.answer
+
+
+def order_place_idempotent(
+    *,
+    customer: Customer,
+    idempotency_key: str,
+    params: dict[str, Any],
+    render: Callable[[Order], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Place an order once per ``Idempotency-Key`` (see :func:`place_idempotent`)."""
+
+    def place(record: AnswerRecord) -> None:
+        line = order_line_prepare(customer=customer, **params)
+        try:
+            with transaction.atomic(durable=True):
+                record.save(_order_place_line(customer, line))
+        except IntegrityError as exc:
+            raise _quote_conflict(exc, line) from exc
+
+    return place_idempotent(
+        customer=customer,
+        idempotency_key=idempotency_key,
+        params=params,
+        render=render,
+        place=place,
+    )
 
 
 def _recorded_answer(
@@ -348,34 +406,6 @@ def _recorded_answer(
     """Return the answer recorded under ``key`` (see :func:`_replay`), or None if there is none."""
     existing = IdempotencyRecord.objects.filter(customer=customer, key=key).first()
     return None if existing is None else _replay(existing, fingerprint)
-
-
-def _order_place_recorded(
-    customer: Customer,
-    key: str,
-    fingerprint: str,
-    params: dict[str, Any],
-    render: Callable[[Order], dict[str, Any]],
-) -> tuple[int, dict[str, Any]]:
-    """Place the order and record its answer under ``key`` in one transaction."""
-    line = order_line_prepare(customer=customer, **params)
-    try:
-        with transaction.atomic(durable=True):
-            order = _order_place_line(customer, line)
-            body = render(order)
-            IdempotencyRecord.objects.create(
-                customer=customer,
-                key=key,
-                request_hash=fingerprint,
-                response_status=201,
-                response_body=json.dumps(body, ensure_ascii=False),
-            )
-            return 201, body
-    except IntegrityError as exc:
-        answer = _recorded_answer(customer, key, fingerprint)
-        if answer is not None:
-            return answer
-        raise _quote_conflict(exc, line) from exc
 
 
 def _allocate(total_fen: int, weights: Sequence[int]) -> list[int]:
@@ -398,11 +428,13 @@ def order_group_place(
     label_en: str = "",
     lines: Sequence[OrderLine],
     total_fen: int | None = None,
+    record: AnswerRecord | None = None,
 ) -> OrderGroup:
     """Place several orders in one transaction with one hold (a package, plan or matched plan).
 
     With ``total_fen`` (a bundle price) the total is split across the lines in proportion to their
-    list prices; otherwise each line is charged its own quote.
+    list prices; otherwise each line is charged its own quote. ``record`` (an ``Idempotency-Key``
+    request's) keeps the answer in the same transaction.
     """
     customer_require_verified(customer)
     if not lines:
@@ -441,6 +473,8 @@ def order_group_place(
             memo=f"{label} 冻结",
             order_id=None,
         )
+        if record is not None:
+            record.save(group)
     return group
 
 

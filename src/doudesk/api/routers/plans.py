@@ -12,13 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router, Schema, Status
+from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.schemas import PlanOrderOut, PlansOut, answers
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import NumberOrText
 from doudesk.matching import services
+from doudesk.orders.models import OrderGroup
 from doudesk.wallet.money import yuan_str
 
 router = Router(tags=["plans"], auth=AUTH)
@@ -55,26 +56,46 @@ def plans_create(request: HttpRequest, payload: PlanIn) -> dict[str, Any]:
     return services.plan_need(**payload.dict())
 
 
-@router.post("/plans/order", response=answers({201: PlanOrderOut}, 400, 401, 402, 403, 404, 409))
-def plans_order(request: HttpRequest, payload: PlanOrderIn) -> Status[dict[str, Any]]:
-    """Order a plan's items as one group: one transaction, funds held once for the total."""
+@router.post(
+    "/plans/order",
+    response=answers({201: PlanOrderOut}, 400, 401, 402, 403, 404, 409, 422),
+)
+def plans_order(
+    request: HttpRequest,
+    payload: PlanOrderIn,
+    idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
+) -> Status[dict[str, Any]]:
+    """Order a plan's items as one group: one transaction, funds held once for the total.
+
+    With ``Idempotency-Key``, a retry gets the first answer unchanged; the key with other
+    parameters is refused (422).
+    """
     raw = payload.items if payload.items is not None else payload.plan
-    group = services.plan_order(
-        customer=request.auth,
-        items=None if raw is None else [item.dict() for item in raw],
-        target=payload.target,
-        targets=payload.targets,
-        audience=payload.audience,
-        total=payload.total,
-        deadline_hours=payload.deadline_hours,
-    )
-    orders = list(group.orders.order_by("pk"))
-    return Status(
-        201,
-        {
-            "group_id": group.pk,
-            "total": yuan_str(group.total_fen),
-            "currency": "CNY",
-            "orders": [order_dict(o) for o in orders],
-        },
-    )
+    params = {
+        "items": None if raw is None else [item.dict() for item in raw],
+        "target": payload.target,
+        "targets": payload.targets,
+        "audience": payload.audience,
+        "total": payload.total,
+        "deadline_hours": payload.deadline_hours,
+    }
+    if idempotency_key is not None:
+        return Status(
+            *services.plan_order_idempotent(
+                customer=request.auth,
+                idempotency_key=idempotency_key,
+                params=params,
+                render=_group_dict,
+            )
+        )
+    return Status(201, _group_dict(services.plan_order(customer=request.auth, **params)))
+
+
+def _group_dict(group: OrderGroup) -> dict[str, Any]:
+    """Return the answer to an ordered plan: the group, its total and its orders."""
+    return {
+        "group_id": group.pk,
+        "total": yuan_str(group.total_fen),
+        "currency": "CNY",
+        "orders": [order_dict(o) for o in group.orders.order_by("pk")],
+    }
