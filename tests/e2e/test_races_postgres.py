@@ -160,6 +160,39 @@ def test_postgres_retries_of_one_plan_order_at_once_place_it_once(seeded):
     assert journal_total_fen() == 0
 
 
+def test_postgres_two_reviewers_deciding_at_once_make_one_decision(seeded, settings):
+    # Both used to succeed, the last writer winning (rejected with the approval's empty reason).
+    from django.contrib.auth import get_user_model
+
+    from doudesk.accounts.models import Verification
+    from doudesk.accounts.services import verification_review, verification_submit
+    from factories import CustomerFactory
+
+    settings.SANDBOX = False
+    pk = verification_submit(
+        customer=CustomerFactory(), legal_name="张三", number="11010519491231002X"
+    ).pk
+    first, second = (get_user_model().objects.create_user(n, is_staff=True) for n in "ab")
+
+    def review(reviewer, approve: bool) -> Verification:
+        return verification_review(
+            verification=Verification.objects.get(pk=pk),
+            reviewer=reviewer,
+            approve=approve,
+            reason="照片模糊",
+        )
+
+    with locked_elsewhere(lambda: review(first, True)):
+        rejecting = in_background(lambda: review(second, False))
+        wait_for_a_lock_wait()
+    refused = rejecting()
+
+    assert isinstance(refused, DomainError)
+    assert (refused.status, refused.errors[0].code) == (409, "already_reviewed")
+    decided = Verification.objects.get(pk=pk)
+    assert (decided.status, decided.reviewed_by, decided.reject_reason) == ("approved", first, "")
+
+
 def test_postgres_two_runs_of_a_refill_task_send_one_refill(customer, fake_adapter):
     order = services.order_place(
         customer=customer, service_id=module_id("likes"), target=VIDEO_URL, quantity=100

@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import ApiKey, Customer, User, Verification, VerificationStatus
 from doudesk.accounts.selectors import verifications_sharing_number
-from doudesk.accounts.services import verification_review
+from doudesk.accounts.services import api_key_revoke, verification_review
 from doudesk.crypto import decrypt_text
 from doudesk.errors import DomainError
 
@@ -173,11 +173,19 @@ class VerificationAdmin(admin.ModelAdmin):
         """Submissions are records of a review (实名制): never deleted, a rejection says no."""
         return False
 
-    @admin.action(description=_("通过所选认证"))
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: Verification | None = None
+    ) -> tuple[str, ...]:
+        """Once reviewed, the reason is part of the record: a later save must not change it."""
+        if obj is not None and obj.status != VerificationStatus.PENDING:
+            return (*self.readonly_fields, "reject_reason")
+        return tuple(self.readonly_fields)
+
+    @admin.action(description=_("通过所选认证"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
         self._review_all(request, queryset, approve=True)
 
-    @admin.action(description=_("驳回所选认证"))
+    @admin.action(description=_("驳回所选认证"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
         self._review_all(request, queryset, approve=False)
 
@@ -211,7 +219,19 @@ class VerificationAdmin(admin.ModelAdmin):
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ("prefix", "customer", "name", "created_at", "last_used_at", "revoked_at")
-    readonly_fields = ("prefix", "digest", "customer", "created_at", "last_used_at")
+    # A revoked key stays revoked (it may have leaked): operators revoke with the action only.
+    readonly_fields = (
+        "prefix", "digest", "customer", "created_at", "last_used_at", "revoked_at",
+    )  # fmt: skip
+    actions = ("revoke",)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a key is created by its customer, who alone sees it (once)
+
+    @admin.action(description=_("吊销所选密钥"), permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        done = sum(
+            api_key_revoke(customer=key.customer, key_id=key.pk)
+            for key in queryset.select_related("customer")
+        )
+        messages.success(request, _("已吊销 %(done)d 个密钥") % {"done": done})

@@ -258,31 +258,43 @@ def verification_submit(
 def verification_review(
     *, verification: Verification, reviewer: User, approve: bool, reason: str = ""
 ) -> Verification:
-    """Approve or reject a pending submission (an operator's review); 409 once reviewed."""
-    if verification.status != VerificationStatus.PENDING:
-        raise DomainError.single(
-            "status",
-            "already_reviewed",
-            "该认证已审核过",
-            "This submission has already been reviewed",
-            status=409,
+    """Approve or reject a pending submission (an operator's review); 409 once reviewed.
+
+    The submission's row is locked for the review, so of two reviewers deciding at the same
+    moment the second is told it was reviewed, instead of overwriting the first decision.
+    """
+    with transaction.atomic():
+        status = (
+            Verification.objects.select_for_update()
+            .values_list("status", flat=True)
+            .get(pk=verification.pk)
         )
-    if (
-        approve
-        and verification.kind == CustomerKind.INDIVIDUAL
-        and number_verified_elsewhere(
-            customer=verification.customer, digest=verification.number_digest
+        if status != VerificationStatus.PENDING:
+            raise DomainError.single(
+                "status",
+                "already_reviewed",
+                "该认证已审核过",
+                "This submission has already been reviewed",
+                status=409,
+            )
+        if (
+            approve
+            and verification.kind == CustomerKind.INDIVIDUAL
+            and number_verified_elsewhere(
+                customer=verification.customer, digest=verification.number_digest
+            )
+        ):
+            # Submissions of one number may wait side by side; only one of them can be approved.
+            raise DomainError(_number_taken(), status=409)
+        verification.status = (
+            VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
         )
-    ):
-        # Submissions of one number may wait side by side; only one of them can be approved.
-        raise DomainError(_number_taken(), status=409)
-    verification.status = VerificationStatus.APPROVED if approve else VerificationStatus.REJECTED
-    verification.reviewed_at = timezone.now()
-    verification.reviewed_by = reviewer
-    verification.reject_reason = "" if approve else reason[:200]
-    _save_once_per_number(
-        verification, update_fields=["status", "reviewed_at", "reviewed_by", "reject_reason"]
-    )
+        verification.reviewed_at = timezone.now()
+        verification.reviewed_by = reviewer
+        verification.reject_reason = "" if approve else reason[:200]
+        _save_once_per_number(
+            verification, update_fields=["status", "reviewed_at", "reviewed_by", "reject_reason"]
+        )
     return verification
 
 

@@ -28,6 +28,9 @@ from doudesk.errors import DomainError
 from doudesk.wallet.admin_money import yuan_field
 from doudesk.wallet.money import yuan_str, yuan_to_fen
 
+#: Most units one module sells in an order: within an order's quantity column on every database.
+MAX_MODULE_QUANTITY = 1_000_000_000
+
 
 class ServiceModuleForm(ModelForm):
     class Meta:
@@ -42,11 +45,22 @@ class ServiceModuleForm(ModelForm):
             raise ValidationError({"channel": exc.errors[0].message_zh}) from None
         # Said per field here: the database constraints would only name themselves.
         low, high = data.get("min_quantity"), data.get("max_quantity")
+        for name in ("min_quantity", "step"):
+            if data.get(name) is not None and data[name] < 1:
+                self.add_error(name, _("须至少为 1"))
+        if high is not None and high > MAX_MODULE_QUANTITY:
+            self.add_error(
+                "max_quantity",
+                _("最大数量不能超过 %(most)s") % {"most": f"{MAX_MODULE_QUANTITY:,}"},
+            )
         if low is not None and high is not None and high < low:
             self.add_error("max_quantity", _("最大数量不能小于最小数量"))
         rate = data.get("rate_per_1000")
         if rate is not None and rate <= 0:
             self.add_error("rate_per_1000", _("单价须大于 0"))
+        hours = data.get("avg_completion_hours")
+        if hours is not None and hours <= 0:
+            self.add_error("avg_completion_hours", _("平均完成时间须大于 0"))
         return data
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import path
@@ -16,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
-from doudesk.orders.models import Order, OrderEvent
+from doudesk.orders.models import TERMINAL_STATUSES, Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 from doudesk.wallet.admin_money import yuan_field
@@ -45,6 +46,23 @@ class OrderEventInline(admin.TabularInline):
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+
+class CancelRequestedFilter(admin.SimpleListFilter):
+    """Open orders whose customer asked to cancel: an operator-driven provider must act on them."""
+
+    title = _("取消申请")
+    parameter_name = "cancel_requested"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("待处理"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "open":
+            return queryset.filter(cancel_requested_at__isnull=False).exclude(
+                status__in=TERMINAL_STATUSES
+            )
+        return queryset
 
 
 class ReconcileForm(forms.Form):
@@ -92,7 +110,7 @@ class OrderAdmin(admin.ModelAdmin):
         "refunded_yuan",
         "created_at",
     )
-    list_filter = ("status", "provider", "dispatch_uncertain_at")
+    list_filter = ("status", "provider", "dispatch_uncertain_at", CancelRequestedFilter)
     search_fields = ("pk", "external_id", "target")
     # Every field is read-only (orders change through the services); money shows in yuan.
     fields = readonly_fields = [
@@ -126,9 +144,16 @@ class OrderAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
+    def save_model(self, request, obj, form, change) -> None:
+        """Write nothing: every field is read-only.
+
+        Saving the whole row could undo a status or count the worker wrote meanwhile.
+        """
+
     def reconcile_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Settle a dispatch the provider may have taken without answering."""
         order = get_object_or_404(Order.objects.select_related("provider", "module"), pk=order_id)
+        self._require_change_permission(request, order)
         form = ReconcileForm(request.POST or None)
 
         def apply(data: dict[str, Any]) -> None:
@@ -142,6 +167,7 @@ class OrderAdmin(admin.ModelAdmin):
     def deliver_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Record what a manual provider delivered."""
         order = get_object_or_404(Order.objects.select_related("provider"), pk=order_id)
+        self._require_change_permission(request, order)
         form = ManualDeliveryForm(request.POST or None, initial={"delivered": order.delivered})
         if not is_operator_driven(order.provider):
             messages.error(request, _("只有人工交付的服务商需要手动记录"))
@@ -160,6 +186,11 @@ class OrderAdmin(admin.ModelAdmin):
             title=_("记录交付"), template="admin/orders/order/deliver.html",
         )  # fmt: skip
 
+    def _require_change_permission(self, request: HttpRequest, order: Order) -> None:
+        """Refuse an operator who may not change orders (a view-only staff member)."""
+        if not self.has_change_permission(request, order):
+            raise PermissionDenied
+
     def _order_form(
         self,
         request: HttpRequest,
@@ -174,8 +205,9 @@ class OrderAdmin(admin.ModelAdmin):
     ) -> HttpResponse:
         """Run an operator's form on one order.
 
-        Applied, it goes back to the order page; a service's refusal shows on the form, on the
-        field it names if the form has it, else on ``refusal_field`` (or above the fields).
+        Applied, it is written to the order's admin history (who did what) and goes back to
+        the order page; a service's refusal shows on the form, on the field it names if the
+        form has it, else on ``refusal_field`` (or above the fields).
         """
         if request.method == "POST" and form.is_valid():
             try:
@@ -185,6 +217,10 @@ class OrderAdmin(admin.ModelAdmin):
                 field = error.field if error.field in form.fields else refusal_field
                 form.add_error(field, error.message(get_language() or "zh-hans"))
             else:
+                typed = "，".join(
+                    f"{form.fields[k].label}: {v}" for k, v in form.cleaned_data.items()
+                )
+                self.log_change(request, order, f"{title}（{typed}）")
                 messages.success(request, done)
                 return redirect("admin:orders_order_change", order.pk)
         context = {

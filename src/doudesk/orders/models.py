@@ -141,7 +141,7 @@ class Order(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"#{self.pk} {self.module_id}×{self.quantity} {self.status}"
+        return f"#{self.pk} · {self.get_status_display()}"
 
     @property
     def is_finished(self) -> bool:

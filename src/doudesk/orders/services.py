@@ -1428,9 +1428,11 @@ def _check_manual_cost(order: Order, *, delivered: int, final: bool, cost: Decim
             "服务商费用在交付结束时填写",
             "Enter the provider's cost with the final delivery",
         )
-    if not final or delivered == 0:
+    if not final:
         return
     if cost is None:
+        if delivered == 0:
+            return  # nothing delivered: nothing to bill
         raise DomainError.single(
             "cost",
             Code.COST_MISSING,
