@@ -116,6 +116,37 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
     assert repr(value) in result.stderr
 
 
+def test_a_field_key_that_is_no_fernet_key_is_refused_without_showing_it(tmp_path):
+    # It used to be taken, and every encryption then failed with a 500.
+    result = subprocess.run(
+        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_FIELD_KEY="not-a-key-secret"),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "DOUDESK_FIELD_KEY" in result.stderr
+    assert "not-a-key-secret" not in result.stderr
+
+
+def test_deploy_check_warns_when_personal_data_hangs_on_the_secret_key(tmp_path):
+    from cryptography.fernet import Fernet
+
+    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 60}
+    unset, given = (
+        subprocess.run(
+            [*DOUDESK, "check", "--deploy"],
+            env=_env(tmp_path, **production, **key),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )  # fmt: skip
+        for key in ({}, {"DOUDESK_FIELD_KEY": Fernet.generate_key().decode()})
+    )
+    assert "doudesk.W001" in unset.stderr + unset.stdout
+    assert "DOUDESK_FIELD_KEY" in unset.stderr + unset.stdout
+    assert "doudesk.W001" not in given.stderr + given.stdout
+
+
 def _serve_refusal(tmp_path: Path, *args: str, **extra: str) -> str:
     """Run ``doudesk serve`` expecting a refusal before anything starts; return its stderr."""
     result = subprocess.run(

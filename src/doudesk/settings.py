@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -218,8 +219,19 @@ SUPPORT_EMAIL = os.environ.get(
     "DOUDESK_SUPPORT_EMAIL", "support@sandbox.doudesk.cn" if SANDBOX else ""
 )
 
-# Personal data at rest: a Fernet key derived from the secret key unless given.
+# Personal data at rest: a Fernet key derived from the secret key unless given. Give one in
+# production: with a derived key, changing the secret key makes ID numbers and provider keys
+# unreadable.
 FIELD_ENCRYPTION_KEY = os.environ.get("DOUDESK_FIELD_KEY", "")
+if FIELD_ENCRYPTION_KEY:
+    try:
+        if len(base64.urlsafe_b64decode(FIELD_ENCRYPTION_KEY.encode())) != 32:
+            raise ValueError
+    except ValueError:
+        raise ImproperlyConfigured(
+            "DOUDESK_FIELD_KEY must be a Fernet key (32 bytes, URL-safe base64), e.g. from "
+            "python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key())'"
+        ) from None
 
 # Sandbox provider and payment gateway.
 SANDBOX_PROVIDER_HOST = os.environ.get("DOUDESK_SANDBOX_HOST", "127.0.0.1")

@@ -7,12 +7,15 @@ from datetime import timedelta
 
 import pytest
 from django.db import IntegrityError, connection, transaction
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from doudesk.catalog.models import GrowthPlan
+from doudesk.catalog import selectors
+from doudesk.catalog.models import GrowthPlan, Package
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
+from doudesk.matching.services import plan_need
 from doudesk.orders import services
 from doudesk.orders.models import (
     DispatchRound,
@@ -754,6 +757,43 @@ def test_the_placed_leaf_names_the_target_by_a_hash_only_its_customer_can_link(c
     assert hashlib.sha256(VIDEO_URL.encode()).hexdigest() not in leaf.leaf
 
 
+def test_a_demo_database_in_production_offers_none_of_the_sandbox_providers_services(
+    customer, settings, api_key_for, counts
+):
+    # They used to be listed and taken, then cancelled with a half-English reason.
+    settings.SANDBOX = False
+    offered = {m.code for m in selectors.module_list()}
+    assert offered == {"lbs-store-visit", "creator-seeding"}  # the manual provider's
+    assert {m.code for c in selectors.category_list() for m in c.modules.all()} == offered
+    assert list(selectors.package_list()) == list(selectors.growth_plan_list()) == []
+    api = Client(headers={"Authorization": f"Bearer {api_key_for(customer)}"})
+    assert {s["name"] for s in api.get("/api/v1/services").json()} == {
+        "达人探店",
+        "达人种草视频",
+    }
+    assert {
+        int(s["service"])
+        for s in api.post("/api/v2", {"key": api_key_for(customer), "action": "services"}).json()
+    } == {module_id("lbs-store-visit"), module_id("creator-seeding")}
+    plans = plan_need(need="达人探店，或者播放量，预算10000元")["plans"]
+    assert {i["service_id"] for p in plans for i in p["items"]} <= {
+        module_id("lbs-store-visit"),
+        module_id("creator-seeding"),
+    }
+    before = counts(customer)
+    with pytest.raises(DomainError) as refused:
+        services.order_place(
+            customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+        )
+    assert (refused.value.errors[0].field, refused.value.status) == ("service_id", 404)
+    with pytest.raises(DomainError) as off_sale:
+        services.package_order(
+            customer=customer, package=Package.objects.get(code="starter"), target=VIDEO_URL
+        )
+    assert off_sale.value.errors[0].code == "off_sale"
+    assert counts(customer) == before
+
+
 def test_a_sandbox_providers_order_in_production_is_cancelled_and_refunded_not_retried(
     customer, settings
 ):
@@ -763,6 +803,9 @@ def test_a_sandbox_providers_order_in_production_is_cancelled_and_refunded_not_r
         customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
     )
     assert order.provider.is_sandbox
+    sent = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+    )
     before = wallet_balances(customer=customer)
     settings.SANDBOX = False
     assert services.order_dispatch(order_id=order.pk) == "rejected"
@@ -774,8 +817,5 @@ def test_a_sandbox_providers_order_in_production_is_cancelled_and_refunded_not_r
     }
     assert journal_total_fen() == 0
     # An order sent before the switch is not followed (nor does it stop the sync for others).
-    sent = services.order_place(
-        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
-    )
     Order.objects.filter(pk=sent.pk).update(external_id="SB-1")
     assert services.orders_sync()["errors"] == 1

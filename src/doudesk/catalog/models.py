@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -157,6 +158,14 @@ class ServiceModule(Localized, models.Model):
     @property
     def unit(self) -> str:
         return self.unit_en if english_active() else self.unit_zh
+
+    @property
+    def is_on_sale(self) -> bool:
+        """Whether it can be ordered now: active, and not of a provider disabled in this mode.
+
+        Kept in step with :func:`doudesk.catalog.selectors.on_sale`.
+        """
+        return self.active and (settings.SANDBOX or not self.provider.is_sandbox)
 
     @property
     def is_official_promotion(self) -> bool:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from django.db.models import Prefetch, QuerySet
+from django.conf import settings
+from django.db.models import Prefetch, Q, QuerySet
 
 from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.models import Category, GrowthPlan, Package, PackageItem, ServiceModule
@@ -12,16 +13,31 @@ from doudesk.errors import DomainError
 from doudesk.rowselect import row_get
 
 
+def on_sale() -> Q:
+    """Return the condition for a module to be on sale: active, and orderable in this mode.
+
+    Outside sandbox mode the sandbox provider is disabled, so its modules (left over from a
+    demo database served in production) are not offered: their orders could never be sent.
+    """
+    condition = Q(active=True)
+    if not settings.SANDBOX:
+        condition &= Q(provider__is_sandbox=False)
+    return condition
+
+
+def modules_on_sale() -> QuerySet[ServiceModule]:
+    """Return the modules on sale (:func:`on_sale`)."""
+    return ServiceModule.objects.filter(on_sale())
+
+
 def module_list() -> QuerySet[ServiceModule]:
-    """Active modules with their category, in catalogue order."""
-    return ServiceModule.objects.filter(active=True).select_related("category")
+    """Modules on sale with their category, in catalogue order."""
+    return modules_on_sale().select_related("category")
 
 
 def category_list() -> QuerySet[Category]:
-    """Categories with their active modules prefetched."""
-    return Category.objects.prefetch_related(
-        Prefetch("modules", queryset=ServiceModule.objects.filter(active=True))
-    )
+    """Categories with their modules on sale prefetched."""
+    return Category.objects.prefetch_related(Prefetch("modules", queryset=modules_on_sale()))
 
 
 def module_get(
@@ -39,6 +55,8 @@ def module_get(
     module = None
     if pk is not None:
         module = row_get(ServiceModule, pk, related=("category", "provider", *related), active=True)
+    if module is not None and not module.is_on_sale:
+        module = None  # its provider is disabled in this mode (see on_sale)
     if module is None:
         raise DomainError.single(
             field,
@@ -51,14 +69,16 @@ def module_get(
 
 
 def package_list() -> QuerySet[Package]:
-    """Return the packages on sale with their items (active, and every module in them too)."""
+    """Return the packages on sale with their items (active, and every module in them on sale)."""
     return (
         Package.objects.filter(active=True)
-        .exclude(items__module__active=False)
+        .exclude(items__module__in=ServiceModule.objects.exclude(on_sale()))
         .prefetch_related(Prefetch("items", queryset=PackageItem.objects.select_related("module")))
     )
 
 
 def growth_plan_list() -> QuerySet[GrowthPlan]:
-    """Return the growth plans on sale (active, of an active module)."""
-    return GrowthPlan.objects.filter(active=True, module__active=True).select_related("module")
+    """Return the growth plans on sale (active, of a module on sale)."""
+    return GrowthPlan.objects.filter(active=True, module__in=modules_on_sale()).select_related(
+        "module"
+    )

@@ -72,7 +72,7 @@ def order_request_validate(
 ) -> tuple[targets.Target | None, dict[str, Any]]:
     """Check everything an order for ``module`` asks; raise one error listing every bad field."""
     errors = quantity_errors(module, quantity)
-    if not module.active:  # a package or plan may still name a module taken off sale
+    if not module.is_on_sale:  # a package or plan may still name a module taken off sale
         errors.insert(
             0,
             FieldError(

@@ -34,6 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from doudesk.catalog.models import Channel, ServiceModule
+from doudesk.catalog.selectors import modules_on_sale
 from doudesk.errors import DomainError
 from doudesk.matching.offers import Audience, Catalogue, Offer
 from doudesk.matching.understand import Naming, naming_table
@@ -98,7 +99,7 @@ def module_offer(module: ServiceModule) -> Offer:
 
 def matching_catalogue() -> MatchingCatalogue:
     """Return the active modules as a cached :class:`MatchingCatalogue` (rebuilt on change)."""
-    rows = list(ServiceModule.objects.filter(active=True).order_by("pk").values_list(*_FIELDS))
+    rows = list(modules_on_sale().order_by("pk").values_list(*_FIELDS))
     version = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
     cached = _cache.get("current")
     if cached is not None and cached.version == version:

@@ -6,13 +6,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils import timezone
 
-from doudesk.catalog.models import ServiceModule
+from doudesk.catalog.selectors import modules_on_sale
 from doudesk.pricing.selectors import module_price_summary, price_history_dict
 
 
 def module_price(request: HttpRequest, module_id: int) -> HttpResponse:
     """Show why a module costs what it costs (public, like the catalogue)."""
-    module = get_object_or_404(ServiceModule, pk=module_id, active=True)
+    module = get_object_or_404(modules_on_sale(), pk=module_id)
     summary = module_price_summary(module=module)
     history = price_history_dict(module=module, summary=summary)
     return render(
