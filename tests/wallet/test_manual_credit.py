@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 from django.urls import reverse
 
 from doudesk.errors import DomainError
-from doudesk.wallet.models import JournalEntry, TopUp
+from doudesk.wallet.models import AccountKind, JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from doudesk.wallet.services import topup_credit_manual
+from doudesk.wallet.services import (
+    customer_account,
+    journal_post,
+    platform_account,
+    topup_credit_manual,
+    topup_reverse_manual,
+)
 from factories import CustomerFactory
 
 pytestmark = pytest.mark.django_db
@@ -89,3 +96,82 @@ def test_the_operator_names_the_customer_by_account_not_by_a_name_two_can_share(
     unknown = admin_client.post(url, {**by_number, "customer": "张三", "reference": "BANK-11"})
     assert "没有这个客户" in unknown.content.decode()
     assert not TopUp.objects.filter(gateway_txn="BANK-11").exists()
+
+
+def test_a_mistaken_credit_is_reversed_once_with_a_balanced_entry():
+    # A credit could not be taken back at all: an operator's typo stayed spendable money.
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=2_000_000, reference="BANK-2")
+    reversed_ = topup_reverse_manual(topup_id=topup.pk)
+    assert reversed_.status == "reversed"
+    assert wallet_balances(customer=customer) == {"available_fen": 0, "held_fen": 0}
+    entry = JournalEntry.objects.get(ref=f"topup:{topup.pk}:reversal")
+    assert (entry.kind, entry.memo) == ("topup_reversal", "人工入账冲正 BANK-2")
+    assert journal_total_fen() == 0
+    with pytest.raises(DomainError) as again:
+        topup_reverse_manual(topup_id=topup.pk)
+    assert (again.value.errors[0].code, again.value.status) == ("not_reversible", 409)
+    # The transfer itself, if it does arrive, is credited under its reference again.
+    right = topup_credit_manual(customer=customer, amount_fen=200_000, reference="bank-2")
+    assert right.status == "paid"
+    assert wallet_balances(customer=customer)["available_fen"] == 200_000
+    assert journal_total_fen() == 0
+
+
+def test_a_credit_already_spent_is_not_reversed_into_a_negative_balance():
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-3")
+    with transaction.atomic():  # the customer spends ¥60 of it
+        journal_post(
+            ref="spend",
+            kind="test",
+            legs=[
+                (customer_account(customer), -6_000),
+                (platform_account(AccountKind.PLATFORM_REVENUE), 6_000),
+            ],
+        )
+    with pytest.raises(DomainError) as refused:
+        topup_reverse_manual(topup_id=topup.pk)
+    assert (refused.value.errors[0].code, refused.value.status) == ("insufficient_balance", 402)
+    topup.refresh_from_db()
+    assert topup.status == "paid"
+    assert wallet_balances(customer=customer)["available_fen"] == 4_000
+    assert journal_total_fen() == 0
+
+
+def test_only_a_paid_manual_credit_is_reversed():
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-4")
+    TopUp.objects.filter(pk=topup.pk).update(gateway="sandbox")  # paid through a gateway
+    with pytest.raises(DomainError) as refused:
+        topup_reverse_manual(topup_id=topup.pk)
+    assert refused.value.errors[0].code == "not_reversible"
+    assert wallet_balances(customer=customer)["available_fen"] == 10_000
+
+
+def test_an_operator_reverses_a_credit_from_the_admin_and_it_is_logged(admin_client, client):
+    from django.contrib.admin.models import LogEntry
+
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=2_000_000, reference="BANK-5")
+    changelist = reverse("admin:wallet_topup_changelist")
+    done = admin_client.post(
+        changelist, {"action": "reverse_credits", "_selected_action": [topup.pk]}, follow=True
+    )
+    assert f"已冲正 {topup.out_trade_no}：¥20,000.00" in done.content.decode()
+    assert wallet_balances(customer=customer)["available_fen"] == 0
+    assert LogEntry.objects.get().get_change_message() == "人工入账冲正 BANK-5"
+
+
+def test_staff_without_the_credit_permission_cannot_reverse(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    customer = CustomerFactory()
+    topup = topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-6")
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_topup"))
+    client.force_login(viewer)
+    changelist = reverse("admin:wallet_topup_changelist")
+    assert 'value="reverse_credits"' not in client.get(changelist).content.decode()
+    client.post(changelist, {"action": "reverse_credits", "_selected_action": [topup.pk]})
+    assert wallet_balances(customer=customer)["available_fen"] == 10_000

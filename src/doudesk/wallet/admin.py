@@ -7,6 +7,7 @@ transfer an operator has checked), from the top-ups list, and each credit is log
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import path
@@ -20,7 +21,7 @@ from doudesk.textinput import ascii_id
 from doudesk.wallet.admin_money import yuan_field
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
 from doudesk.wallet.money import yuan_label
-from doudesk.wallet.services import topup_amount_fen, topup_credit_manual
+from doudesk.wallet.services import topup_amount_fen, topup_credit_manual, topup_reverse_manual
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -102,6 +103,28 @@ class TopUpAdmin(ReadOnlyAdmin):
     list_filter = ("status", "gateway")
     search_fields = ("out_trade_no", "gateway_txn")
     amount_yuan = yuan_field("amount_fen", _("金额（元）"))
+    actions = ("reverse_credits",)
+
+    def has_credit_permission(self, request: HttpRequest) -> bool:
+        """Whether the operator may credit bank transfers (and so take a mistaken one back)."""
+        return request.user.has_perm("wallet.add_topup")
+
+    @admin.action(description=_("冲正所选人工入账"), permissions=["credit"])
+    def reverse_credits(self, request: HttpRequest, queryset: QuerySet[TopUp]) -> None:
+        """Take back mistaken manual credits, each with one balanced reversing entry."""
+        for topup in queryset.order_by("pk"):
+            try:
+                topup_reverse_manual(topup_id=topup.pk)
+            except DomainError as exc:
+                message = exc.errors[0].message(get_language() or "zh-hans")
+                messages.error(request, f"{topup.out_trade_no}: {message}")
+                continue
+            self.log_change(request, topup, f"人工入账冲正 {topup.gateway_txn}")
+            messages.success(
+                request,
+                _("已冲正 %(no)s：%(amount)s")
+                % {"no": topup.out_trade_no, "amount": yuan_label(topup.amount_fen)},
+            )
 
     def get_urls(self):
         return [

@@ -12,3 +12,4 @@ class WalletErrorCode(StrEnum):
     NO_GATEWAY = "no_payment_gateway"
     INVALID_REFERENCE = "invalid_reference"
     DUPLICATE_REFERENCE = "duplicate_reference"
+    NOT_REVERSIBLE = "not_reversible"

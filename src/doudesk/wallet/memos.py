@@ -32,6 +32,10 @@ def entry_memo(entry: Any, *, group_label_en: str | None = None, movements: bool
         return gettext("订单 #%(id)s 结算") % {"id": entry.order_id}
     if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
         return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
+    if entry.kind == "topup_reversal" and memo.startswith("人工入账冲正 "):
+        return gettext("人工入账冲正 %(reference)s") % {
+            "reference": memo.removeprefix("人工入账冲正 ")
+        }
     if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("人工入账 "):
         return gettext("人工入账 %(reference)s") % {"reference": memo.removeprefix("人工入账 ")}
     if entry.ref.startswith("demo-credit:"):

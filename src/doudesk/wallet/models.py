@@ -114,6 +114,7 @@ class TopUpStatus(models.TextChoices):
     PAID = "paid", _("已到账")
     FAILED = "failed", _("失败")
     EXPIRED = "expired", _("已过期")
+    REVERSED = "reversed", _("已冲正")
 
 
 class TopUp(models.Model):
@@ -141,7 +142,7 @@ class TopUp(models.Model):
             # A transfer credited by hand is credited once (wallet.services.topup_credit_manual).
             models.UniqueConstraint(
                 fields=["gateway", "gateway_txn"],
-                condition=Q(gateway="manual"),
+                condition=Q(gateway="manual") & ~Q(status="reversed"),
                 name="topup_manual_reference_once",
             ),
         ]

@@ -331,6 +331,39 @@ def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) 
     return topup
 
 
+@transaction.atomic(durable=True)
+def topup_reverse_manual(*, topup_id: int) -> TopUp:
+    """Take back a manual credit entered by mistake, with one balanced reversing entry.
+
+    Only a paid manual credit can be reversed, once; the customer's available balance must
+    still hold the amount (it never goes negative: a 402 says what is missing). The top-up
+    is then marked reversed and its reference may be credited again.
+    """
+    topup = TopUp.objects.select_for_update().select_related("customer").get(pk=topup_id)
+    if topup.gateway != MANUAL_GATEWAY or topup.status != TopUpStatus.PAID:
+        raise DomainError.single(
+            "topup",
+            WalletErrorCode.NOT_REVERSIBLE,
+            "只能冲正已到账的人工入账",
+            "Only a credited bank transfer can be reversed",
+            status=409,
+        )
+    journal_post(
+        ref=f"topup:{topup.pk}:reversal",
+        kind="topup_reversal",
+        memo=f"人工入账冲正 {topup.gateway_txn}",
+        legs=[
+            (customer_account(topup.customer), -topup.amount_fen),
+            (platform_account(AccountKind.PAYMENT_CLEARING), topup.amount_fen),
+        ],
+    )
+    # The reference is free again (topup_manual_reference_once leaves reversed credits out):
+    # the transfer, if it did arrive, can be credited rightly.
+    topup.status = TopUpStatus.REVERSED
+    topup.save(update_fields=["status"])
+    return topup
+
+
 def topups_expire(*, now: datetime | None = None) -> int:
     """Close top-ups left unpaid for ``TOPUP_EXPIRE_MINUTES`` (run by the beat); return how many.
 
