@@ -56,8 +56,11 @@ def test_identifiers_are_normalised(raw, expected):
     assert normalize_identifier(raw) == expected
 
 
+LONG_EMAIL = "x" * 64 + "@" + ("a" * 60 + ".") * 2 + "com"  # valid, 190 characters
+
+
 @pytest.mark.parametrize(
-    "raw", ["", "li", "12800138000", "1380013800", "+1 415 555 0100", "a@b", None]
+    "raw", ["", "li", "12800138000", "1380013800", "+1 415 555 0100", "a@b", None, LONG_EMAIL]
 )
 def test_bad_identifiers_are_field_errors(raw):
     with pytest.raises(DomainError) as err:

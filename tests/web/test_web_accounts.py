@@ -151,6 +151,21 @@ def test_five_wrong_passwords_lock_the_account_out_from_that_address(db):
     assert ok.status_code == 302
 
 
+def test_sign_up_and_log_in_with_an_overlong_identifier_are_refused_on_the_field(db):
+    # A valid address longer than an account name (150) and a log-in name longer than
+    # django-axes' column (255) both failed PostgreSQL with a 500.
+    email = "x" * 64 + "@" + ("a" * 60 + ".") * 2 + "com"
+    sign_up = Client().post(
+        "/signup/", {"identifier": email, "password": PASSWORD, "kind": "individual"}
+    )
+    assert sign_up.status_code == 400
+    assert "邮箱过长：最多 150 个字符" in sign_up.content.decode()
+    for identifier in (email, "a" * 256):
+        response = Client().post("/login/", {"identifier": identifier, "password": "x"})
+        assert response.status_code == 400
+        assert "账号或密码错误" in response.content.decode()
+
+
 def test_wrong_password_and_unsafe_next_are_refused(db):
     Client().post(
         "/signup/", {"identifier": "a@example.com", "password": PASSWORD, "kind": "individual"}

@@ -192,6 +192,9 @@ def test_a_callback_with_a_bad_signature_moves_no_money(customer, topup):
     assert Client().post(NOTIFY, tampered).status_code == 400
     unsigned = {k: v for k, v in params.items() if k != "sign"}
     assert Client().post(NOTIFY, unsigned).status_code == 400
+    for sign in ("签名", "é" * 64):  # non-ASCII text used to raise a 500
+        response = Client().post(NOTIFY, params | {"sign": sign})
+        assert (response.status_code, response.content) == (400, b"Invalid signature")
     _unchanged(customer, topup)
 
 

@@ -32,6 +32,10 @@ class IdentifierBackend(ModelBackend):
         return super().authenticate(request, username=value, password=password, **kwargs)
 
 
+#: Width of django-axes' username column, where failed attempts are counted.
+AXES_USERNAME_LENGTH = 255
+
+
 def login_identifier(request: HttpRequest, credentials: dict[str, Any] | None) -> str:
     """Return the account a log-in attempt names, normalised (django-axes counts failures by it).
 
@@ -44,4 +48,5 @@ def login_identifier(request: HttpRequest, credentials: dict[str, Any] | None) -
     try:
         return normalize_identifier(str(raw))[1]
     except DomainError:
-        return str(raw).strip().lower()
+        # No account has it; cut to what django-axes stores (its username column).
+        return str(raw).strip().lower()[:AXES_USERNAME_LENGTH]

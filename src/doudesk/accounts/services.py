@@ -59,6 +59,14 @@ def normalize_identifier(identifier: str) -> tuple[str, str]:
             "请输入有效的邮箱或中国大陆手机号",
             "Enter a valid email address or mainland China mobile number",
         ) from None
+    most = User._meta.get_field("username").max_length or 150
+    if len(value) > most:  # a valid address may be longer than the account name can hold
+        raise DomainError.single(
+            "identifier",
+            Code.INVALID_IDENTIFIER,
+            f"邮箱过长：最多 {most} 个字符",
+            f"The email address is too long: at most {most} characters",
+        )
     return "email", value.lower()
 
 

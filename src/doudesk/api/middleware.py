@@ -1,12 +1,14 @@
 """Request guards in front of every interface, answering each in its own error shape.
 
 * :class:`InputGuardMiddleware`: input the views could not read or the database could not
-  store is refused at the door, naming the field, instead of failing later with a 500 or
-  Django's HTML "Bad Request" page: a NUL character (PostgreSQL text cannot hold one; SQLite
-  takes it silently), a lone UTF-16 surrogate (no UTF-8 encoding), JSON nested deeper than
+  store (in the path, query or body) is refused at the door, naming the field (a path with such
+  text is not found), instead of failing later with a 500 or Django's HTML "Bad Request" page:
+  a NUL character (PostgreSQL text cannot hold one; SQLite takes it silently), a lone UTF-16
+  surrogate (no UTF-8 encoding), JSON nested deeper than
   :data:`~doudesk.textinput.MAX_JSON_DEPTH`, a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
   more fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, and a form body that cannot be decoded
-  (a broken multipart body, a charset other than UTF-8).
+  (a broken multipart body, a charset other than UTF-8); and a multipart form sent to REST v1,
+  which reads JSON only (415).
 * :class:`ApiNotFoundMiddleware`: an unknown path or a wrong method under ``/api/v1/`` answers
   in the v1 error shape instead of Django's HTML page.
 
@@ -119,7 +121,10 @@ class InputGuardMiddleware:
 
 
 def _input_error(request: HttpRequest) -> DomainError | None:
-    """Return why the request's query or body cannot be taken, or None when it can."""
+    """Return why the request's path, query or body cannot be taken, or None when it can."""
+    problem = text_problem(request.path)
+    if problem:  # no page has such an address; looked up as a key, it would fail the database
+        return DomainError(unstorable_text_error("path", problem), status=404)
     try:
         query = request.GET
     except TooManyFieldsSent:
@@ -127,6 +132,9 @@ def _input_error(request: HttpRequest) -> DomainError | None:
     found = _unstorable_field(query)
     if found is not None or request.method not in ("POST", "PUT", "PATCH"):
         return None if found is None else DomainError(unstorable_text_error(*found))
+    if request.path.startswith(V1) and request.content_type == "multipart/form-data":
+        # v1 reads JSON; parsing the form here would consume the body the API then reads.
+        return _not_json()
     try:
         if (request.content_type or "") in FORM_TYPES:
             found = _unstorable_field(request.POST)  # file contents are not form fields
@@ -141,6 +149,16 @@ def _input_error(request: HttpRequest) -> DomainError | None:
         return _too_many_fields("body")
     except _UNREADABLE_BODY:
         return _unreadable()
+
+
+def _not_json() -> DomainError:
+    return DomainError.single(
+        "body",
+        "not_json",
+        "请以 JSON 发送请求内容（Content-Type: application/json）",
+        "Send the request body as JSON (Content-Type: application/json)",
+        status=415,
+    )
 
 
 def _json_body_error(body: bytes) -> DomainError | None:

@@ -24,5 +24,6 @@ def sign(params: dict[str, str]) -> str:
 
 
 def verify(params: dict[str, str]) -> bool:
-    """Check the ``sign`` parameter in constant time."""
-    return hmac.compare_digest(sign(params), str(params.get("sign", "")))
+    """Check the ``sign`` parameter in constant time (compared as bytes: it may be any text)."""
+    given = str(params.get("sign", "")).encode("utf-8", "surrogatepass")
+    return hmac.compare_digest(sign(params).encode(), given)
