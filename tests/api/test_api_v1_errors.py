@@ -364,6 +364,34 @@ def test_order_ids_that_are_not_numbers_are_field_errors(api):
     assert_error(api.get(V1 + "/orders?limit=ten"), 422, "limit")
 
 
+@pytest.mark.parametrize("written", ["{id}_0", "+{id}", "{id}%20", "{id}.0", "{id}e0"])
+def test_an_id_written_loosely_is_refused_and_nothing_is_cancelled(api, customer, sid, written):
+    # "/orders/7_83/cancel" cancelled order 783 (lax integer reading).
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500
+    )
+    loose = written.format(id=order.pk)
+    assert_error(api.post(f"{V1}/orders/{loose}/cancel", headers=EN), 422, "order_id", lang="en")
+    assert Order.objects.get(pk=order.pk).cancel_requested_at is None
+    assert Order.objects.get(pk=order.pk).status == "pending"
+
+
+@pytest.mark.parametrize("quantity", ["1_000", " 1000 ", "+1000", "1000.0", "1e3", 1000.0])
+def test_a_quantity_written_loosely_is_a_field_error(api, customer, sid, counts, quantity):
+    before = counts(customer)
+    body = {"service_id": sid("plays"), "target": VIDEO_URL, "quantity": quantity}
+    error = assert_error(post_json(api, "/orders", body), 422, "quantity")
+    assert error["code"] in ("int_parsing", "int_from_float")
+    assert counts(customer) == before
+    written = {"service_id": sid("plays"), "target": VIDEO_URL, "quantity": "1000"}
+    assert post_json(api, "/quotes", written).status_code == 201  # digits as text still read
+
+
+@pytest.mark.parametrize("query", ["start=1.0", "start=+1", "start=1_0"])
+def test_ledger_positions_written_loosely_are_field_errors(api, query):
+    assert_error(api.get(f"{V1}/ledger/entries?{query}"), 422, "start")
+
+
 def test_listing_past_the_end_is_empty_and_an_unknown_status_is_a_field_error(api, sid, customer):
     services.order_place(customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500)
     for offset in ("1", "9" * 25):

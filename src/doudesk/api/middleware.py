@@ -7,8 +7,7 @@
   surrogate (no UTF-8 encoding), JSON nested deeper than
   :data:`~doudesk.textinput.MAX_JSON_DEPTH`, a body over ``DATA_UPLOAD_MAX_MEMORY_SIZE``,
   more fields than ``DATA_UPLOAD_MAX_NUMBER_FIELDS``, and a form body that cannot be decoded
-  (a broken multipart body, a charset other than UTF-8); and a multipart form sent to REST v1,
-  which reads JSON only (415).
+  (a broken multipart body, a charset other than UTF-8).
 * :class:`ApiNotFoundMiddleware`: an unknown path or a wrong method under ``/api/v1/`` answers
   in the v1 error shape instead of Django's HTML page.
 
@@ -132,10 +131,11 @@ def _input_error(request: HttpRequest) -> DomainError | None:
     found = _unstorable_field(query)
     if found is not None or request.method not in ("POST", "PUT", "PATCH"):
         return None if found is None else DomainError(unstorable_text_error(*found))
-    if request.path.startswith(V1) and request.content_type == "multipart/form-data":
-        # v1 reads JSON; parsing the form here would consume the body the API then reads.
-        return _not_json()
     try:
+        if request.path.startswith(V1):
+            # Read (and keep) the raw body first: parsing a multipart form reads the stream
+            # itself, and v1 then read an emptied body (a 500).
+            request.body  # noqa: B018
         if (request.content_type or "") in FORM_TYPES:
             found = _unstorable_field(request.POST)  # file contents are not form fields
             return None if found is None else DomainError(unstorable_text_error(*found))
@@ -149,16 +149,6 @@ def _input_error(request: HttpRequest) -> DomainError | None:
         return _too_many_fields("body")
     except _UNREADABLE_BODY:
         return _unreadable()
-
-
-def _not_json() -> DomainError:
-    return DomainError.single(
-        "body",
-        "not_json",
-        "请以 JSON 发送请求内容（Content-Type: application/json）",
-        "Send the request body as JSON (Content-Type: application/json)",
-        status=415,
-    )
 
 
 def _json_body_error(body: bytes) -> DomainError | None:

@@ -11,6 +11,7 @@ from doudesk.accounts.models import ApiKey
 from doudesk.accounts.services import api_key_create, api_key_revoke
 from doudesk.api.auth import AUTH
 from doudesk.api.schemas import ApiKeyCreatedOut, ApiKeyOut, ApiKeyRevokedOut, answers
+from doudesk.api.types import Int
 from doudesk.errors import DomainError
 
 router = Router(tags=["api-keys"], auth=AUTH)
@@ -45,7 +46,7 @@ def keys_create(request: HttpRequest, payload: KeyIn) -> Status[dict[str, Any]]:
 
 
 @router.delete("/api-keys/{key_id}", response=answers(ApiKeyRevokedOut, 401, 404))
-def keys_revoke(request: HttpRequest, key_id: int) -> dict[str, Any]:
+def keys_revoke(request: HttpRequest, key_id: Int) -> dict[str, Any]:
     """Revoke a key."""
     if not api_key_revoke(customer=request.auth, key_id=key_id):
         raise DomainError.single("key", "not_found", "密钥不存在", "Key not found", status=404)

@@ -23,6 +23,7 @@ from doudesk.api.schemas import (
     LedgerPublicKeyOut,
     answers,
 )
+from doudesk.api.types import Int
 from doudesk.ledger import selectors
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders.selectors import order_get
@@ -74,14 +75,14 @@ def ledger_public_key(request: HttpRequest) -> Any:
 
 
 @router.get("/entries", auth=None, response=answers(LedgerEntriesOut, 400))
-def ledger_entries(request: HttpRequest, start: int, end: int | None = None) -> dict[str, Any]:
+def ledger_entries(request: HttpRequest, start: Int, end: Int | None = None) -> dict[str, Any]:
     """Leaves ``start`` ≤ index < ``end`` of the published tree (at most 1,000 per answer)."""
     return {"entries": selectors.ledger_entries(start=start, end=end)}
 
 
 @router.get("/proof/inclusion", auth=None, response=answers(InclusionProofOut, 400))
 def ledger_proof_inclusion(
-    request: HttpRequest, index: int, size: int | None = None
+    request: HttpRequest, index: Int, size: Int | None = None
 ) -> dict[str, Any]:
     """Audit path of leaf ``index`` in the tree of ``size`` leaves (default: published size)."""
     return selectors.ledger_inclusion(index=index, size=size)
@@ -89,7 +90,7 @@ def ledger_proof_inclusion(
 
 @router.get("/proof/consistency", auth=None, response=answers(ConsistencyProofOut, 400))
 def ledger_proof_consistency(
-    request: HttpRequest, first: int, second: int | None = None
+    request: HttpRequest, first: Int, second: Int | None = None
 ) -> dict[str, Any]:
     """Consistency proof from tree size ``first`` to ``second`` (default: published size)."""
     return selectors.ledger_consistency(first=first, second=second)
@@ -114,7 +115,7 @@ def ledger_proof_consistency(
         }
     },
 )
-def orders_evidence(request: HttpRequest, order_id: int) -> HttpResponse:
+def orders_evidence(request: HttpRequest, order_id: Int) -> HttpResponse:
     """Return the order's evidence bundle: log entries, inclusion proofs, signed checkpoint.
 
     Verify it offline with ``doudesk verify BUNDLE.json --public-key KEY``.

@@ -69,13 +69,13 @@ def orders_list(
 
 
 @router.get("/orders/{order_id}", response=answers(OrderOut, 401, 404))
-def orders_get(request: HttpRequest, order_id: int) -> dict[str, Any]:
+def orders_get(request: HttpRequest, order_id: Int) -> dict[str, Any]:
     """One of the caller's orders."""
     return order_dict(selectors.order_get(customer=request.auth, order_id=order_id))
 
 
 @router.get("/orders/{order_id}/events", response=answers(list[OrderEventOut], 401, 404))
-def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+def orders_events(request: HttpRequest, order_id: Int) -> list[dict[str, Any]]:
     """Return the order's timeline; ``status`` is the status an event moved to, else null."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
     return [
@@ -90,20 +90,20 @@ def orders_events(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
 
 
 @router.post("/orders/{order_id}/cancel", response=answers(OrderOut, 401, 404, 409))
-def orders_cancel(request: HttpRequest, order_id: int) -> dict[str, Any]:
+def orders_cancel(request: HttpRequest, order_id: Int) -> dict[str, Any]:
     """Cancel: refunded at once before dispatch, else when the provider reports."""
     return order_dict(services.order_cancel(customer=request.auth, order_id=order_id))
 
 
 @router.post("/orders/{order_id}/refill", response=answers({201: RefillOut}, 401, 404, 409))
-def orders_refill(request: HttpRequest, order_id: int) -> Status[dict[str, Any]]:
+def orders_refill(request: HttpRequest, order_id: Int) -> Status[dict[str, Any]]:
     """Ask for a refill within the service's guarantee period."""
     refill = services.order_refill(customer=request.auth, order_id=order_id)
     return Status(201, {"refill": refill.pk, "order": order_id, "status": refill.status})
 
 
 @router.get("/orders/{order_id}/refills", response=answers(list[RefillStatusOut], 401, 404))
-def orders_refills(request: HttpRequest, order_id: int) -> list[dict[str, Any]]:
+def orders_refills(request: HttpRequest, order_id: Int) -> list[dict[str, Any]]:
     """Return the order's refill requests, oldest first, with what the provider made of them."""
     order = selectors.order_get(customer=request.auth, order_id=order_id)
     return [

@@ -32,7 +32,7 @@ def services_list(request: HttpRequest) -> list[dict[str, Any]]:
 
 
 @router.get("/services/{service_id}", auth=None, response=answers(ServiceOut, 404))
-def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
+def services_get(request: HttpRequest, service_id: Int) -> dict[str, Any]:
     """One service, with today's price per 1,000 units."""
     module = module_get(module_id=service_id, field="service_id")
     return service_dict(module, module_rates_today(modules=[module])[module.pk])
@@ -41,7 +41,7 @@ def services_get(request: HttpRequest, service_id: int) -> dict[str, Any]:
 @router.get(
     "/services/{service_id}/price-history", auth=None, response=answers(PriceHistoryOut, 404)
 )
-def services_price_history(request: HttpRequest, service_id: int) -> dict[str, Any]:
+def services_price_history(request: HttpRequest, service_id: Int) -> dict[str, Any]:
     """Price history (30 days), today's price next to the lowest market reference, and tiers."""
     return price_history_dict(module=module_get(module_id=service_id, field="service_id"))
 
