@@ -253,3 +253,39 @@ def test_v2_echoes_id_zero_as_a_number_like_every_other_id(key, sid, customer):
     assert [item["order"] for item in answer] == [0, order.pk, "x"]
     refills = v2(key, "refill_status", refills="0")
     assert refills == [{"refill": 0, "status": {"error": "Refill not found"}}]
+
+
+def test_an_answer_lists_at_most_fifty_errors_and_counts_the_rest(api, customer, sid, counts):
+    # 300,000 unknown keys drew an answer of 180 MB, one error each.
+    plans = api.post(
+        V1 + "/plans",
+        data=json.dumps(
+            {"need": "涨粉 预算500元", "goal_weights": {f"k{i}": 1 for i in range(2_000)}}
+        ),
+        content_type="application/json",
+    )
+    errors = plans.json()["errors"]
+    assert len(errors) == 50
+    assert errors[-1]["code"] == "too_many_errors"
+    assert errors[-1]["message_en"] == "1,951 more errors not listed"
+    before = counts(customer)
+    options = {f"k{i}": 1 for i in range(2_000)}
+    order = api.post(
+        V1 + "/orders", data=order_json(sid, options=options), content_type="application/json"
+    )
+    assert len(order.json()["errors"]) == 50
+    assert counts(customer) == before
+
+
+def test_a_message_names_at_most_ten_unknown_values(api, sid):
+    regions = [f"火星{i}" for i in range(500)]
+    body = {"need": "涨粉 预算500元", "audience": {"regions": regions}}
+    plans = api.post(V1 + "/plans", data=json.dumps(body), content_type="application/json")
+    options = {"audience": "custom", "regions": regions[:15]}  # an order takes up to 20
+    order = api.post(
+        V1 + "/orders", data=order_json(sid, options=options), content_type="application/json"
+    )
+    for response, more in ((plans, "(+490)"), (order, "(+5)")):
+        [error] = response.json()["errors"]
+        assert error["message_zh"].count("火星") == error["message_en"].count("火星") == 10
+        assert more in error["message_en"]

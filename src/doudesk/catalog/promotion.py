@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from doudesk.catalog.audience import audience_examples, audience_slug
-from doudesk.errors import DomainError, FieldError
+from doudesk.errors import DomainError, FieldError, listed
 
 OBJECTIVES = {"plays", "engagement", "followers", "live_traffic", "store_visits"}
 AUDIENCE_MODES = {"auto", "custom"}
@@ -77,6 +77,7 @@ def _audience_slugs(values: list[str], key: str, errors: list[FieldError]) -> li
     slugs = {v: audience_slug(key, v) for v in values}
     unknown = [v if len(v) <= 30 else v[:30] + "…" for v, slug in slugs.items() if slug is None]
     if unknown:
+        unknown = listed(unknown)
         zh, en = _DIMENSION_NAMES[key]
         examples_zh = "、".join(audience_examples(key, "zh"))
         examples_en = ", ".join(audience_examples(key, "en"))

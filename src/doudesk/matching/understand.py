@@ -37,7 +37,7 @@ from functools import cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from doudesk.errors import DomainError, FieldError
+from doudesk.errors import DomainError, FieldError, listed
 
 from .lexicon import USERDICT_PATH, get_lexicon
 from .numerals import CEILING, NUM, Encoded, encode_numbers, is_number, parse_number
@@ -615,6 +615,7 @@ def parse_audience_field(value: Mapping[str, Any] | None) -> Audience:
             else:
                 dims[dim].add(found)
         if unknown:
+            unknown = listed(unknown)
             examples = lex.slugs[dim][:8]
             errors.append(
                 FieldError(
