@@ -412,7 +412,10 @@ def test_a_verified_customer_cannot_submit_again(individual):
     page = client.get("/verify/").content.decode()
     assert 'id="verified"' in page
     again = client.post("/verify/", {"legal_name": "李明", "number": valid_resident_id(9)})
-    assert again.status_code == 400
+    assert again.status_code == 409
+    # The refusal used to be dropped: the page showed only the verified panel.
+    [message] = again.context["errors"]["customer"]
+    assert message in again.content.decode()
     assert Verification.objects.filter(customer=customer).count() == 1
 
 

@@ -136,6 +136,24 @@ def test_a_refused_order_form_shows_each_error_once(web, sid):
     assert refused.count("数量须在 500 至 1,000,000 之间") == 1
 
 
+@pytest.mark.parametrize(
+    ("code", "posted", "field"),
+    [
+        ("video-edit", {"target": VIDEO_URL}, "target"),  # the form has no link to fix
+        ("account-report", {"audience": "custom"}, "options"),  # nor any targeting
+    ],
+)
+def test_a_refusal_of_a_field_the_form_does_not_show_is_still_shown(
+    web, sid, counts, customer, code, posted, field
+):
+    before = counts(customer)
+    response = web.post(f"/services/{sid(code)}/order/", {"quantity": "1", **posted})
+    assert response.status_code == 400
+    [message] = response.context["errors"][field]
+    assert message in response.content.decode()
+    assert counts(customer) == before
+
+
 def test_a_refused_link_keeps_the_price_of_the_quantity_in_view(web, sid):
     url = f"/services/{sid('plays')}/order/"
     live = web.get(f"/services/{sid('plays')}/price/", {"quantity": "10000"})

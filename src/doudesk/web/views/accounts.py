@@ -19,7 +19,7 @@ from doudesk.accounts.services import (
 )
 from doudesk.errors import DomainError
 from doudesk.textinput import ascii_id
-from doudesk.web.views.common import customer_required, field_errors
+from doudesk.web.views.common import customer_required, errors_elsewhere, field_errors
 
 
 def signup(request: HttpRequest) -> HttpResponse:
@@ -97,8 +97,10 @@ def verify(request: HttpRequest) -> HttpResponse:
                 licence=request.FILES.get("licence"),
             )
         except DomainError as exc:
-            context["errors"] = field_errors(exc)
-            return render(request, "web/verify.html", context, status=400)
+            context["errors"] = errors = field_errors(exc)
+            shown = ["legal_name", "credit_code", "licence", "id_number", "customer"]
+            context["other_errors"] = errors_elsewhere(errors, shown)
+            return render(request, "web/verify.html", context, status=exc.status)
         return redirect("web:verify")
     return render(request, "web/verify.html", context)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -26,6 +26,16 @@ def field_errors(exc: DomainError) -> dict[str, list[str]]:
         if error.message(lang) not in messages:  # the text and a form field can say the same
             messages.append(error.message(lang))
     return out
+
+
+def errors_elsewhere(errors: dict[str, list[str]], shown: Iterable[str]) -> list[str]:
+    """Return the messages about fields the page shows no place for, to show above its button.
+
+    A form shows each error next to its input; a refusal about anything else (a link posted to
+    a service that takes none, options for a service without them) would be lost.
+    """
+    placed = set(shown)
+    return [m for field, msgs in errors.items() if field not in placed for m in msgs]
 
 
 def customer_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.services import customer_is_verified
 from doudesk.catalog import selectors, targets
-from doudesk.catalog.models import Package, ServiceModule
+from doudesk.catalog.models import Package, ServiceModule, TargetKind
 from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
@@ -16,7 +16,12 @@ from doudesk.orders import services
 from doudesk.pricing.selectors import growth_plan_price_fen, module_price_at
 from doudesk.textinput import ascii_int
 from doudesk.wallet.money import yuan_str
-from doudesk.web.views.common import customer_required, field_errors, found_or_404
+from doudesk.web.views.common import (
+    customer_required,
+    errors_elsewhere,
+    field_errors,
+    found_or_404,
+)
 
 GENDER_CHOICES = (("any", _("不限")), ("male", _("男")), ("female", _("女")))
 #: Durations the order form offers, in hours (the channel sells more; the API takes them).
@@ -120,6 +125,10 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
             )
         except DomainError as exc:
             context["errors"] = errors = field_errors(exc)
+            shown = ["quantity", "balance", "customer", "service_id"]
+            shown += ["target"] if module.target_kind != TargetKind.NONE else []
+            shown += ["options"] if module.is_official_promotion else []
+            context["other_errors"] = errors_elsewhere(errors, shown)
             if "target" in errors and "quantity" not in errors:
                 # The live check does not run on load over a refused link (its message would
                 # show twice), so the price of the quantity, which stands, is shown here instead.
@@ -160,12 +169,7 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
             errors = field_errors(exc)
             context["errors"] = errors
             # The form has one input (the link): every other refusal is shown above the button.
-            context["other_errors"] = [
-                m
-                for field, msgs in errors.items()
-                if field not in ("target", "balance")
-                for m in msgs
-            ]
+            context["other_errors"] = errors_elsewhere(errors, ("target", "balance"))
             return render(request, "web/bundle_form.html", context, status=400)
         return redirect("web:orders")
     return render(request, "web/bundle_form.html", context)
