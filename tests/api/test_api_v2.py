@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -401,3 +402,29 @@ def test_the_endpoint_answers_with_a_trailing_slash_too(key):
     response = Client().post(V2 + "/", {"key": key, "action": "balance"})
     assert response.status_code == 200
     assert set(response.json()) == {"balance", "currency"}
+
+
+def v2_json(body: object):
+    """POST ``body`` as JSON and return the decoded answer (HTTP 200 as ever)."""
+    response = Client().post(V2, data=json.dumps(body), content_type="application/json")
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_json_body_is_read_as_the_form_it_stands_for(key, customer, sid):
+    # A panel sending JSON was told "Invalid API key" whatever its key.
+    added = v2_json(
+        {"key": key, "action": "add", "service": sid("plays"), "link": VIDEO_URL, "quantity": 1000}
+    )
+    order = Order.objects.get(customer=customer)
+    assert added == {"order": order.pk}
+    other = place(customer, sid)
+    statuses = v2_json({"key": key, "action": "status", "orders": [order.pk, other.pk]})
+    assert set(statuses) == {str(order.pk), str(other.pk)}
+    assert v2_json({"key": key, "action": "balance"})["currency"] == "CNY"
+
+
+@pytest.mark.parametrize("body", [[], "text", 5, None])
+def test_a_json_body_that_is_no_object_is_an_incorrect_request(key, body):
+    answer = v2_json(body)
+    assert answer == {"error": "Incorrect request: send a form or a JSON object"}

@@ -274,12 +274,40 @@ ACTIONS: dict[str, Callable[[Customer, dict[str, str]], Any]] = {
 }
 
 
+def _json_params(body: bytes) -> dict[str, str] | None:
+    """Read a JSON object body as the form fields it stands for (None if it is no object).
+
+    Some reseller panels send the convention's fields as JSON: numbers become their text, and a
+    list (``"orders": [1, 2]``) the comma-separated text the form would carry.
+    """
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict):
+        return None
+
+    def as_text(value: object) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            return ",".join(as_text(item) for item in value)
+        return json.dumps(value)
+
+    return {str(key): as_text(value) for key, value in data.items()}
+
+
 @csrf_exempt
 def api_v2(request: HttpRequest) -> JsonResponse:
     """Dispatch one reseller action (form POST: a key in a URL ends up in logs and history)."""
     if request.method != "POST":
         return _error("Incorrect request: use POST")
-    data = dict(request.POST.items())
+    if request.content_type == "application/json":
+        data = _json_params(request.body)
+        if data is None:
+            return _error("Incorrect request: send a form or a JSON object")
+    else:
+        data = dict(request.POST.items())
     customer = api_key_authenticate(data.get("key", ""))
     if customer is None:
         return _error("Invalid API key")
