@@ -116,6 +116,19 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
     assert repr(value) in result.stderr
 
 
+@pytest.mark.parametrize("key", ["short-secret", "ab" * 40])
+def test_production_refuses_a_weak_secret_key_without_showing_it(tmp_path, key):
+    # It was accepted; only check --deploy warned.
+    result = subprocess.run(
+        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY=key),
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert "at least 50 characters" in result.stderr
+    assert key not in result.stderr
+
+
 def test_a_field_key_that_is_no_fernet_key_is_refused_without_showing_it(tmp_path):
     # It used to be taken, and every encryption then failed with a 500.
     result = subprocess.run(
@@ -131,7 +144,7 @@ def test_a_field_key_that_is_no_fernet_key_is_refused_without_showing_it(tmp_pat
 def test_deploy_check_warns_when_personal_data_hangs_on_the_secret_key(tmp_path):
     from cryptography.fernet import Fernet
 
-    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 60}
+    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "s3cr-k3y-" * 6}
     unset, given = (
         subprocess.run(
             [*DOUDESK, "check", "--deploy"],
@@ -214,7 +227,7 @@ def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_p
 def test_production_answers_only_given_host_names_and_shows_no_sample_filing_or_address(
     tmp_path,
 ):
-    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "k" * 50}
+    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "s3cr-k3y-" * 6}
 
     def setting(name: str, **extra: str) -> str:
         return _setting(tmp_path, name, **production, **extra)
@@ -251,7 +264,7 @@ def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):
 
 
 def test_production_mode_has_no_demo_account(tmp_path):
-    env = _env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY="x" * 50)
+    env = _env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY="s3cr-k3y-" * 6)
     subprocess.run([*DOUDESK, "migrate", "-v0"], env=env, check=True, timeout=120)
     result = subprocess.run(
         [*DOUDESK, "demo-account"], env=env, capture_output=True, text=True, timeout=60

@@ -46,6 +46,12 @@ if not _secret:
     if not SANDBOX:
         raise ImproperlyConfigured("production mode needs DOUDESK_SECRET_KEY")
     _secret = "sandbox-insecure-secret-key-do-not-use-in-production"
+elif not SANDBOX and (len(_secret) < 50 or len(set(_secret)) < 5):
+    # Django's own bar for a key (check --deploy, W009): it signs sessions and derives keys.
+    raise ImproperlyConfigured(
+        "production mode needs a DOUDESK_SECRET_KEY of at least 50 characters, 5 of them "
+        "different (e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))')"
+    )
 SECRET_KEY = _secret
 DEBUG = os.environ.get("DOUDESK_DEBUG", "") == "1"
 # Sandbox serves a demo on any address; production answers only the names it is given.

@@ -266,3 +266,19 @@ def test_production_offers_no_online_top_up_and_says_how_to_pay(web, settings):
     offline = page[page.index('id="topup-offline"') :]
     assert "请通过银行转账充值" in offline
     assert "pay@doudesk.example" in offline
+
+
+def test_only_a_sandbox_top_up_has_a_cashier_page_and_only_in_sandbox_mode(
+    web, customer, topup, settings
+):
+    from doudesk.wallet.services import topup_credit_manual
+
+    assert web.get(f"/sandbox/pay/{topup.out_trade_no}/").status_code == 200
+    credited = topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-7")
+    # A credited bank transfer used to get the sandbox cashier, with its "confirm" button.
+    assert web.get(f"/sandbox/pay/{credited.out_trade_no}/").status_code == 404
+    settings.SANDBOX = False
+    assert web.get(f"/sandbox/pay/{topup.out_trade_no}/").status_code == 404
+    assert web.post(f"/sandbox/pay/{topup.out_trade_no}/").status_code == 404
+    topup.refresh_from_db()
+    assert topup.status == "pending"

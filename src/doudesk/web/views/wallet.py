@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -80,11 +80,18 @@ def wallet_stream(request: HttpRequest) -> HttpResponse:
 
 @customer_required
 def sandbox_pay(request: HttpRequest, out_trade_no: str) -> HttpResponse:
-    """Show the sandbox gateway's cashier page (clearly labelled as a test mode)."""
+    """Show the sandbox gateway's cashier page (clearly labelled as a test mode).
+
+    Only a top-up opened through the sandbox gateway has one, and only in sandbox mode: a
+    credited bank transfer, or any top-up in production, is not found here.
+    """
+    if not settings.SANDBOX:
+        raise Http404("no sandbox gateway in production")
     topup = get_object_or_404(
         TopUp,
         out_trade_no=out_trade_no,
         customer=request.customer,  # type: ignore[attr-defined]
+        gateway="sandbox",
     )
     if request.method == "POST":
         path = reverse("web:payment_notify")
