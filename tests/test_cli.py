@@ -86,11 +86,16 @@ def _wait_healthy(port: int) -> httpx.Response | None:
     return health
 
 
-def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
-    result = subprocess.run(
-        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_MODE="production"),
+def _check(tmp_path: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """Run ``doudesk check`` (with ``args``) in an environment with ``extra`` set."""
+    return subprocess.run(
+        [*DOUDESK, "check", *args], env=_env(tmp_path, **extra),
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
+
+
+def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
+    result = _check(tmp_path, DOUDESK_MODE="production")
     assert result.returncode != 0
     assert "DOUDESK_SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr
@@ -106,10 +111,7 @@ def test_production_mode_refuses_to_start_without_a_secret_key(tmp_path):
     ],
 )
 def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
-    result = subprocess.run(
-        [*DOUDESK, "check"], env=_env(tmp_path, **{name: value}),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _check(tmp_path, **{name: value})
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert name in result.stderr
@@ -119,10 +121,7 @@ def test_a_bad_setting_is_one_clear_line_not_a_traceback(tmp_path, name, value):
 @pytest.mark.parametrize("key", ["short-secret", "ab" * 40])
 def test_production_refuses_a_weak_secret_key_without_showing_it(tmp_path, key):
     # It was accepted; only check --deploy warned.
-    result = subprocess.run(
-        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY=key),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _check(tmp_path, DOUDESK_MODE="production", DOUDESK_SECRET_KEY=key)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "at least 50 characters" in result.stderr
@@ -131,10 +130,7 @@ def test_production_refuses_a_weak_secret_key_without_showing_it(tmp_path, key):
 
 def test_a_field_key_that_is_no_fernet_key_is_refused_without_showing_it(tmp_path):
     # It used to be taken, and every encryption then failed with a 500.
-    result = subprocess.run(
-        [*DOUDESK, "check"], env=_env(tmp_path, DOUDESK_FIELD_KEY="not-a-key-secret"),
-        capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+    result = _check(tmp_path, DOUDESK_FIELD_KEY="not-a-key-secret")
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
     assert "DOUDESK_FIELD_KEY" in result.stderr
@@ -146,13 +142,7 @@ def test_deploy_check_warns_when_personal_data_hangs_on_the_secret_key(tmp_path)
 
     production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "s3cr-k3y-" * 6}
     unset, given = (
-        subprocess.run(
-            [*DOUDESK, "check", "--deploy"],
-            env=_env(tmp_path, **production, **key),
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )  # fmt: skip
+        _check(tmp_path, "--deploy", **production, **key)
         for key in ({}, {"DOUDESK_FIELD_KEY": Fernet.generate_key().decode()})
     )
     assert "doudesk.W001" in unset.stderr + unset.stdout
