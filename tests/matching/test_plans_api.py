@@ -640,3 +640,66 @@ def test_a_refused_plan_order_records_no_answer_under_its_key(api, customer, sid
     # The corrected request under the same key is placed.
     fixed = post(api, "/plans/order", body | {"target": VIDEO_URL}, **{"Idempotency-Key": "plan-3"})
     assert fixed.status_code == 201, fixed.content
+
+
+@pytest.mark.parametrize(
+    ("need", "reason_zh"),
+    [
+        ("要口播视频，预算300元，还想涨粉", "最低 ¥399.00，超出预算"),  # costs more than the budget
+        ("竞品分析报告和涨粉，预算500元", "按预算与其他目标权衡未选入"),  # the budget goes further
+    ],
+)
+def test_a_named_module_left_out_of_the_plans_is_said_so_with_the_reason(
+    api, customer, sid, need, reason_zh
+):
+    # The note used to say the plans used it while none did.
+    body = post(api, "/plans", {"need": need}).json()
+    codes = {n["code"]: n for n in body["understood"]["notes"]}
+    assert "named_services" not in codes
+    assert reason_zh in codes["named_not_planned"]["message_zh"]
+    assert not CJK.search(codes["named_not_planned"]["message_en"])
+    named = body["understood"]["named_services"]
+    assert not {i["service_id"] for p in body["plans"] for i in p["items"]} & set(named)
+
+
+@pytest.mark.parametrize(
+    "need",
+    [
+        "竞品的播放量都比我高，想涨播放，预算300元",
+        "竞争对手都在做抖音，我想涨粉，预算500元",
+        "I want more followers than my competitors, budget 500 yuan",
+    ],
+)
+def test_a_module_mentioned_in_passing_is_not_named(api, customer, need):
+    understood = post(api, "/plans", {"need": need}).json()["understood"]
+    assert understood["named_services"] == []
+    assert "report" not in understood["intents"]
+
+
+def test_a_name_asked_for_after_a_ruled_out_goal_is_named(api, customer, sid):
+    # "不要涨粉要竞品分析报告" read the negation across 要 and ruled the report out.
+    understood = post(api, "/plans", {"need": "不要涨粉要竞品分析报告，预算2000元"}).json()[
+        "understood"
+    ]
+    assert understood["named_services"] == [sid("competitor-report")]
+    assert understood["excluded_services"] == []
+    assert set(understood["intents"]) == {"report"}
+
+
+def test_a_named_module_off_sale_is_not_swapped_for_another(api, customer, sid):
+    ServiceModule.objects.filter(code="competitor-report").update(active=False)
+    alone = post(api, "/plans", {"need": "想做一份竞品分析报告，预算2000元"})
+    error = assert_field_error(alone, 400, "need")
+    assert error["code"] == "off_sale"
+    assert "竞品分析报告" in error["message_zh"]
+    mixed = post(api, "/plans", {"need": "竞品分析报告和涨粉，预算500元"}).json()
+    assert "named_off_sale" in [n["code"] for n in mixed["understood"]["notes"]]
+    ids = {i["service_id"] for p in mixed["plans"] for i in p["items"]}
+    assert ids == {sid("followers")}  # not the account report in its place
+
+
+def test_private_use_characters_in_a_need_name_nothing(api, customer):
+    need = "想涨粉\U000f0000\U000f0010\ue005，预算3000元"
+    understood = post(api, "/plans", {"need": need}).json()["understood"]
+    assert understood["named_services"] == []
+    assert set(understood["intents"]) == {"followers"}

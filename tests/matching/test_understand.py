@@ -26,6 +26,9 @@ NEEDS: list[tuple[str, dict, set[str], str, float | None]] = [
     ("每天20元，做三个月，想涨粉", {}, {"followers"}, "1800", 2160),
     ("五百元，三天内，直播间人气", {}, {"live_viewers"}, "500", 72),
     ("不要评论，只要点赞，¥200", {}, {"likes"}, "200", None),
+    # A negation stops at the next ask (it used to rule out both: "no clear goal").
+    ("不要涨粉要播放，预算500元", {}, {"plays"}, "500", None),
+    ("no likes but plays, budget 300", {}, {"plays"}, "300", None),
     ("3条视频剪辑和一份数据报告，预算2000元，月底前", {}, {"content", "report"}, "2000", 638),
     ("预算两千元，想要一万粉丝，48小时内完成", {}, {"followers"}, "2000", 48),
     ("视频播放量达到10w，点赞1000，预算300块", {}, {"plays", "likes"}, "300", None),

@@ -177,7 +177,11 @@ def test_an_operator_revokes_a_key_with_the_action(seeded, customer, admin_clien
     bearer = Client(headers={"Authorization": f"Bearer {plain}"})
     assert bearer.get("/api/v1/wallet").status_code == 200
     changelist = reverse("admin:accounts_apikey_changelist")
-    admin_client.post(changelist, {"action": "revoke", "_selected_action": [key.pk]})
+    admin_client.cookies["django_language"] = "en"
+    done = admin_client.post(
+        changelist, {"action": "revoke", "_selected_action": [key.pk]}, follow=True
+    )
+    assert "1 key revoked" in done.content.decode()
     assert bearer.get("/api/v1/wallet").status_code == 401
 
 

@@ -12,7 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.accounts.models import ApiKey, Customer, User, Verification, VerificationStatus
@@ -234,4 +234,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
             api_key_revoke(customer=key.customer, key_id=key.pk)
             for key in queryset.select_related("customer")
         )
-        messages.success(request, _("已吊销 %(done)d 个密钥") % {"done": done})
+        messages.success(
+            request,
+            ngettext("已吊销 %(done)d 个密钥", "已吊销 %(done)d 个密钥", done) % {"done": done},
+        )

@@ -82,19 +82,18 @@ MODULES = [
 ]  # fmt: skip
 
 # How customers name a module when another of its kind would also serve the need (smart
-# matching keeps the named one); the module's names always count.
+# matching keeps the named one); the module's names always count. Only phrases that ask for
+# the service: "竞品" or "competitors" alone is often said in passing ("竞品的播放量比我高").
 MATCH_PHRASES = {
     "lbs-exposure": "同城推广\nlocal promotion",
     "lbs-store-visit": "达人探店\n探店视频\n到店拍摄\nstore visit\nshop visit\nstore visits",
     "video-edit": "剪辑成片\n素材剪辑\nedit my footage\nfootage editing",
     "talking-head": "口播\n口播视频\n真人出镜\ntalking head\ntalking-head videos",
-    "creator-seeding": (
-        "达人种草\n种草视频\n达人视频\nseeding video\ncreator video\ninfluencer video"
-    ),
-    "account-report": "账号诊断\n诊断报告\n账号分析\naccount diagnosis\naccount audit",
+    "creator-seeding": "达人种草\n种草视频\nseeding video\nseeding videos",
+    "account-report": "账号诊断\n诊断报告\naccount diagnosis\naccount audit",
     "competitor-report": (
-        "竞品\n竞品分析\n竞争对手\n对标账号\n爆款拆解\ncompetitor\ncompetitors\n"
-        "competitor analysis\ncompetitor report\nbenchmark"
+        "竞品分析\n竞品报告\n竞争对手分析\n对标分析\n爆款拆解\ncompetitor analysis\n"
+        "competitor report\ncompetitive analysis\nbenchmark report"
     ),
 }
 

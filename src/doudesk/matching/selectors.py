@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from django.utils import timezone
 
 from doudesk.catalog.models import Channel, ServiceModule
-from doudesk.catalog.selectors import modules_on_sale
+from doudesk.catalog.selectors import modules_on_sale, on_sale
 from doudesk.errors import DomainError
 from doudesk.matching.offers import Audience, Catalogue, Offer
 from doudesk.matching.understand import Naming, naming_table
@@ -69,7 +69,10 @@ class MatchingCatalogue:
     catalogue: Catalogue
     modules: dict[int, ServiceModule]
     target_kinds: dict[int, str]
+    #: Names of the modules on sale and of those taken off sale (``off_sale``), so a need
+    #: naming one that is not on sale is told so instead of planned with another.
     naming: Naming
+    off_sale: dict[int, Offer]
 
 
 _cache: dict[str, MatchingCatalogue] = {}
@@ -100,24 +103,30 @@ def module_offer(module: ServiceModule) -> Offer:
 def matching_catalogue() -> MatchingCatalogue:
     """Return the active modules as a cached :class:`MatchingCatalogue` (rebuilt on change)."""
     rows = list(modules_on_sale().order_by("pk").values_list(*_FIELDS))
-    version = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
+    unsold_rows = list(
+        ServiceModule.objects.exclude(on_sale())
+        .order_by("pk")
+        .values_list("pk", "kind", "name_zh", "name_en", "match_phrases")
+    )
+    version = hashlib.sha256(repr((rows, unsold_rows)).encode()).hexdigest()[:16]
     cached = _cache.get("current")
     if cached is not None and cached.version == version:
         return cached
-    modules = {
-        m.pk: m for m in ServiceModule.objects.filter(pk__in=[r[0] for r in rows]).order_by("pk")
-    }
-    offers = [module_offer(modules[r[0]]) for r in rows if r[0] in modules]
+    on_sale_ids = [r[0] for r in rows]
+    modules = {m.pk: m for m in ServiceModule.objects.filter(pk__in=on_sale_ids).order_by("pk")}
+    unsold = {m.pk: m for m in ServiceModule.objects.filter(pk__in=[r[0] for r in unsold_rows])}
+    offers = [module_offer(modules[pk]) for pk in on_sale_ids if pk in modules]
+    named = [*((o, modules[int(o.service_id)]) for o in offers)]
+    named += [(module_offer(m), m) for m in unsold.values()]
     built = MatchingCatalogue(
         version=version,
         catalogue=Catalogue(offers),
         modules=modules,
         target_kinds={pk: m.target_kind for pk, m in modules.items()},
         naming=naming_table(
-            (phrase, offer)
-            for offer in offers
-            for phrase in modules[int(offer.service_id)].naming_phrases()
+            (phrase, offer) for offer, module in named for phrase in module.naming_phrases()
         ),
+        off_sale={pk: offer for offer, module in named if (pk := module.pk) in unsold},
     )
     with _cache_lock:
         _cache["current"] = built

@@ -33,9 +33,14 @@ from doudesk.catalog.models import Channel
 from doudesk.catalog.promotion import duration_within
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
-from doudesk.matching.offers import Audience, Catalogue
+from doudesk.matching.offers import Audience, Catalogue, PriceFn
 from doudesk.matching.optimizer import optimise
-from doudesk.matching.selectors import UNAVAILABLE_FEN, matching_catalogue, plan_price_function
+from doudesk.matching.selectors import (
+    UNAVAILABLE_FEN,
+    MatchingCatalogue,
+    matching_catalogue,
+    plan_price_function,
+)
 from doudesk.matching.understand import (
     Note,
     Understood,
@@ -98,31 +103,90 @@ def _accepting(catalogue: Catalogue, target_kinds: dict[int, str], target: str) 
     return Catalogue(kept + none_kind)
 
 
-def _as_named(catalogue: Catalogue, understood: Understood) -> tuple[Catalogue, Understood]:
-    """Drop the offers the need rules out, and the others of a kind where it names some.
+def _as_named(
+    current: MatchingCatalogue, catalogue: Catalogue, understood: Understood
+) -> tuple[Catalogue, Understood]:
+    """Keep, of each kind the need names modules of, only those; drop the ones it rules out.
 
-    When a name set aside other modules of its kind, a note says which one is planned.
+    A named module that is not on sale is not replaced by another of its kind: its kind is
+    left out and a note says so (the need's other goals are still planned).
     """
     named = {str(s) for s in understood.named_services}
     excluded = {str(s) for s in understood.excluded_services}
     if not named and not excluded:
         return catalogue, understood
-    named_kinds = {o.kind for o in catalogue.offers if str(o.service_id) in named}
-    kept, passed_over = [], set()
-    for o in catalogue.offers:
-        if o.kind in named_kinds and str(o.service_id) not in named:
-            passed_over.add(o.kind)
-        elif str(o.service_id) not in excluded:
-            kept.append(o)
-    chosen = [o for o in kept if str(o.service_id) in named and o.kind in passed_over]
-    if chosen:
-        note = Note(
-            "named_services",
-            f"按您点名的服务规划：{'、'.join(o.name_zh for o in chosen)}。",
-            f"Planned with the service you named: {', '.join(o.name_en for o in chosen)}.",
+    unsold = {s for s in named if int(s) in current.off_sale}
+    named -= unsold
+    kinds = {o.kind for o in catalogue.offers if str(o.service_id) in named}
+    unsold_kinds = {current.off_sale[int(s)].kind for s in unsold} - kinds
+    kept = [
+        o
+        for o in catalogue.offers
+        if str(o.service_id) not in excluded
+        and (o.kind not in kinds or str(o.service_id) in named)
+        and o.kind not in unsold_kinds
+    ]
+    notes = list(understood.notes)
+    if unsold:
+        gone = [current.off_sale[int(s)] for s in sorted(unsold, key=int)]
+        names_zh = "、".join(o.name_zh for o in gone)
+        names_en = ", ".join(o.name_en for o in gone)
+        notes.append(
+            Note(
+                "named_off_sale",
+                f"您点名的服务暂不可下单：{names_zh}。",
+                f"The service you named cannot be ordered now: {names_en}.",
+            )
         )
-        understood = dataclasses.replace(understood, notes=(*understood.notes, note))
+    understood = dataclasses.replace(
+        understood,
+        named_services=tuple(s for s in understood.named_services if str(s) in named),
+        notes=tuple(notes),
+    )
     return Catalogue(kept), understood
+
+
+def _named_notes(
+    understood: Understood, catalogue: Catalogue, plans: list[dict[str, Any]], price: PriceFn
+) -> list[Note]:
+    """Say, after planning, whether each module the need named is in the plans, and if not why.
+
+    A named module the optimiser left out (the budget buys more of the other goals, or too
+    little of it) is named with the reason, rather than the plans claiming to use it.
+    """
+    offers = {str(o.service_id): o for o in catalogue.offers}
+    planned = {str(i["service_id"]) for plan in plans for i in plan["items"]}
+    notes: list[Note] = []
+    used, left_out = [], []
+    for sid in map(str, understood.named_services):
+        offer = offers.get(sid)
+        if offer is None:
+            continue  # not for this link (the link check said so)
+        (used if sid in planned else left_out).append(offer)
+    if used:
+        notes.append(
+            Note(
+                "named_services",
+                f"按您点名的服务规划：{'、'.join(o.name_zh for o in used)}。",
+                f"Planned with the service you named: {', '.join(o.name_en for o in used)}.",
+            )
+        )
+    for offer in left_out:
+        lowest = price(offer, offer.min_qty)
+        if lowest > understood.budget_fen:
+            zh = f"最低 {yuan_label(lowest)}，超出预算"
+            en = f"it costs at least {yuan_label(lowest)}, over the budget"
+        else:
+            zh = "按预算与其他目标权衡未选入；只需要它时，请只写这一项"
+            en = "the budget goes further on your other goals; ask for it alone to get it"
+        notes.append(
+            Note(
+                "named_not_planned",
+                f"您点名的{offer.name_zh}不在方案中：{zh}。",
+                f"The {offer.name_en} you named is not in the plans: {en}.",
+            )
+        )
+    return notes
 
 
 def plan_need(
@@ -158,7 +222,7 @@ def plan_need(
         language=language,
         naming=current.naming,
     )
-    catalogue, understood = _as_named(current.catalogue, understood)
+    catalogue, understood = _as_named(current, current.catalogue, understood)
     if target is not None:
         catalogue = _accepting(catalogue, current.target_kinds, target)
         # The link was matched against each module's own target kind above.
@@ -167,6 +231,10 @@ def plan_need(
     try:
         plans = optimise(understood, catalogue, price=price)
     except DomainError as exc:
+        off_sale = next((n for n in understood.notes if n.code == "named_off_sale"), None)
+        if off_sale is not None and exc.errors[0].code == "no_matching_service":
+            # Only the service named was asked for, and it is not on sale.
+            raise _error("need", "off_sale", off_sale.message_zh, off_sale.message_en) from exc
         if target is not None and exc.errors[0].code == "no_matching_service":
             # Something serves the need, just not on this link.
             raise _error(
@@ -178,6 +246,9 @@ def plan_need(
             ) from exc
         raise
     shown = [p.as_dict() for p in plans if p.total_fen < UNAVAILABLE_FEN]
+    notes = _named_notes(understood, catalogue, shown, price)
+    if notes:
+        understood = dataclasses.replace(understood, notes=(*understood.notes, *notes))
     for plan in shown:
         for item in plan["items"]:
             # Which link the item takes (video, account, live or none): what to send back in

@@ -219,6 +219,12 @@ _SKIP_BEFORE_NUMBER = frozenset(
     "要 需要 上 目标 个 有 做 大概 约 大约 = is target goal reach hit 能 涨到 增长 增长到".split()
 )
 _STOP_TOKENS = frozenset("，。,.;；!！?？、\n")
+#: Words that start a positive ask after a negated one ("不要涨粉要播放", "no likes but plays"):
+#: a negation does not reach past them.
+_AFFIRM_TOKENS = frozenset("要 只要 想要 需要 而是 但 但是 只想 but instead only".split())
+#: Private-use characters stand for numbers and module names while a need is read; any in the
+#: text itself are dropped first.
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff\U000f0000-\U000ffffd\U00100000-\U0010fffd]")
 _TARGET_RES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^https?://(?:www\.)?douyin\.com/video/\d+"), "video"),
     (re.compile(r"^https?://(?:www\.)?iesdouyin\.com/share/video/\d+"), "video"),
@@ -443,7 +449,7 @@ def detect_language(text: str) -> str:
 
 
 def _normalise(text: str) -> str:
-    s = unicodedata.normalize("NFKC", text).lower()
+    s = _PRIVATE_USE.sub("", unicodedata.normalize("NFKC", text).lower())
     s = re.sub(r"(?<=[a-z])['’](?=[a-z])", "", s)
     return re.sub(r"(?<=[a-z])-(?=[a-z])", " ", s)
 
@@ -1138,7 +1144,7 @@ def _audience_in_compound(token: str, res: _Tokens) -> None:
 def _is_negated(tokens: Sequence[str], i: int, negators: frozenset[str]) -> bool:
     for j in range(i - 1, max(-1, i - 4), -1):
         t = tokens[j]
-        if t in _STOP_TOKENS:
+        if t in _STOP_TOKENS or t in _AFFIRM_TOKENS:
             return False
         if t in negators:
             return True
