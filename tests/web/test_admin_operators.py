@@ -220,3 +220,17 @@ def test_module_bounds_are_refused_on_their_field(seeded, admin_client, field, v
     assert "module_quantity_bounds" not in page.content.decode()
     plays.refresh_from_db()
     assert (plays.step, plays.min_quantity, plays.avg_completion_hours) == (100, 500, Decimal(2))
+
+
+def test_event_and_journal_kinds_read_in_the_operators_language(seeded, customer, admin_client):
+    # They showed as codes only ("placed", "order_hold") on the Chinese admin.
+    order = services.order_place(
+        customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=1_000
+    )
+    change = reverse("admin:orders_order_change", args=[order.pk])
+    journal = reverse("admin:wallet_journalentry_changelist")
+    assert "已下单，资金已冻结 (placed)" in admin_client.get(change).content.decode()
+    assert "订单冻结 (order_hold)" in admin_client.get(journal).content.decode()
+    admin_client.cookies["django_language"] = "en"
+    assert "(placed)" in admin_client.get(change).content.decode()
+    assert "Order hold (order_hold)" in admin_client.get(journal).content.decode()

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
+from doudesk.orders.labels import order_event_label
 from doudesk.orders.models import TERMINAL_STATUSES, Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
@@ -42,7 +43,12 @@ class OrderEventInline(admin.TabularInline):
     model = OrderEvent
     extra = 0
     can_delete = False
-    readonly_fields = ("kind", "from_status", "to_status", "data", "created_at")
+    fields = readonly_fields = ("kind_shown", "from_status", "to_status", "data", "created_at")
+
+    @admin.display(description=_("事件"))
+    def kind_shown(self, event: OrderEvent) -> str:
+        """Return the event in words, with its code (which the API and the log use)."""
+        return f"{order_event_label(event.kind)} ({event.kind})"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -19,6 +19,7 @@ from doudesk.accounts.services import normalize_identifier
 from doudesk.errors import DomainError
 from doudesk.textinput import ascii_id
 from doudesk.wallet.admin_money import yuan_field
+from doudesk.wallet.memos import entry_kind_label
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
 from doudesk.wallet.money import yuan_label
 from doudesk.wallet.services import topup_amount_fen, topup_credit_manual, topup_reverse_manual
@@ -54,10 +55,15 @@ class AccountAdmin(ReadOnlyAdmin):
 
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "ref", "kind", "memo", "order", "created_at")
+    list_display = ("pk", "ref", "kind_shown", "memo", "order", "created_at")
     list_filter = ("kind",)
     search_fields = ("ref",)
     inlines = [LegInline]
+
+    @admin.display(description=_("类型"), ordering="kind")
+    def kind_shown(self, entry: JournalEntry) -> str:
+        """Return the entry's kind in words, with its code."""
+        return f"{entry_kind_label(entry.kind)} ({entry.kind})"
 
 
 class ManualCreditForm(forms.Form):

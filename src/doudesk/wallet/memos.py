@@ -10,9 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from doudesk.languages import english_active
 from doudesk.wallet.money import yuan_label
+
+#: Readable names of journal entry kinds (the operators' admin).
+ENTRY_KIND_LABELS = {
+    "topup": _("充值"),
+    "topup_reversal": _("充值冲正"),
+    "order_hold": _("订单冻结"),
+    "order_settle": _("订单结算"),
+}
+
+
+def entry_kind_label(kind: str) -> str:
+    """Return the readable name of a journal entry kind (the kind itself if it has none)."""
+    return str(ENTRY_KIND_LABELS.get(kind, kind))
 
 
 def entry_memo(entry: Any, *, group_label_en: str | None = None, movements: bool = False) -> str:

@@ -18,29 +18,12 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.catalog.audience import audience_names
 from doudesk.languages import english_active
+from doudesk.orders.labels import order_event_label
 from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
 from doudesk.wallet.memos import entry_memo
 from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
 
 register = template.Library()
-
-EVENT_LABELS = {
-    "placed": _("已下单，资金已冻结"),
-    "dispatched": _("已提交服务商"),
-    "progress": _("交付进行中"),
-    "completed": _("已完成"),
-    "partial": _("部分完成"),
-    "canceled": _("已取消"),
-    "refunded": _("未交付部分已退款"),
-    "cancel_requested": _("已申请取消"),
-    "refill_requested": _("已申请补量"),
-    "refill_completed": _("补量已完成"),
-    "refill_rejected": _("服务商拒绝补量"),
-    "refill_failed": _("服务商补量出错"),
-    "dispatch_uncertain": _("服务商未答复，正在核实"),
-    "dispatch_retry": _("已核实，重新提交服务商"),
-    "dispatch_orphaned": _("多余的服务商订单已作废，不向您收费"),
-}
 
 
 @register.filter
@@ -229,7 +212,7 @@ def progress_since_events(order: Any, events: Iterable[Any]) -> bool:
 @register.filter
 def event_label(kind: str) -> str:
     """Return a readable label for an order event kind."""
-    return str(EVENT_LABELS.get(kind, kind))
+    return order_event_label(kind)
 
 
 @register.filter
