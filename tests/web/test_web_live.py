@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -95,12 +96,33 @@ def test_the_order_stream_sends_each_change_and_ends_when_the_order_is_final(web
     assert list(stream) == []
 
 
+class TickClock:
+    """Stands in for the stream's ``time``: the clock moves only when the stream sleeps.
+
+    A stream timed on the wall clock sends a keep-alive only if a render (tens of milliseconds,
+    far more on a loaded machine) leaves room for one before it expires; on this clock every
+    tick takes exactly ``SSE_TICK_SECONDS``, however slow the renders.
+    """
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
 def test_an_unchanged_order_sends_nothing_but_a_keep_alive_and_the_stream_expires(
-    web, open_order, settings
+    web, open_order, settings, monkeypatch
 ):
+    monkeypatch.setattr("doudesk.web.sse.time", TickClock())
     settings.SSE_HEARTBEAT_SECONDS = 0.02
     settings.SSE_MAX_SECONDS = 0.2
-    kinds = [event for event, _ in messages(web.get(f"/orders/{open_order.pk}/stream/"))]
+    stream = messages(web.get(f"/orders/{open_order.pk}/stream/"))
+    kinds = [event for event, _ in itertools.islice(stream, 100)]  # a stream that never expires
+    assert len(kinds) < 100  # fails here instead of hanging
     assert kinds[:2] == ["retry", "order"]
     assert set(kinds[2:]) == {"comment"}  # keep-alives only: the fragment did not change
     assert "done" not in kinds  # it expired; the browser reconnects by itself
