@@ -8,12 +8,12 @@
 
 from __future__ import annotations
 
-import base64
 import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -231,8 +231,7 @@ SUPPORT_EMAIL = os.environ.get(
 FIELD_ENCRYPTION_KEY = os.environ.get("DOUDESK_FIELD_KEY", "")
 if FIELD_ENCRYPTION_KEY:
     try:
-        if len(base64.urlsafe_b64decode(FIELD_ENCRYPTION_KEY.encode())) != 32:
-            raise ValueError
+        Fernet(FIELD_ENCRYPTION_KEY)  # the key's own check: 32 bytes, URL-safe base64
     except ValueError:
         raise ImproperlyConfigured(
             "DOUDESK_FIELD_KEY must be a Fernet key (32 bytes, URL-safe base64), e.g. from "

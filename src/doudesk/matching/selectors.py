@@ -31,10 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.db.models import BooleanField, ExpressionWrapper
 from django.utils import timezone
 
 from doudesk.catalog.models import Channel, ServiceModule
-from doudesk.catalog.selectors import modules_on_sale, on_sale
+from doudesk.catalog.selectors import on_sale
 from doudesk.errors import DomainError
 from doudesk.matching.offers import Audience, Catalogue, Offer
 from doudesk.matching.understand import Naming, naming_table
@@ -101,32 +102,37 @@ def module_offer(module: ServiceModule) -> Offer:
 
 
 def matching_catalogue() -> MatchingCatalogue:
-    """Return the active modules as a cached :class:`MatchingCatalogue` (rebuilt on change)."""
-    rows = list(modules_on_sale().order_by("pk").values_list(*_FIELDS))
-    unsold_rows = list(
-        ServiceModule.objects.exclude(on_sale())
+    """Return the modules on sale as a cached :class:`MatchingCatalogue` (rebuilt on change).
+
+    One query reads every module's optimiser columns and whether it is on sale: the version,
+    checked on each request; the module rows are loaded only when it changed.
+    """
+    rows = list(
+        ServiceModule.objects.annotate(sold=ExpressionWrapper(on_sale(), BooleanField()))
         .order_by("pk")
-        .values_list("pk", "kind", "name_zh", "name_en", "match_phrases")
+        .values_list(*_FIELDS, "sold")
     )
-    version = hashlib.sha256(repr((rows, unsold_rows)).encode()).hexdigest()[:16]
+    version = hashlib.sha256(repr(rows).encode()).hexdigest()[:16]
     cached = _cache.get("current")
     if cached is not None and cached.version == version:
         return cached
-    on_sale_ids = [r[0] for r in rows]
-    modules = {m.pk: m for m in ServiceModule.objects.filter(pk__in=on_sale_ids).order_by("pk")}
-    unsold = {m.pk: m for m in ServiceModule.objects.filter(pk__in=[r[0] for r in unsold_rows])}
-    offers = [module_offer(modules[pk]) for pk in on_sale_ids if pk in modules]
-    named = [*((o, modules[int(o.service_id)]) for o in offers)]
-    named += [(module_offer(m), m) for m in unsold.values()]
+    sold = {row[0] for row in rows if row[-1]}
+    ids = [row[0] for row in rows]
+    everything = {m.pk: m for m in ServiceModule.objects.filter(pk__in=ids).order_by("pk")}
+    modules = {pk: m for pk, m in everything.items() if pk in sold}
+    offers = [module_offer(m) for m in modules.values()]
+    off_sale = {pk: module_offer(m) for pk, m in everything.items() if pk not in sold}
     built = MatchingCatalogue(
         version=version,
         catalogue=Catalogue(offers),
         modules=modules,
         target_kinds={pk: m.target_kind for pk, m in modules.items()},
         naming=naming_table(
-            (phrase, offer) for offer, module in named for phrase in module.naming_phrases()
+            (phrase, offer)
+            for offer in [*offers, *off_sale.values()]
+            for phrase in everything[int(offer.service_id)].naming_phrases()
         ),
-        off_sale={pk: offer for offer, module in named if (pk := module.pk) in unsold},
+        off_sale=off_sale,
     )
     with _cache_lock:
         _cache["current"] = built

@@ -144,7 +144,7 @@ class TopUpAdmin(ReadOnlyAdmin):
 
     def credit_view(self, request: HttpRequest) -> HttpResponse:
         """Credit a customer's wallet with a bank transfer the operator has checked."""
-        if not request.user.has_perm("wallet.add_topup"):
+        if not self.has_credit_permission(request):
             raise PermissionDenied
         form = ManualCreditForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
