@@ -163,9 +163,15 @@ def test_plans_are_feasible_and_optimal_against_brute_force(
     assert_optimal_against_brute_force(cat, u)
 
 
-def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
-    """Every plan is feasible and each is optimal for its objective (brute force)."""
+def assert_optimal_against_brute_force(
+    cat: list[Offer], u: Understood, must_use: frozenset[int] = frozenset()
+) -> None:
+    """Every plan is feasible and each is optimal for its objective (brute force).
+
+    With ``must_use``, every plan uses those offers and is optimal among the plans that do.
+    """
     feasible = brute_force(u, cat)
+    feasible = [p for p in feasible if must_use <= {o.service_id for o, _ in p[0]}]
     useful = [p for p in feasible if plan_value(u, p[0]) > 0]
     if not useful:
         with pytest.raises(DomainError):
@@ -174,6 +180,7 @@ def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
     plans = {p.key: p for p in optimise(u, cat)}
     for p in plans.values():
         assert_plan_respects_constraints(u, cat, p)
+        assert must_use <= {it.service_id for it in p.items}
     best = max(plan_value(u, p[0]) for p in useful)
     v_star = plans["balanced"].value
     assert v_star == pytest.approx(best, rel=1e-6, abs=1e-9)
@@ -202,6 +209,23 @@ def assert_optimal_against_brute_force(cat: list[Offer], u: Understood) -> None:
     by_id = {o.service_id: o for o in cat}
     eta = as_shown(max(by_id[it.service_id].eta_hours(it.quantity) for it in fast_plan.items))
     assert eta <= fastest + 1e-9
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cat=offers(), u=needs(), pick=st.integers(0, 3))
+def test_plans_use_the_module_a_need_names_whenever_it_serves_the_need(
+    cat: list[Offer], u: Understood, pick: int
+) -> None:
+    # The named module is the only one of its kind left (as matching.services leaves it).
+    named = cat[pick % len(cat)]
+    cat = [o for o in cat if o.kind != named.kind or o is named]
+    u = dataclasses.replace(u, named_services=(named.service_id,))
+    serves_alone = any(plan_value(u, picks) > 0 for picks, _, _ in brute_force(u, [named]) if picks)
+    if not serves_alone:
+        # Not forced: it cannot serve the need alone (too dear, too slow, or another goal).
+        assert_optimal_against_brute_force(cat, u)
+        return
+    assert_optimal_against_brute_force(cat, u, must_use=frozenset({named.service_id}))
 
 
 @st.composite
@@ -501,6 +525,29 @@ def test_three_named_plans_with_explanations_in_the_customer_language() -> None:
     zh = optimise(need("500", {"followers": 1}), CATALOGUE)
     assert zh[-1].name == "均衡"
     assert "预算" in zh[-1].explanation
+
+
+def test_a_named_module_is_in_every_plan_though_another_kind_serves_the_need_better() -> None:
+    # Likes bring two plays each at the price of one play: unnamed, plays are not bought.
+    plays = Offer(1, "plays", "播放", "Plays", 1000, 1000, 10_000, 1000, 1, 0, ANY)
+    likes = Offer(2, "likes", "点赞", "Likes", 1000, 1000, 10_000, 1000, 1, 0, ANY,
+                  outcomes={"likes": 1.0, "plays": 2.0})  # fmt: skip
+    u = need("20", {"plays": 1})
+    assert {it.service_id for p in optimise(u, [plays, likes]) for it in p.items} == {2}
+    named = dataclasses.replace(u, named_services=(1,))
+    for plan in optimise(named, [plays, likes]):
+        assert 1 in {it.service_id for it in plan.items}
+        assert plan.total_fen <= 2000
+
+
+def test_named_modules_that_do_not_fit_the_budget_together_are_not_forced() -> None:
+    plays = Offer(1, "plays", "播放", "Plays", 1000, 1000, 10_000, 1000, 1, 0, ANY)
+    likes = Offer(2, "likes", "点赞", "Likes", 1000, 1000, 10_000, 1000, 1, 0, ANY)
+    u = need("10", {"plays": 1, "likes": 1})  # ¥10 buys the minimum of one of them
+    named = dataclasses.replace(u, named_services=(1, 2))
+    assert [p.as_dict() for p in optimise(named, [plays, likes])] == [
+        p.as_dict() for p in optimise(u, [plays, likes])
+    ]
 
 
 def test_a_budget_below_the_cheapest_module_is_a_budget_error() -> None:

@@ -579,10 +579,13 @@ def test_an_operator_phrase_names_its_module_at_once(api, customer, sid):
     assert (item["service_id"], item["quantity"]) == (sid("talking-head"), 2)
 
 
-def test_naming_a_module_of_a_kind_with_no_other_adds_no_note(api, customer):
+def test_a_module_alone_in_its_kind_is_not_named_by_its_goal(api, customer):
+    # "视频播放" is the plays module's name and the goal's word: naming it chooses nothing, and
+    # it is not forced into plans that reach the plays asked for better with shares.
     body = post(api, "/plans", {"need": "视频播放量达到10w，预算300块"}).json()
     assert body["understood"]["quantities"] == {"plays": 100_000}
-    assert "named_services" not in [n["code"] for n in body["understood"]["notes"]]
+    assert body["understood"]["named_services"] == []
+    assert not [n for n in body["understood"]["notes"] if n["code"].startswith("named")]
 
 
 def _plan_order_body(api) -> dict:
@@ -642,24 +645,66 @@ def test_a_refused_plan_order_records_no_answer_under_its_key(api, customer, sid
     assert fixed.status_code == 201, fixed.content
 
 
+def test_a_named_module_is_in_every_plan_beside_the_other_goals(api, customer, sid):
+    # The optimiser used to leave the report out: the budget bought more followers without it.
+    body = post(api, "/plans", {"need": "竞品分析报告和涨粉，预算500元"}).json()
+    assert body["understood"]["named_services"] == [sid("competitor-report")]
+    for plan in body["plans"]:
+        ids = {item["service_id"] for item in plan["items"]}
+        assert ids == {sid("competitor-report"), sid("followers")}
+        assert Decimal(plan["total"]) <= 500
+    codes = [n["code"] for n in body["understood"]["notes"]]
+    assert "named_services" in codes
+    assert "named_not_planned" not in codes
+
+
 @pytest.mark.parametrize(
-    ("need", "reason_zh"),
+    ("need", "reason_zh", "reason_en"),
     [
-        ("要口播视频，预算300元，还想涨粉", "最低 ¥399.00，超出预算"),  # costs more than the budget
-        ("竞品分析报告和涨粉，预算500元", "按预算与其他目标权衡未选入"),  # the budget goes further
+        ("要口播视频，预算300元，还想涨粉", "最低 ¥399.00，超出预算", "over the budget"),
+        (
+            "要口播视频，还要涨播放，24小时内完成，预算3000元",
+            "无法在您要求的24小时内完成",
+            "within your 24 h deadline",
+        ),
     ],
 )
 def test_a_named_module_left_out_of_the_plans_is_said_so_with_the_reason(
-    api, customer, sid, need, reason_zh
+    api, customer, sid, need, reason_zh, reason_en
 ):
     # The note used to say the plans used it while none did.
     body = post(api, "/plans", {"need": need}).json()
     codes = {n["code"]: n for n in body["understood"]["notes"]}
     assert "named_services" not in codes
     assert reason_zh in codes["named_not_planned"]["message_zh"]
+    assert reason_en in codes["named_not_planned"]["message_en"]
     assert not CJK.search(codes["named_not_planned"]["message_en"])
     named = body["understood"]["named_services"]
     assert not {i["service_id"] for p in body["plans"] for i in p["items"]} & set(named)
+
+
+def test_named_modules_too_dear_together_are_left_to_the_optimiser(api, customer, sid):
+    # Each fits ¥500 alone (¥399 and ¥149), not both: neither is forced, and the note says so.
+    body = post(api, "/plans", {"need": "要口播视频和竞品分析报告，预算500元"}).json()
+    for plan in body["plans"]:
+        assert Decimal(plan["total"]) <= 500
+    planned = {i["service_id"] for p in body["plans"] for i in p["items"]}
+    [left_out] = {sid("talking-head"), sid("competitor-report")} - planned
+    note = next(n for n in body["understood"]["notes"] if n["code"] == "named_not_planned")
+    assert "与您点名的其他服务合计超出预算" in note["message_zh"]
+    assert ServiceModule.objects.get(pk=left_out).name_zh in note["message_zh"]
+
+
+def test_two_named_modules_of_one_kind_are_alternatives(api, customer, sid):
+    body = post(api, "/plans", {"need": "竞品分析报告和账号诊断报告，预算3000元"}).json()
+    named = {sid("competitor-report"), sid("account-report")}
+    assert set(body["understood"]["named_services"]) == named
+    planned = [{i["service_id"] for i in p["items"]} for p in body["plans"]]
+    assert all(len(ids & named) == 1 for ids in planned)
+    notes = {n["code"]: n for n in body["understood"]["notes"]}
+    assert set(notes) == {"named_same_kind"}
+    assert "属于同一类" in notes["named_same_kind"]["message_zh"]
+    assert "of one kind" in notes["named_same_kind"]["message_en"]
 
 
 @pytest.mark.parametrize(

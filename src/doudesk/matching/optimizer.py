@@ -90,6 +90,11 @@ Design:
   few deadline probes (1-20 ms each, on a few dozen items once the probe leaves out what no
   wanted plan can use) or a hard 均衡/最省钱 knapsack, as HiGHS always computes an analytic
   centre and separates cuts at the root. Pruning and model building are the rest.
+* **Named modules.** A module the need names (``named_services``) has its ``y`` fixed at 1 in
+  every program, so each plan is optimal among the plans that use it (:func:`_forced_ids`
+  says which can be: candidates that fit the budget together, no more of a kind than a plan
+  takes). The deadline search skips deadlines they miss; no screen drops them, nor does the
+  pruning while they are the only offers of their kind (as ``matching.services`` leaves them).
 * **Injected prices.** The default price is the catalogue rate
   (:func:`.offers.catalogue_price`). An injected ``price(offer, quantity) -> fen`` (e.g. the
   pricing engine) is modelled as each candidate offer's highest sampled rate; the plan is
@@ -100,6 +105,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -689,6 +695,7 @@ class _Model:
         rates: np.ndarray,
         *,
         catalogue_prices: bool,
+        forced_ids: frozenset[str] = frozenset(),
     ) -> None:
         self.need = need
         self.intents = intents
@@ -777,6 +784,14 @@ class _Model:
         self.integrality = np.zeros(self.nv)
         self.integrality[: 2 * n] = 1
         self.integrality[self.ks][self.continuous] = 0
+        #: Service ids every plan of this need must use (:func:`_forced_ids`).
+        self.forced_ids = forced_ids
+        #: Which items are forced: their ``y`` is fixed at 1.
+        self.forced = np.zeros(n, dtype=bool)
+        if forced_ids:
+            ids = [str(cat.offers[int(i)].service_id) for i in chosen]
+            self.forced = np.array([sid in forced_ids for sid in ids], dtype=bool)
+            self.lo[self.ys][self.forced] = 1.0
 
     def completion_times(self) -> np.ndarray:
         """Return the sorted distinct ETAs (as shown) an item can have.
@@ -814,8 +829,10 @@ class _Model:
         (:meth:`_DeadlineRelaxation.usable`) before that pruning.
         """
         keep, kcap = self._caps_by(deadline)
+        if (self.forced & ~keep).any():
+            return None  # an item every plan must use is not done by then
         if usable is not None:
-            keep &= usable
+            keep &= usable | self.forced
         if not keep.any():
             return None
         rows = np.flatnonzero(keep)
@@ -832,6 +849,7 @@ class _Model:
             self.budget,
             self.rates[rows],
             catalogue_prices=self.catalogue_prices,
+            forced_ids=self.forced_ids,
         )
 
     def _caps_by(self, deadline: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1009,6 +1027,7 @@ class _DeadlineRelaxation:
         n = model.n
         self.cols = np.arange(2 * n, dtype=np.int32)
         self.lower = np.zeros(2 * n)
+        self.lower[n:][model.forced] = 1.0
         self.link = model.kmax_i.astype(np.float64)
         self.budget_row = model.cost_vector(mode)
         first_z_row = n + model.kind_starts.size
@@ -1022,7 +1041,7 @@ class _DeadlineRelaxation:
         """Return the LP bound of ``V`` by ``deadline`` (0 when no item fits in time)."""
         mdl = self.model
         keep, top = mdl._caps_by(deadline)
-        if not keep.any():
+        if not keep.any() or (mdl.forced & ~keep).any():
             return 0.0
         n = mdl.n
         kcap = np.where(keep, top, 0).astype(np.float64)
@@ -1100,9 +1119,9 @@ class _DeadlineRelaxation:
             return None
         values = self._item_values(deadline)
         total, last = self._kind_tops(np.maximum(0.0, values))
-        forced = total - np.maximum(0.0, last[self.model.kind_of] - values)
+        with_item = total - np.maximum(0.0, last[self.model.kind_of] - values)
         # Keep an item that rounding could have misjudged.
-        return forced >= floor - 1e-6 * max(1.0, abs(floor))
+        return with_item >= floor - 1e-6 * max(1.0, abs(floor))
 
     def first_possible(self, times: np.ndarray, lo: int, hi: int, floor: float) -> int:
         """Return the first index in ``lo..hi`` whose screen reaches ``floor`` (``hi`` if none)."""
@@ -1222,11 +1241,56 @@ def optimise(
     :class:`Offer`. ``price(offer, quantity) -> fen`` replaces the catalogue rate. Raises a
     :class:`DomainError` naming the field (``budget``, ``deadline_hours``, ``audience``,
     ``target``, ``need``) when no plan is possible.
+
+    Every plan uses the modules the need names (``named_services``) when they fit together
+    (:func:`_forced_ids`); the catalogue should then hold them as the only offers of their kind
+    (``matching.services`` does), or the pruning may drop them. When planning with them finds
+    nothing (their minimums and the budget's safety margins leave no room), the plans are
+    made without them.
     """
     cat = Catalogue.of(offers)
+    price_fn = price or catalogue_price
+    idx, qtop, _, intents = _filter(need, cat, need.budget_fen, price)
+    forced = _forced_ids(need, cat, idx, price_fn)
+    if forced:
+        try:
+            return _optimise(need, cat, price, (idx, qtop, intents), forced)
+        except DomainError:
+            pass
+    return _optimise(need, cat, price, (idx, qtop, intents), frozenset())
+
+
+def _forced_ids(
+    need: Understood, cat: Catalogue, candidates: np.ndarray, price_fn: PriceFn
+) -> frozenset[str]:
+    """Return the service ids of the named modules every plan must use (maybe none).
+
+    A named module is forced when it is a candidate (it serves the need within the deadline,
+    budget and audience alone) and no more modules of its kind are named than a plan may use;
+    and only if all such modules fit the budget together at their minimum quantities.
+    """
+    named = {str(s) for s in need.named_services}
+    if not named:
+        return frozenset()
+    offers = [o for o in (cat.offers[int(i)] for i in candidates) if str(o.service_id) in named]
+    per_kind = Counter(o.kind for o in offers)
+    offers = [o for o in offers if per_kind[o.kind] <= need.max_per_kind]
+    if sum(price_fn(o, o.min_qty) for o in offers) > need.budget_fen:
+        return frozenset()
+    return frozenset(str(o.service_id) for o in offers)
+
+
+def _optimise(
+    need: Understood,
+    cat: Catalogue,
+    price: PriceFn | None,
+    filtered: tuple[np.ndarray, np.ndarray, list[str]],
+    forced: frozenset[str],
+) -> list[Plan]:
+    """Solve :func:`optimise` over the filtered candidates, each plan using ``forced``."""
     budget = need.budget_fen
     price_fn = price or catalogue_price
-    idx, qtop, unit_value, intents = _filter(need, cat, budget, price)
+    idx, qtop, intents = filtered
     if price is None:
         idx, qtop = _drop_always_dominated(need, cat, idx, qtop)
         chosen, kmax = _prune(cat, idx, qtop, need.max_per_kind, timed=False)
@@ -1243,7 +1307,15 @@ def optimise(
                 raise _budget_error(int(entry.min()))
             chosen, kmax, rates = chosen[keep], kmax[keep], rates[keep]
         return _Model(
-            need, cat, chosen, kmax, intents, budget, rates, catalogue_prices=price is None
+            need,
+            cat,
+            chosen,
+            kmax,
+            intents,
+            budget,
+            rates,
+            catalogue_prices=price is None,
+            forced_ids=forced,
         )
 
     def cost(picks: Solution) -> int:

@@ -22,6 +22,7 @@ Design overview
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -33,7 +34,7 @@ from doudesk.catalog.models import Channel
 from doudesk.catalog.promotion import duration_within
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
-from doudesk.matching.offers import Audience, Catalogue, PriceFn
+from doudesk.matching.offers import Audience, Catalogue, Offer, PriceFn
 from doudesk.matching.optimizer import optimise
 from doudesk.matching.selectors import (
     UNAVAILABLE_FEN,
@@ -109,12 +110,20 @@ def _as_named(
     """Keep, of each kind the need names modules of, only those; drop the ones it rules out.
 
     A named module that is not on sale is not replaced by another of its kind: its kind is
-    left out and a note says so (the need's other goals are still planned).
+    left out and a note says so (the need's other goals are still planned). A module alone on
+    sale in its kind is not counted as named: its name is its goal's ("视频播放量达到10w"),
+    which the need asks for anyway, and naming it chooses nothing.
     """
-    named = {str(s) for s in understood.named_services}
     excluded = {str(s) for s in understood.excluded_services}
+    kind_of = {str(o.service_id): o.kind for o in catalogue.offers}
+    modules_of_kind = Counter(kind_of.values())
+    named = {
+        str(s)
+        for s in understood.named_services
+        if int(s) in current.off_sale or modules_of_kind[kind_of.get(str(s), "")] > 1
+    }
     if not named and not excluded:
-        return catalogue, understood
+        return catalogue, dataclasses.replace(understood, named_services=())
     unsold = {s for s in named if int(s) in current.off_sale}
     named -= unsold
     kinds = {o.kind for o in catalogue.offers if str(o.service_id) in named}
@@ -151,18 +160,21 @@ def _named_notes(
 ) -> list[Note]:
     """Say, after planning, whether each module the need named is in the plans, and if not why.
 
-    A named module the optimiser left out (the budget buys more of the other goals, or too
-    little of it) is named with the reason, rather than the plans claiming to use it.
+    The optimiser plans every named module that fits the need; one it could not (too dear, too
+    slow, or beside named modules that take the budget) is named with the reason, rather than
+    the plans claiming to use it. Modules named beyond what a plan takes of one kind are said
+    to be alternatives.
     """
     offers = {str(o.service_id): o for o in catalogue.offers}
     planned = {str(i["service_id"]) for plan in plans for i in plan["items"]}
+    named = [offers[sid] for sid in map(str, understood.named_services) if sid in offers]
+    by_kind: dict[str, list[Offer]] = {}
+    for offer in named:
+        by_kind.setdefault(offer.kind, []).append(offer)
+    alternatives = [group for group in by_kind.values() if len(group) > understood.max_per_kind]
+    one_of = {str(o.service_id) for group in alternatives for o in group}
     notes: list[Note] = []
-    used, left_out = [], []
-    for sid in map(str, understood.named_services):
-        offer = offers.get(sid)
-        if offer is None:
-            continue  # not for this link (the link check said so)
-        (used if sid in planned else left_out).append(offer)
+    used = [o for o in named if str(o.service_id) in planned and str(o.service_id) not in one_of]
     if used:
         notes.append(
             Note(
@@ -171,22 +183,54 @@ def _named_notes(
                 f"Planned with the service you named: {', '.join(o.name_en for o in used)}.",
             )
         )
-    for offer in left_out:
-        lowest = price(offer, offer.min_qty)
-        if lowest > understood.budget_fen:
-            zh = f"最低 {yuan_label(lowest)}，超出预算"
-            en = f"it costs at least {yuan_label(lowest)}, over the budget"
-        else:
-            zh = "按预算与其他目标权衡未选入；只需要它时，请只写这一项"
-            en = "the budget goes further on your other goals; ask for it alone to get it"
+    for group in alternatives:
         notes.append(
             Note(
-                "named_not_planned",
-                f"您点名的{offer.name_zh}不在方案中：{zh}。",
-                f"The {offer.name_en} you named is not in the plans: {en}.",
+                "named_same_kind",
+                f"您点名的{'、'.join(o.name_zh for o in group)}属于同一类，"
+                f"一个方案最多用其中{understood.max_per_kind}项。",
+                f"The {', '.join(o.name_en for o in group)} you named are of one kind; a plan "
+                f"uses at most {understood.max_per_kind} of them.",
             )
         )
+    for offer in named:
+        if str(offer.service_id) not in planned and str(offer.service_id) not in one_of:
+            zh, en = _left_out_reason(understood, offer, named, price)
+            notes.append(
+                Note(
+                    "named_not_planned",
+                    f"您点名的{offer.name_zh}不在方案中：{zh}。",
+                    f"The {offer.name_en} you named is not in the plans: {en}.",
+                )
+            )
     return notes
+
+
+def _left_out_reason(
+    understood: Understood, offer: Offer, named: list[Offer], price: PriceFn
+) -> tuple[str, str]:
+    """Return (zh, en) saying why a named module could not be planned."""
+    lowest = price(offer, offer.min_qty)
+    deadline = understood.deadline_hours
+    if lowest > understood.budget_fen:
+        return (
+            f"最低 {yuan_label(lowest)}，超出预算",
+            f"it costs at least {yuan_label(lowest)}, over the budget",
+        )
+    if deadline is not None and offer.eta_hours(offer.min_qty) > deadline:
+        return (
+            f"无法在您要求的{deadline:g}小时内完成",
+            f"it cannot be done within your {deadline:g} h deadline",
+        )
+    if sum(price(o, o.min_qty) for o in named) > understood.budget_fen:
+        return (
+            "与您点名的其他服务合计超出预算",
+            "with the other services you named it costs more than the budget",
+        )
+    return (
+        "不符合本次需求的预算、时限或受众条件",
+        "it does not fit this need's budget, deadline or audience",
+    )
 
 
 def plan_need(
