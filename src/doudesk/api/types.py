@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
-from doudesk.textinput import ascii_int, too_long_number
+from doudesk.textinput import too_long_number
 
 #: Pages of a list: ``limit`` results (default 50) from ``offset`` (past the end, none).
 MAX_LIMIT = 200
+#: An integer written as text: the digits 0-9 and perhaps a minus sign, nothing around them.
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def _refusing_bools(kind: str, message: str) -> Callable[[Any], Any]:
@@ -32,19 +34,17 @@ def _refusing_bools(kind: str, message: str) -> Callable[[Any], Any]:
 def _in_range(low: int, high: int | None) -> Callable[[Any], int]:
     """Check an integer (or a query string of ASCII digits) against ``low`` to ``high``.
 
-    Anything else ("ten", "1.5", 0 for a limit) is one ``int_range`` error stating the range,
-    never a value moved into it.
+    Anything else ("ten", "1.5", " 5", 0 for a limit) is one ``int_range`` error stating the
+    range, never a value moved into it.
     """
 
     def check(value: Any) -> int:
         number: int | None = None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str):
-            try:
-                number = ascii_int(value, signed=True)
-            except ValueError:  # more digits than int() reads (past any list's end anyway)
-                number = None
+        elif isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value):
+            # More digits than int() reads is past any list's end anyway: refused as out of range.
+            number = None if too_long_number(value) else int(value)
         if number is None or number < low or (high is not None and number > high):
             raise PydanticCustomError(
                 "int_range",
@@ -61,8 +61,6 @@ def _in_range(low: int, high: int | None) -> Callable[[Any], int]:
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_in_range(1, MAX_LIMIT))]
 #: Where a list's page starts: 0 or more.
 Offset = Annotated[int, Field(ge=0), BeforeValidator(_in_range(0, None))]
-
-_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 
 def _whole_number(value: Any) -> Any:
