@@ -612,6 +612,19 @@ def test_retries_of_a_plan_order_with_one_key_place_it_once(api, customer, count
     assert OrderGroup.objects.filter(customer=customer).count() == 1
 
 
+def test_a_retry_writing_the_total_another_way_is_the_same_plan_order(api, customer, counts):
+    # A retry sending the total as a number where the first sent text used to be refused (422).
+    body = _plan_order_body(api)
+    first = post(api, "/plans/order", body, **{"Idempotency-Key": "plan-4"})
+    assert first.status_code == 201, first.content
+    before = counts(customer)
+    retry = post(
+        api, "/plans/order", body | {"total": float(body["total"])}, **{"Idempotency-Key": "plan-4"}
+    )
+    assert (retry.status_code, retry.content) == (201, first.content)
+    assert counts(customer) == before
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_a_plan_order_key_reused_with_other_items_is_refused(api, customer, counts, lang):
     body = _plan_order_body(api)

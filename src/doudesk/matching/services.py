@@ -502,7 +502,20 @@ def plan_order_idempotent(
     return place_idempotent(
         customer=customer,
         idempotency_key=idempotency_key,
-        params={"endpoint": "plans/order", **params},
+        params={"endpoint": "plans/order", **params, "total": _same_amount(params.get("total"))},
         render=render,
         place=place,
     )
+
+
+def _same_amount(total: Any) -> Any:
+    """Return ``total`` written one way for every way of writing its amount (305.6, "305.60").
+
+    So that a retry sending the amount as text where the first request sent a number is the
+    same request. Anything that is not an amount is left as it is (the order refuses it).
+    """
+    try:
+        amount = Decimal(str(total).strip())
+    except InvalidOperation:
+        return total
+    return str(amount.normalize()) if amount.is_finite() else total
