@@ -143,7 +143,13 @@ class FakeAdapter:
         return PlacedOrder(external_id)
 
     def report(
-        self, external_id: str, status: ProviderStatus, *, remains: int, charge: str = "0"
+        self,
+        external_id: str,
+        status: ProviderStatus,
+        *,
+        remains: int,
+        charge: str = "0",
+        currency: str = "CNY",
     ) -> None:
         """Set what the provider will answer next for ``external_id``."""
         self.statuses[external_id] = ProviderOrderStatus(
@@ -152,7 +158,7 @@ class FakeAdapter:
             start_count=1000,
             remains=remains,
             charge=Decimal(charge),
-            currency="CNY",
+            currency=currency,
         )
 
     def deliver_in_full(self, *orders) -> None:

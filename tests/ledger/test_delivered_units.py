@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 
@@ -11,6 +12,9 @@ from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident, LogLeaf
 from doudesk.orders import services as orders
 from doudesk.orders.models import OrderStatus
 from doudesk.providers.adapters.base import ProviderOrderStatus, ProviderStatus
+from doudesk.wallet.models import AccountKind
+from doudesk.wallet.selectors import journal_total_fen
+from doudesk.wallet.services import platform_account
 from factories import VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
@@ -90,6 +94,30 @@ def test_the_order_flow_credits_only_units_no_other_order_owns(customer, other_c
     assert order.refunded_fen == order.charge_fen // 10
     assert DoubleSellingIncident.objects.filter(order=order).count() == 100
     assert selectors.order_units_credited(order=order) == 900
+
+
+@pytest.mark.parametrize(("resold", "cost_fen"), [(100, 1_080), (900, 120)])
+def test_a_provider_is_not_paid_for_units_it_resold(customer, other_customer, resold, cost_fen):
+    # Its whole bill (¥12 for 1,000 units) used to be booked: at 900 resold units the
+    # platform's revenue on the order was -¥10.42.
+    earlier, order = place(customer), place(other_customer)
+    sold = units("g", resold)
+    services.ledger_units_attribute(order=earlier, provider=earlier.provider, unit_hashes=sold)
+    report = ProviderOrderStatus(
+        external_id="X3",
+        status=ProviderStatus.COMPLETED,
+        remains=0,
+        charge=Decimal("12.00000"),
+        currency="CNY",
+        delivered_units=tuple(sold + units("h", 1_000 - resold)),
+    )
+    orders.order_apply_provider_status(order_id=order.pk, report=report)
+    order.refresh_from_db()
+    assert order.delivered == 1_000 - resold
+    assert order.provider_cost_fen == cost_fen  # prorated to the units credited
+    assert (order.provider_claim, order.provider_claim_disputed) == ("12.00000 CNY", True)
+    assert journal_total_fen() == 0
+    assert platform_account(AccountKind.PLATFORM_REVENUE).balance_fen >= 0
 
 
 def test_progress_reports_with_units_cap_the_delivered_count(customer, other_customer):

@@ -34,7 +34,9 @@ from doudesk.providers.adapters.base import (
     ProviderRejected,
     ProviderStatus,
 )
+from doudesk.wallet.models import AccountKind
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
+from doudesk.wallet.services import platform_account
 from factories import ACCOUNT_URL, VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
@@ -91,6 +93,47 @@ def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_ad
     assert order.provider_cost_fen == 12_000
     assert wallet_balances(customer=customer) == {"available_fen": 84_000, "held_fen": 0}
     assert journal_total_fen() == 0
+
+
+@pytest.mark.parametrize(
+    ("charge", "currency", "cost_fen", "claim"),
+    [
+        ("15.84", "CNY", 1_584, ""),  # the most it can be paid: ¥16.00 less the fund's 1 %
+        ("500.00", "CNY", 1_584, "500.00 CNY"),  # over the cap: booked at the cap
+        ("2.00", "USD", 0, "2.00 USD"),  # another currency: not booked as yuan
+        ("1E+30", "cny", 1_584, f"1{'0' * 30} CNY"),
+    ],
+)
+def test_a_provider_bill_is_booked_within_what_the_customer_pays(
+    customer, fake_adapter, charge, currency, cost_fen, claim
+):
+    # A bill of ¥500 for a ¥16 order used to be booked whole: revenue -¥484.16.
+    order = place(customer, quantity=1_000)
+    services.order_dispatch(order_id=order.pk)
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(
+        external, ProviderStatus.COMPLETED, remains=0, charge=charge, currency=currency
+    )
+    services.orders_sync()
+    order.refresh_from_db()
+    assert order.status == OrderStatus.COMPLETED
+    assert order.provider_cost_fen == cost_fen
+    assert (order.provider_claim, order.provider_claim_disputed) == (claim, bool(claim))
+    revenue = platform_account(AccountKind.PLATFORM_REVENUE).balance_fen
+    assert revenue == 1_600 - 16 - cost_fen
+    assert journal_total_fen() == 0
+
+
+def test_a_provider_billing_for_nothing_delivered_is_not_paid(customer, fake_adapter):
+    order = place(customer, quantity=1_000)
+    services.order_dispatch(order_id=order.pk)
+    external = fake_adapter.placed[0]["id"]
+    fake_adapter.report(external, ProviderStatus.CANCELED, remains=1_000, charge="3.00")
+    services.orders_sync()
+    order.refresh_from_db()
+    assert (order.status, order.provider_cost_fen) == (OrderStatus.CANCELED, 0)
+    assert (order.provider_claim, order.provider_claim_disputed) == ("3.00 CNY", True)
+    assert order.refunded_fen == order.charge_fen
 
 
 def test_a_repeated_report_writes_nothing_and_news_is_applied(

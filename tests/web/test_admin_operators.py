@@ -234,3 +234,21 @@ def test_event_and_journal_kinds_read_in_the_operators_language(seeded, customer
     admin_client.cookies["django_language"] = "en"
     assert "(placed)" in admin_client.get(change).content.decode()
     assert "Order hold (order_hold)" in admin_client.get(journal).content.decode()
+
+
+def test_orders_whose_provider_bill_was_booked_otherwise_are_listed_with_the_bill(
+    seeded, customer, admin_client
+):
+    fund_customer(customer, 1_000_000)
+    billed = manual_order(customer)
+    manual_order(customer)  # another order, its bill as booked
+    Order.objects.filter(pk=billed.pk).update(
+        provider_claim="500.00 CNY", provider_claim_disputed=True
+    )
+    listing = admin_client.get(
+        reverse("admin:orders_order_changelist"), {"provider_claim_disputed__exact": "1"}
+    )
+    assert [o.pk for o in listing.context["cl"].result_list] == [billed.pk]
+    page = admin_client.get(reverse("admin:orders_order_change", args=[billed.pk]))
+    assert "500.00 CNY" in page.content.decode()
+    assert "账单待核对" in page.content.decode()

@@ -116,7 +116,13 @@ class OrderAdmin(admin.ModelAdmin):
         "refunded_yuan",
         "created_at",
     )
-    list_filter = ("status", "provider", "dispatch_uncertain_at", CancelRequestedFilter)
+    list_filter = (
+        "status",
+        "provider",
+        "dispatch_uncertain_at",
+        CancelRequestedFilter,
+        "provider_claim_disputed",
+    )
     search_fields = ("pk", "external_id", "target")
     # Every field is read-only (orders change through the services); money shows in yuan.
     fields = readonly_fields = [

@@ -103,6 +103,11 @@ class Order(models.Model):
     delivered = models.PositiveIntegerField(_("已交付数量"), default=0)
     remains = models.PositiveIntegerField(_("剩余数量"), null=True, blank=True)
     provider_cost_fen = models.BigIntegerField(_("服务商费用（分）"), default=0)
+    # What the provider billed, as it reported it (amount and currency); set when it differs
+    # from the cost booked above (over the cap, for units refused as sold twice, in another
+    # currency): an operator takes it up with the provider.
+    provider_claim = models.CharField(_("服务商账单"), max_length=64, blank=True)
+    provider_claim_disputed = models.BooleanField(_("账单待核对"), default=False)
     refunded_fen = models.BigIntegerField(_("已退款（分）"), default=0)
     cancel_requested_at = models.DateTimeField(_("申请取消时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)

@@ -78,7 +78,14 @@ from doudesk.providers.registry import (
 from doudesk.rowinsert import row_insert
 from doudesk.rowselect import rows_select
 from doudesk.wallet.models import AccountKind
-from doudesk.wallet.money import prorate_fen, rate_str, yuan_label, yuan_str, yuan_to_fen
+from doudesk.wallet.money import (
+    CURRENCY,
+    prorate_fen,
+    rate_str,
+    yuan_label,
+    yuan_str,
+    yuan_to_fen,
+)
 from doudesk.wallet.services import (
     accounts_get,
     customer_accounts,
@@ -897,8 +904,12 @@ def _settle(
     cost_fen: int,
     start_count: int | None = None,
     reason: str = "",
+    claim: str = "",
 ) -> None:
-    """Finish ``order`` (locked) and release its hold in one balanced entry."""
+    """Finish ``order`` (locked) and release its hold in one balanced entry.
+
+    ``claim`` is the provider's bill when ``cost_fen`` books it otherwise (:func:`_provider_bill`).
+    """
     delivered = max(0, min(delivered, order.quantity))
     if final == OrderStatus.COMPLETED and delivered < order.quantity:
         final = OrderStatus.PARTIAL
@@ -916,6 +927,8 @@ def _settle(
         "refunded_fen": refund,
         "provider_cost_fen": cost_fen,
     }
+    if claim:
+        fields |= {"provider_claim": claim, "provider_claim_disputed": True}
     if start_count is not None:
         fields["start_count"] = start_count
     data: dict[str, Any] = {"delivered": delivered, "charged": yuan_str(payable)}
@@ -948,6 +961,44 @@ def _settle(
             (revenue, payable - cost_fen - guarantee),
         ],
     )
+
+
+def provider_cost_cap(order: Order, delivered: int) -> int:
+    """Return the most a provider is paid for ``delivered`` units of ``order`` (fen).
+
+    What the customer pays for them less the guarantee fund's share: more would make the
+    platform's revenue on the order negative.
+    """
+    paid = prorate_fen(order.charge_fen, delivered, order.quantity)
+    return paid - prorate_fen(paid, GUARANTEE_PERCENT, 100)
+
+
+def _provider_bill(
+    order: Order, report: ProviderOrderStatus, *, delivered: int, reported: int
+) -> tuple[int, str]:
+    """Return (the provider cost to book, the provider's bill when booked otherwise, or "").
+
+    The bill is booked as it is when it is in yuan and within :func:`provider_cost_cap`. Units
+    refused as sold twice (``delivered`` below the ``reported`` count) are not paid: the bill
+    is prorated to the units credited. A bill over the cap is booked at the cap, one in another
+    currency not at all; the bill is then kept for an operator to take up with the provider.
+    """
+    if report.charge is None:
+        return 0, ""
+    currency = (report.currency or CURRENCY).strip().upper()
+    claim = f"{report.charge:f} {currency}"
+    if len(claim) > Order._meta.get_field("provider_claim").max_length:
+        claim = f"{report.charge:.3e} {currency}"
+    if currency != CURRENCY:
+        return 0, claim
+    cap = provider_cost_cap(order, delivered) if delivered else 0
+    try:
+        claimed = max(0, yuan_to_fen(report.charge))
+    except ValueError:  # more digits than an amount has (1E+30): over the cap
+        return cap, claim
+    cost = prorate_fen(claimed, delivered, reported) if 0 < delivered < reported else claimed
+    cost = min(cost, cap)
+    return cost, "" if cost == claimed else claim
 
 
 def _delivered_from(order: Order, report: ProviderOrderStatus, status: str) -> int:
@@ -1064,7 +1115,7 @@ def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> 
     if order.is_finished:
         return order
     status = _PROVIDER_TO_ORDER[report.status]
-    delivered = _delivered_from(order, report, status)
+    reported = delivered = _delivered_from(order, report, status)
     # No unit sold twice (issue 3): where the provider names the delivered units, only units
     # attributed to this order alone are credited; duplicates become incidents, never pay.
     if report.delivered_units:
@@ -1073,7 +1124,8 @@ def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> 
         )
         delivered = min(delivered, credited)
     if status in TERMINAL_STATUSES:
-        cost = yuan_to_fen(report.charge) if report.charge is not None else 0
+        delivered = max(0, min(delivered, order.quantity))
+        cost, claim = _provider_bill(order, report, delivered=delivered, reported=reported)
         # Who stopped it short: the customer's cancel, or the provider (the page says so).
         stopper = CUSTOMER_STOPPED if order.cancel_requested_at else PROVIDER_STOPPED
         _settle(
@@ -1083,6 +1135,7 @@ def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> 
             cost_fen=cost,
             start_count=report.start_count,
             reason="" if delivered >= order.quantity else stopper,
+            claim=claim,
         )
         return order
     delivered = max(delivered, order.delivered)
@@ -1440,7 +1493,7 @@ def _check_manual_cost(order: Order, *, delivered: int, final: bool, cost: Decim
             "Enter the provider's cost (0 if none)",
         )
     paid = prorate_fen(order.charge_fen, delivered, order.quantity)
-    most = paid - prorate_fen(paid, GUARANTEE_PERCENT, 100)
+    most = provider_cost_cap(order, delivered)
     if yuan_to_fen(cost) > most:
         raise DomainError.single(
             "cost",

@@ -6,6 +6,8 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 FEN_PER_YUAN = 100
+#: The one currency the platform books (an amount in fen is in it).
+CURRENCY = "CNY"
 
 _YUAN_TEXT = re.compile(r"-?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]{1,2})?")
 
