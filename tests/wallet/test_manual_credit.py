@@ -7,6 +7,7 @@ from django.db import transaction
 from django.urls import reverse
 
 from doudesk.errors import DomainError
+from doudesk.sandbox.payment import sandbox_notify_params
 from doudesk.wallet.models import AccountKind, JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import (
@@ -14,6 +15,7 @@ from doudesk.wallet.services import (
     journal_post,
     platform_account,
     topup_credit_manual,
+    topup_notify_apply,
     topup_reverse_manual,
 )
 from factories import CustomerFactory
@@ -32,6 +34,33 @@ def test_a_checked_transfer_is_credited_once_with_a_balanced_entry():
         topup_credit_manual(customer=customer, amount_fen=50_000, reference=" ICBC-20261130-7 ")
     assert (again.value.errors[0].field, again.value.status) == ("reference", 409)
     assert wallet_balances(customer=customer)["available_fen"] == 50_000
+
+
+def test_a_reference_typed_in_full_width_is_the_same_transfer():
+    # "ＢＡＮＫ－００１" (a Chinese input method's full-width mode) was credited a second time.
+    customer = CustomerFactory()
+    topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-001")
+    with pytest.raises(DomainError) as again:
+        topup_credit_manual(customer=customer, amount_fen=10_000, reference="ＢＡＮＫ－００１")
+    assert (again.value.errors[0].code, again.value.status) == ("duplicate_reference", 409)
+    assert wallet_balances(customer=customer)["available_fen"] == 10_000
+    other = topup_credit_manual(customer=customer, amount_fen=100, reference="ｂａｎｋ－００２")
+    assert other.gateway_txn == "BANK-002"  # stored as the bank writes it
+
+
+def test_a_gateway_notification_cannot_mark_a_manual_credit_paid():
+    # A signed sandbox notice naming a reversed manual credit marked it paid and overwrote its
+    # bank reference.
+    customer = CustomerFactory()
+    topup = topup_reverse_manual(
+        topup_id=topup_credit_manual(customer=customer, amount_fen=10_000, reference="B-9").pk
+    )
+    with pytest.raises(DomainError) as refused:
+        topup_notify_apply(params=sandbox_notify_params(topup=topup))
+    assert refused.value.errors[0].code == "unknown_payment"
+    topup.refresh_from_db()
+    assert (topup.status, topup.gateway_txn) == ("reversed", "B-9")
+    assert wallet_balances(customer=customer)["available_fen"] == 0
 
 
 @pytest.mark.parametrize(

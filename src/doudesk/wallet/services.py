@@ -15,6 +15,7 @@ never edited: corrections are new, reversing entries.
 from __future__ import annotations
 
 import secrets
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -292,7 +293,8 @@ def topup_credit_manual(*, customer: Customer, amount_fen: int, reference: str) 
     reference is credited once: entering the same transfer twice is refused.
     """
     _check_topup_range(amount_fen)
-    reference = reference.strip().upper()  # "bank-001" is the transfer "BANK-001" is
+    # "bank-001" and "ＢＡＮＫ－００１" (typed in full-width mode) are the transfer "BANK-001" is.
+    reference = unicodedata.normalize("NFKC", reference).strip().upper()
     if not reference or len(reference) > 64 or not reference.isprintable():
         raise DomainError.single(
             "reference",
@@ -399,8 +401,12 @@ def topup_notify_apply(*, params: dict[str, str]) -> TopUp:
     _require_payment_gateway("notify")
     if not gateway.verify(params):
         raise _bad_notify(WalletErrorCode.BAD_SIGNATURE, "签名无效", "Invalid signature")
+    # Only the gateway's own top-ups: a manual credit (reversed, say) is not its to mark paid.
     topup = (
-        TopUp.objects.select_for_update().filter(out_trade_no=params.get("out_trade_no")).first()
+        TopUp.objects.select_for_update()
+        .exclude(gateway=MANUAL_GATEWAY)
+        .filter(out_trade_no=params.get("out_trade_no"))
+        .first()
     )
     if topup is None:
         raise _bad_notify(WalletErrorCode.UNKNOWN_PAYMENT, "未知的支付单号", "Unknown payment")
