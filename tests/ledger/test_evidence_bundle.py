@@ -23,10 +23,10 @@ ORIGIN = "doudesk.example/ledger"
 
 
 def event(i: int) -> dict[str, Any]:
-    """Return a plausible order event."""
+    """Return a plausible order event: each order has three, the first its placed record."""
     return {
-        "event": "placed" if i % 3 == 0 else "progress",
-        "order": f"DD{i:06d}",
+        "type": "placed" if i % 3 == 0 else "progress",
+        "order": f"DD{i // 3:06d}",
         "service": "抖音粉丝",
         "quantity": 1000 + i,
         "price_fen": 1250 * (i + 1),
@@ -37,10 +37,10 @@ def event(i: int) -> dict[str, Any]:
 class Log:
     """A small log with a signer, as the platform would hold it."""
 
-    def __init__(self, n: int) -> None:
-        """Append ``n`` canonical order events."""
+    def __init__(self, n: int, events: list[dict[str, Any]] | None = None) -> None:
+        """Append ``n`` canonical order events (or ``events``)."""
         self.signer: NoteSigner = generate_signer(ORIGIN)
-        self.leaves = [canonical_json(event(i)) for i in range(n)]
+        self.leaves = [canonical_json(e) for e in events or [event(i) for i in range(n)]]
         self.tree = MerkleTree(MemoryNodeStore())
         self.tree.append_leaves(self.leaves)
 
@@ -64,13 +64,13 @@ def log() -> Log:
 
 def test_a_genuine_bundle_verifies(log: Log) -> None:
     """Signature, leaf hashes and inclusion proofs all check out; the events are returned."""
-    bundle = log.bundle([0, 17, 36])
+    bundle = log.bundle([15, 16, 17])
     result = verify_bundle(bundle, log.signer.verifier_key)
     assert result.ok, result.messages("en")
     assert result.checkpoint is not None
     assert result.checkpoint.size == 37
-    assert [e.index for e in result.entries] == [0, 17, 36]
-    assert result.entries[1].event["order"] == "DD000017"
+    assert [e.index for e in result.entries] == [15, 16, 17]
+    assert result.entries[1].event["order"] == "DD000005"
     assert "验证通过" in result.verdict()
     assert result.verdict("en").startswith("VERIFIED")
     assert verify_bundle(dump_bundle(bundle), log.signer.verifier_key).ok
@@ -92,7 +92,7 @@ def _codes(bundle: Any, key: str) -> set[str]:
 def test_tampering_is_reported_precisely(log: Log) -> None:
     """Each kind of alteration is caught and named."""
     key = log.signer.verifier_key
-    good = log.bundle([5, 6])
+    good = log.bundle([3, 4])
 
     def altered(**changes: Any) -> dict[str, Any]:
         b = copy.deepcopy(good)
@@ -114,9 +114,9 @@ def test_tampering_is_reported_precisely(log: Log) -> None:
     rehashed = altered(entries__0__leaf=forged_text)
     rehashed["entries"][0]["leaf_hash"] = leaf_hash(forged_text.encode()).hex()
     assert _codes(rehashed, key) == {"inclusion_failed"}
-    assert _codes(altered(entries__0__index=7), key) == {"inclusion_failed"}
-    assert _codes(altered(entries__0__index=6), key) == {"inclusion_failed", "duplicate"}
-    assert _codes(altered(entries__0__index=37), key) == {"out_of_range"}
+    assert _codes(altered(entries__0__index=2), key) == {"inclusion_failed"}
+    assert _codes(altered(entries__0__index=4), key) == {"inclusion_failed", "duplicate"}
+    assert _codes(altered(entries__1__index=37), key) == {"out_of_range"}
     assert "mismatch" in _codes(altered(tree_size=36), key)
     assert "mismatch" in _codes(altered(root_hash="00" * 32), key)
     assert "mismatch" in _codes(altered(root_hash=good["root_hash"].upper()), key)
@@ -137,6 +137,17 @@ def test_tampering_is_reported_precisely(log: Log) -> None:
     assert "invalid_json" in _codes(b"\xff{}", key)
     assert "invalid_json" in _codes("[]", key)
     assert "invalid" in _codes([], key)
+
+
+def test_a_bundle_holds_one_order_s_records_in_log_order(log: Log) -> None:
+    """Each entry is in the log, but the log holds every order: mixing orders is refused."""
+    key = log.signer.verifier_key
+    # Order DD000001's records with one of DD000002's appended (or put in place of one).
+    assert _codes(log.bundle([3, 4, 7]), key) == {"mixed_orders"}
+    assert _codes(log.bundle([3, 7]), key) == {"mixed_orders"}
+    assert _codes(log.bundle([4, 3]), key) == {"unordered"}
+    twice = Log(4, [{"type": "placed", "order": 1, "n": n} for n in range(4)])
+    assert _codes(twice.bundle([0, 2]), twice.signer.verifier_key) == {"placed_twice"}
 
 
 def test_strict_bundle_parsing() -> None:

@@ -320,10 +320,16 @@ def test_corrupted_consistency_proofs_fail(size1: int, size2: int, path: list[st
 
 
 def test_consistency_edge_cases() -> None:
-    """Trivial sizes: same-size needs equal roots and no proof; size 0 needs no proof."""
+    """Trivial sizes: same-size needs equal roots and no proof; size 0 needs no proof.
+
+    The empty tree has one root (the hash of no input): a size-0 checkpoint naming another
+    root is a forgery and extends nothing.
+    """
     r1, r2 = b"1" * 32, b"2" * 32
-    assert verify_consistency(0, 0, r1, r1, [])
-    assert verify_consistency(0, 1, r1, r2, [])
+    assert verify_consistency(0, 0, EMPTY_ROOT, EMPTY_ROOT, [])
+    assert verify_consistency(0, 1, EMPTY_ROOT, r2, [])
+    assert not verify_consistency(0, 0, r1, r1, [])
+    assert not verify_consistency(0, 1, r1, r2, [])
     assert verify_consistency(1, 1, r2, r2, [])
     assert not verify_consistency(0, 0, r1, r2, [])
     assert not verify_consistency(1, 1, r1, r2, [])

@@ -534,9 +534,12 @@ def verify_consistency(
 ) -> bool:
     """Return True if ``proof`` shows the ``size1`` tree (``root1``) is a prefix of ``root2``'s.
 
-    Equal sizes need an empty proof and equal roots; size 0 needs an empty proof.
+    Equal sizes need an empty proof and equal roots; size 0 needs an empty proof and the empty
+    tree's root (RFC 6962 2.1: the hash of no input), so a forged empty checkpoint is refused.
     """
     if not 0 <= size1 <= size2 or not _valid_hash(root1) or not _valid_hash(root2):
+        return False
+    if size1 == 0 and bytes(root1) != EMPTY_ROOT:
         return False
     if size1 == size2:
         return not proof and bytes(root1) == bytes(root2)

@@ -396,24 +396,51 @@ def verify_bundle(
     if "entries" in bundle and (not isinstance(entries, list) or not entries):
         result.add("entries", "empty", "证据包中没有记录", "the bundle holds no entries")
     elif isinstance(entries, list):
-        seen: set[int] = set()
+        last = -1
         for i, entry in enumerate(entries):
             _check_entry(i, entry, checkpoint, result)
             index = entry.get("index") if isinstance(entry, dict) else None
-            if _is_int(index) and index in seen:
+            if _is_int(index) and index <= last:
                 result.add(
                     f"entries[{i}].index",
-                    "duplicate",
-                    "同一条记录出现了两次",
-                    "the same entry appears twice",
+                    "duplicate" if index == last else "unordered",
+                    "同一条记录出现了两次" if index == last else "记录须按序号从小到大排列",
+                    "the same entry appears twice"
+                    if index == last
+                    else "the entries must be in increasing index order",
                 )
             if _is_int(index):
-                seen.add(index)
+                last = max(last, index)
+    if result.ok:
+        _check_one_order(result)
     if result.ok and "disclosure" in bundle:
         _check_disclosure(bundle["disclosure"], result)
     if not result.ok:
         result.entries = []
     return result
+
+
+def _check_one_order(result: BundleResult) -> None:
+    """Hold a bundle's verified entries to one order's records, with one placed record at most.
+
+    Each entry is proven to be in the log, but the log holds every order's records: entries of
+    another order mixed in would otherwise pass as this order's history.
+    """
+    events = [e.event if isinstance(e.event, dict) else {} for e in result.entries]
+    if len({json.dumps(event.get("order")) for event in events}) > 1:
+        result.add(
+            "entries",
+            "mixed_orders",
+            "证据包中的记录不属于同一个订单",
+            "the bundle's entries are not all records of one order",
+        )
+    elif sum(event.get("type") == "placed" for event in events) > 1:
+        result.add(
+            "entries",
+            "placed_twice",
+            "证据包中有多条下单记录",
+            "the bundle holds more than one placed record",
+        )
 
 
 def _sha256_hex(text: str) -> str:
