@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 from typing import Any
 
@@ -148,6 +149,29 @@ def test_a_bundle_holds_one_order_s_records_in_log_order(log: Log) -> None:
     assert _codes(log.bundle([4, 3]), key) == {"unordered"}
     twice = Log(4, [{"type": "placed", "order": 1, "n": n} for n in range(4)])
     assert _codes(twice.bundle([0, 2]), twice.signer.verifier_key) == {"placed_twice"}
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+@pytest.mark.parametrize(
+    "salt", ["s3cret:7", "s3cret"], ids=["salted per order", "salted per customer (older)"]
+)
+def test_a_disclosure_opens_the_placed_record_salted_per_order_or_as_before(salt: str) -> None:
+    placed = {
+        "type": "placed",
+        "order": 7,
+        "customer": _sha(f"{salt}:42"),
+        "target": _sha(f"{salt}:L"),
+    }
+    log = Log(1, [placed])
+    key = log.signer.verifier_key
+    bundle = log.bundle([0]) | {"disclosure": {"customer": 42, "salt": "s3cret", "target": "L"}}
+    result = verify_bundle(bundle, key)
+    assert (result.ok, result.target) == (True, "L"), result.messages("en")
+    other = bundle | {"disclosure": {"customer": 43, "salt": "s3cret", "target": "L"}}
+    assert _codes(other, key) == {"mismatch"}
 
 
 def test_strict_bundle_parsing() -> None:

@@ -787,13 +787,30 @@ def test_an_order_without_a_link_logs_an_empty_target_not_the_hash_of_nothing(cu
     assert placed.data["target"] == ""
 
 
+def test_a_customer_s_orders_are_not_tied_together_in_the_public_log(customer):
+    # The customer's hash was one per customer (and the link's one per link): anyone could
+    # read a customer's whole history, quantities and prices, from the public entries.
+    first, second = (
+        services.order_place(
+            customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
+        )
+        for _ in range(2)
+    )
+    one, two = (o.events.get(kind="placed").data for o in (first, second))
+    assert one["customer"] != two["customer"]
+    assert one["target"] != two["target"]
+    salt = f"{customer.ledger_salt}:{second.pk}"
+    assert two["customer"] == hashlib.sha256(f"{salt}:{customer.pk}".encode()).hexdigest()
+
+
 def test_the_placed_leaf_names_the_target_by_a_hash_only_its_customer_can_link(customer):
     # An unsalted hash would let anyone who knows a video's link find its orders in the log.
     order = services.order_place(
         customer=customer, service_id=module_id("plays"), target=VIDEO_URL, quantity=500
     )
     logged = order.events.get(kind="placed").data["target"]
-    assert logged == hashlib.sha256(f"{customer.ledger_salt}:{VIDEO_URL}".encode()).hexdigest()
+    salt = f"{customer.ledger_salt}:{order.pk}"
+    assert logged == hashlib.sha256(f"{salt}:{VIDEO_URL}".encode()).hexdigest()
     assert logged != hashlib.sha256(VIDEO_URL.encode()).hexdigest()
     leaf = LogLeaf.objects.filter(order=order).order_by("pk").first()
     assert VIDEO_URL not in leaf.leaf

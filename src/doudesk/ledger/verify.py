@@ -19,10 +19,12 @@ events are in the log unaltered. It is one JSON object (version 1)::
     }
 
 The optional ``disclosure`` opens what the ``placed`` leaf names only by salted hashes, so its
-customer can check the leaf is about their order and their link: the leaf's ``customer`` must
-be SHA-256 of ``salt:customer`` and its ``target`` SHA-256 of ``salt:target`` (or, for leaves
-written before targets were salted, of the link alone). Whoever holds the bundle learns the
-salt, and with it can test links against the customer's other leaves.
+customer can check the leaf is about their order and their link: with the order's salt
+``salt:order`` (the leaf's ``order``), the leaf's ``customer`` must be SHA-256 of
+``salt:order:customer`` and its ``target`` SHA-256 of ``salt:order:target``. Leaves written
+before hashes were salted per order use ``salt`` alone, and the earliest targets the link
+alone. Whoever holds the bundle learns the salt, and with it can test links against the
+customer's other leaves; without it, a customer's leaves cannot be told apart from others'.
 
 Verification checks the checkpoint's Ed25519 signature, recomputes every leaf hash from the leaf
 text, checks each leaf is RFC 8785 canonical JSON, and verifies each inclusion proof (RFC 9162
@@ -479,9 +481,14 @@ def _check_disclosure(disclosure: Any, result: BundleResult) -> None:
             "the bundle holds no placed record to check the disclosure against",
         )
         return
-    target_hashes = {_sha256_hex(f"{salt}:{target}"), _sha256_hex(target)} if target else {""}
     for event in placed:
-        if event.get("customer") != _sha256_hex(f"{salt}:{customer}"):
+        # Leaves are salted per order ("salt:order"); the earliest with the salt alone, and
+        # the first links were not salted at all.
+        salts = (f"{salt}:{event.get('order')}", salt)
+        target_hashes = {_sha256_hex(f"{s}:{target}") for s in salts} | {_sha256_hex(target)}
+        if not target:
+            target_hashes = {""}
+        if event.get("customer") not in {_sha256_hex(f"{s}:{customer}") for s in salts}:
             result.add(
                 "disclosure.customer",
                 "mismatch",

@@ -160,9 +160,20 @@ def _order_not_found() -> DomainError:
     return DomainError.single("order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404)
 
 
-def customer_public_hash(customer: Customer) -> str:
-    """Return the customer's id as it appears in public log leaves (salted per customer)."""
-    return hashlib.sha256(f"{customer.ledger_salt}:{customer.pk}".encode()).hexdigest()
+def order_ledger_salt(customer: Customer, order_id: int) -> str:
+    """Return the salt of an order's public log leaves: the customer's secret salt and the order.
+
+    Salted per order, the hashes that name the customer and the link differ from one order to
+    the next, so the public log does not tie a customer's orders together; the customer's salt
+    (disclosed in their own evidence bundle) opens each.
+    """
+    return f"{customer.ledger_salt}:{order_id}"
+
+
+def customer_public_hash(customer: Customer, order_id: int) -> str:
+    """Return the customer's id as it appears in an order's public log leaves."""
+    salt = order_ledger_salt(customer, order_id)
+    return hashlib.sha256(f"{salt}:{customer.pk}".encode()).hexdigest()
 
 
 def order_line_prepare(
@@ -217,10 +228,10 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         "placed",
         to_status=OrderStatus.PENDING,
         data={
-            "customer": customer_public_hash(customer),
+            "customer": customer_public_hash(customer, order.pk),
             "service": line.module.pk,
             "target": (
-                targets.target_hash(line.target, salt=customer.ledger_salt)
+                targets.target_hash(line.target, salt=order_ledger_salt(customer, order.pk))
                 if line.target and line.target.url
                 else ""
             ),
