@@ -120,6 +120,25 @@ def test_a_provider_is_not_paid_for_units_it_resold(customer, other_customer, re
     assert platform_account(AccountKind.PLATFORM_REVENUE).balance_fen >= 0
 
 
+@pytest.mark.parametrize("status", [ProviderStatus.IN_PROGRESS, ProviderStatus.COMPLETED])
+def test_a_provider_that_reports_units_is_not_paid_for_an_answer_without_them(customer, status):
+    # A provider switched to reporting units was paid in full when its answer left them out.
+    order = place(customer)
+    order.provider.reports_units = True
+    order.provider.save(update_fields=["reports_units"])
+    owned = units("k", 300)
+    services.ledger_units_attribute(order=order, provider=order.provider, unit_hashes=owned)
+    report = ProviderOrderStatus(
+        external_id="X4", status=status, remains=0, charge=Decimal("12.00"), currency="CNY"
+    )
+    orders.order_apply_provider_status(order_id=order.pk, report=report, seen=order)
+    order.refresh_from_db()
+    assert order.delivered == 300  # the units it named before, not the count it claims
+    if status == ProviderStatus.COMPLETED:
+        assert (order.status, order.refunded_fen) == (OrderStatus.PARTIAL, 1_120)
+        assert order.provider_cost_fen == 360  # the bill prorated to 300 of 1,000 units
+
+
 def test_progress_reports_with_units_cap_the_delivered_count(customer, other_customer):
     earlier, order = place(customer), place(other_customer)
     services.ledger_units_attribute(

@@ -1055,16 +1055,17 @@ def _report_is_news(order: Order, report: ProviderOrderStatus) -> bool:
 def _progress_optimistically(order: Order, report: ProviderOrderStatus) -> bool:
     """Record plain progress without a lock, and its event if due; whether it did.
 
-    Applies when the report names no units and keeps the order open: the same status (or the
-    provider's ``Pending``), or a move between the open statuses, such as the first report of
-    work started. Each write is conditional on the status and count last read, so it needs no
-    lock: a concurrent change makes it write nothing and sends the report down the locked path
-    instead. A move of status writes its event through the state machine; progress that
-    reaches a new tenth of the quantity (the timeline's progress steps) writes its ``progress``
-    event; either in the same transaction as the count.
+    Applies when the report names no units, from a provider that does not report them, and
+    keeps the order open: the same status (or the provider's ``Pending``), or a move between
+    the open statuses, such as the first report of work started. Each write is conditional on
+    the status and count last read, so it needs no lock: a concurrent change makes it write
+    nothing and sends the report down the locked path instead. A move of status writes its
+    event through the state machine; progress that reaches a new tenth of the quantity (the
+    timeline's progress steps) writes its ``progress`` event; either in the same transaction
+    as the count.
     """
     status = _PROVIDER_TO_ORDER[report.status]
-    if report.delivered_units or status in TERMINAL_STATUSES:
+    if report.delivered_units or order.provider.reports_units or status in TERMINAL_STATUSES:
         return False
     delivered = max(_delivered_from(order, report, status), order.delivered)
     fields = _progress_fields(order, report, delivered)
@@ -1128,8 +1129,9 @@ def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> 
     status = _PROVIDER_TO_ORDER[report.status]
     reported = delivered = _delivered_from(order, report, status)
     # No unit sold twice (issue 3): where the provider names the delivered units, only units
-    # attributed to this order alone are credited; duplicates become incidents, never pay.
-    if report.delivered_units:
+    # attributed to this order alone are credited; duplicates become incidents, never pay. A
+    # provider that reports units is held to them: an answer naming none credits none.
+    if report.delivered_units or order.provider.reports_units:
         credited = ledger_units_attribute(
             order=order, provider=order.provider, unit_hashes=report.delivered_units
         )
