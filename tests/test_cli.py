@@ -208,6 +208,24 @@ def test_serve_refuses_a_port_in_use_before_saying_it_runs(tmp_path):
     assert not (tmp_path / "doudesk.sqlite3").exists()
 
 
+def test_serve_refuses_a_sandbox_provider_port_in_use_before_saying_it_runs(tmp_path):
+    # A second serve on its own --port said it was running, then died on the provider's port.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        sandbox_port = taken.getsockname()[1]
+        env = {**_env(tmp_path), "DOUDESK_SANDBOX_PORT": str(sandbox_port)}
+        result = subprocess.run(
+            [*DOUDESK, "serve", "--port", str(_free_port())], env=env,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert result.returncode != 0
+    assert f"the sandbox provider cannot listen on 127.0.0.1:{sandbox_port}" in result.stderr
+    assert "DOUDESK_SANDBOX_PORT" in result.stderr
+    assert "running at" not in result.stdout
+    assert not (tmp_path / "doudesk.sqlite3").exists()
+
+
 def test_serve_refuses_the_sandbox_providers_port_before_starting_anything(tmp_path):
     refusal = _serve_refusal(tmp_path, "--port", "8123", DOUDESK_SANDBOX_PORT="8123")
     assert "sandbox provider's (DOUDESK_SANDBOX_PORT)" in refusal

@@ -54,7 +54,7 @@ def _host(raw: str) -> str:
 
 
 def _listen_problem(host: str, port: int) -> str:
-    """Return why the web server could not listen on ``host:port`` (port taken...), or ""."""
+    """Return why a server could not listen on ``host:port`` (port taken...), or ""."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -94,6 +94,14 @@ class Command(BaseCommand):
                 f"无法在 {options['host']}:{port} 上监听（{problem}），请换一个端口或地址 / "
                 f"cannot listen on {options['host']}:{port} ({problem}): choose another --port"
                 " or --host"
+            )
+        sandbox = (settings.SANDBOX_PROVIDER_HOST, settings.SANDBOX_PROVIDER_PORT)
+        problem = _listen_problem(*sandbox) if settings.SANDBOX else ""
+        if problem:
+            raise CommandError(
+                f"沙盒服务商无法在 {sandbox[0]}:{sandbox[1]} 上监听（{problem}），请用"
+                f" DOUDESK_SANDBOX_PORT 换一个端口 / the sandbox provider cannot listen on"
+                f" {sandbox[0]}:{sandbox[1]} ({problem}): choose another DOUDESK_SANDBOX_PORT"
             )
         call_command("migrate", interactive=False, verbosity=0)
         if settings.SANDBOX and seed_demo():
