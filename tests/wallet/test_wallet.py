@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -196,6 +197,14 @@ def test_top_ups_outside_the_limits_are_refused(wallet, amount_fen):
     assert not TopUp.objects.exists()
 
 
+def test_a_top_up_number_carries_the_beijing_date(wallet, monkeypatch):
+    # 00:30 in Beijing on 2 December is still 1 December in UTC: the number said the 1st.
+    late = datetime(2026, 12, 1, 16, 30, tzinfo=UTC)
+    monkeypatch.setattr("django.utils.timezone.now", lambda: late)
+    topup = topup_create(customer=wallet["customer"], amount_fen=2_500)
+    assert topup.out_trade_no.startswith("T20261202")
+
+
 def test_a_paid_notification_is_applied_exactly_once(wallet):
     from doudesk.sandbox.payment import sandbox_notify_params
 
@@ -248,13 +257,17 @@ def test_money_helpers_round_half_up_once():
 
 @pytest.mark.parametrize(
     ("text", "amount"),
-    [("1,000", "1000"), (" 12.5 ", "12.5"), ("-3.07", "-3.07"), ("0", "0"), ("1234567", "1234567")],
-)
+    [("1,000", "1000"), (" 12.5 ", "12.5"), ("-3.07", "-3.07"), ("0", "0"), ("1234567", "1234567"),
+     ("１００", "100"), ("１，０００．５", "1000.5"), ("¥5", "5"), ("￥ 5", "5"), ("100元", "100"),
+     ("　８元 ", "8")],
+)  # fmt: skip
 def test_typed_yuan_reads_amounts_as_people_write_them(text, amount):
     assert typed_yuan(text) == Decimal(amount)
 
 
-@pytest.mark.parametrize("typed", ["1e3", "1E2", "1.234", "1,00", "12,34.5", "¥5", "NaN", "", "."])
+@pytest.mark.parametrize(
+    "typed", ["1e3", "1E2", "1.234", "1,00", "12,34.5", "¥¥5", "5元元", "1²", "NaN", "", "."]
+)
 def test_typed_yuan_refuses_what_is_not_a_typed_amount(typed):
     assert typed_yuan(typed) is None
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from decimal import ROUND_HALF_UP, Decimal, DecimalException
 
 FEN_PER_YUAN = 100
@@ -44,14 +45,27 @@ def yuan_to_fen(value: Decimal | str | int) -> int:
 def typed_yuan(text: str) -> Decimal | None:
     """Read an amount in yuan as people type it, or None if the text is not one.
 
-    Digits with an optional minus sign, thousands separators ("1,000") and up to two decimals.
-    Nothing is rounded: a fraction of a fen ("1.234") is not an amount someone typed; nor is
-    exponent notation ("1e3", which ``Decimal`` would read as ¥1,000 for a typo).
+    Digits with an optional minus sign, thousands separators ("1,000") and up to two decimals,
+    perhaps after "¥" or before "元", in full-width characters as a Chinese input method types
+    them ("１００", "￥100"). Nothing is rounded: a fraction of a fen ("1.234") is not an amount
+    someone typed; nor is exponent notation ("1e3", which ``Decimal`` would read as ¥1,000
+    for a typo).
     """
-    text = text.strip()
+    text = _half_width(text).strip().removeprefix("¥").removesuffix("元").strip()
     if _YUAN_TEXT.fullmatch(text) is None:
         return None
     return Decimal(text.replace(",", ""))
+
+
+def _half_width(text: str) -> str:
+    """Return ``text`` with full-width forms ("１", "，", "￥") and the ideographic space as ASCII.
+
+    Only those: NFKC would also read a superscript "²" as a 2.
+    """
+    return "".join(
+        unicodedata.normalize("NFKC", c) if "\uff00" <= c <= "\uffef" or c == "\u3000" else c
+        for c in text
+    )
 
 
 def charge_fen(quantity: int, rate_per_1000: Decimal) -> int:

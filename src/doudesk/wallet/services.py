@@ -270,7 +270,8 @@ def topup_create(*, customer: Customer, amount_fen: int) -> TopUp:
 
 
 def _new_trade_no() -> str:
-    return "T" + timezone.now().strftime("%Y%m%d") + secrets.token_hex(8).upper()
+    # Dated in Beijing time, as every page shows times.
+    return "T" + timezone.localdate().strftime("%Y%m%d") + secrets.token_hex(8).upper()
 
 
 def _check_topup_range(amount_fen: int) -> None:
