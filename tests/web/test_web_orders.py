@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
+from django.utils import timezone
 
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.errors import DomainError
@@ -337,6 +338,25 @@ def test_the_timeline_ends_with_the_latest_count_between_tenths(web, customer, s
     fake_adapter.report(external_id, ProviderStatus.COMPLETED, remains=0)
     services.orders_sync()
     assert "最新进度" not in page()  # a finished order's timeline ends with its settlement
+
+
+def test_the_latest_count_closes_the_timeline_in_time_order(web, customer, sid, fake_adapter):
+    # After a cancel request the line kept the count's own (earlier) time, below the request.
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=10_000
+    )
+    services.order_dispatch(order_id=order.pk)
+    for remains in (8_800, 8_300):  # the second is not a new tenth: no event
+        fake_adapter.report(
+            fake_adapter.placed[-1]["id"], ProviderStatus.IN_PROGRESS, remains=remains
+        )
+        services.orders_sync()
+    Order.objects.filter(pk=order.pk).update(updated_at=timezone.now() - timedelta(minutes=5))
+    services.order_cancel(customer=customer, order_id=order.pk)
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    times = re.findall(r"<time>([^<]+)</time>", page.split('class="timeline"')[1])
+    assert "最新进度" in page
+    assert times == sorted(times)
 
 
 def test_evidence_asked_for_before_the_log_has_it_says_why_on_the_order_page(web, customer, sid):

@@ -210,6 +210,16 @@ def progress_since_events(order: Any, events: Iterable[Any]) -> bool:
 
 
 @register.filter
+def progress_as_of(order: Any, events: Iterable[Any]) -> Any:
+    """When the timeline's closing "latest progress" line holds: its count, or a later event.
+
+    The count was written at ``updated_at``; an event since (a cancel request, which does not
+    touch the count) would otherwise be followed by an earlier time.
+    """
+    return max([order.updated_at, *(e.created_at for e in events)])
+
+
+@register.filter
 def event_label(kind: str) -> str:
     """Return a readable label for an order event kind."""
     return order_event_label(kind)
