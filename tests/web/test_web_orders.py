@@ -279,10 +279,15 @@ def test_the_order_page_cancels_an_open_order_once(web, customer, sid):
     assert "冻结金额" not in page  # nothing is held any more: what was paid, and the refund
     assert 'id="order-paid">¥0.00' in page
     assert 'id="order-refund">¥8.00' in page
-    assert f"订单 #{order.pk} 结算：实付 ¥0.00，退款 ¥8.00" in web.get("/wallet/").content.decode()
+    wallet = web.get("/wallet/").content.decode()
+    # Named for what happened, not "paid ¥0.00", and linked to the order (a plan's days are
+    # not listed on their own in my orders).
+    assert f'<a href="/orders/{order.pk}/">订单 #{order.pk} 已取消：全额退款 ¥8.00</a>' in wallet
     again = web.post(f"/orders/{order.pk}/cancel/")
     assert again.status_code == 409
     assert "订单已结束" in again.content.decode()
+    english = in_english(web).get("/wallet/").content.decode()
+    assert f"Order #{order.pk} canceled: refunded in full ¥8.00" in english
 
 
 def test_the_order_page_says_who_stopped_an_order_short(web, customer, sid, fake_adapter):

@@ -71,6 +71,8 @@ def _settlement_memo(entry: Any) -> str:
     refund = entry.cash_fen
     paid = -entry.held_fen - refund
     values = {"id": entry.order_id, "paid": yuan_label(paid), "refund": yuan_label(refund)}
+    if refund and not paid:  # cancelled before anything was delivered (a plan's later days)
+        return gettext("订单 #%(id)s 已取消：全额退款 %(refund)s") % values
     if refund:
         return gettext("订单 #%(id)s 结算：实付 %(paid)s，退款 %(refund)s") % values
     return gettext("订单 #%(id)s 结算：实付 %(paid)s") % values
