@@ -132,3 +132,17 @@ def test_the_chart_tells_time_in_the_site_zone_whatever_the_browser_zone(
         for n in range(3)
     }
     assert not (new_york - hours) & labels, (new_york, labels)
+
+
+def test_a_history_across_midnight_labels_the_day_with_its_date(
+    live_server: Any, page: Any
+) -> None:
+    # A day's first tick read as a bare "2" (ECharts' default for a new day).
+    import re
+
+    plays = _plays_history(*(str(15 + n % 3) for n in range(20)))  # 3 h apart: 57 hours
+    _open_chart(page, f"{live_server.url}/services/{plays}/pricing/")
+    labels = page.evaluate(AXIS_LABELS)
+    assert labels
+    assert all(re.fullmatch(r"\d\d-\d\d|\d\d:\d\d", label) for label in labels), labels
+    assert any(re.fullmatch(r"\d\d-\d\d", label) for label in labels), labels
