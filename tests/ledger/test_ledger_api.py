@@ -173,6 +173,24 @@ def test_tlog_paths_answer_head_as_get(log, path):
     assert client.post(path).status_code == 405
 
 
+@pytest.mark.parametrize(
+    "path", ["/checkpoint", "/public-key", "/entries?start=0&end=2", "/proof/inclusion?index=1"]
+)
+def test_the_ledger_api_answers_head_as_get_without_a_body(log, path):
+    # RFC 9110 asks every server for HEAD where it answers GET; these answered 405.
+    client = Client()
+    head, get = client.head(API + path), client.get(API + path)
+    assert (head.status_code, get.status_code) == (200, 200)
+    assert head["Content-Type"] == get["Content-Type"]
+    assert head["Content-Length"] == str(len(get.content))
+    assert head.content == b""
+
+
+def test_head_on_an_api_path_that_takes_no_get_is_still_refused(log):
+    answer = Client().head("/api/v1/orders/1/cancel")
+    assert answer.status_code == 405
+
+
 def test_the_published_view_waits_for_the_checkpoint(log):
     """Sequenced but not yet checkpointed leaves are not served."""
     services.ledger_record(event={"type": "progress", "seq": 300})

@@ -200,12 +200,26 @@ def _unstorable_field(fields: QueryDict) -> tuple[str, str] | None:
 
 
 class ApiNotFoundMiddleware:
-    """Give ``/api/v1/`` 404 and 405 answers the v1 error shape (Django renders HTML)."""
+    """Give ``/api/v1/`` 404 and 405 answers the v1 error shape (Django renders HTML).
+
+    It also answers ``HEAD`` wherever ``GET`` is answered, with the same headers and no body
+    (RFC 9110 9.3.2): django-ninja routes each method it is told, and knows nothing of HEAD.
+    """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "HEAD" and request.path.startswith(V1):
+            request.method = "GET"
+            response = self._answer(request)
+            if not response.streaming:
+                response["Content-Length"] = str(len(response.content))
+                response.content = b""
+            return response
+        return self._answer(request)
+
+    def _answer(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         if (
             not request.path.startswith(V1)
