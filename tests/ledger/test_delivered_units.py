@@ -96,6 +96,25 @@ def test_the_order_flow_credits_only_units_no_other_order_owns(customer, other_c
     assert selectors.order_units_credited(order=order) == 900
 
 
+def test_the_public_log_does_not_name_providers_or_their_order_numbers(customer, fake_adapter):
+    # Dispatch leaves published "provider":"sandbox","provider_order":"10001": each supplier's
+    # name and, by its sequential numbers, its volume. The admin keeps them.
+    order = place(customer)
+    orders.order_dispatch(order_id=order.pk)
+    order.refresh_from_db()
+    services.ledger_units_attribute(order=order, provider=order.provider, unit_hashes=units("m", 3))
+    leaves = [
+        json.loads(text)
+        for text in LogLeaf.objects.filter(order=order).values_list("leaf", flat=True)
+    ]
+    assert {leaf["type"] for leaf in leaves} >= {"placed", "dispatched", "delivered_units"}
+    for leaf in leaves:
+        assert not {"provider", "provider_order", "error"} & set(leaf)
+    assert order.external_id not in {str(value) for leaf in leaves for value in leaf.values()}
+    dispatched = order.events.get(kind="dispatched").data
+    assert dispatched == {"provider": order.provider.code, "provider_order": order.external_id}
+
+
 @pytest.mark.parametrize(("resold", "cost_fen"), [(100, 1_080), (900, 120)])
 def test_a_provider_is_not_paid_for_units_it_resold(customer, other_customer, resold, cost_fen):
     # Its whole bill (¥12 for 1,000 units) used to be booked: at 900 resold units the

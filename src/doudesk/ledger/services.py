@@ -391,7 +391,6 @@ def ledger_units_attribute(*, order: Order, provider: Provider, unit_hashes: Ite
                 event={
                     "type": "delivered_units",
                     "order": order.pk,
-                    "provider": provider.code,
                     "credited": len(credited),
                     "units": _units_digest(credited),
                     "refused": len(incidents),

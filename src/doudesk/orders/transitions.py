@@ -31,6 +31,12 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
+#: Event data kept out of the public log: which provider fulfils an order, the order's number
+#: there and the provider's error messages are operators' business (the admin shows them); in
+#: the public entries they told anyone each supplier's name and, by its numbers, its volume.
+OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
+
+
 class StaleTransition(Exception):
     """The order was not in the expected status any more (someone else moved it)."""
 
@@ -63,7 +69,7 @@ def record_event(
         "order": order.pk,
         "event": event.pk,
         "time": event.created_at.isoformat(),
-        **data,
+        **{key: value for key, value in data.items() if key not in OPERATOR_ONLY},
     }
     if to_status:
         leaf["status"] = to_status
