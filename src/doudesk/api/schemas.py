@@ -138,6 +138,21 @@ class RefillStatusOut(RefillOut):
     created_at: Timestamp
 
 
+class DeliverableOut(Schema):
+    """What an order delivered beyond a count: a file to download, or a link to open.
+
+    A file has ``download`` (its address here) and ``sha256`` (also in the transparency log);
+    a link has ``link``.
+    """
+
+    id: int
+    name: str
+    sha256: str | None
+    download: str | None
+    link: str | None
+    created_at: Timestamp
+
+
 class JournalLineOut(Schema):
     """One movement of the caller's balance."""
 

@@ -17,8 +17,9 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
+from doudesk.orders.deliverables import order_deliverable_add
 from doudesk.orders.labels import order_event_label
-from doudesk.orders.models import TERMINAL_STATUSES, Order, OrderEvent
+from doudesk.orders.models import TERMINAL_STATUSES, Deliverable, Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 from doudesk.wallet.admin_money import yuan_field
@@ -69,6 +70,31 @@ class CancelRequestedFilter(admin.SimpleListFilter):
                 status__in=TERMINAL_STATUSES
             )
         return queryset
+
+
+class DeliverableInline(admin.TabularInline):
+    """An order's deliverables, as its customer downloads them (added on their own page)."""
+
+    model = Deliverable
+    extra = 0
+    can_delete = False
+    fields = readonly_fields = ("name", "file", "url", "sha256", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeliverableForm(forms.Form):
+    name = forms.CharField(
+        label=_("名称"), max_length=120, required=False, help_text=_("留空则用文件名")
+    )
+    file = forms.FileField(label=_("文件"), required=False)
+    url = forms.CharField(
+        label=_("或链接"),
+        max_length=500,
+        required=False,
+        help_text=_("以 https:// 开头，如网盘链接"),
+    )
 
 
 class ReconcileForm(forms.Form):
@@ -135,7 +161,7 @@ class OrderAdmin(admin.ModelAdmin):
     charge_yuan = yuan_field("charge_fen", _("订单金额（元）"))
     refunded_yuan = yuan_field("refunded_fen", _("已退款（元）"))
     provider_cost_yuan = yuan_field("provider_cost_fen", _("服务商费用（元）"))
-    inlines = [OrderEventInline]
+    inlines = [DeliverableInline, OrderEventInline]
     change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -152,6 +178,11 @@ class OrderAdmin(admin.ModelAdmin):
                 "<int:order_id>/reconcile/",
                 self.admin_site.admin_view(self.reconcile_view),
                 name="orders_order_reconcile",
+            ),
+            path(
+                "<int:order_id>/deliverable/",
+                self.admin_site.admin_view(self.deliverable_view),
+                name="orders_order_deliverable",
             ),
             *super().get_urls(),
         ]
@@ -196,6 +227,22 @@ class OrderAdmin(admin.ModelAdmin):
         return self._order_form(
             request, order, form, apply, refusal_field="delivered", done=_("已记录交付"),
             title=_("记录交付"), template="admin/orders/order/deliver.html",
+        )  # fmt: skip
+
+    def deliverable_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Add a deliverable (a report's file, a video's link) for the customer to download."""
+        order = get_object_or_404(Order.objects.select_related("module"), pk=order_id)
+        self._require_change_permission(request, order)
+        form = DeliverableForm(request.POST or None, request.FILES or None)
+
+        def apply(data: dict[str, Any]) -> None:
+            order_deliverable_add(
+                order_id=order.pk, name=data["name"], file=data["file"], url=data["url"]
+            )
+
+        return self._order_form(
+            request, order, form, apply, refusal_field="file", done=_("已上传交付物"),
+            title=_("上传交付物"), template="admin/orders/order/deliverable.html",
         )  # fmt: skip
 
     def _require_change_permission(self, request: HttpRequest, order: Order) -> None:

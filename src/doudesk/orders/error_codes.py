@@ -21,3 +21,4 @@ class OrderErrorCode(StrEnum):
     COST_MISSING = "cost_missing"
     COST_ABOVE_PAID = "cost_above_paid"
     EXTERNAL_ID_TAKEN = "provider_order_taken"
+    DELIVERABLE_INVALID = "deliverable_invalid"

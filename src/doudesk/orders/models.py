@@ -197,6 +197,38 @@ class OrderEvent(models.Model):
         return f"#{self.order_id} {self.kind} {self.from_status}->{self.to_status}"
 
 
+class Deliverable(models.Model):
+    """What an order delivers beyond a count: a report's file, a video's link.
+
+    Uploaded by an operator (or the provider's team through one); the customer downloads it
+    from the order page. A file's SHA-256 is in the order's ``deliverable_added`` event, and so
+    in the transparency log: the customer can check the file they hold is the one delivered.
+    """
+
+    order = models.ForeignKey(
+        Order, verbose_name=_("订单"), on_delete=models.CASCADE, related_name="deliverables"
+    )
+    name = models.CharField(_("名称"), max_length=120)
+    file = models.FileField(_("文件"), upload_to="deliverables/%Y/%m/", blank=True)
+    url = models.URLField(_("链接"), max_length=500, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("交付物")
+        verbose_name_plural = _("交付物")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(file="") & ~Q(url="")) | (~Q(file="") & Q(url="")),
+                name="deliverable_file_or_link",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class RefillStatus(models.TextChoices):
     REQUESTED = "requested", _("已申请，等待提交服务商")
     SENT = "sent", _("已提交服务商，补足的数量由服务商交付")

@@ -31,10 +31,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-#: Event data kept out of the public log: which provider fulfils an order, the order's number
+#: Event data kept out of the public log. Which provider fulfils an order, the order's number
 #: there and the provider's error messages are operators' business (the admin shows them); in
-#: the public entries they told anyone each supplier's name and, by its numbers, its volume.
-OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
+#: the public entries they told anyone each supplier's name and, by its numbers, its volume. A
+#: deliverable's name is the customer's (the log keeps its file's hash).
+KEPT_OUT_OF_LOG = frozenset({"provider", "provider_order", "error", "deliverable"})
 
 
 class StaleTransition(Exception):
@@ -69,7 +70,7 @@ def record_event(
         "order": order.pk,
         "event": event.pk,
         "time": event.created_at.isoformat(),
-        **{key: value for key, value in data.items() if key not in OPERATOR_ONLY},
+        **{key: value for key, value in data.items() if key not in KEPT_OUT_OF_LOG},
     }
     if to_status:
         leaf["status"] = to_status

@@ -30,6 +30,11 @@ urlpatterns = [
         name="group_cancel_scheduled",
     ),
     path("orders/<int:order_id>/evidence.json", orders.order_evidence, name="order_evidence"),
+    path(
+        "orders/<int:order_id>/deliverables/<int:deliverable_id>/",
+        orders.order_deliverable,
+        name="order_deliverable",
+    ),
     path("wallet/", wallet.wallet, name="wallet"),
     path("wallet/stream/", wallet.wallet_stream, name="wallet_stream"),
     path("sandbox/pay/<str:out_trade_no>/", wallet.sandbox_pay, name="sandbox_pay"),

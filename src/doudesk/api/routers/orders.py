@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest
+from django.http import FileResponse, HttpRequest
+from django.urls import reverse
 from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.schemas import (
+    DeliverableOut,
     OrderEventOut,
     OrderListOut,
     OrderOut,
@@ -19,6 +21,7 @@ from doudesk.api.schemas import (
 from doudesk.api.serializers import order_dict
 from doudesk.api.types import Int, Limit, Offset
 from doudesk.orders import selectors, services
+from doudesk.orders.deliverables import deliverable_get, deliverable_response, order_deliverables
 
 router = Router(tags=["orders"], auth=AUTH)
 
@@ -115,3 +118,33 @@ def orders_refills(request: HttpRequest, order_id: Int) -> list[dict[str, Any]]:
         }
         for r in selectors.order_refills(order=order)
     ]
+
+
+@router.get("/orders/{order_id}/deliverables", response=answers(list[DeliverableOut], 401, 404))
+def orders_deliverables(request: HttpRequest, order_id: Int) -> list[dict[str, Any]]:
+    """Return what the order delivered beyond a count (a report's file, a video's link)."""
+    order = selectors.order_get(customer=request.auth, order_id=order_id)
+    return [
+        {
+            "id": d.pk,
+            "name": d.name,
+            "sha256": d.sha256 or None,
+            "download": reverse("api_v1:orders_deliverable", args=[order.pk, d.pk])
+            if d.file
+            else None,
+            "link": d.url or None,
+            "created_at": d.created_at.isoformat(),
+        }
+        for d in order_deliverables(order=order)
+    ]
+
+
+@router.get(
+    "/orders/{order_id}/deliverables/{deliverable_id}",
+    response=answers({200: None}, 401, 404),
+    url_name="orders_deliverable",
+)
+def orders_deliverable(request: HttpRequest, order_id: Int, deliverable_id: Int) -> FileResponse:
+    """Download a deliverable's file (as an attachment; its SHA-256 is in the list)."""
+    found = deliverable_get(customer=request.auth, order_id=order_id, deliverable_id=deliverable_id)
+    return deliverable_response(found)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language, ngettext
 
@@ -17,6 +17,11 @@ from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders import selectors, services
+from doudesk.orders.deliverables import (
+    deliverable_get,
+    deliverable_response,
+    order_deliverables,
+)
 from doudesk.orders.models import TERMINAL_STATUSES, Order
 from doudesk.web.sse import fragment_stream
 from doudesk.web.views.common import customer_required, field_errors, found_or_404
@@ -70,6 +75,7 @@ def _order_page(order: Order) -> dict:
         "scheduled_in_group": selectors.scheduled_in_group(order=order),
         "refills": refills,
         "refill_next_at": selectors.refill_next_at(refills=refills),
+        "deliverables": list(order_deliverables(order=order)),
     }
 
 
@@ -150,6 +156,16 @@ def group_cancel_scheduled(request: HttpRequest, order_id: int) -> HttpResponse:
                 % {"n": count},
             )
     return redirect("web:order_detail", order_id=order_id)
+
+
+@customer_required
+def order_deliverable(request: HttpRequest, order_id: int, deliverable_id: int) -> FileResponse:
+    """Download a file the order delivered (its customer only; another's is a 404)."""
+    customer = request.customer  # type: ignore[attr-defined]
+    found = found_or_404(
+        lambda: deliverable_get(customer=customer, order_id=order_id, deliverable_id=deliverable_id)
+    )
+    return deliverable_response(found)
 
 
 @customer_required

@@ -1,0 +1,159 @@
+"""Deliverables: the report file or the video link an order delivers, for its customer to keep.
+
+An operator adds them (:func:`order_deliverable_add`); the customer downloads them from the
+order page (:func:`deliverable_get`). Each addition is an order event, so it is in the
+transparency log: a file by its SHA-256 only (its name is the customer's business, not the
+public log's), a link by the fact that one was given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import PurePath
+
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.core.validators import URLValidator
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import FileResponse
+
+from doudesk.accounts.models import Customer
+from doudesk.errors import DomainError
+from doudesk.orders.error_codes import OrderErrorCode as Code
+from doudesk.orders.lock_objects import order_qs_select_for_update
+from doudesk.orders.models import Deliverable, Order, OrderStatus
+from doudesk.orders.transitions import record_event
+
+#: The largest file an operator can deliver; larger work (a video) is delivered as a link.
+DELIVERABLE_MAX_BYTES = 50 * 1024 * 1024
+#: File types a report or a piece of content comes in.
+DELIVERABLE_EXTENSIONS = frozenset(
+    {"pdf", "docx", "xlsx", "pptx", "csv", "txt", "zip", "png", "jpg", "jpeg", "mp4", "mov"}
+)
+_HTTPS = URLValidator(schemes=["https"])
+
+
+def _refused(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
+    return DomainError.single(field, code, zh, en, status=status)
+
+
+def order_deliverable_add(
+    *, order_id: int, name: str, file: UploadedFile | None = None, url: str = ""
+) -> Deliverable:
+    """Add a deliverable to an order: a file or an https link, never both; returns it.
+
+    Refused for an order cancelled with nothing delivered. The order's ``deliverable_added``
+    event (in the same transaction) carries the file's SHA-256 into the transparency log.
+    """
+    name = (name or "").strip()
+    url = (url or "").strip()
+    if not name and file is not None:
+        name = PurePath(file.name or "").name
+    if not name or len(name) > 120 or not name.isprintable():
+        raise _refused(
+            "name",
+            Code.DELIVERABLE_INVALID,
+            "请填写交付物名称（最多 120 个字符）",
+            "Name the deliverable (at most 120 characters)",
+        )
+    if (file is None) == (not url):
+        raise _refused(
+            "file",
+            Code.DELIVERABLE_INVALID,
+            "请上传一个文件或填写一个链接（二选一）",
+            "Upload a file or give a link (one of them)",
+        )
+    digest = _checked_file(file) if file is not None else ""
+    if url:
+        _check_link(url)
+    with transaction.atomic():
+        order = order_qs_select_for_update().filter(pk=order_id).first()
+        if order is None:
+            raise _refused("order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404)
+        if order.status == OrderStatus.CANCELED:
+            raise _refused(
+                "order",
+                Code.ALREADY_FINISHED,
+                "订单已取消，未交付任何内容",
+                "The order was canceled with nothing delivered",
+                status=409,
+            )
+        deliverable = Deliverable(order=order, name=name, url=url, sha256=digest)
+        if file is not None:
+            deliverable.file.save(PurePath(file.name or "file").name, file, save=False)
+        deliverable.save()
+        data = {"deliverable": name, **({"sha256": digest} if digest else {"link": True})}
+        record_event(order, "deliverable_added", data=data)
+    return deliverable
+
+
+def _checked_file(file: UploadedFile) -> str:
+    """Return the SHA-256 of an acceptable file (type and size); a field error otherwise."""
+    extension = PurePath(file.name or "").suffix.lower().removeprefix(".")
+    if extension not in DELIVERABLE_EXTENSIONS:
+        kinds, kinds_en = (
+            "、".join(sorted(DELIVERABLE_EXTENSIONS)),
+            ", ".join(sorted(DELIVERABLE_EXTENSIONS)),
+        )
+        raise _refused(
+            "file",
+            Code.DELIVERABLE_INVALID,
+            f"不支持此文件类型，可上传：{kinds}",
+            f"This file type is not taken; upload one of: {kinds_en}",
+        )
+    if not file.size or file.size > DELIVERABLE_MAX_BYTES:
+        raise _refused(
+            "file",
+            Code.DELIVERABLE_INVALID,
+            "文件为空或超过 50 MB；更大的成品请以链接交付",
+            "The file is empty or over 50 MB; deliver larger work as a link",
+        )
+    digest = hashlib.sha256()
+    for chunk in file.chunks():
+        digest.update(chunk)
+    file.seek(0)
+    return digest.hexdigest()
+
+
+def _check_link(url: str) -> None:
+    try:
+        _HTTPS(url)
+    except ValidationError:
+        valid = False
+    else:
+        valid = len(url) <= 500
+    if not valid:
+        raise _refused(
+            "url",
+            Code.DELIVERABLE_INVALID,
+            "请填写以 https:// 开头的有效链接（最多 500 个字符）",
+            "Give a valid https:// link (at most 500 characters)",
+        )
+
+
+def order_deliverables(*, order: Order) -> QuerySet[Deliverable]:
+    """Return an order's deliverables, first added first."""
+    return Deliverable.objects.filter(order=order).order_by("pk")
+
+
+def deliverable_get(*, customer: Customer, order_id: int, deliverable_id: int) -> Deliverable:
+    """Return one of the customer's deliverables, or a 404 (also for another customer's)."""
+    found = (
+        Deliverable.objects.filter(pk=deliverable_id, order_id=order_id, order__customer=customer)
+        .exclude(file="")
+        .first()
+    )
+    if found is None:
+        raise _refused(
+            "deliverable", Code.NOT_FOUND, "交付物不存在", "No such deliverable", status=404
+        )
+    return found
+
+
+def deliverable_response(deliverable: Deliverable) -> FileResponse:
+    """Return a deliverable's file as a download named after it (with the file's extension)."""
+    extension = PurePath(deliverable.file.name).suffix
+    name = deliverable.name
+    filename = name if name.lower().endswith(extension.lower()) else name + extension
+    return FileResponse(deliverable.file.open("rb"), as_attachment=True, filename=filename)

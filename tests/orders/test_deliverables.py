@@ -1,0 +1,159 @@
+"""Deliverables: an operator adds a report's file or a video's link; its customer downloads it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+
+from doudesk.errors import DomainError
+from doudesk.ledger.models import LogLeaf
+from doudesk.orders import services
+from doudesk.orders.deliverables import order_deliverable_add
+from doudesk.orders.models import Deliverable, Order
+from factories import ACCOUNT_URL, module_id
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = b"%PDF-1.7 a report"
+
+
+@pytest.fixture(autouse=True)
+def uploads(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+
+
+def report_order(customer) -> Order:
+    return services.order_place(
+        customer=customer, service_id=module_id("competitor-report"), target=ACCOUNT_URL, quantity=1
+    )
+
+
+def pdf(name: str = "report.pdf", content: bytes = CONTENT) -> SimpleUploadedFile:
+    return SimpleUploadedFile(name, content, content_type="application/pdf")
+
+
+def test_a_file_is_kept_with_its_hash_and_the_log_holds_the_hash_not_the_name(customer):
+    order = report_order(customer)
+    added = order_deliverable_add(order_id=order.pk, name="", file=pdf("客户甲竞品报告.pdf"))
+    assert added.name == "客户甲竞品报告.pdf"  # the file's name when none is given
+    assert added.sha256 == hashlib.sha256(CONTENT).hexdigest()
+    assert added.file.read() == CONTENT
+    event = order.events.get(kind="deliverable_added")
+    assert event.data == {"deliverable": "客户甲竞品报告.pdf", "sha256": added.sha256}
+    leaf = json.loads(LogLeaf.objects.filter(order=order).order_by("-pk").first().leaf)
+    assert (leaf["type"], leaf["sha256"]) == ("deliverable_added", added.sha256)
+    assert "deliverable" not in leaf  # the name is the customer's business
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"name": "x"}, "file"),  # neither a file nor a link
+        ({"name": "x", "file": pdf(), "url": "https://pan.example.com/s/1"}, "file"),  # both
+        ({"name": "x", "file": pdf("run.exe")}, "file"),
+        ({"name": "x", "file": pdf(content=b"")}, "file"),
+        ({"name": "x", "url": "http://pan.example.com/s/1"}, "url"),  # not https
+        ({"name": "x", "url": "javascript:alert(1)"}, "url"),
+        ({"name": "x" * 121, "url": "https://pan.example.com/s/1"}, "name"),
+        ({"name": "a\x00b", "url": "https://pan.example.com/s/1"}, "name"),
+    ],
+)
+def test_a_bad_deliverable_is_refused_by_field_and_writes_nothing(customer, kwargs, field):
+    order = report_order(customer)
+    with pytest.raises(DomainError) as refused:
+        order_deliverable_add(order_id=order.pk, **kwargs)
+    assert refused.value.errors[0].field == field
+    assert refused.value.errors[0].message_zh
+    assert refused.value.errors[0].message_en
+    assert not Deliverable.objects.exists()
+    assert not order.events.filter(kind="deliverable_added").exists()
+
+
+def test_a_cancelled_order_takes_no_deliverable(customer):
+    order = report_order(customer)
+    Order.objects.filter(pk=order.pk).update(status="canceled")
+    with pytest.raises(DomainError) as refused:
+        order_deliverable_add(order_id=order.pk, name="r", url="https://pan.example.com/s/1")
+    assert refused.value.status == 409
+
+
+def test_the_customer_downloads_the_file_and_no_one_else_can(customer, other_customer, web):
+    order = report_order(customer)
+    added = order_deliverable_add(order_id=order.pk, name="竞品分析报告", file=pdf())
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    link = f"/orders/{order.pk}/deliverables/{added.pk}/"
+    assert f'href="{link}"' in page
+    assert added.sha256 in page
+    download = web.get(link)
+    assert download.status_code == 200
+    assert b"".join(download.streaming_content) == CONTENT
+    assert "attachment" in download["Content-Disposition"]
+    assert "filename*=utf-8''%E7%AB%9E" in download["Content-Disposition"]  # 竞品分析报告.pdf
+    other = Client()
+    other.force_login(other_customer.user)
+    assert other.get(link).status_code == 404
+    assert Client().get(link).status_code == 302  # to log in
+
+
+def test_a_link_is_shown_to_open_and_not_served(customer, web):
+    order = report_order(customer)
+    added = order_deliverable_add(
+        order_id=order.pk, name="成片", url="https://pan.example.com/s/abc"
+    )
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert 'href="https://pan.example.com/s/abc" rel="noopener noreferrer"' in page
+    assert web.get(f"/orders/{order.pk}/deliverables/{added.pk}/").status_code == 404
+
+
+def _staff(*codenames: str) -> Client:
+    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def test_an_operator_uploads_a_deliverable_from_the_admin_and_it_is_logged(customer):
+    order = report_order(customer)
+    url = reverse("admin:orders_order_deliverable", args=[order.pk])
+    viewer = _staff("view_order")
+    assert viewer.post(url, {"name": "r", "url": "https://pan.example.com/s/1"}).status_code == 403
+    ops = get_user_model().objects.get(username="ops")
+    ops.user_permissions.add(Permission.objects.get(codename="change_order"))
+    page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert url in page
+    refused = viewer.post(url, {"name": "r", "file": pdf("run.exe")})
+    assert "不支持此文件类型" in refused.content.decode()
+    done = viewer.post(url, {"name": "竞品分析报告", "file": pdf()})
+    assert done.status_code == 302
+    assert Deliverable.objects.get(order=order).name == "竞品分析报告"
+    assert "上传交付物" in LogEntry.objects.get(object_id=str(order.pk)).get_change_message()
+
+
+def test_the_api_lists_deliverables_and_serves_the_file_to_its_customer_only(
+    customer, api_key_for, other_customer
+):
+    order = report_order(customer)
+    added = order_deliverable_add(order_id=order.pk, name="报告", file=pdf())
+    order_deliverable_add(order_id=order.pk, name="成片", url="https://pan.example.com/s/abc")
+    mine = {"HTTP_AUTHORIZATION": f"Bearer {api_key_for(customer)}"}
+    listed = Client().get(f"/api/v1/orders/{order.pk}/deliverables", **mine).json()
+    assert [(d["name"], d["sha256"], d["link"]) for d in listed] == [
+        ("报告", added.sha256, None),
+        ("成片", None, "https://pan.example.com/s/abc"),
+    ]
+    download = Client().get(listed[0]["download"], **mine)
+    assert download.status_code == 200
+    assert hashlib.sha256(b"".join(download.streaming_content)).hexdigest() == added.sha256
+    theirs = {"HTTP_AUTHORIZATION": f"Bearer {api_key_for(other_customer)}"}
+    assert Client().get(listed[0]["download"], **theirs).status_code == 404
+    assert Client().get(f"/api/v1/orders/{order.pk}/deliverables", **theirs).status_code == 404
+    assert Client().get(listed[0]["download"]).status_code == 401
