@@ -199,3 +199,24 @@ def test_the_published_view_waits_for_the_checkpoint(log):
     assert Client().get(f"{API}/proof/inclusion", {"index": 300}).status_code == 400
     services.ledger_checkpoint()
     assert Client().get(f"{API}/proof/inclusion", {"index": 300}).json()["tree_size"] == 301
+
+
+def test_a_signing_key_named_for_another_log_is_refused_at_start(settings, tmp_path):
+    # Every consistency check failed ("for another log") when the key's name and the origin
+    # differed: a key set by hand, or a key file kept across a change of origin.
+    from doudesk.ledger.checks import ledger_key_names_the_origin
+    from doudesk.ledger.notes import generate_key
+
+    settings.LEDGER_KEY_FILE = tmp_path / "ledger_signer.key"
+    settings.LEDGER_ORIGIN = "doudesk.example/ledger"
+    settings.LEDGER_SIGNER_KEY = ""
+    assert ledger_key_names_the_origin() == []  # no key yet: one is made for the origin
+    settings.LEDGER_KEY_FILE.write_text(generate_key("old.example/ledger")[0] + "\n")
+    [error] = ledger_key_names_the_origin()
+    assert error.id == "doudesk.E001"
+    assert "'old.example/ledger'" in error.msg
+    assert "DOUDESK_LEDGER_ORIGIN" in error.msg
+    settings.LEDGER_SIGNER_KEY = generate_key("doudesk.example/ledger")[0]
+    assert ledger_key_names_the_origin() == []  # the key given overrides the file
+    settings.LEDGER_SIGNER_KEY = "PRIVATE+KEY+garbage"
+    assert "cannot be read" in ledger_key_names_the_origin()[0].msg

@@ -6,3 +6,6 @@ class LedgerConfig(AppConfig):
     name = "doudesk.ledger"
     label = "ledger"
     verbose_name = _("透明日志")
+
+    def ready(self) -> None:
+        from doudesk.ledger import checks  # noqa: F401 - registers the start-up checks

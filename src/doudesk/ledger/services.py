@@ -119,6 +119,33 @@ def _read_or_create_key_file(path: Path, origin: str) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def ledger_key_problem() -> str:
+    """Say why the configured signing key cannot sign this log ("" when it can, or is unmade).
+
+    The key (``DOUDESK_LEDGER_KEY``, or the key file once made) must be named for the origin.
+    Reads only: no key file is made here.
+    """
+    origin = ledger_origin()
+    key = (getattr(settings, "LEDGER_SIGNER_KEY", "") or "").strip()
+    where = "DOUDESK_LEDGER_KEY"
+    if not key:
+        where = str(_key_file())
+        try:
+            key = _key_file().read_text(encoding="ascii").strip()
+        except (FileNotFoundError, UnicodeDecodeError):
+            return ""
+    try:
+        name = signer_from_key(key).name
+    except NoteError as exc:
+        return f"the transparency log's signing key ({where}) cannot be read: {exc.message_en}"
+    if name == origin:
+        return ""
+    return (
+        f"the transparency log's signing key ({where}) is named {name!r}, but the log's origin "
+        f"(DOUDESK_LEDGER_ORIGIN) is {origin!r}"
+    )
+
+
 @lru_cache(maxsize=4)
 def _signer(origin: str, key: str, key_file: str) -> NoteSigner:
     """Build (once per configuration) the signer from a key string or the key file."""
