@@ -211,7 +211,7 @@ class Deliverable(models.Model):
     name = models.CharField(_("名称"), max_length=120)
     file = models.FileField(_("文件"), upload_to="deliverables/%Y/%m/", blank=True)
     url = models.URLField(_("链接"), max_length=500, blank=True)
-    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    sha256 = models.CharField(_("文件校验值（SHA-256）"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
 
     class Meta:

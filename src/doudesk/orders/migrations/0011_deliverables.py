@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
                     ),
                 ),
                 ("url", models.URLField(blank=True, max_length=500, verbose_name="链接")),
-                ("sha256", models.CharField(blank=True, max_length=64, verbose_name="SHA-256")),
+                ("sha256", models.CharField(blank=True, max_length=64, verbose_name="文件校验值（SHA-256）")),
                 ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
                 (
                     "order",
