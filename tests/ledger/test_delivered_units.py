@@ -115,6 +115,30 @@ def test_the_public_log_does_not_name_providers_or_their_order_numbers(customer,
     assert dispatched == {"provider": order.provider.code, "provider_order": order.external_id}
 
 
+def test_a_provider_s_refusal_reaches_neither_the_log_nor_the_customer_s_api_in_its_words(
+    customer, fake_adapter, api_key_for
+):
+    from django.test import Client
+
+    from doudesk.providers.adapters.base import ProviderRejected
+
+    order = place(customer)
+    fake_adapter.place_error = ProviderRejected(
+        "SuperPanel: no funds (acct 88231)", code="rejected"
+    )
+    orders.order_dispatch(order_id=order.pk)
+    leaves = LogLeaf.objects.filter(order=order).values_list("leaf", flat=True)
+    assert not [text for text in leaves if "88231" in text]
+    key = api_key_for(customer)
+    events = (
+        Client().get(f"/api/v1/orders/{order.pk}/events", HTTP_AUTHORIZATION=f"Bearer {key}").json()
+    )
+    canceled = next(e for e in events if e["kind"] == "canceled")
+    assert canceled["data"]["reason"] == "rejected:rejected"
+    assert "error" not in canceled["data"]
+    assert order.events.get(kind="canceled").data["error"].endswith("(acct 88231)")
+
+
 @pytest.mark.parametrize(("resold", "cost_fen"), [(100, 1_080), (900, 120)])
 def test_a_provider_is_not_paid_for_units_it_resold(customer, other_customer, resold, cost_fen):
     # Its whole bill (¥12 for 1,000 units) used to be booked: at 900 resold units the

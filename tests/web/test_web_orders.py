@@ -305,7 +305,17 @@ def test_the_order_page_says_who_stopped_an_order_short(web, customer, sid, fake
     refused = order()
     fake_adapter.place_error = ProviderRejected("Incorrect link", code="invalid_link")
     services.order_dispatch(order_id=refused.pk)
-    assert "服务商未接受此订单（Incorrect link），已全额退款" in timeline(refused)
+    # In the customer's language, not the provider's words (which operators still see).
+    assert "服务商未接受此订单（链接无效），已全额退款" in timeline(refused)
+    assert "Incorrect link" not in timeline(refused)
+    assert refused.events.get(kind="canceled").data["error"] == "Incorrect link"
+    broke = order()
+    fake_adapter.place_error = ProviderRejected(
+        "not enough funds (acct 88)", code="insufficient_funds"
+    )
+    services.order_dispatch(order_id=broke.pk)
+    assert "服务商未接受此订单，已全额退款" in timeline(broke)
+    assert "acct 88" not in timeline(broke)
     fake_adapter.place_error = None
     short = order()
     services.order_dispatch(order_id=short.pk)

@@ -115,6 +115,9 @@ GUARANTEE_PERCENT = 1
 #: provider stopped (any other reason is the provider's own refusal, as it worded it).
 CUSTOMER_STOPPED = "customer"
 PROVIDER_STOPPED = "provider"
+#: A provider refused the order: the reason is ``rejected:<ProviderRejected.code>``; its own
+#: words go under ``error``, for operators only.
+PROVIDER_REJECTED = "rejected"
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
 
@@ -743,7 +746,14 @@ def _dispatch_claimed(order_id: int, claimed_at: datetime) -> str:
         with transaction.atomic(durable=True):
             order = order_qs_select_for_update().get(pk=order_id)
             if order.status == OrderStatus.PENDING and not order.external_id:
-                _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=str(exc)[:200])
+                _settle(
+                    order,
+                    OrderStatus.CANCELED,
+                    delivered=0,
+                    cost_fen=0,
+                    reason=f"{PROVIDER_REJECTED}:{exc.code}",
+                    error=str(exc)[:200],
+                )
         return "rejected"
     except ProviderError as exc:
         if exc.maybe_applied:
@@ -916,6 +926,7 @@ def _settle(
     start_count: int | None = None,
     reason: str = "",
     claim: str = "",
+    error: str = "",
 ) -> None:
     """Finish ``order`` (locked) and release its hold in one balanced entry.
 
@@ -945,6 +956,8 @@ def _settle(
     data: dict[str, Any] = {"delivered": delivered, "charged": yuan_str(payable)}
     if reason:
         data["reason"] = reason
+    if error:
+        data["error"] = error
     transition(order, final, kind=final, data=data, **fields)
     if refund:
         record_event(order, "refunded", data={"amount": yuan_str(refund), "currency": "CNY"})

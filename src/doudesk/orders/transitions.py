@@ -31,11 +31,18 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 
-#: Event data kept out of the public log. Which provider fulfils an order, the order's number
-#: there and the provider's error messages are operators' business (the admin shows them); in
-#: the public entries they told anyone each supplier's name and, by its numbers, its volume. A
-#: deliverable's name is the customer's (the log keeps its file's hash).
-KEPT_OUT_OF_LOG = frozenset({"provider", "provider_order", "error", "deliverable"})
+#: Event data for operators only (the admin shows it; customers' API and the log do not):
+#: which provider fulfils an order, the order's number there and the provider's own words.
+#: In the public entries they told anyone each supplier's name and, by its numbers, its volume.
+OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
+#: Event data kept out of the public log: the above, and a deliverable's name, which is the
+#: customer's business (the log keeps its file's hash).
+KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable"}
+
+
+def customer_event_data(data: dict[str, Any]) -> dict[str, Any]:
+    """Return an event's data as its customer sees it: without :data:`OPERATOR_ONLY` keys."""
+    return {key: value for key, value in data.items() if key not in OPERATOR_ONLY}
 
 
 class StaleTransition(Exception):

@@ -22,6 +22,7 @@ from doudesk.api.serializers import order_dict
 from doudesk.api.types import Int, Limit, Offset
 from doudesk.orders import selectors, services
 from doudesk.orders.deliverables import deliverable_get, deliverable_response, order_deliverables
+from doudesk.orders.transitions import customer_event_data
 
 router = Router(tags=["orders"], auth=AUTH)
 
@@ -85,7 +86,7 @@ def orders_events(request: HttpRequest, order_id: Int) -> list[dict[str, Any]]:
         {
             "kind": e.kind,
             "status": e.to_status or None,  # stored blank for events that change no status
-            "data": e.data,
+            "data": customer_event_data(e.data),
             "at": e.created_at.isoformat(),
         }
         for e in selectors.order_events(order=order)

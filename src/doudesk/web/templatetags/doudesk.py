@@ -19,11 +19,19 @@ from django.utils.translation import gettext_lazy as _
 from doudesk.catalog.audience import audience_names
 from doudesk.languages import english_active
 from doudesk.orders.labels import order_event_label
-from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_STOPPED
+from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_REJECTED, PROVIDER_STOPPED
 from doudesk.wallet.memos import entry_memo
 from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
 
 register = template.Library()
+
+
+#: What the customer is told of a provider's refusal, by its code; other codes (the provider's
+#: funds, keys, services) are the platform's to fix, and the customer is told only that it was.
+_REFUSALS = {
+    "invalid_link": _("链接无效"),
+    "invalid_quantity": _("数量不符合要求"),
+}
 
 
 @register.filter
@@ -36,7 +44,12 @@ def stop_reason(data: Any) -> str:
         return gettext("应您的要求取消")
     if reason == PROVIDER_STOPPED:
         return gettext("服务商未能交付全部数量，未交付部分自动退款")
-    return gettext("服务商未接受此订单（%(reason)s），已全额退款") % {"reason": reason}
+    # A refusal names its kind ("rejected:invalid_link"); the provider's own words are for
+    # operators (older events held them here, in the provider's language).
+    detail = _REFUSALS.get(reason.removeprefix(f"{PROVIDER_REJECTED}:"))
+    if detail:
+        return gettext("服务商未接受此订单（%(reason)s），已全额退款") % {"reason": detail}
+    return gettext("服务商未接受此订单，已全额退款")
 
 
 @register.filter
