@@ -761,3 +761,47 @@ def test_private_use_characters_in_a_need_name_nothing(api, customer):
     understood = post(api, "/plans", {"need": need}).json()["understood"]
     assert understood["named_services"] == []
     assert set(understood["intents"]) == {"followers"}
+
+
+def test_a_module_named_beside_its_off_sale_sibling_is_still_named(api, customer, sid):
+    # With its sibling off sale the account report read as "alone in its kind", was not
+    # counted as named, and the sibling's dropped kind took it along: a 400.
+    ServiceModule.objects.filter(code="competitor-report").update(active=False)
+    both = post(api, "/plans", {"need": "要账号诊断报告和竞品分析报告，预算3000元"})
+    assert both.status_code == 200, both.content
+    body = both.json()
+    assert body["understood"]["named_services"] == [sid("account-report")]
+    assert all(
+        sid("account-report") in {i["service_id"] for i in p["items"]} for p in body["plans"]
+    )
+    assert "named_off_sale" in [n["code"] for n in body["understood"]["notes"]]
+    alone = post(api, "/plans", {"need": "要账号诊断报告，还想涨粉，预算300元"}).json()
+    assert alone["understood"]["named_services"] == [sid("account-report")]
+    for plan in alone["plans"]:
+        assert sid("account-report") in {i["service_id"] for i in plan["items"]}
+
+
+def test_named_modules_are_alternatives_only_when_each_could_be_planned(api, customer, sid):
+    # The competitor report (48 h) misses the deadline: it is not an alternative to the account
+    # report, which is planned, and the note says why the other is not.
+    need = "竞品分析报告和账号诊断报告，30小时内完成，还要涨粉，预算1000元"
+    body = post(api, "/plans", {"need": need}).json()
+    for plan in body["plans"]:
+        assert sid("account-report") in {i["service_id"] for i in plan["items"]}
+    notes = {n["code"]: n for n in body["understood"]["notes"]}
+    assert "named_same_kind" not in notes
+    assert "账号诊断报告" in notes["named_services"]["message_zh"]
+    assert "无法在您要求的30小时内完成" in notes["named_not_planned"]["message_zh"]
+
+
+def test_a_named_module_that_does_not_take_the_link_is_said_so(api, customer, sid):
+    # It used to be dropped without a word.
+    need = {"need": "要竞品分析报告和涨播放，预算3000元", "target": VIDEO_URL}
+    body = post(api, "/plans", need).json()
+    assert sid("competitor-report") not in {
+        i["service_id"] for p in body["plans"] for i in p["items"]
+    }
+    note = next(n for n in body["understood"]["notes"] if n["code"] == "named_not_planned")
+    assert "竞品分析报告" in note["message_zh"]
+    assert "账号主页链接" in note["message_zh"]
+    assert "profile link" in note["message_en"]

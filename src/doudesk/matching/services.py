@@ -110,12 +110,14 @@ def _as_named(
     """Keep, of each kind the need names modules of, only those; drop the ones it rules out.
 
     A named module that is not on sale is not replaced by another of its kind: its kind is
-    left out and a note says so (the need's other goals are still planned). A module alone on
-    sale in its kind is not counted as named: its name is its goal's ("视频播放量达到10w"),
+    left out and a note says so (the need's other goals are still planned). A module alone in
+    its kind is not counted as named: its name is its goal's ("视频播放量达到10w"),
     which the need asks for anyway, and naming it chooses nothing.
     """
     excluded = {str(s) for s in understood.excluded_services}
+    # Modules on sale or not: one whose sibling is off sale still chooses between the two.
     kind_of = {str(o.service_id): o.kind for o in catalogue.offers}
+    kind_of |= {str(sid): o.kind for sid, o in current.off_sale.items()}
     modules_of_kind = Counter(kind_of.values())
     named = {
         str(s)
@@ -156,21 +158,28 @@ def _as_named(
 
 
 def _named_notes(
-    understood: Understood, catalogue: Catalogue, plans: list[dict[str, Any]], price: PriceFn
+    understood: Understood,
+    current: MatchingCatalogue,
+    catalogue: Catalogue,
+    plans: list[dict[str, Any]],
+    price: PriceFn,
 ) -> list[Note]:
     """Say, after planning, whether each module the need named is in the plans, and if not why.
 
     The optimiser plans every named module that fits the need; one it could not (too dear, too
-    slow, or beside named modules that take the budget) is named with the reason, rather than
-    the plans claiming to use it. Modules named beyond what a plan takes of one kind are said
-    to be alternatives.
+    slow, beside named modules that take the budget, or not for the link given) is named with
+    the reason, rather than the plans claiming to use it. Modules of one kind, each able to
+    serve the need, named beyond what a plan takes of a kind are said to be alternatives.
     """
     offers = {str(o.service_id): o for o in catalogue.offers}
+    on_sale = {str(o.service_id): o for o in current.catalogue.offers}
     planned = {str(i["service_id"]) for plan in plans for i in plan["items"]}
-    named = [offers[sid] for sid in map(str, understood.named_services) if sid in offers]
+    named_ids = [str(s) for s in understood.named_services]
+    named = [offers[sid] for sid in named_ids if sid in offers]
     by_kind: dict[str, list[Offer]] = {}
     for offer in named:
-        by_kind.setdefault(offer.kind, []).append(offer)
+        if _fits_alone(understood, offer, price):
+            by_kind.setdefault(offer.kind, []).append(offer)
     alternatives = [group for group in by_kind.values() if len(group) > understood.max_per_kind]
     one_of = {str(o.service_id) for group in alternatives for o in group}
     notes: list[Note] = []
@@ -203,7 +212,35 @@ def _named_notes(
                     f"The {offer.name_en} you named is not in the plans: {en}.",
                 )
             )
+    for sid in named_ids:
+        if sid not in offers and sid in on_sale:
+            offer = on_sale[sid]
+            zh, en = _LINK_NAMES.get(current.target_kinds[int(sid)], ("", ""))
+            notes.append(
+                Note(
+                    "named_not_planned",
+                    f"您点名的{offer.name_zh}不在方案中：它需要{zh}链接，不接受这个链接。",
+                    f"The {offer.name_en} you named is not in the plans: it takes a {en} "
+                    "link, not this one.",
+                )
+            )
     return notes
+
+
+#: How a note names the link a module takes (its target kind), in Chinese and English.
+_LINK_NAMES = {
+    catalog_targets.TargetKind.VIDEO.value: ("视频", "video"),
+    catalog_targets.TargetKind.ACCOUNT.value: ("账号主页", "profile"),
+    catalog_targets.TargetKind.LIVE.value: ("直播间", "live-room"),
+}
+
+
+def _fits_alone(understood: Understood, offer: Offer, price: PriceFn) -> bool:
+    """Whether a module's smallest order fits the need's budget and deadline on its own."""
+    deadline = understood.deadline_hours
+    return price(offer, offer.min_qty) <= understood.budget_fen and (
+        deadline is None or offer.eta_hours(offer.min_qty) <= deadline
+    )
 
 
 def _left_out_reason(
@@ -290,7 +327,7 @@ def plan_need(
             ) from exc
         raise
     shown = [p.as_dict() for p in plans if p.total_fen < UNAVAILABLE_FEN]
-    notes = _named_notes(understood, catalogue, shown, price)
+    notes = _named_notes(understood, current, catalogue, shown, price)
     if notes:
         understood = dataclasses.replace(understood, notes=(*understood.notes, *notes))
     for plan in shown:
