@@ -102,6 +102,7 @@ def test_completed_order_pays_the_provider_and_refunds_nothing(customer, fake_ad
         ("500.00", "CNY", 1_584, "500.00 CNY"),  # over the cap: booked at the cap
         ("2.00", "USD", 0, "2.00 USD"),  # another currency: not booked as yuan
         ("1E+30", "cny", 1_584, f"1{'0' * 30} CNY"),
+        ("2.00", "X" * 80, 0, "2.000e+0 " + "X" * 55),  # the bill kept, cut to the column
     ],
 )
 def test_a_provider_bill_is_booked_within_what_the_customer_pays(

@@ -1011,8 +1011,9 @@ def _provider_bill(
         return 0, ""
     currency = (report.currency or CURRENCY).strip().upper()
     claim = f"{report.charge:f} {currency}"
-    if len(claim) > Order._meta.get_field("provider_claim").max_length:
-        claim = f"{report.charge:.3e} {currency}"
+    longest = Order._meta.get_field("provider_claim").max_length
+    if len(claim) > longest:  # a number of many digits, or a currency no code is this long
+        claim = f"{report.charge:.3e} {currency}"[:longest]
     if currency != CURRENCY:
         return 0, claim
     cap = provider_cost_cap(order, delivered) if delivered else 0

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 import threading
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -117,6 +118,22 @@ def _parse_decimal(value: Any, field: str) -> Decimal | None:
     if not number.is_finite():
         raise ProviderError(f"malformed {field}: {value!r}", maybe_applied=True)
     return number
+
+
+#: How Chinese panels write the yuan besides its ISO code.
+_YUAN_NAMES = frozenset({"CNY", "RMB", "¥", "元", "人民币"})
+
+
+def _parse_currency(value: Any) -> str | None:
+    """Read a status answer's currency: "CNY" for the yuan however written, else its text.
+
+    Another currency's text is kept (cut to 16 characters) so the bill can be held for an
+    operator rather than booked as yuan.
+    """
+    if value is None or value == "":
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip().upper()
+    return "CNY" if text in _YUAN_NAMES else text[:16]
 
 
 def _parse_bool(value: Any) -> bool:
@@ -323,14 +340,14 @@ class SmmV2Adapter:
         units = entry.get("units") or ()
         if not isinstance(units, list | tuple) or not all(isinstance(u, str) for u in units):
             raise ProviderError(f"malformed units for order {external_id}", maybe_applied=True)
-        currency = entry.get("currency")
+        currency = _parse_currency(entry.get("currency"))
         return ProviderOrderStatus(
             external_id=external_id,
             status=status,
             start_count=_parse_int(entry.get("start_count"), "start_count"),
             remains=remains,
             charge=_parse_decimal(entry.get("charge"), "charge"),
-            currency=str(currency) if currency not in (None, "") else None,
+            currency=currency,
             delivered_units=tuple(units),
         )
 
