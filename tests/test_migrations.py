@@ -36,3 +36,39 @@ def test_provider_keys_stored_plain_are_encrypted_by_their_migration():
     provider = Provider.objects.get(code="mcn-old")
     assert provider.api_key != "plain-key-1"
     assert provider.plain_api_key() == "plain-key-1"
+
+
+@pytest.mark.django_db
+def test_manual_references_stored_as_typed_are_written_as_they_are_now_read():
+    # "ＢＡＮＫ－００２" typed in full width was stored as typed: the same transfer typed in ASCII
+    # could be credited again after the upgrade.
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from doudesk.errors import DomainError
+    from doudesk.wallet.models import TopUp
+    from doudesk.wallet.services import topup_credit_manual
+    from factories import CustomerFactory
+
+    customer = CustomerFactory()
+
+    def stored(reference: str, status: str = "paid") -> TopUp:
+        return TopUp.objects.create(
+            customer=customer, amount_fen=100, out_trade_no=f"M{reference}", gateway="manual",
+            gateway_txn=reference, status=status,
+        )  # fmt: skip
+
+    wide, twice, plain = stored("ＢＡＮＫ－００２"), stored("ｂａｎｋ－００３"), stored("BANK-004")
+    stored("BANK-003")  # the transfer credited twice already: left for an operator to reverse
+    migration = import_module("doudesk.wallet.migrations.0007_manual_references_nfkc")
+    migration.normalise_references(apps, None)
+    for topup in (wide, twice, plain):
+        topup.refresh_from_db()
+    assert (wide.gateway_txn, twice.gateway_txn, plain.gateway_txn) == (
+        "BANK-002",
+        "ｂａｎｋ－００３",
+        "BANK-004",
+    )
+    with pytest.raises(DomainError):
+        topup_credit_manual(customer=customer, amount_fen=100, reference="bank-002")
