@@ -212,8 +212,10 @@ def _named_notes(
                     f"The {offer.name_en} you named is not in the plans: {en}.",
                 )
             )
+    excluded = {str(s) for s in understood.excluded_services}
     for sid in named_ids:
-        if sid not in offers and sid in on_sale:
+        # On sale, named and not ruled out, yet not a candidate: the link given left it out.
+        if understood.target and sid not in offers and sid in on_sale and sid not in excluded:
             offer = on_sale[sid]
             zh, en = _LINK_NAMES.get(current.target_kinds[int(sid)], ("", ""))
             notes.append(

@@ -112,11 +112,10 @@ ROUND_SEND_WITHIN = CLAIM_TTL / 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
 #: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
-#: provider stopped (any other reason is the provider's own refusal, as it worded it).
+#: provider stopped, or the provider refused it (``rejected:<ProviderRejected.code>``, its own
+#: words under ``error``, for operators only; older events held those words as the reason).
 CUSTOMER_STOPPED = "customer"
 PROVIDER_STOPPED = "provider"
-#: A provider refused the order: the reason is ``rejected:<ProviderRejected.code>``; its own
-#: words go under ``error``, for operators only.
 PROVIDER_REJECTED = "rejected"
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
