@@ -60,11 +60,13 @@ def test_manual_references_stored_as_typed_are_written_as_they_are_now_read():
         )  # fmt: skip
 
     wide, twice, plain = stored("ＢＡＮＫ－００２"), stored("ｂａｎｋ－００３"), stored("BANK-004")
+    longer = stored("A" * 62 + "½")  # NFKC writes "1⁄2": past the column's 64 characters
     stored("BANK-003")  # the transfer credited twice already: left for an operator to reverse
     migration = import_module("doudesk.wallet.migrations.0007_manual_references_nfkc")
     migration.normalise_references(apps, None)
-    for topup in (wide, twice, plain):
+    for topup in (wide, twice, plain, longer):
         topup.refresh_from_db()
+    assert longer.gateway_txn == "A" * 62 + "½"
     assert (wide.gateway_txn, twice.gateway_txn, plain.gateway_txn) == (
         "BANK-002",
         "ｂａｎｋ－００３",

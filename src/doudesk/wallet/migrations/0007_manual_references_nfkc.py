@@ -2,8 +2,8 @@
 
 References typed in full width ("ＢＡＮＫ－００２") were stored as typed; the same transfer typed
 in ASCII would not match them and could be credited again. A reference whose normal form a
-live credit already holds is left as it is: that transfer was credited twice before, which an
-operator reverses (冲正), and this migration must not fail on it.
+live credit already holds is left as it is (that transfer was credited twice before, which an
+operator reverses: 冲正), as is one that would outgrow its column; the migration never fails.
 """
 
 import unicodedata
@@ -17,8 +17,8 @@ def normalise_references(apps, schema_editor):
     taken = set(live.values_list("gateway_txn", flat=True))
     for topup in live.order_by("pk"):
         normal = unicodedata.normalize("NFKC", topup.gateway_txn).strip().upper()
-        if normal == topup.gateway_txn or normal in taken:
-            continue
+        if normal == topup.gateway_txn or normal in taken or len(normal) > 64:
+            continue  # a duplicate, or a reference NFKC makes too long ("½" is "1⁄2"): as it is
         taken.discard(topup.gateway_txn)
         taken.add(normal)
         TopUp.objects.filter(pk=topup.pk).update(gateway_txn=normal)
