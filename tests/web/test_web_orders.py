@@ -308,7 +308,7 @@ def test_the_order_page_says_who_stopped_an_order_short(web, customer, sid, fake
     # In the customer's language, not the provider's words (which operators still see).
     assert "服务商未接受此订单（链接无效），已全额退款" in timeline(refused)
     assert "Incorrect link" not in timeline(refused)
-    assert refused.events.get(kind="canceled").data["error"] == "Incorrect link"
+    assert refused.events.get(kind="canceled").data["error"] == "invalid_link: Incorrect link"
     broke = order()
     fake_adapter.place_error = ProviderRejected(
         "not enough funds (acct 88)", code="insufficient_funds"

@@ -112,11 +112,15 @@ ROUND_SEND_WITHIN = CLAIM_TTL / 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
 #: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
-#: provider stopped, or the provider refused it (``rejected:<ProviderRejected.code>``, its own
-#: words under ``error``, for operators only; older events held those words as the reason).
+#: provider stopped, or the provider refused it (``rejected``, or ``rejected:<code>`` for the
+#: codes below; the provider's code and words go under ``error``, for operators only; older
+#: events held those words as the reason).
 CUSTOMER_STOPPED = "customer"
 PROVIDER_STOPPED = "provider"
 PROVIDER_REJECTED = "rejected"
+#: Refusal codes a customer is told (their link or quantity); the others (the provider's funds,
+#: keys, services) are the platform's business, and the reason says only ``rejected``.
+CUSTOMER_REFUSAL_CODES = frozenset({"invalid_link", "invalid_quantity"})
 STATUS_BATCH = 100
 # One refill request per order in this interval: the provider needs time to top the count up.
 
@@ -750,8 +754,8 @@ def _dispatch_claimed(order_id: int, claimed_at: datetime) -> str:
                     OrderStatus.CANCELED,
                     delivered=0,
                     cost_fen=0,
-                    reason=f"{PROVIDER_REJECTED}:{exc.code}",
-                    error=str(exc)[:200],
+                    reason=_refusal_reason(exc),
+                    error=f"{exc.code}: {exc}"[:200],
                 )
         return "rejected"
     except ProviderError as exc:
@@ -984,6 +988,13 @@ def _settle(
             (revenue, payable - cost_fen - guarantee),
         ],
     )
+
+
+def _refusal_reason(exc: ProviderRejected) -> str:
+    """Return the public ``reason`` of a refusal: its code when the customer may know it."""
+    if exc.code in CUSTOMER_REFUSAL_CODES:
+        return f"{PROVIDER_REJECTED}:{exc.code}"
+    return PROVIDER_REJECTED
 
 
 def provider_cost_cap(order: Order, delivered: int) -> int:

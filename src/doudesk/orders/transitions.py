@@ -40,9 +40,21 @@ OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
 KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable"}
 
 
+#: Stop reasons in the platform's words (``orders.services``); any other reason is an older
+#: event's provider refusal in the provider's own words.
+_OWN_REASONS = ("customer", "provider", "rejected")
+
+
 def customer_event_data(data: dict[str, Any]) -> dict[str, Any]:
-    """Return an event's data as its customer sees it: without :data:`OPERATOR_ONLY` keys."""
-    return {key: value for key, value in data.items() if key not in OPERATOR_ONLY}
+    """Return an event's data as its customer sees it: without :data:`OPERATOR_ONLY` keys.
+
+    An older refusal's reason (the provider's own words) reads ``rejected``.
+    """
+    shown = {key: value for key, value in data.items() if key not in OPERATOR_ONLY}
+    reason = shown.get("reason")
+    if isinstance(reason, str) and reason.split(":", 1)[0] not in _OWN_REASONS:
+        shown["reason"] = "rejected"
+    return shown
 
 
 class StaleTransition(Exception):
