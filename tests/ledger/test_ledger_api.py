@@ -220,3 +220,6 @@ def test_a_signing_key_named_for_another_log_is_refused_at_start(settings, tmp_p
     assert ledger_key_names_the_origin() == []  # the key given overrides the file
     settings.LEDGER_SIGNER_KEY = "PRIVATE+KEY+garbage"
     assert "cannot be read" in ledger_key_names_the_origin()[0].msg
+    settings.LEDGER_SIGNER_KEY = ""
+    settings.LEDGER_KEY_FILE = tmp_path  # a directory: said, not a traceback
+    assert "cannot be read" in ledger_key_names_the_origin()[0].msg

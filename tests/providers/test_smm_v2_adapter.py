@@ -154,8 +154,8 @@ def test_status_parses_the_convention_example_exactly() -> None:
 
 @pytest.mark.parametrize(
     ("sent", "read"),
-    [("RMB", "CNY"), ("rmb", "CNY"), ("¥", "CNY"), ("￥", "CNY"), ("元", "CNY"), ("cny", "CNY"),
-     ("usd", "USD"), ("X" * 80, "X" * 16)],
+    [("RMB", "CNY"), ("rmb", "CNY"), ("ＲＭＢ", "CNY"), ("元", "CNY"), ("人民币", "CNY"),
+     ("cny", "CNY"), ("usd", "USD"), ("¥", "¥"), ("X" * 80, "X" * 16)],
 )  # fmt: skip
 def test_the_yuan_is_read_however_a_panel_writes_it(sent: str, read: str) -> None:
     # "RMB" (common with Chinese panels) held every bill for an operator as a foreign one.

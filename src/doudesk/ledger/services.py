@@ -132,8 +132,10 @@ def ledger_key_problem() -> str:
         where = str(_key_file())
         try:
             key = _key_file().read_text(encoding="ascii").strip()
-        except (FileNotFoundError, UnicodeDecodeError):
-            return ""
+        except FileNotFoundError:
+            return ""  # made for the origin on first use
+        except (OSError, UnicodeDecodeError) as exc:
+            return f"the transparency log's signing key ({where}) cannot be read: {exc}"
     try:
         name = signer_from_key(key).name
     except NoteError as exc:

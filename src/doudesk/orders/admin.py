@@ -9,15 +9,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
-from doudesk.orders.deliverables import order_deliverable_add
+from doudesk.orders.deliverables import (
+    deliverable_response,
+    order_deliverable_add,
+    order_deliverable_withdraw,
+)
 from doudesk.orders.labels import order_event_label
 from doudesk.orders.models import TERMINAL_STATUSES, Deliverable, Order, OrderEvent
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
@@ -40,19 +45,29 @@ ORDER_COUNTS = {
 }
 
 
-class OrderEventInline(admin.TabularInline):
-    model = OrderEvent
+class _OrderPartInline(admin.TabularInline):
+    """A read-only part of the order page, seen by whoever may see the order."""
+
     extra = 0
     can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        # The part's own view right is given to no one (it has no admin page of its own).
+        user = request.user
+        return user.has_perm("orders.view_order") or user.has_perm("orders.change_order")
+
+
+class OrderEventInline(_OrderPartInline):
+    model = OrderEvent
     fields = readonly_fields = ("kind_shown", "from_status", "to_status", "data", "created_at")
 
     @admin.display(description=_("事件"))
     def kind_shown(self, event: OrderEvent) -> str:
         """Return the event in words, with its code (which the API and the log use)."""
         return f"{order_event_label(event.kind)} ({event.kind})"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class CancelRequestedFilter(admin.SimpleListFilter):
@@ -72,16 +87,33 @@ class CancelRequestedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class DeliverableInline(admin.TabularInline):
-    """An order's deliverables, as its customer downloads them (added on their own page)."""
+class DeliverableInline(_OrderPartInline):
+    """An order's deliverables (added and withdrawn on pages of their own)."""
 
     model = Deliverable
-    extra = 0
-    can_delete = False
-    fields = readonly_fields = ("name", "file", "url", "sha256", "created_at")
+    fields = readonly_fields = (
+        "name", "file_shown", "url", "sha256", "created_at", "withdrawn_at", "withdraw",
+    )  # fmt: skip
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
+    @admin.display(description=_("文件"))
+    def file_shown(self, deliverable: Deliverable) -> str:
+        """Link the file to the staff download (uploads are not served publicly)."""
+        if not deliverable.file:
+            return "—"
+        url = reverse(
+            "admin:orders_order_deliverable_file", args=[deliverable.order_id, deliverable.pk]
+        )
+        return format_html('<a href="{}">{}</a>', url, _("下载"))
+
+    @admin.display(description=_("撤回"))
+    def withdraw(self, deliverable: Deliverable) -> str:
+        """Link to withdrawing a deliverable given by mistake."""
+        if deliverable.withdrawn_at is not None:
+            return "—"
+        url = reverse(
+            "admin:orders_order_deliverable_withdraw", args=[deliverable.order_id, deliverable.pk]
+        )
+        return format_html('<a href="{}">{}</a>', url, _("撤回"))
 
 
 class DeliverableForm(forms.Form):
@@ -184,6 +216,16 @@ class OrderAdmin(admin.ModelAdmin):
                 self.admin_site.admin_view(self.deliverable_view),
                 name="orders_order_deliverable",
             ),
+            path(
+                "<int:order_id>/deliverable/<int:deliverable_id>/file/",
+                self.admin_site.admin_view(self.deliverable_file_view),
+                name="orders_order_deliverable_file",
+            ),
+            path(
+                "<int:order_id>/deliverable/<int:deliverable_id>/withdraw/",
+                self.admin_site.admin_view(self.deliverable_withdraw_view),
+                name="orders_order_deliverable_withdraw",
+            ),
             *super().get_urls(),
         ]
 
@@ -244,6 +286,44 @@ class OrderAdmin(admin.ModelAdmin):
             request, order, form, apply, refusal_field="file", done=_("已上传交付物"),
             title=_("上传交付物"), template="admin/orders/order/deliverable.html",
         )  # fmt: skip
+
+    def deliverable_file_view(
+        self, request: HttpRequest, order_id: int, deliverable_id: int
+    ) -> FileResponse:
+        """Serve a deliverable's file to staff who may see the order."""
+        found = get_object_or_404(
+            Deliverable.objects.exclude(file=""), pk=deliverable_id, order_id=order_id
+        )
+        if not self.has_view_permission(request, found.order):
+            raise PermissionDenied
+        return deliverable_response(found)
+
+    def deliverable_withdraw_view(
+        self, request: HttpRequest, order_id: int, deliverable_id: int
+    ) -> HttpResponse:
+        """Withdraw a deliverable given by mistake, after asking (its customer loses it)."""
+        found = get_object_or_404(
+            Deliverable.objects.select_related("order__module"),
+            pk=deliverable_id,
+            order_id=order_id,
+        )
+        self._require_change_permission(request, found.order)
+        if request.method == "POST":
+            try:
+                order_deliverable_withdraw(deliverable_id=found.pk)
+            except DomainError as exc:
+                messages.error(request, exc.errors[0].message(get_language() or "zh-hans"))
+            else:
+                self.log_change(request, found.order, f"{_('撤回交付物')}（{found.name}）")
+                messages.success(request, _("已撤回交付物"))
+            return redirect("admin:orders_order_change", order_id)
+        context = {
+            **self.admin_site.each_context(request),
+            "order": found.order,
+            "deliverable": found,
+            "title": _("撤回交付物"),
+        }
+        return render(request, "admin/orders/order/deliverable_withdraw.html", context)
 
     def _require_change_permission(self, request: HttpRequest, order: Order) -> None:
         """Refuse an operator who may not change orders (a view-only staff member)."""

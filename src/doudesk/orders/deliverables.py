@@ -9,6 +9,7 @@ public log's), a link by the fact that one was given.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from pathlib import PurePath
 
 from django.core.exceptions import ValidationError
@@ -17,6 +18,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.utils import timezone
 
 from doudesk.accounts.models import Customer
 from doudesk.errors import DomainError
@@ -25,6 +27,8 @@ from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Deliverable, Order, OrderStatus
 from doudesk.orders.transitions import record_event
 
+#: The longest name a deliverable may have (``Deliverable.name``).
+NAME_LENGTH = 120
 #: The largest file an operator can deliver; larger work (a video) is delivered as a link.
 DELIVERABLE_MAX_BYTES = 50 * 1024 * 1024
 #: File types a report or a piece of content comes in.
@@ -49,13 +53,13 @@ def order_deliverable_add(
     name = (name or "").strip()
     url = (url or "").strip()
     if not name and file is not None:
-        name = PurePath(file.name or "").name
-    if not name or len(name) > 120 or not name.isprintable():
+        name = _shortened(PurePath(file.name or "").name, NAME_LENGTH)
+    if not name or len(name) > NAME_LENGTH or not name.isprintable():
         raise _refused(
             "name",
             Code.DELIVERABLE_INVALID,
-            "请填写交付物名称（最多 120 个字符）",
-            "Name the deliverable (at most 120 characters)",
+            "请填写交付物名称（最多 120 个字符，不含控制字符）",
+            "Name the deliverable (at most 120 characters, no control characters)",
         )
     if (file is None) == (not url):
         raise _refused(
@@ -81,11 +85,50 @@ def order_deliverable_add(
             )
         deliverable = Deliverable(order=order, name=name, url=url, sha256=digest)
         if file is not None:
-            deliverable.file.save(PurePath(file.name or "file").name, file, save=False)
+            # Stored under a name of its own: the customer's may be long, odd or theirs only.
+            extension = PurePath(file.name or "").suffix.lower()
+            deliverable.file.save(f"{uuid.uuid4().hex}{extension}", file, save=False)
         deliverable.save()
         data = {"deliverable": name, **({"sha256": digest} if digest else {"link": True})}
         record_event(order, "deliverable_added", data=data)
     return deliverable
+
+
+def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:
+    """Withdraw a deliverable given by mistake: its customer no longer sees or downloads it.
+
+    The file is kept (an operator may give it to the right order) and the order's
+    ``deliverable_withdrawn`` event says so; what the log holds of the addition stays.
+    """
+    with transaction.atomic():
+        found = Deliverable.objects.select_related("order").filter(pk=deliverable_id).first()
+        if found is None:
+            raise _refused(
+                "deliverable", Code.NOT_FOUND, "交付物不存在", "No such deliverable", status=404
+            )
+        order = order_qs_select_for_update().get(pk=found.order_id)
+        found = Deliverable.objects.select_for_update().get(pk=deliverable_id)
+        if found.withdrawn_at is not None:
+            raise _refused(
+                "deliverable",
+                Code.DELIVERABLE_INVALID,
+                "该交付物已撤回",
+                "This deliverable was withdrawn already",
+                status=409,
+            )
+        found.withdrawn_at = timezone.now()
+        found.save(update_fields=["withdrawn_at"])
+        data = {"deliverable": found.name, **({"sha256": found.sha256} if found.sha256 else {})}
+        record_event(order, "deliverable_withdrawn", data=data)
+    return found
+
+
+def _shortened(filename: str, length: int) -> str:
+    """Return a file's name cut to ``length`` characters, its extension kept."""
+    if len(filename) <= length:
+        return filename
+    suffix = PurePath(filename).suffix[:16]
+    return filename[: length - len(suffix)] + suffix
 
 
 def _checked_file(file: UploadedFile) -> str:
@@ -133,14 +176,19 @@ def _check_link(url: str) -> None:
 
 
 def order_deliverables(*, order: Order) -> QuerySet[Deliverable]:
-    """Return an order's deliverables, first added first."""
-    return Deliverable.objects.filter(order=order).order_by("pk")
+    """Return the deliverables an order's customer sees, first added first (none withdrawn)."""
+    return Deliverable.objects.filter(order=order, withdrawn_at__isnull=True).order_by("pk")
 
 
 def deliverable_get(*, customer: Customer, order_id: int, deliverable_id: int) -> Deliverable:
     """Return one of the customer's deliverables, or a 404 (also for another customer's)."""
     found = (
-        Deliverable.objects.filter(pk=deliverable_id, order_id=order_id, order__customer=customer)
+        Deliverable.objects.filter(
+            pk=deliverable_id,
+            order_id=order_id,
+            order__customer=customer,
+            withdrawn_at__isnull=True,
+        )
         .exclude(file="")
         .first()
     )

@@ -21,6 +21,7 @@ EVENT_LABELS = {
     "dispatch_retry": _("已核实，重新提交服务商"),
     "dispatch_orphaned": _("多余的服务商订单已作废，不向您收费"),
     "deliverable_added": _("交付物已上传"),
+    "deliverable_withdrawn": _("交付物已撤回"),
 }
 
 

@@ -213,6 +213,8 @@ class Deliverable(models.Model):
     url = models.URLField(_("链接"), max_length=500, blank=True)
     sha256 = models.CharField(_("文件校验值（SHA-256）"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+    #: Set when an operator withdrew it (given by mistake): the customer no longer sees it.
+    withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("交付物")

@@ -30,6 +30,10 @@ class Migration(migrations.Migration):
                 ("sha256", models.CharField(blank=True, max_length=64, verbose_name="文件校验值（SHA-256）")),
                 ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="上传时间")),
                 (
+                    "withdrawn_at",
+                    models.DateTimeField(blank=True, null=True, verbose_name="撤回时间"),
+                ),
+                (
                     "order",
                     models.ForeignKey(
                         on_delete=django.db.models.deletion.CASCADE,

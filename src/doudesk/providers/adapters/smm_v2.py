@@ -120,8 +120,8 @@ def _parse_decimal(value: Any, field: str) -> Decimal | None:
     return number
 
 
-#: How Chinese panels write the yuan besides its ISO code.
-_YUAN_NAMES = frozenset({"CNY", "RMB", "¥", "元", "人民币"})
+#: How Chinese panels write the yuan besides its ISO code ("¥" is not one: the yen's too).
+_YUAN_NAMES = frozenset({"CNY", "RMB", "元", "人民币"})
 
 
 def _parse_currency(value: Any) -> str | None:
