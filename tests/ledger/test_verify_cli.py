@@ -187,3 +187,15 @@ def test_a_proof_is_required_and_must_match_the_sizes(tmp_path, tree):
         "--consistency", old, new, "--proof", proof, "--public-key", KEY, "--lang", "en"
     )
     assert "the proof is for sizes 21->50" in output
+
+
+def test_the_verdict_lists_a_delivered_file_s_hash_to_check_the_file_against(tmp_path):
+    digest = "ab" * 32
+    leaves = [
+        canonical_json({"type": "placed", "order": 9}),
+        canonical_json({"type": "deliverable_added", "order": 9, "sha256": digest}),
+    ]
+    log = MerkleTree(MemoryNodeStore())
+    log.append_leaves(leaves)
+    output = run(bundle_file(tmp_path, log, leaves, indexes=(0, 1)), "--public-key", KEY)
+    assert f"[1] type=deliverable_added order=9 sha256={digest}" in output

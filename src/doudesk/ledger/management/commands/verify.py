@@ -173,7 +173,10 @@ class Command(BaseCommand):
         for entry in result.entries:
             event = entry.event if isinstance(entry.event, dict) else {}
             summary = " ".join(
-                f"{k}={event[k]}" for k in ("type", "order", "status", "time") if k in event
+                f"{k}={event[k]}"
+                # A delivered file's hash, to check a downloaded file against (sha256sum).
+                for k in ("type", "order", "status", "sha256", "time")
+                if k in event
             )
             self.stdout.write(f"  [{entry.index}] {summary}")
 
