@@ -159,7 +159,16 @@ def test_tlog_tiles_serve_hashes_and_entry_bundles(log):
     ],
 )
 def test_missing_or_malformed_tiles_are_404(log, path):
-    assert Client().get(path).status_code == 404
+    answer = Client().get(path)
+    assert answer.status_code == 404
+    assert answer["Content-Type"].startswith("text/plain")  # the tiles' own 404, not a page
+
+
+@pytest.mark.parametrize("path", ["/ledger/tile/-1/000", "/ledger/tile/", "/ledger/tile/0/ÿ"])
+def test_tile_paths_of_no_tile_shape_get_the_tiles_plain_404(log, path):
+    # They got the site's HTML 404 page.
+    answer = Client().get(path)
+    assert (answer.status_code, answer["Content-Type"]) == (404, "text/plain; charset=utf-8")
 
 
 @pytest.mark.parametrize("path", ["/ledger/checkpoint", "/ledger/tile/0/000"])
@@ -171,6 +180,8 @@ def test_tlog_paths_answer_head_as_get(log, path):
     assert head["Content-Type"] == get["Content-Type"]
     assert head["Cache-Control"] == get["Cache-Control"]
     assert client.post(path).status_code == 405
+    # Not a CSRF page, even from a client that enforces CSRF.
+    assert Client(enforce_csrf_checks=True).post(path).status_code == 405
 
 
 @pytest.mark.parametrize(

@@ -8,5 +8,6 @@ app_name = "ledger"
 
 urlpatterns = [
     path("checkpoint", views.checkpoint, name="checkpoint"),
-    re_path(r"^tile/(?P<path>[0-9a-z./x]+)$", views.tile, name="tile"),
+    # Any path under tile/: the view answers what is no tile with the tiles' own plain 404.
+    re_path(r"^tile/(?P<path>.*)$", views.tile, name="tile"),
 ]
