@@ -227,10 +227,15 @@ def test_a_signing_key_named_for_another_log_is_refused_at_start(settings, tmp_p
     assert error.id == "doudesk.E001"
     assert "'old.example/ledger'" in error.msg
     assert "DOUDESK_LEDGER_ORIGIN" in error.msg
+    assert error.hint.startswith("Set DOUDESK_LEDGER_ORIGIN")
     settings.LEDGER_SIGNER_KEY = generate_key("doudesk.example/ledger")[0]
     assert ledger_key_names_the_origin() == []  # the key given overrides the file
     settings.LEDGER_SIGNER_KEY = "PRIVATE+KEY+garbage"
-    assert "cannot be read" in ledger_key_names_the_origin()[0].msg
+    [garbage] = ledger_key_names_the_origin()
+    assert "cannot be read" in garbage.msg
+    assert "PRIVATE+KEY+" in garbage.hint  # what to give, not the origin advice
     settings.LEDGER_SIGNER_KEY = ""
     settings.LEDGER_KEY_FILE = tmp_path  # a directory: said, not a traceback
-    assert "cannot be read" in ledger_key_names_the_origin()[0].msg
+    [directory] = ledger_key_names_the_origin()
+    assert "cannot be read" in directory.msg
+    assert "key file" in directory.hint

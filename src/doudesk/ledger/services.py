@@ -119,32 +119,38 @@ def _read_or_create_key_file(path: Path, origin: str) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
-def ledger_key_problem() -> str:
-    """Say why the configured signing key cannot sign this log ("" when it can, or is unmade).
+def ledger_key_problem() -> tuple[str, str]:
+    """Say why the configured signing key cannot sign this log, and what to do; ("", "") if it can.
 
-    The key (``DOUDESK_LEDGER_KEY``, or the key file once made) must be named for the origin.
-    Reads only: no key file is made here.
+    The key (``DOUDESK_LEDGER_KEY``, or the key file once made) must be readable and named
+    for the origin. Reads only: no key file is made here (one is made for the origin on first
+    use).
     """
     origin = ledger_origin()
     key = (getattr(settings, "LEDGER_SIGNER_KEY", "") or "").strip()
     where = "DOUDESK_LEDGER_KEY"
+    unreadable = "Give DOUDESK_LEDGER_KEY as a PRIVATE+KEY+... note key."
     if not key:
         where = str(_key_file())
+        unreadable = "Restore the key file from its backup, or remove it to start a new log."
         try:
             key = _key_file().read_text(encoding="ascii").strip()
         except FileNotFoundError:
-            return ""  # made for the origin on first use
+            return "", ""
         except (OSError, UnicodeDecodeError) as exc:
-            return f"the transparency log's signing key ({where}) cannot be read: {exc}"
+            return f"the transparency log's signing key ({where}) cannot be read: {exc}", unreadable
     try:
         name = signer_from_key(key).name
     except NoteError as exc:
-        return f"the transparency log's signing key ({where}) cannot be read: {exc.message_en}"
+        problem = f"the transparency log's signing key ({where}) cannot be read: {exc.message_en}"
+        return problem, unreadable
     if name == origin:
-        return ""
+        return "", ""
     return (
         f"the transparency log's signing key ({where}) is named {name!r}, but the log's origin "
-        f"(DOUDESK_LEDGER_ORIGIN) is {origin!r}"
+        f"(DOUDESK_LEDGER_ORIGIN) is {origin!r}",
+        "Set DOUDESK_LEDGER_ORIGIN to the key's name, or give a key made for this origin (a new "
+        "key starts a new log: verifiers then need its public key).",
     )
 
 
