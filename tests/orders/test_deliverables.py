@@ -213,3 +213,39 @@ def test_staff_who_may_see_orders_see_and_download_deliverables_and_change_right
         "撤回交付物"
         in LogEntry.objects.filter(object_id=str(order.pk)).first().get_change_message()
     )
+
+
+def test_view_only_staff_are_offered_no_action_they_would_be_refused(customer):
+    order = report_order(customer)
+    added = order_deliverable_add(order_id=order.pk, name="报告", file=pdf())
+    viewer = _staff("view_order")
+    page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    upload = f'href="{reverse("admin:orders_order_deliverable", args=[order.pk])}"'
+    withdraw = reverse("admin:orders_order_deliverable_withdraw", args=[order.pk, added.pk])
+    assert upload not in page
+    assert withdraw not in page
+    ops = get_user_model().objects.get(username="ops")
+    ops.user_permissions.add(Permission.objects.get(codename="change_order"))
+    page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
+    assert upload in page
+    assert withdraw in page
+    assert "deletelink" not in page  # an order is never deleted
+
+
+def test_the_history_reads_in_words_and_the_timeline_keeps_a_withdrawn_name_out(customer, web):
+    order = report_order(customer)
+    ops = _staff("view_order", "change_order")
+    url = reverse("admin:orders_order_deliverable", args=[order.pk])
+    assert ops.post(url, {"name": "", "file": pdf("报告.pdf")}).status_code == 302
+    message = LogEntry.objects.get(object_id=str(order.pk)).get_change_message()
+    assert "None" not in message
+    assert "名称:" not in message  # an empty field is left out
+    added = Deliverable.objects.get(order=order)
+    from doudesk.orders.deliverables import order_deliverable_withdraw
+
+    order_deliverable_withdraw(deliverable_id=added.pk)
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert "交付物已撤回" in page
+    assert "报告.pdf" not in page  # given by mistake, its name may be someone else's
+    answer = web.get(f"/orders/{order.pk}/deliverables/{added.pk}/")
+    assert answer.status_code == 404

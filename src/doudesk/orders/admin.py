@@ -45,6 +45,13 @@ ORDER_COUNTS = {
 }
 
 
+def _typed(value: Any) -> str:
+    """Write a form's value as the history reads it (a tick box as 是 or 否, not True)."""
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    return str(value)
+
+
 class _OrderPartInline(admin.TabularInline):
     """A read-only part of the order page, seen by whoever may see the order."""
 
@@ -104,6 +111,13 @@ class DeliverableInline(_OrderPartInline):
             "admin:orders_order_deliverable_file", args=[deliverable.order_id, deliverable.pk]
         )
         return format_html('<a href="{}">{}</a>', url, _("下载"))
+
+    def get_fields(self, request, obj=None):
+        """Offer withdrawing only to staff who may change orders (others would get a 403)."""
+        fields = super().get_fields(request, obj)
+        if request.user.has_perm("orders.change_order"):
+            return fields
+        return [f for f in fields if f != "withdraw"]
 
     @admin.display(description=_("撤回"))
     def withdraw(self, deliverable: Deliverable) -> str:
@@ -197,6 +211,10 @@ class OrderAdmin(admin.ModelAdmin):
     change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # An order is never deleted: its events, log leaves and journal entries refer to it.
         return False
 
     def get_urls(self):
@@ -357,7 +375,9 @@ class OrderAdmin(admin.ModelAdmin):
                 form.add_error(field, error.message(get_language() or "zh-hans"))
             else:
                 typed = "，".join(
-                    f"{form.fields[k].label}: {v}" for k, v in form.cleaned_data.items()
+                    f"{form.fields[k].label}: {_typed(v)}"
+                    for k, v in form.cleaned_data.items()
+                    if v not in (None, "")
                 )
                 self.log_change(request, order, f"{title}（{typed}）")
                 messages.success(request, done)

@@ -104,7 +104,11 @@ def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:
         found = Deliverable.objects.select_related("order").filter(pk=deliverable_id).first()
         if found is None:
             raise _refused(
-                "deliverable", Code.NOT_FOUND, "交付物不存在", "No such deliverable", status=404
+                "deliverable",
+                Code.DELIVERABLE_NOT_FOUND,
+                "交付物不存在",
+                "No such deliverable",
+                status=404,
             )
         order = order_qs_select_for_update().get(pk=found.order_id)
         found = Deliverable.objects.select_for_update().get(pk=deliverable_id)
@@ -194,7 +198,11 @@ def deliverable_get(*, customer: Customer, order_id: int, deliverable_id: int) -
     )
     if found is None:
         raise _refused(
-            "deliverable", Code.NOT_FOUND, "交付物不存在", "No such deliverable", status=404
+            "deliverable",
+            Code.DELIVERABLE_NOT_FOUND,
+            "交付物不存在",
+            "No such deliverable",
+            status=404,
         )
     return found
 

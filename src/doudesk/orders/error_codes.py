@@ -22,3 +22,4 @@ class OrderErrorCode(StrEnum):
     COST_ABOVE_PAID = "cost_above_paid"
     EXTERNAL_ID_TAKEN = "provider_order_taken"
     DELIVERABLE_INVALID = "deliverable_invalid"
+    DELIVERABLE_NOT_FOUND = "deliverable_not_found"
