@@ -467,3 +467,26 @@ def test_verifications_cannot_be_deleted_and_a_verified_customers_kind_is_fixed(
     customer.refresh_from_db()
     assert customer.kind == "individual"
     assert 'name="kind"' not in admin_client.get(url).content.decode()
+
+
+def test_journal_entries_are_filtered_and_described_in_the_operators_language(
+    seeded, admin_client, customer
+):
+    # The filter listed raw codes and the memo column showed the stored Chinese in English.
+    from doudesk.wallet.models import JournalEntry
+    from doudesk.wallet.services import topup_credit_manual
+
+    topup_credit_manual(customer=customer, amount_fen=10_000, reference="BANK-001")
+    _order_of_1600_yuan(customer)
+    url = reverse("admin:wallet_journalentry_changelist")
+    chinese = admin_client.get(url).content.decode()
+    assert "人工入账 BANK-001" in chinese
+    assert '<a href="?kind=order_hold">订单冻结 (order_hold)</a>' in chinese  # as the column
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(url).content.decode()
+    assert "Bank transfer BANK-001" in english
+    assert "人工入账" not in english
+    holds = admin_client.get(url, {"kind": "order_hold"})
+    shown = holds.context["cl"].result_list
+    assert {entry.kind for entry in shown} == {"order_hold"}
+    assert len(shown) == JournalEntry.objects.filter(kind="order_hold").count()

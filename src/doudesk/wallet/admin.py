@@ -19,7 +19,7 @@ from doudesk.accounts.services import normalize_identifier
 from doudesk.errors import DomainError
 from doudesk.textinput import ascii_id
 from doudesk.wallet.admin_money import yuan_field
-from doudesk.wallet.memos import entry_kind_label
+from doudesk.wallet.memos import entry_kind_label, entry_memo
 from doudesk.wallet.models import Account, JournalEntry, Leg, TopUp
 from doudesk.wallet.money import yuan_label
 from doudesk.wallet.services import topup_amount_fen, topup_credit_manual, topup_reverse_manual
@@ -53,10 +53,24 @@ class AccountAdmin(ReadOnlyAdmin):
     balance_yuan = yuan_field("balance_fen", _("余额（元）"))
 
 
+class EntryKindFilter(admin.SimpleListFilter):
+    """Filter journal entries by kind, named in words with the code (the column's form)."""
+
+    title = _("类型")
+    parameter_name = "kind"
+
+    def lookups(self, request, model_admin):
+        kinds = JournalEntry.objects.order_by("kind").values_list("kind", flat=True).distinct()
+        return [(kind, f"{entry_kind_label(kind)} ({kind})") for kind in kinds]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(kind=self.value()) if self.value() else queryset
+
+
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
-    list_display = ("pk", "ref", "kind_shown", "memo", "order", "created_at")
-    list_filter = ("kind",)
+    list_display = ("pk", "ref", "kind_shown", "memo_shown", "order", "created_at")
+    list_filter = (EntryKindFilter,)
     search_fields = ("ref",)
     inlines = [LegInline]
 
@@ -64,6 +78,11 @@ class JournalEntryAdmin(ReadOnlyAdmin):
     def kind_shown(self, entry: JournalEntry) -> str:
         """Return the entry's kind in words, with its code."""
         return f"{entry_kind_label(entry.kind)} ({entry.kind})"
+
+    @admin.display(description=_("摘要"))
+    def memo_shown(self, entry: JournalEntry) -> str:
+        """Return the memo in the operator's language, as the customer's statement words it."""
+        return entry_memo(entry)
 
 
 class ManualCreditForm(forms.Form):
