@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
 from doudesk.orders.deliverables import (
+    LINK_LENGTH,
+    NAME_LENGTH,
     deliverable_response,
     order_deliverable_add,
     order_deliverable_withdraw,
@@ -132,12 +134,12 @@ class DeliverableInline(_OrderPartInline):
 
 class DeliverableForm(forms.Form):
     name = forms.CharField(
-        label=_("名称"), max_length=120, required=False, help_text=_("留空则用文件名")
+        label=_("名称"), max_length=NAME_LENGTH, required=False, help_text=_("留空则用文件名")
     )
     file = forms.FileField(label=_("文件"), required=False)
     url = forms.CharField(
         label=_("或链接"),
-        max_length=500,
+        max_length=LINK_LENGTH,
         required=False,
         help_text=_("以 https:// 开头，如网盘链接"),
     )

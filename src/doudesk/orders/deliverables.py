@@ -27,8 +27,9 @@ from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Deliverable, Order, OrderStatus
 from doudesk.orders.transitions import record_event
 
-#: The longest name a deliverable may have (``Deliverable.name``).
-NAME_LENGTH = 120
+#: The longest name and link a deliverable may have (its columns').
+NAME_LENGTH = Deliverable._meta.get_field("name").max_length or 0
+LINK_LENGTH = Deliverable._meta.get_field("url").max_length or 0
 #: The largest file an operator can deliver; larger work (a video) is delivered as a link.
 DELIVERABLE_MAX_BYTES = 50 * 1024 * 1024
 #: File types a report or a piece of content comes in.
@@ -40,6 +41,12 @@ _HTTPS = URLValidator(schemes=["https"])
 
 def _refused(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
     return DomainError.single(field, code, zh, en, status=status)
+
+
+def _not_found() -> DomainError:
+    return _refused(
+        "deliverable", Code.DELIVERABLE_NOT_FOUND, "交付物不存在", "No such deliverable", status=404
+    )
 
 
 def order_deliverable_add(
@@ -101,16 +108,12 @@ def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:
     ``deliverable_withdrawn`` event says so; what the log holds of the addition stays.
     """
     with transaction.atomic():
-        found = Deliverable.objects.select_related("order").filter(pk=deliverable_id).first()
-        if found is None:
-            raise _refused(
-                "deliverable",
-                Code.DELIVERABLE_NOT_FOUND,
-                "交付物不存在",
-                "No such deliverable",
-                status=404,
-            )
-        order = order_qs_select_for_update().get(pk=found.order_id)
+        order_id = (
+            Deliverable.objects.filter(pk=deliverable_id).values_list("order_id", flat=True).first()
+        )
+        if order_id is None:
+            raise _not_found()
+        order = order_qs_select_for_update().get(pk=order_id)
         found = Deliverable.objects.select_for_update().get(pk=deliverable_id)
         if found.withdrawn_at is not None:
             raise _refused(
@@ -169,7 +172,7 @@ def _check_link(url: str) -> None:
     except ValidationError:
         valid = False
     else:
-        valid = len(url) <= 500
+        valid = len(url) <= LINK_LENGTH
     if not valid:
         raise _refused(
             "url",
@@ -197,13 +200,7 @@ def deliverable_get(*, customer: Customer, order_id: int, deliverable_id: int) -
         .first()
     )
     if found is None:
-        raise _refused(
-            "deliverable",
-            Code.DELIVERABLE_NOT_FOUND,
-            "交付物不存在",
-            "No such deliverable",
-            status=404,
-        )
+        raise _not_found()
     return found
 
 
