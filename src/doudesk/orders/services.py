@@ -58,7 +58,14 @@ from doudesk.orders.models import (
     RefillStatus,
 )
 from doudesk.orders.selectors import CLAIM_TTL, orders_dispatch_due, orders_waiting_for_their_day
-from doudesk.orders.transitions import StaleTransition, record_event, transition
+from doudesk.orders.transitions import (
+    CUSTOMER_STOPPED,
+    PROVIDER_REJECTED,
+    PROVIDER_STOPPED,
+    StaleTransition,
+    record_event,
+    transition,
+)
 from doudesk.pricing.models import Quote
 from doudesk.pricing.selectors import PRICING_RELATED
 from doudesk.pricing.services import quote_create, quote_take
@@ -111,13 +118,6 @@ ROUND_RETRY_SECONDS = 2
 ROUND_SEND_WITHIN = CLAIM_TTL / 2
 # Share of every delivered charge set aside for the guarantee fund, in percent.
 GUARANTEE_PERCENT = 1
-#: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
-#: provider stopped, or the provider refused it (``rejected``, or ``rejected:<code>`` for the
-#: codes below; the provider's code and words go under ``error``, for operators only; older
-#: events held those words as the reason).
-CUSTOMER_STOPPED = "customer"
-PROVIDER_STOPPED = "provider"
-PROVIDER_REJECTED = "rejected"
 #: Refusal codes a customer is told (their link or quantity); the others (the provider's funds,
 #: keys, services) are the platform's business, and the reason says only ``rejected``.
 CUSTOMER_REFUSAL_CODES = frozenset({"invalid_link", "invalid_quantity"})

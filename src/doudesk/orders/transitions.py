@@ -40,9 +40,15 @@ OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
 KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable"}
 
 
-#: Stop reasons in the platform's words (``orders.services``); any other reason is an older
-#: event's provider refusal in the provider's own words.
-_OWN_REASONS = ("customer", "provider", "rejected")
+#: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
+#: provider stopped, or the provider refused it (``rejected``, or ``rejected:<code>`` for the
+#: codes a customer is told: ``orders.services.CUSTOMER_REFUSAL_CODES``; the provider's code
+#: and words go under ``error``, for operators only). Any other reason is an older event's
+#: refusal in the provider's own words.
+CUSTOMER_STOPPED = "customer"
+PROVIDER_STOPPED = "provider"
+PROVIDER_REJECTED = "rejected"
+_OWN_REASONS = (CUSTOMER_STOPPED, PROVIDER_STOPPED, PROVIDER_REJECTED)
 
 
 def customer_event_data(data: dict[str, Any]) -> dict[str, Any]:
@@ -53,7 +59,7 @@ def customer_event_data(data: dict[str, Any]) -> dict[str, Any]:
     shown = {key: value for key, value in data.items() if key not in OPERATOR_ONLY}
     reason = shown.get("reason")
     if isinstance(reason, str) and reason.split(":", 1)[0] not in _OWN_REASONS:
-        shown["reason"] = "rejected"
+        shown["reason"] = PROVIDER_REJECTED
     return shown
 
 

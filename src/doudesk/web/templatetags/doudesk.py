@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from doudesk.catalog.audience import audience_names
 from doudesk.languages import english_active
 from doudesk.orders.labels import order_event_label
-from doudesk.orders.services import CUSTOMER_STOPPED, PROVIDER_REJECTED, PROVIDER_STOPPED
+from doudesk.orders.transitions import CUSTOMER_STOPPED, PROVIDER_REJECTED, PROVIDER_STOPPED
 from doudesk.wallet.memos import entry_memo
 from doudesk.wallet.money import yuan_label, yuan_str, yuan_to_fen
 
