@@ -83,7 +83,10 @@ class QuoteOut(Schema):
 
 
 class OrderOut(Schema):
-    """An order; ``charge`` is what the customer pays after any refund, ``held`` the hold."""
+    """An order; ``charge`` is what the customer pays after any refund, ``held`` the hold.
+
+    ``guarantee_paid``: paid back from the guarantee fund for delivered units found missing.
+    """
 
     id: int
     service_id: int
@@ -93,6 +96,7 @@ class OrderOut(Schema):
     charge: Yuan
     held: Yuan
     refunded: Yuan
+    guarantee_paid: Yuan
     unit_rate: Rate
     currency: Currency
     start_count: int | None

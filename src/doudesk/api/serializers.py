@@ -42,7 +42,11 @@ def service_dict(module: ServiceModule, rate: Decimal) -> dict[str, Any]:
 
 
 def order_dict(order: Order) -> dict[str, Any]:
-    """Return an order as v1 shows it; ``charge`` is what the customer pays after any refund."""
+    """Return an order as v1 shows it; ``charge`` is what the customer pays after any refund.
+
+    ``guarantee_paid`` is what the guarantee fund paid back later for delivered units found
+    missing (not taken off ``charge``, which stays the price of what was delivered).
+    """
     return {
         "id": order.pk,
         "service_id": order.module_id,
@@ -52,6 +56,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "charge": yuan_str(order.paid_fen),
         "held": yuan_str(order.charge_fen),
         "refunded": yuan_str(order.refunded_fen),
+        "guarantee_paid": yuan_str(order.guarantee_paid_fen),
         "unit_rate": rate_str(order.unit_rate),
         "currency": "CNY",
         "start_count": order.start_count,

@@ -25,18 +25,27 @@ from doudesk.orders.deliverables import (
     order_deliverable_add,
     order_deliverable_withdraw,
 )
+from doudesk.orders.guarantee import NOTE_LENGTH, order_guarantee_pay
 from doudesk.orders.labels import order_event_label
-from doudesk.orders.models import TERMINAL_STATUSES, Deliverable, Order, OrderEvent
+from doudesk.orders.models import (
+    TERMINAL_STATUSES,
+    Deliverable,
+    GuaranteeCause,
+    GuaranteePayout,
+    Order,
+    OrderEvent,
+)
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 from doudesk.wallet.admin_money import yuan_field
-from doudesk.wallet.money import typed_yuan
+from doudesk.wallet.money import typed_yuan, yuan_label
 
 #: The order's money columns (integer fen) and the methods that show them in yuan.
 ORDER_YUAN = {
     "charge_fen": "charge_yuan",
     "refunded_fen": "refunded_yuan",
     "provider_cost_fen": "provider_cost_yuan",
+    "guarantee_paid_fen": "guarantee_paid_yuan",
 }
 #: Counts shown with thousands separators: the method that shows each field.
 ORDER_COUNTS = {
@@ -47,10 +56,12 @@ ORDER_COUNTS = {
 }
 
 
-def _typed(value: Any) -> str:
-    """Write a form's value as the history reads it (a tick box as 是 or 否, not True)."""
+def _typed(field: forms.Field, value: Any) -> str:
+    """Write a form's value as the history reads it (是 or 否 for a tick box, a choice's label)."""
     if isinstance(value, bool):
         return str(_("是") if value else _("否"))
+    if isinstance(field, forms.ChoiceField):
+        return str(dict(field.choices).get(value, value))
     return str(value)
 
 
@@ -132,6 +143,27 @@ class DeliverableInline(_OrderPartInline):
         return format_html('<a href="{}">{}</a>', url, _("撤回"))
 
 
+class GuaranteePayoutInline(_OrderPartInline):
+    """What the guarantee fund paid back for the order (paid on a page of its own)."""
+
+    model = GuaranteePayout
+    fields = readonly_fields = ("created_at", "units", "amount_yuan", "cause", "note")
+    amount_yuan = yuan_field("amount_fen", _("赔付金额（元）"))
+
+
+class GuaranteePayoutForm(forms.Form):
+    units = forms.IntegerField(
+        label=_("赔付数量"), min_value=1, help_text=_("已交付但确认缺失的数量，按订单单价赔付")
+    )
+    cause = forms.ChoiceField(label=_("原因"), choices=GuaranteeCause.choices)
+    note = forms.CharField(
+        label=_("说明"),
+        max_length=NOTE_LENGTH,
+        required=False,
+        help_text=_("客户在订单页看到这段说明"),
+    )
+
+
 class DeliverableForm(forms.Form):
     name = forms.CharField(
         label=_("名称"), max_length=NAME_LENGTH, required=False, help_text=_("留空则用文件名")
@@ -209,7 +241,8 @@ class OrderAdmin(admin.ModelAdmin):
     charge_yuan = yuan_field("charge_fen", _("订单金额（元）"))
     refunded_yuan = yuan_field("refunded_fen", _("已退款（元）"))
     provider_cost_yuan = yuan_field("provider_cost_fen", _("服务商费用（元）"))
-    inlines = [DeliverableInline, OrderEventInline]
+    guarantee_paid_yuan = yuan_field("guarantee_paid_fen", _("保障金赔付（元）"))
+    inlines = [DeliverableInline, GuaranteePayoutInline, OrderEventInline]
     change_form_template = "admin/orders/order/change_form.html"
 
     def has_add_permission(self, request, obj=None) -> bool:
@@ -230,6 +263,11 @@ class OrderAdmin(admin.ModelAdmin):
                 "<int:order_id>/reconcile/",
                 self.admin_site.admin_view(self.reconcile_view),
                 name="orders_order_reconcile",
+            ),
+            path(
+                "<int:order_id>/guarantee/",
+                self.admin_site.admin_view(self.guarantee_view),
+                name="orders_order_guarantee",
             ),
             path(
                 "<int:order_id>/deliverable/",
@@ -289,6 +327,28 @@ class OrderAdmin(admin.ModelAdmin):
         return self._order_form(
             request, order, form, apply, refusal_field="delivered", done=_("已记录交付"),
             title=_("记录交付"), template="admin/orders/order/deliver.html",
+        )  # fmt: skip
+
+    def guarantee_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
+        """Pay the customer back from the guarantee fund for delivered units found missing."""
+        order = get_object_or_404(Order.objects.select_related("module"), pk=order_id)
+        self._require_change_permission(request, order)
+        form = GuaranteePayoutForm(request.POST or None)
+
+        def apply(data: dict[str, Any]) -> None:
+            order_guarantee_pay(
+                order_id=order.pk, units=data["units"], cause=data["cause"], note=data["note"]
+            )
+
+        facts = _("已交付 %(delivered)s · 实付 %(paid)s · 已赔付 %(back)s") % {
+            "delivered": f"{order.delivered:,}",
+            "paid": yuan_label(order.paid_fen),
+            "back": yuan_label(order.guarantee_paid_fen),
+        }
+        return self._order_form(
+            request, order, form, apply, refusal_field="units", done=_("已赔付"),
+            title=_("保障金赔付"), template="admin/orders/order/guarantee.html",
+            extra={"facts": facts},
         )  # fmt: skip
 
     def deliverable_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
@@ -361,6 +421,7 @@ class OrderAdmin(admin.ModelAdmin):
         done: str,
         title: str,
         template: str,
+        extra: dict[str, Any] | None = None,
     ) -> HttpResponse:
         """Run an operator's form on one order.
 
@@ -377,7 +438,7 @@ class OrderAdmin(admin.ModelAdmin):
                 form.add_error(field, error.message(get_language() or "zh-hans"))
             else:
                 typed = "，".join(
-                    f"{form.fields[k].label}: {_typed(v)}"
+                    f"{form.fields[k].label}: {_typed(form.fields[k], v)}"
                     for k, v in form.cleaned_data.items()
                     if v not in (None, "")
                 )
@@ -389,5 +450,6 @@ class OrderAdmin(admin.ModelAdmin):
             "order": order,
             "form": form,
             "title": title,
+            **(extra or {}),
         }
         return render(request, template, context)

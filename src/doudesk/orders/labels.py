@@ -22,6 +22,7 @@ EVENT_LABELS = {
     "dispatch_orphaned": _("多余的服务商订单已作废，不向您收费"),
     "deliverable_added": _("交付物已上传"),
     "deliverable_withdrawn": _("交付物已撤回"),
+    "guarantee_paid": _("保障金已赔付"),
 }
 
 

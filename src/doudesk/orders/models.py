@@ -109,6 +109,8 @@ class Order(models.Model):
     provider_claim = models.CharField(_("服务商账单"), max_length=64, blank=True)
     provider_claim_disputed = models.BooleanField(_("账单待核对"), default=False)
     refunded_fen = models.BigIntegerField(_("已退款（分）"), default=0)
+    #: Paid back from the guarantee fund after the order finished (units found missing later).
+    guarantee_paid_fen = models.BigIntegerField(_("保障金赔付（分）"), default=0)
     cancel_requested_at = models.DateTimeField(_("申请取消时间"), null=True, blank=True)
     created_at = models.DateTimeField(_("创建时间"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
@@ -123,6 +125,11 @@ class Order(models.Model):
             models.CheckConstraint(
                 condition=Q(refunded_fen__gte=0) & Q(refunded_fen__lte=models.F("charge_fen")),
                 name="order_refund_within_charge",
+            ),
+            models.CheckConstraint(
+                condition=Q(guarantee_paid_fen__gte=0)
+                & Q(guarantee_paid_fen__lte=models.F("charge_fen") - models.F("refunded_fen")),
+                name="order_guarantee_within_paid",
             ),
             models.CheckConstraint(
                 condition=Q(delivered__lte=models.F("quantity")), name="order_delivered_le_qty"
@@ -229,6 +236,47 @@ class Deliverable(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class GuaranteeCause(models.TextChoices):
+    """Why the guarantee fund paid a customer back (public: it goes into the log)."""
+
+    DROPPED = "dropped", _("交付后掉量，未能补足")
+    SHORT = "short_delivery", _("实际交付少于服务商报告")
+
+
+class GuaranteePayout(models.Model):
+    """Money the guarantee fund paid back for units of a finished order found missing later.
+
+    An operator pays it (the order's admin page) once the shortfall is established; the
+    customer sees it on the order page, in the wallet's statement and in the order's log.
+    """
+
+    order = models.ForeignKey(
+        Order,
+        verbose_name=_("订单"),
+        on_delete=models.PROTECT,
+        related_name="guarantee_payouts",
+    )
+    units = models.PositiveIntegerField(_("赔付数量"))
+    amount_fen = models.BigIntegerField(_("赔付金额（分）"))
+    cause = models.CharField(_("原因"), max_length=20, choices=GuaranteeCause.choices)
+    #: Shown to the customer on the order page; kept out of the public log (free text).
+    note = models.CharField(_("说明"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("赔付时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("保障金赔付")
+        verbose_name_plural = _("保障金赔付")
+        ordering = ["pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(units__gt=0) & Q(amount_fen__gt=0), name="guarantee_payout_positive"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.order_id} · {self.units}"
 
 
 class RefillStatus(models.TextChoices):

@@ -15,6 +15,7 @@ from doudesk.orders.error_codes import OrderErrorCode
 from doudesk.orders.models import (
     GROUP_HOLD_REF,
     REFILL_INTERVAL,
+    GuaranteePayout,
     Order,
     OrderEvent,
     OrderGroup,
@@ -68,6 +69,11 @@ def orders_by_ids(*, customer: Customer, ids: Iterable[int]) -> dict[int, Order]
 def order_refills(*, order: Order) -> QuerySet[Refill]:
     """Return the order's refill requests, oldest first."""
     return Refill.objects.filter(order=order).order_by("pk")
+
+
+def order_guarantee_payouts(*, order: Order) -> QuerySet[GuaranteePayout]:
+    """Return what the guarantee fund paid back for the order, oldest first."""
+    return GuaranteePayout.objects.filter(order=order).order_by("pk")
 
 
 def refill_next_at(*, refills: Sequence[Refill]) -> datetime | None:

@@ -21,6 +21,7 @@ ENTRY_KIND_LABELS = {
     "topup_reversal": _("充值冲正"),
     "order_hold": _("订单冻结"),
     "order_settle": _("订单结算"),
+    "guarantee_payout": _("保障金赔付"),
 }
 
 
@@ -44,6 +45,8 @@ def entry_memo(entry: Any, *, group_label_en: str | None = None, movements: bool
         if movements:
             return _settlement_memo(entry)
         return gettext("订单 #%(id)s 结算") % {"id": entry.order_id}
+    if entry.order_id is not None and entry.kind == "guarantee_payout":
+        return gettext("订单 #%(id)s 保障金赔付") % {"id": entry.order_id}
     if entry.kind == "topup" and entry.ref.startswith("topup:") and memo.startswith("充值 "):
         return gettext("充值 %(no)s") % {"no": memo.removeprefix("充值 ")}
     if entry.kind == "topup_reversal" and memo.startswith("人工入账冲正 "):

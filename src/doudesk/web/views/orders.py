@@ -67,8 +67,9 @@ def orders_stream(request: HttpRequest) -> HttpResponse:
 
 
 def _order_page(order: Order) -> dict:
-    # Refills exist only once an order is finished: an open order's stream reads none.
+    # Refills and payouts exist only once an order is finished: an open order's stream reads none.
     refills = list(selectors.order_refills(order=order)) if order.is_finished else []
+    payouts = list(selectors.order_guarantee_payouts(order=order)) if order.is_finished else []
     return {
         "order": order,
         "events": selectors.order_events(order=order),
@@ -76,6 +77,7 @@ def _order_page(order: Order) -> dict:
         "refills": refills,
         "refill_next_at": selectors.refill_next_at(refills=refills),
         "deliverables": list(order_deliverables(order=order)),
+        "payouts": payouts,
     }
 
 
