@@ -16,7 +16,7 @@ from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
 from doudesk.orders.guarantee import order_guarantee_pay
-from doudesk.orders.models import GuaranteePayout, Order, OrderStatus
+from doudesk.orders.models import GuaranteePayout, Order, OrderStatus, Refill, RefillStatus
 from doudesk.providers.adapters.base import ProviderStatus
 from doudesk.wallet.models import AccountKind, JournalEntry
 from doudesk.wallet.money import prorate_fen
@@ -126,9 +126,7 @@ def _refused_writes_nothing(order_id: int, customer, **kwargs) -> DomainError:
         ({"units": 10, "cause": "dropped", "note": "x" * 201}, "note"),
     ],
 )
-def test_a_bad_payout_is_refused_by_field_and_writes_nothing(
-    customer, fake_adapter, kwargs, field
-):
+def test_a_bad_payout_is_refused_by_field_and_writes_nothing(customer, fake_adapter, kwargs, field):
     order = finished(customer, fake_adapter)
     fill_fund(10_000)
     assert _refused_writes_nothing(order.pk, customer, **kwargs).errors[0].field == field
@@ -226,3 +224,17 @@ def test_an_open_order_offers_no_payout_in_the_admin(customer, admin_client):
     change = reverse("admin:orders_order_change", args=[order.pk])
     pay = reverse("admin:orders_order_guarantee", args=[order.pk])
     assert f'href="{pay}"' not in admin_client.get(change).content.decode()
+
+
+def test_a_failed_refill_tells_the_customer_where_to_ask_for_a_payout(
+    customer, fake_adapter, web, settings
+):
+    settings.SUPPORT_EMAIL = "help@doudesk.example"
+    order = finished(customer, fake_adapter)
+    refill = Refill.objects.create(order=order, external_id="R1", status=RefillStatus.SENT)
+    assert 'id="refill-failed"' not in web.get(f"/orders/{order.pk}/").content.decode()
+    Refill.objects.filter(pk=refill.pk).update(status=RefillStatus.REJECTED)
+    page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert 'id="refill-failed"' in page
+    assert "保障金按订单单价赔付" in page
+    assert 'href="mailto:help@doudesk.example"' in page
