@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from doudesk.languages import english_active
 
@@ -224,7 +225,7 @@ class Deliverable(models.Model):
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("交付物")
+        verbose_name = pgettext_lazy("one", "交付物")
         verbose_name_plural = _("交付物")
         ordering = ["pk"]
         constraints = [
@@ -267,7 +268,7 @@ class GuaranteePayout(models.Model):
 
     class Meta:
         verbose_name = _("保障金赔付")
-        verbose_name_plural = _("保障金赔付")
+        verbose_name_plural = pgettext_lazy("many", "保障金赔付")
         ordering = ["pk"]
         constraints = [
             models.CheckConstraint(
