@@ -8,6 +8,8 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
@@ -388,6 +390,28 @@ def test_the_admin_kill_switch_republishes_and_writes_the_change_log(priced, adm
     bad = admin_client.post(url, form | {"tiers": '[{"min_quantity": 0, "discount": "2"}]'})
     assert bad.status_code == 200
     assert PriceChange.objects.filter(module=module).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("page", "action"),
+    [
+        ("modulepricingconfig", "kill_switch_on"),
+        ("modulepricingconfig", "republish"),
+        ("modulepricestate", "republish"),
+    ],
+)
+def test_view_only_staff_get_no_pricing_actions(priced, page, action):
+    module = plays()
+    user = get_user_model().objects.create_user("viewer", password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__startswith="view_"))
+    viewer = Client()
+    viewer.force_login(user)
+    url = f"/admin/pricing/{page}/"
+    assert f'value="{action}"' not in viewer.get(url).content.decode()
+    changes = PriceChange.objects.count()
+    viewer.post(url, {"action": action, "_selected_action": [module.pk], "index": "0"})
+    assert not ModulePricingConfig.objects.get(module=module).kill_switch
+    assert PriceChange.objects.count() == changes  # nothing republished
 
 
 def test_the_admin_imports_reference_prices_from_csv(priced, admin_client):

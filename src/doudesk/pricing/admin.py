@@ -106,15 +106,15 @@ class ModulePricingConfigAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         _republish(request, obj.module)
 
-    @admin.action(description=_("打开紧急开关（固定加价）并立即重新定价"))
+    @admin.action(description=_("打开紧急开关（固定加价）并立即重新定价"), permissions=["change"])
     def kill_switch_on(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._switch(request, queryset, on=True)
 
-    @admin.action(description=_("关闭紧急开关并立即重新定价"))
+    @admin.action(description=_("关闭紧急开关并立即重新定价"), permissions=["change"])
     def kill_switch_off(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._switch(request, queryset, on=False)
 
-    @admin.action(description=_("立即重新定价"))
+    @admin.action(description=_("立即重新定价"), permissions=["change"])
     def republish(self, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset.select_related("module"):
             _republish(request, row.module)
@@ -207,7 +207,7 @@ class ModulePriceStateAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    @admin.action(description=_("立即重新定价"))
+    @admin.action(description=_("立即重新定价"), permissions=["change"])
     def republish(self, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset.select_related("module"):
             _republish(request, row.module)
