@@ -90,6 +90,44 @@ def test_sign_up_and_log_in_by_email_or_phone():
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("name", ["Bank\u202eKCAB", "a\x1b[31mb", "zero\u200bwidth", "名" * 101])
+def test_a_display_name_with_hidden_characters_or_too_long_is_refused(name):
+    with pytest.raises(DomainError) as err:
+        customer_sign_up(
+            identifier="li@example.com", password=PASSWORD, kind="individual", display_name=name
+        )
+    assert [(e.field, e.code) for e in err.value.errors] == [("display_name", "name_invalid")]
+    assert not User.objects.exists()  # it used to be stored, cut to 100 characters
+    named = customer_sign_up(
+        identifier="li@example.com", password=PASSWORD, kind="individual", display_name=" 名" * 50
+    )
+    assert named.display_name == ("名 " * 50).strip()
+
+
+@pytest.mark.django_db
+def test_a_sign_up_losing_a_race_for_its_account_is_told_it_is_taken(monkeypatch):
+    # As if another request created the account between the check and the insert.
+    monkeypatch.setattr(
+        "doudesk.accounts.services.User.objects.filter",
+        lambda **kwargs: User.objects.none(),
+    )
+    User.objects.create(username="li@example.com", email="li@example.com")
+    with pytest.raises(DomainError) as err:
+        customer_sign_up(identifier="li@example.com", password=PASSWORD, kind="individual")
+    assert [e.code for e in err.value.errors] == ["identifier_taken"]  # it used to be a 500
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", ["张三\u202e", "张\x07三", "张\n三"])
+def test_a_legal_name_with_hidden_characters_is_refused(name):
+    customer = CustomerFactory(display_name="")
+    with pytest.raises(DomainError) as err:
+        verification_submit(customer=customer, legal_name=name, number=valid_resident_id(44))
+    assert [(e.field, e.code) for e in err.value.errors] == [("legal_name", "name_invalid")]
+    assert not Verification.objects.exists()
+
+
+@pytest.mark.django_db
 def test_individual_verification_is_encrypted_masked_and_approved_in_sandbox():
     customer = CustomerFactory(display_name="")
     assert not customer_is_verified(customer)

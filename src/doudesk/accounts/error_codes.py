@@ -10,6 +10,7 @@ class AccountsErrorCode(StrEnum):
     INVALID_KIND = "invalid_kind"
     NAME_REQUIRED = "name_required"
     NAME_TOO_LONG = "name_too_long"
+    NAME_INVALID = "name_invalid"
     LICENCE_REQUIRED = "licence_required"
     LICENCE_INVALID = "licence_invalid"
     NOT_VERIFIED = "not_verified"

@@ -36,6 +36,7 @@ from doudesk.rowselect import rows_select
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
 MAX_LEGAL_NAME = 100  # characters of a legal name (a person or a registered company)
+MAX_DISPLAY_NAME = 100  # characters of the name a customer goes by (optional)
 #: Pillow's name of each accepted licence image format -> the stored file's extension.
 LICENCE_FORMATS = {"JPEG": "jpg", "PNG": "png"}
 
@@ -93,6 +94,17 @@ def customer_sign_up(
                 "kind", Code.INVALID_KIND, "请选择个人或企业", "Choose individual or enterprise"
             )
         )
+    display_name = (display_name or "").strip()
+    if len(display_name) > MAX_DISPLAY_NAME or not display_name.isprintable():
+        errors.append(
+            FieldError(
+                "display_name",
+                Code.NAME_INVALID,
+                f"昵称最多 {MAX_DISPLAY_NAME} 个字符，且不能含控制字符",
+                f"A display name has at most {MAX_DISPLAY_NAME} characters and no control "
+                "characters",
+            )
+        )
     try:
         validate_password(password or "")
     except ValidationError:
@@ -108,8 +120,14 @@ def customer_sign_up(
         raise DomainError(*errors)
     user = User(username=value, **{field: value})
     user.set_password(password)
-    user.save()
-    return Customer.objects.create(user=user, kind=kind, display_name=display_name.strip()[:100])
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:  # the same account signed up at the same moment (a double click)
+        raise DomainError.single(
+            "identifier", Code.IDENTIFIER_TAKEN, "该账号已注册", "This account already exists"
+        ) from None
+    return Customer.objects.create(user=user, kind=kind, display_name=display_name)
 
 
 # Set on a customer loaded by :func:`api_key_authenticate`, which reads the verification status
@@ -207,6 +225,15 @@ def verification_submit(
                 Code.NAME_REQUIRED,
                 "请填写身份证上的真实姓名" if person else "请填写营业执照上的企业全称",
                 "Enter your legal name" if person else "Enter the company's registered name",
+            )
+        )
+    elif not name.isprintable():
+        errors.append(
+            FieldError(
+                "legal_name",
+                Code.NAME_INVALID,
+                "名称不能含控制字符或不可见字符",
+                "The name cannot contain control or invisible characters",
             )
         )
     elif len(name) > MAX_LEGAL_NAME:
