@@ -120,6 +120,15 @@ def test_a_json_body_that_is_not_an_object_is_refused_as_such(api, customer, cou
     assert counts(customer) == before
 
 
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16"])
+def test_a_json_object_with_a_byte_order_mark_is_read_as_an_object(api, sid, encoding):
+    # A BOM or UTF-16 body was told it was not an object.
+    body = json.dumps({"service_id": sid("plays"), "quantity": 1000}).encode(encoding)
+    response = api.post(V1 + "/quotes", data=body, content_type="application/json")
+    assert response.status_code == 201, response.content
+    assert response.json()["quantity"] == 1000
+
+
 @pytest.mark.parametrize("field", ["quote_id", "target"])
 def test_a_lone_surrogate_is_refused_by_field_and_writes_nothing(api, sid, customer, counts, field):
     # JSON's "\ud800" decodes to a string no database can store as UTF-8.

@@ -177,9 +177,12 @@ def _not_an_object(body: bytes) -> DomainError | None:
     if body.lstrip()[:1] in (b"", b"{", b"n"):
         return None
     try:
-        json.loads(body)
+        # Read as the view will: a byte-order mark or UTF-16 still makes an object.
+        data = json.loads(body)
     except (ValueError, RecursionError):
         return None  # not JSON: the API answers in its own words
+    if data is None or isinstance(data, dict):
+        return None
     return DomainError.single(
         "body",
         "not_an_object",
