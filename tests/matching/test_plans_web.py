@@ -182,6 +182,21 @@ def test_a_tampered_plan_is_refused_and_writes_nothing(web, customer, sid, count
     assert counts(customer) == before
 
 
+@pytest.mark.parametrize("field", ["items", "audience"])
+@pytest.mark.parametrize("depth", [40, 50_000])
+def test_a_plan_nested_too_deep_is_refused_and_writes_nothing(
+    web, customer, sid, counts, field, depth
+):
+    # 50,000 brackets made the JSON reader recurse out of its depth: a 500.
+    before = counts(customer)
+    items = json.dumps([{"service_id": sid("plays"), "quantity": 1000}])
+    form = {"action": "order", "items": items, "plan_target": VIDEO_URL, "total": "16.00"}
+    r = web.post("/plans/", form | {field: "[" * depth + "]" * depth})
+    assert r.status_code == 400
+    assert "方案数据无效，请重新生成" in r.content.decode()
+    assert counts(customer) == before
+
+
 def test_the_page_needs_a_login(seeded):
     r = Client().get("/plans/")
     assert r.status_code == 302

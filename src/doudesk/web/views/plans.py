@@ -14,9 +14,11 @@ from doudesk.languages import english_active
 from doudesk.matching import services
 from doudesk.matching.lexicon import get_lexicon
 from doudesk.matching.services import LINK_KINDS
+from doudesk.textinput import MAX_JSON_DEPTH, json_depth
 from doudesk.web.views.common import customer_required, field_errors
 
 FIELDS = ("need", "budget", "deadline_hours", "target")
+_UNREADABLE = object()
 
 
 def _display(
@@ -67,12 +69,16 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
 
 
 def _json(raw: str, field: str) -> Any:
+    """Read the plan's JSON a form carries; anything unreadable or too deep is a field error."""
     try:
-        return json.loads(raw) if raw else None
-    except ValueError:
+        value = json.loads(raw) if raw else None
+    except (ValueError, RecursionError):
+        value = _UNREADABLE
+    if value is _UNREADABLE or json_depth(value) > MAX_JSON_DEPTH:
         raise DomainError(
             FieldError(field, "invalid", "方案数据无效，请重新生成", "Invalid plan; plan again")
-        ) from None
+        )
+    return value
 
 
 @customer_required
