@@ -66,6 +66,16 @@ def test_a_chinese_need_gets_plans_priced_like_orders(api, customer, sid):
         assert {item["service_id"] for item in plan["items"]} & ids
 
 
+@pytest.mark.parametrize(
+    "need", ["帮我做个账号诊断", "预算500，要口播", "要一份竞品分析报告，不要账号诊断"]
+)
+def test_a_need_ending_in_the_start_of_a_longer_module_name_is_understood(api, customer, need):
+    # "账号诊断" at the end was read against "账号诊断报告" past the text's end: a 500.
+    r = post(api, "/plans", {"need": need, "budget": "1000"})
+    assert r.status_code == 200, r.content
+    assert r.json()["plans"]
+
+
 def test_a_budget_for_one_goal_buys_the_most_of_it_to_the_step(api, customer, sid):
     # Long quantity ranges used to be searched on 16 points: 4,300 followers, and the rest
     # of the budget spent on plays, likes and live viewers that bring almost none.

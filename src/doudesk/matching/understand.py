@@ -383,7 +383,13 @@ class Naming:
         while i < len(text):
             for size in self._lengths_by_first.get(text[i], ()):
                 piece = text[i : i + size]
-                if piece in self.phrases and self._stands_alone(text, i, size):
+                # At the text's end a piece may be cut short, and match a shorter phrase:
+                # that phrase's own size comes later in the loop.
+                if (
+                    len(piece) == size
+                    and piece in self.phrases
+                    and self._stands_alone(text, i, size)
+                ):
                     out.append(self._marks[piece])
                     i += size
                     break
