@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from doudesk.catalog.models import ServiceModule
+from doudesk.catalog.models import GrowthPlan, ServiceModule
 from doudesk.orders import services as orders
 from doudesk.orders.models import Order
 from doudesk.pricing import engine
@@ -153,6 +153,26 @@ def test_an_order_without_a_quote_is_charged_the_engine_price(priced, customer):
     assert order.charge_fen == expected.total_fen == order.quote.total_fen
     pricing_fold(module=module)
     assert state_of(module).orders_total == 1
+
+
+def test_a_growth_plans_later_days_count_against_their_own_days(priced, customer):
+    # All 30 days used to count as sold today: 3,000 followers of today's capacity, 30 orders.
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    module = plan.module
+    pricing_fold(module=module)
+    before = state_of(module)
+    group = orders.growth_plan_order(customer=customer, plan=plan, target=ACCOUNT_URL)
+    pricing_fold(module=module)
+    today = state_of(module)
+    assert today.orders_total == before.orders_total + 1
+    assert today.units_sold_today == before.units_sold_today + plan.daily_quantity
+    pricing_fold(module=module, now=timezone.now() + timedelta(days=1, minutes=1))
+    tomorrow = state_of(module)
+    assert tomorrow.orders_total == before.orders_total + 2
+    assert tomorrow.units_sold_today == plan.daily_quantity  # a new day: its own order only
+    orders.order_group_cancel_scheduled(customer=customer, group_id=group.pk)
+    pricing_fold(module=module, now=timezone.now() + timedelta(days=5))
+    assert state_of(module).orders_total == before.orders_total + 2  # cancelled days: no sale
 
 
 def test_an_expired_quote_is_refused_with_a_fresh_engine_quote(priced, api, customer):

@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from doudesk.accounts.models import Customer
@@ -215,10 +216,18 @@ def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime
 
     engine_quotes = Quote.objects.filter(module_id=row.module_id, source=QuoteSource.ENGINE)
     shown = engine_quotes.filter(window("created_at")).order_by("created_at", "pk")
+    # A growth plan's later days are ordered at once but run on their own days: each counts
+    # against its day's capacity when that day comes, unless it was cancelled before it.
     ordered = (
-        engine_quotes.filter(window("order__created_at"))
+        engine_quotes.annotate(ordered_at=Coalesce("order__scheduled_for", "order__created_at"))
+        .filter(window("ordered_at"))
+        .exclude(
+            order__scheduled_for__isnull=False,
+            order__status="canceled",  # OrderStatus.CANCELED (pricing does not import orders)
+            order__external_id="",
+        )
         .select_related("order")
-        .order_by("order__created_at", "order__pk")
+        .order_by("ordered_at", "order__pk")
     )
     config = pricing_config(module=row.module)
     valid_until = _quotes_valid_at(engine_quotes, since)
@@ -232,7 +241,7 @@ def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime
         engine.observe_quote(state, config, _engine_quote(quote))
         seen += 1
     for quote in ordered:
-        engine.observe_order(state, config, _engine_quote(quote), quote.order.created_at)
+        engine.observe_order(state, config, _engine_quote(quote), quote.ordered_at)
         seen += 1
     row.observed_through = now
     return seen
