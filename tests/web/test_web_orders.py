@@ -167,6 +167,46 @@ def test_a_refused_link_keeps_the_price_of_the_quantity_in_view(web, sid):
     assert 'id="live-price"' not in off_step.content.decode()
 
 
+def test_an_order_is_charged_only_the_total_the_customer_was_shown(web, customer, sid, counts):
+    url = f"/services/{sid('plays')}/order/"
+    live = web.get(f"/services/{sid('plays')}/price/", {"quantity": "10000"}).content.decode()
+    assert '<input type="hidden" name="confirmed_total" value="160.00">' in live
+    # The price moves between the page showing it and the customer's click.
+    ServiceModule.objects.filter(pk=sid("plays")).update(rate_per_1000=Decimal("18.00"))
+    before = counts(customer)
+    form = {"target": VIDEO_URL, "quantity": "10000", "confirmed_total": "160.00"}
+    refused = web.post(url, form)
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "应付金额现为 ¥180.00，与您确认的 ¥160.00 不同，请核对后再提交" in page
+    assert '<input type="hidden" name="confirmed_total" value="180.00">' in page  # to confirm
+    assert counts(customer) == before  # its quote went with the refusal
+    assert web.post(url, form | {"confirmed_total": "180.00"}).status_code == 302
+    assert Order.objects.get(customer=customer).charge_fen == 18_000
+    tampered = web.post(url, form | {"confirmed_total": "lots"})
+    assert tampered.status_code == 400
+    assert "金额无效，请刷新页面" in tampered.content.decode()
+
+
+def test_a_growth_plan_is_charged_only_the_price_the_customer_was_shown(web, customer, counts):
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    url = f"/bundles/plan/{plan.pk}/order/"
+    assert 'name="confirmed_total" value="540.00"' in web.get(url).content.decode()
+    ServiceModule.objects.filter(pk=plan.module_id).update(
+        rate_per_1000=plan.module.rate_per_1000 * Decimal("1.5")
+    )
+    before = counts(customer)
+    refused = web.post(url, {"target": ACCOUNT_URL, "confirmed_total": "540.00"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "应付金额现为 ¥810.00" in page
+    assert 'name="confirmed_total" value="810.00"' in page
+    assert counts(customer) == before  # the plan's 30 quotes went with the refusal
+    confirmed = web.post(url, {"target": ACCOUNT_URL, "confirmed_total": "810.00"})
+    assert confirmed.status_code == 302
+    assert OrderGroup.objects.get(customer=customer).total_fen == 81_000
+
+
 @pytest.mark.parametrize("quantity", [500, 10_000, 123_400])
 def test_the_live_rate_multiplies_out_to_the_live_total(web, sid, quantity):
     ServiceModule.objects.filter(pk=sid("plays")).update(rate_per_1000=Decimal("17.349"))

@@ -23,6 +23,7 @@ class OrderErrorCode(StrEnum):
     EXTERNAL_ID_TAKEN = "provider_order_taken"
     DELIVERABLE_INVALID = "deliverable_invalid"
     DELIVERABLE_NOT_FOUND = "deliverable_not_found"
+    PRICE_CHANGED = "price_changed"
     GUARANTEE_INVALID = "guarantee_invalid"
     GUARANTEE_NOT_DELIVERED = "guarantee_nothing_delivered"
     GUARANTEE_OVER_DELIVERED = "guarantee_over_delivered"

@@ -283,9 +283,15 @@ def order_place(
     quantity: Any,
     quote_id: Any = None,
     options: Any = None,
+    confirmed_total: Any = None,
 ) -> Order:
-    """Place one order: validate, then create it and hold its charge in one transaction."""
+    """Place one order: validate, then create it and hold its charge in one transaction.
+
+    ``confirmed_total`` (yuan) is the amount the customer was shown and confirmed; an order
+    that would be charged anything else is refused (:func:`check_confirmed_total`).
+    """
     customer_require_verified(customer)
+    confirmed_fen = confirmed_total_fen(confirmed_total)
     line = order_line_prepare(
         customer=customer,
         service_id=service_id,
@@ -296,9 +302,42 @@ def order_place(
     )
     try:
         with transaction.atomic(durable=True):
-            return _order_place_line(customer, line)
+            order = _order_place_line(customer, line)
+            check_confirmed_total(confirmed_fen, order.charge_fen)
+            return order
     except IntegrityError as exc:
         raise _quote_conflict(exc, line) from exc
+
+
+def confirmed_total_fen(value: Any) -> int | None:
+    """Read the total a customer confirmed (yuan, as shown); None when none was given."""
+    if value in (None, ""):
+        return None
+    try:
+        return yuan_to_fen(str(value).strip())
+    except ValueError:
+        raise DomainError.single(
+            "total", Code.PRICE_CHANGED, "金额无效，请刷新页面", "Invalid amount; reload the page"
+        ) from None
+
+
+def check_confirmed_total(confirmed_fen: int | None, charge_fen: int) -> None:
+    """Refuse a charge other than the one the customer confirmed (its transaction rolls back).
+
+    A form shows the price and places the order a moment later: a price published meanwhile,
+    or a quantity changed after the price was shown, must not be charged unseen.
+    """
+    if confirmed_fen is None or confirmed_fen == charge_fen:
+        return
+    raise DomainError.single(
+        "total",
+        Code.PRICE_CHANGED,
+        f"应付金额现为 {yuan_label(charge_fen)}，与您确认的 {yuan_label(confirmed_fen)} 不同，"
+        "请核对后再提交",
+        f"The amount due is now {yuan_label(charge_fen)}, not the {yuan_label(confirmed_fen)} "
+        "you confirmed; check it and submit again",
+        status=409,
+    )
 
 
 def _order_place_line(customer: Customer, line: OrderLine) -> Order:
@@ -453,12 +492,14 @@ def order_group_place(
     lines: Sequence[OrderLine],
     total_fen: int | None = None,
     record: AnswerRecord | None = None,
+    confirmed_fen: int | None = None,
 ) -> OrderGroup:
     """Place several orders in one transaction with one hold (a package, plan or matched plan).
 
     With ``total_fen`` (a bundle price) the total is split across the lines in proportion to their
     list prices; otherwise each line is charged its own quote. ``record`` (an ``Idempotency-Key``
-    request's) keeps the answer in the same transaction.
+    request's) keeps the answer in the same transaction. ``confirmed_fen``: the total the
+    customer confirmed (:func:`check_confirmed_total`).
     """
     customer_require_verified(customer)
     if not lines:
@@ -487,6 +528,7 @@ def order_group_place(
             label_en=label_en[:100],
             total_fen=sum(charges),
         )
+        check_confirmed_total(confirmed_fen, group.total_fen)
         for line, quote, charge in zip(lines, quotes, charges, strict=True):
             line.quote, line.charge_fen = quote, charge
             _order_create(customer, line, group=group)
@@ -529,8 +571,14 @@ def package_order(*, customer: Customer, package: Package, target: Any) -> Order
     )
 
 
-def growth_plan_order(*, customer: Customer, plan: GrowthPlan, target: Any) -> OrderGroup:
-    """Order a daily growth plan: one order a day, the first at once, all funds held now."""
+def growth_plan_order(
+    *, customer: Customer, plan: GrowthPlan, target: Any, confirmed_total: Any = None
+) -> OrderGroup:
+    """Order a daily growth plan: one order a day, the first at once, all funds held now.
+
+    ``confirmed_total`` (yuan): the plan's price the customer confirmed, as for one order.
+    """
+    confirmed_fen = confirmed_total_fen(confirmed_total)
     parsed, options = order_request_validate(
         module=plan.module, target=target, quantity=plan.daily_quantity, options=None
     )
@@ -551,6 +599,7 @@ def growth_plan_order(*, customer: Customer, plan: GrowthPlan, target: Any) -> O
         label=plan.name_zh,
         label_en=plan.name_en,
         lines=lines,
+        confirmed_fen=confirmed_fen,
     )
 
 

@@ -122,6 +122,7 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
                 target=request.POST.get("target", ""),
                 quantity=_quantity(request.POST.get("quantity", "")),
                 options=_options_from_form(request),
+                confirmed_total=request.POST.get("confirmed_total"),
             )
         except DomainError as exc:
             context["errors"] = errors = field_errors(exc)
@@ -129,9 +130,10 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
             shown += ["target"] if module.target_kind != TargetKind.NONE else []
             shown += ["options"] if module.is_official_promotion else []
             context["other_errors"] = errors_elsewhere(errors, shown)
-            if "target" in errors and "quantity" not in errors:
+            if ("target" in errors or "total" in errors) and "quantity" not in errors:
                 # The live check does not run on load over a refused link (its message would
-                # show twice), so the price of the quantity, which stands, is shown here instead.
+                # show twice), so the price of the quantity, which stands, is shown here instead;
+                # after a price change, it is the new price to confirm.
                 context.update(_price_context(module, request.POST.get("quantity", "")))
             return render(request, "web/order_form.html", context, status=400)
         return redirect("web:order_detail", order_id=order.pk)
@@ -146,15 +148,16 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     on_sale = selectors.package_list() if kind == "package" else selectors.growth_plan_list()
     bundle = get_object_or_404(on_sale, pk=bundle_id)
     customer = request.customer  # type: ignore[attr-defined]
+    plan_price = None if isinstance(bundle, Package) else growth_plan_price_fen(plan=bundle)
     context: dict = {
         "bundle": bundle,
         "kind": kind,
         "target_kind": bundle.target_kind
         if isinstance(bundle, Package)
         else bundle.module.target_kind,
-        "plan_price_fen": None
-        if isinstance(bundle, Package)
-        else growth_plan_price_fen(plan=bundle),
+        "plan_price_fen": plan_price,
+        # The price shown, sent back with the order: charged only if it still holds.
+        "plan_price_total": yuan_str(plan_price) if plan_price else "",
         "values": request.POST,
         "verified": customer_is_verified(customer),
     }
@@ -164,7 +167,12 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
             if isinstance(bundle, Package):
                 services.package_order(customer=customer, package=bundle, target=target)
             else:
-                services.growth_plan_order(customer=customer, plan=bundle, target=target)
+                services.growth_plan_order(
+                    customer=customer,
+                    plan=bundle,
+                    target=target,
+                    confirmed_total=request.POST.get("confirmed_total"),
+                )
         except DomainError as exc:
             errors = field_errors(exc)
             context["errors"] = errors
