@@ -26,7 +26,13 @@ from doudesk.pricing.models import (
     QuoteSource,
     ReferencePrice,
 )
-from doudesk.pricing.selectors import module_price_at, pricing_inputs, pricing_inputs_many
+from doudesk.pricing.selectors import (
+    module_price_at,
+    module_price_summary,
+    module_rates_today,
+    pricing_inputs,
+    pricing_inputs_many,
+)
 from doudesk.pricing.services import (
     pricing_fold,
     pricing_publish,
@@ -364,6 +370,30 @@ def test_a_module_without_offers_sells_at_its_static_list_rate(priced, customer)
     assert not ModulePriceState.objects.filter(module=module).exists()
     quote = quote_create(customer=customer, module=module, quantity=1)
     assert (quote.source, quote.unit_rate) == (QuoteSource.STATIC, module.rate_per_1000)
+
+
+def test_a_static_price_is_never_above_the_lowest_market_reference(priced, customer):
+    # ¥299 a visit stood beside a reference of ¥250 on the module's own page.
+    module = ServiceModule.objects.get(pk=module_id("lbs-store-visit"))
+    now = timezone.now()
+    ReferencePrice.objects.create(
+        module=module, source="同行报价", rate=Decimal("250000"), observed_at=now,
+        expires_at=now + timedelta(days=7),
+    )  # fmt: skip
+    quote = quote_create(customer=customer, module=module, quantity=2)
+    assert (quote.source, quote.unit_rate, quote.total_fen) == (
+        QuoteSource.STATIC, Decimal("250000"), 50_000,
+    )  # fmt: skip
+    assert module_price_at(module=module, quantity=2).unit_rate == Decimal("250000")
+    assert module_rates_today(modules=[module])[module.pk] == Decimal("250000")
+    assert module_price_summary(module=module).unit_rate == Decimal("250000")
+    order = orders.order_place(
+        customer=customer, service_id=module.pk, target=ACCOUNT_URL, quantity=1
+    )
+    assert order.charge_fen == 25_000
+    # A reference above the list rate leaves the list rate.
+    ReferencePrice.objects.update(rate=Decimal("350000"))
+    assert quote_create(customer=customer, module=module, quantity=1).total_fen == 29_900
 
 
 def test_a_disabled_module_falls_back_to_the_list_rate(priced, customer):

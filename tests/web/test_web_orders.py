@@ -193,18 +193,18 @@ def test_a_growth_plan_is_charged_only_the_price_the_customer_was_shown(web, cus
     url = f"/bundles/plan/{plan.pk}/order/"
     assert 'name="confirmed_total" value="540.00"' in web.get(url).content.decode()
     ServiceModule.objects.filter(pk=plan.module_id).update(
-        rate_per_1000=plan.module.rate_per_1000 * Decimal("1.5")
+        rate_per_1000=plan.module.rate_per_1000 / 2  # a price cut is confirmed too
     )
     before = counts(customer)
     refused = web.post(url, {"target": ACCOUNT_URL, "confirmed_total": "540.00"})
     assert refused.status_code == 400
     page = refused.content.decode()
-    assert "应付金额现为 ¥810.00" in page
-    assert 'name="confirmed_total" value="810.00"' in page
+    assert "应付金额现为 ¥270.00" in page
+    assert 'name="confirmed_total" value="270.00"' in page
     assert counts(customer) == before  # the plan's 30 quotes went with the refusal
-    confirmed = web.post(url, {"target": ACCOUNT_URL, "confirmed_total": "810.00"})
+    confirmed = web.post(url, {"target": ACCOUNT_URL, "confirmed_total": "270.00"})
     assert confirmed.status_code == 302
-    assert OrderGroup.objects.get(customer=customer).total_fen == 81_000
+    assert OrderGroup.objects.get(customer=customer).total_fen == 27_000
 
 
 @pytest.mark.parametrize("quantity", [500, 10_000, 123_400])

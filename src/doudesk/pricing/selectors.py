@@ -260,12 +260,24 @@ def pricing_config(*, module: ServiceModule) -> engine.PricingConfig:
     return config_from_row(module, ModulePricingConfig.objects.filter(module=module).first())
 
 
+def static_rate(
+    module: ServiceModule, quantity: int, inputs: PricingInputs, now: datetime
+) -> tuple[Decimal, Decimal | None]:
+    """Return the fixed price of ``quantity`` units and the lowest market reference rate.
+
+    The list rate, but never above the lowest reference: the catalogue's promise holds for
+    modules priced by hand too (and for any module whose dynamic pricing is switched off).
+    """
+    ref = engine.lowest_reference(inputs.market.references, quantity, now)
+    ref_rate = None if ref is None else engine.rate_down(ref.rate)
+    rate = module.rate_per_1000 if ref_rate is None else min(module.rate_per_1000, ref_rate)
+    return rate, ref_rate
+
+
 def _static_price(
     module: ServiceModule, quantity: int, inputs: PricingInputs, now: datetime
 ) -> PriceAt:
-    rate = module.rate_per_1000
-    ref = engine.lowest_reference(inputs.market.references, quantity, now)
-    ref_rate = None if ref is None else engine.rate_down(ref.rate)
+    rate, ref_rate = static_rate(module, quantity, inputs, now)
     return PriceAt(
         quantity,
         rate,
@@ -362,7 +374,7 @@ def summary_from_inputs(
     tiers = _tier_rows(module, inputs, now)
     kill = inputs.dynamic and inputs.config.kill_switch
     if not inputs.dynamic:
-        rate = module.rate_per_1000
+        rate, _ = static_rate(module, qty, inputs, now)
         return PriceSummary(
             module.pk, False, False, qty, rate, ref_rate, source,
             engine.saving_percent(rate, ref_rate), True, tiers=tiers, reference_source_en=source_en,
@@ -404,8 +416,9 @@ def module_rates_today(
     """Return each module's price per 1,000 units as the catalogue shows it today, by id.
 
     The engine's rate at the module's base quantity when it is priced dynamically (larger
-    orders may get volume discounts), else the list rate; the list rate too while the engine
-    cannot price the module (orders then get the reason).
+    orders may get volume discounts), else the list rate capped at the lowest reference
+    (:func:`static_rate`); the list rate while the engine cannot price the module (orders then
+    get the reason).
     """
     now = now or timezone.now()
     modules = list(modules)
@@ -418,9 +431,9 @@ def _rate_today(module: ServiceModule, inputs: PricingInputs, now: datetime) -> 
 
     Only that one price is computed (no volume tiers, no market comparison).
     """
-    if not inputs.dynamic:
-        return module.rate_per_1000
     quantity = inputs.config.base_quantity
+    if not inputs.dynamic:
+        return static_rate(module, quantity, inputs, now)[0]
     try:
         return price_from_inputs(module=module, quantity=quantity, inputs=inputs, now=now).unit_rate
     except DomainError:

@@ -53,7 +53,12 @@ from doudesk.pricing.models import (
     ReferencePrice,
     _quote_id,
 )
-from doudesk.pricing.selectors import module_price_at, pricing_config, pricing_inputs
+from doudesk.pricing.selectors import (
+    module_price_at,
+    pricing_config,
+    pricing_inputs,
+    static_rate,
+)
 from doudesk.rowinsert import row_insert
 from doudesk.wallet.money import charge_fen, rate_str, yuan_label, yuan_str
 
@@ -109,7 +114,7 @@ def quote_create(*, customer: Customer, module: ServiceModule, quantity: int) ->
     now = timezone.now()
     inputs = pricing_inputs(module=module, now=now)
     if inputs.state is None or not inputs.dynamic:
-        rate = module.rate_per_1000
+        rate, _ = static_rate(module, quantity, inputs, now)
         return row_insert(
             Quote,
             customer=customer,
