@@ -68,6 +68,8 @@ CSRF_TRUSTED_ORIGINS = [
 #: proxy's ``X-Forwarded-Proto`` tells Django a request came in over it.
 HTTPS = os.environ.get("DOUDESK_HTTPS", "") == "1"
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+# An expired form gets the site's own page (Django's tells a shop owner to set DEBUG).
+CSRF_FAILURE_VIEW = "doudesk.web.views.errors.csrf_failure"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 
 INSTALLED_APPS = [

@@ -174,3 +174,16 @@ def test_the_price_line_separates_the_saving_from_the_price_history_link(seeded,
             text = html_text(line)
             expected = r"^(今日价 .+ · )?比市场最低价省 [\d.]+% · 价格走势与阶梯价$"
             assert re.search(expected, text), text
+
+
+def test_an_expired_form_gets_the_sites_own_page_in_the_customers_language(customer):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer.user)
+    page = client.post("/wallet/", {"amount": "100"})
+    assert page.status_code == 403
+    text = page.content.decode()
+    assert "页面已过期" in text
+    assert "DEBUG" not in text  # Django's page told a shop owner to set DEBUG=True
+    assert 'href="/wallet/"' in text  # open the page again
+    english = in_english(client).post("/wallet/", {"amount": "100"}).content.decode()
+    assert "This page has expired" in english
