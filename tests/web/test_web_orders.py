@@ -62,6 +62,13 @@ def test_the_order_form_shows_the_service_and_its_limits(web, sid):
     assert "下单前请先完成实名认证" not in page
 
 
+def test_the_live_price_check_sends_only_the_quantity_and_the_link(web, sid):
+    # htmx sent every field of the form, the CSRF token too, in the check's URL (and so logs).
+    page = web.get(f"/services/{sid('plays')}/order/").content.decode()
+    [form] = re.findall(r'<form method="post" novalidate id="order-form"[^>]*>', page)
+    assert 'hx-params="quantity,target"' in form
+
+
 def test_the_order_form_is_refused_before_verification(seeded, sid, counts):
     customer = CustomerFactory()
     fund_customer(customer, 100_000)
