@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -12,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from doudesk.catalog import selectors
-from doudesk.catalog.models import GrowthPlan, Package
+from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.matching.services import plan_need
@@ -243,6 +244,20 @@ def test_partial_delivery_refunds_the_undelivered_remainder_to_the_fen(customer,
     assert wallet_balances(customer=customer)["available_fen"] == 100_000 - 1_349
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds[-2:] == ["partial", "refunded"]
+    assert journal_total_fen() == 0
+
+
+def test_a_partial_charge_is_the_rate_times_the_units_rounded_once(customer, fake_adapter):
+    ServiceModule.objects.filter(pk=module_id("plays")).update(rate_per_1000=Decimal("17.349"))
+    order = place(customer, quantity=1_300)  # 22.5537 yuan: ¥22.55 held
+    assert order.charge_fen == 2_255
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.report(fake_adapter.placed[0]["id"], ProviderStatus.PARTIAL, remains=1_234)
+    services.orders_sync()
+    order.refresh_from_db()
+    # 66 plays at ¥17.349 per 1,000 are 114.5034 fen: 115. Prorating the rounded hold
+    # (2,255 × 66 ÷ 1,300 = 114.48) rounded twice and charged 114.
+    assert (order.delivered, order.paid_fen, order.refunded_fen) == (66, 115, 2_140)
     assert journal_total_fen() == 0
 
 

@@ -8,8 +8,9 @@ than it delivered), an operator pays them back from the fund (:func:`order_guara
 Each payout is one balanced entry (guarantee fund → the customer's cash) and an order event, so
 it is in the customer's statement and the transparency log. The units paid back never exceed
 the units delivered, and the money never exceeds what the customer paid for them: each payout
-is the difference of the delivered charge prorated to the units paid back before and after it,
-so rounding never adds up past the charge. The fund never goes negative.
+is the price of the units paid back after it less their price before it
+(``Order.units_charge_fen``), so rounding never adds up past the charge. The fund never goes
+negative.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from doudesk.orders.lock_objects import order_get_locked
 from doudesk.orders.models import GuaranteeCause, GuaranteePayout, Order, OrderStatus
 from doudesk.orders.transitions import record_event
 from doudesk.wallet.models import Account, AccountKind
-from doudesk.wallet.money import CURRENCY, prorate_fen, yuan_label, yuan_str
+from doudesk.wallet.money import CURRENCY, yuan_label, yuan_str
 from doudesk.wallet.services import accounts_get, customer_spec, journal_post, platform_spec
 
 #: The longest note a payout may carry (its column's).
@@ -77,9 +78,7 @@ def order_guarantee_pay(
                 f"At most {order.delivered - before:,} units can be paid back "
                 f"({order.delivered:,} delivered, {before:,} paid back)",
             )
-        amount = prorate_fen(order.charge_fen, before + units, order.quantity) - prorate_fen(
-            order.charge_fen, before, order.quantity
-        )
+        amount = order.units_charge_fen(before + units) - order.units_charge_fen(before)
         if amount <= 0:
             raise _refused(
                 "units",

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
 from doudesk.languages import english_active
+from doudesk.wallet.money import charge_fen, prorate_fen
 
 
 class OrderStatus(models.TextChoices):
@@ -159,6 +160,17 @@ class Order(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    def units_charge_fen(self, units: int) -> int:
+        """Return what ``units`` of the order cost the customer, within its charge.
+
+        At the order's unit rate, rounded half-up once (``units × rate ÷ 1,000``), when the
+        charge is the rate's price of the quantity; a bundle's line, charged a share of the
+        bundle's price, pays that share prorated to the units.
+        """
+        if charge_fen(self.quantity, self.unit_rate) == self.charge_fen:
+            return min(charge_fen(units, self.unit_rate), self.charge_fen)
+        return prorate_fen(self.charge_fen, units, self.quantity)
 
     @property
     def paid_fen(self) -> int:

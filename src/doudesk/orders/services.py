@@ -14,9 +14,10 @@ Design overview
 * **Sync.** The beat asks providers about open orders in batches; each answer is applied in its
   own transaction through the state machine in ``transitions``. Refills sent to a provider are
   asked about the same way until the provider says they are done, rejected or failed.
-* **Settle.** A final status releases the hold in one balanced entry: the delivered share
-  (``charge × delivered ÷ quantity``, half-up to the fen) goes to the provider's payable, the
-  guarantee fund and platform revenue; the undelivered remainder returns to the customer's cash.
+* **Settle.** A final status releases the hold in one balanced entry: the delivered units' price
+  (``Order.units_charge_fen``: at the order's rate, half-up to the fen once) goes to the
+  provider's payable, the guarantee fund and platform revenue; the undelivered remainder
+  returns to the customer's cash.
 """
 
 from __future__ import annotations
@@ -991,7 +992,7 @@ def _settle(
         final = OrderStatus.CANCELED if delivered == 0 else OrderStatus.PARTIAL
         if delivered == order.quantity:
             final = OrderStatus.COMPLETED
-    payable = prorate_fen(order.charge_fen, delivered, order.quantity)
+    payable = order.units_charge_fen(delivered)
     refund = order.charge_fen - payable
     cost_fen = max(0, cost_fen) if delivered else 0
     guarantee = prorate_fen(payable, GUARANTEE_PERCENT, 100)
@@ -1052,7 +1053,7 @@ def provider_cost_cap(order: Order, delivered: int) -> int:
     What the customer pays for them less the guarantee fund's share: more would make the
     platform's revenue on the order negative.
     """
-    paid = prorate_fen(order.charge_fen, delivered, order.quantity)
+    paid = order.units_charge_fen(delivered)
     return paid - prorate_fen(paid, GUARANTEE_PERCENT, 100)
 
 
@@ -1578,7 +1579,7 @@ def _check_manual_cost(order: Order, *, delivered: int, final: bool, cost: Decim
             "请填写服务商费用（无费用填 0）",
             "Enter the provider's cost (0 if none)",
         )
-    paid = prorate_fen(order.charge_fen, delivered, order.quantity)
+    paid = order.units_charge_fen(delivered)
     most = provider_cost_cap(order, delivered)
     if yuan_to_fen(cost) > most:
         raise DomainError.single(
