@@ -379,3 +379,39 @@ def test_serve_killed_outright_leaves_no_process_behind(tmp_path):
     for listened in (port, sandbox_port):
         with socket.socket() as s:
             assert s.connect_ex(("127.0.0.1", listened)) != 0
+
+
+class _Child:
+    """A stand-in child process that records when it is told to stop and when it has."""
+
+    def __init__(self, name: str, log: list[tuple[str, str]]) -> None:
+        self.name, self.log, self.alive = name, log, True
+
+    def poll(self) -> int | None:
+        return None if self.alive else 0
+
+    def terminate(self) -> None:
+        self.log.append(("terminate", self.name))
+
+    def wait(self, timeout: float | None = None) -> int:
+        if self.alive:
+            self.log.append(("exited", self.name))
+            self.alive = False
+        return 0
+
+    def kill(self) -> None:
+        self.log.append(("kill", self.name))
+
+
+def test_serve_stops_the_worker_before_the_provider_it_calls():
+    # Stopped all at once, the sandbox provider went while the worker was placing an order.
+    from doudesk.web.management.commands.serve import Command
+
+    log: list[tuple[str, str]] = []
+    children = {name: _Child(name, log) for name in ("sandbox-provider", "worker", "beat", "web")}
+    Command()._stop_all(children)  # type: ignore[arg-type]
+    assert log == [
+        (step, name)
+        for name in ("web", "beat", "worker", "sandbox-provider")
+        for step in ("terminate", "exited")
+    ]

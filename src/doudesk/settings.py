@@ -210,6 +210,10 @@ CELERY_RESULT_BACKEND = None
 CELERY_TASK_ALWAYS_EAGER = os.environ.get("DOUDESK_TASKS_EAGER", "") == "1"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# On Redis, a message a worker took but had not finished when it stopped goes back to the
+# queue after this long (Kombu's default is an hour: a paid top-up waited that long). Longer
+# than any task runs or waits for its retry (at most a minute).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300} if REDIS_URL else {}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Celery's Django fix-up closes every database connection before and after each task unless this

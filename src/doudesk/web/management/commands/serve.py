@@ -21,9 +21,16 @@ from doudesk.pricing.services import pricing_publish_all
 from doudesk.processes import die_with_parent
 
 STOP_GRACE_SECONDS = 10
+#: The order children stop in: nothing new comes in, then nothing new is sent, then the
+#: worker drains, and the sandbox provider it calls goes last.
+STOP_ORDER = ("web", "beat", "worker", "sandbox-provider")
 #: Seconds uvicorn lets requests finish on a stop. Live pages hold their event streams open:
 #: they are cut after this (browsers reconnect) instead of keeping the server up for minutes.
 WEB_GRACE_SECONDS = 3
+
+
+def _stop_rank(name: str) -> int:
+    return STOP_ORDER.index(name) if name in STOP_ORDER else len(STOP_ORDER)
 
 
 def _int_in_range(what: str, low: int, high: int) -> Callable[[str], int]:
@@ -180,13 +187,20 @@ class Command(BaseCommand):
         }
 
     def _stop_all(self, processes: dict[str, subprocess.Popen]) -> None:
-        for proc in processes.values():
+        """Stop the children one after another, in :data:`STOP_ORDER`, each within its grace.
+
+        The web stops taking orders first; the worker finishes the provider calls and tasks it
+        holds (handing unstarted ones back to the broker) while the sandbox provider still
+        answers: stopped together, a placement cut mid-call left an order awaiting a check.
+        """
+        deadline = time.monotonic() + 2 * STOP_GRACE_SECONDS
+        for name in sorted(processes, key=_stop_rank):
+            proc = processes[name]
             if proc.poll() is None:
                 proc.terminate()
-        deadline = time.monotonic() + STOP_GRACE_SECONDS
-        for proc in processes.values():
+            grace = min(STOP_GRACE_SECONDS, deadline - time.monotonic())
             try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout=max(0.1, grace))
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
