@@ -15,7 +15,7 @@ from doudesk.wallet import gateway
 from doudesk.wallet.models import JournalEntry, TopUp
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import topup_create
-from factories import VIDEO_URL, html_text, in_english, module_id
+from factories import VIDEO_URL, fund_customer, html_text, in_english, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,21 @@ def _statement_rows(page: str) -> list[list[str]]:
         for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row) for row in body.split("</tr>"))
         if cells
     ]
+
+
+def test_the_whole_statement_can_be_read_a_page_at_a_time(web, customer):
+    # It showed the newest 50 lines and nothing of the rest, the opening credit included.
+    for _ in range(54):
+        fund_customer(customer, 100)
+    first = web.get("/wallet/").content.decode()
+    assert len(_statement_rows(first)) == 50
+    assert "第 1 / 2 页" in first
+    assert '<a href="?page=2">下一页</a>' in first
+    second = web.get("/wallet/?page=2").content.decode()
+    rows = _statement_rows(second)
+    assert len(rows) == 5
+    assert rows[-1][1] == "+¥1,000.00"  # the customer's first credit
+    assert '<a href="?page=1">上一页</a>' in second
 
 
 def test_the_statement_shows_an_order_held_then_settled_with_its_refund(

@@ -27,8 +27,8 @@ def wallet_journal(*, customer: Customer, limit: int = 50) -> QuerySet[Leg]:
     )
 
 
-def wallet_statement(*, customer: Customer, limit: int = 50) -> QuerySet[JournalEntry]:
-    """Return the entries that moved the customer's money, newest first.
+def wallet_statement(*, customer: Customer) -> QuerySet[JournalEntry]:
+    """Return every entry that moved the customer's money, newest first (to page through).
 
     Each carries ``cash_fen`` and ``held_fen``: what it added to (or, negative, took from) the
     available and the held balance. A placement moves money from one to the other; a
@@ -43,7 +43,7 @@ def wallet_statement(*, customer: Customer, limit: int = 50) -> QuerySet[Journal
             cash_fen=Coalesce(Sum("legs__amount_fen", filter=cash), 0),
             held_fen=Coalesce(Sum("legs__amount_fen", filter=held), 0),
         )
-        .order_by("-pk")[:limit]
+        .order_by("-pk")
     )
 
 

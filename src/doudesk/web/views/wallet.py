@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,14 +20,19 @@ from doudesk.web.sse import fragment_stream
 from doudesk.web.views.common import customer_required, field_errors
 
 TOPUP_PRESETS = (50, 100, 500, 1000)
+#: Statement lines a page shows; older ones are a page further (none is left out).
+STATEMENT_PER_PAGE = 50
 
 
 def _wallet_context(request: HttpRequest) -> dict:
     customer = request.customer  # type: ignore[attr-defined]
-    journal = list(selectors.wallet_statement(customer=customer))
+    statement = selectors.wallet_statement(customer=customer)
+    page = Paginator(statement, STATEMENT_PER_PAGE).get_page(request.GET.get("page"))
+    journal = list(page.object_list)
     return {
         "balances": selectors.wallet_balances(customer=customer),
         "journal": journal,
+        "page": page,
         "group_labels_en": group_hold_labels_en(
             customer=customer, refs=[entry.ref for entry in journal]
         ),
