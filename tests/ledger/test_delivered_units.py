@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from doudesk.catalog.models import GrowthPlan
 from doudesk.ledger import selectors, services
 from doudesk.ledger.models import DeliveredUnit, DoubleSellingIncident, LogLeaf
 from doudesk.orders import services as orders
@@ -15,7 +16,7 @@ from doudesk.providers.adapters.base import ProviderOrderStatus, ProviderStatus
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.selectors import journal_total_fen
 from doudesk.wallet.services import platform_account
-from factories import VIDEO_URL, module_id
+from factories import ACCOUNT_URL, VIDEO_URL, module_id
 
 pytestmark = pytest.mark.django_db
 
@@ -113,6 +114,24 @@ def test_the_public_log_does_not_name_providers_or_their_order_numbers(customer,
     assert order.external_id not in {str(value) for leaf in leaves for value in leaf.values()}
     dispatched = order.events.get(kind="dispatched").data
     assert dispatched == {"provider": order.provider.code, "provider_order": order.external_id}
+
+
+def test_the_public_log_does_not_tie_a_plans_orders_together(customer):
+    # Each placed leaf carried "group": the plan's 30 orders were one customer's for anyone to
+    # see, and so were their scheduled days, 24 hours apart to the microsecond.
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    group = orders.growth_plan_order(customer=customer, plan=plan, target=ACCOUNT_URL)
+    leaves = [
+        json.loads(text)
+        for text in LogLeaf.objects.filter(order__group=group).values_list("leaf", flat=True)
+    ]
+    assert len(leaves) == 30
+    for leaf in leaves:
+        assert leaf["type"] == "placed"
+        assert not {"group", "scheduled_for"} & set(leaf)
+    later = group.orders.order_by("pk").last().events.get(kind="placed").data
+    assert later["group"] == group.pk  # the order's own events keep them
+    assert "scheduled_for" in later
 
 
 def test_a_provider_s_refusal_reaches_neither_the_log_nor_the_customer_s_api_in_its_words(

@@ -35,9 +35,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 #: which provider fulfils an order, the order's number there and the provider's own words.
 #: In the public entries they told anyone each supplier's name and, by its numbers, its volume.
 OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
-#: Event data kept out of the public log: the above, and a deliverable's name, which is the
-#: customer's business (the log keeps its file's hash).
-KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable"}
+#: Event data kept out of the public log: the above; a deliverable's name, which is the
+#: customer's business (the log keeps its file's hash); and what ties one customer's orders
+#: together, the group (a package or plan) an order belongs to and the day a plan's later
+#: order is scheduled for (30 days of one plan share the time of day to the microsecond).
+KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable", "group", "scheduled_for"}
 
 
 #: ``reason`` of a final event when an order ends short: the customer cancelled it, or the
