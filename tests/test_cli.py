@@ -253,6 +253,9 @@ def test_production_answers_only_given_host_names_and_shows_no_sample_filing_or_
     assert setting("SECURE_PROXY_SSL_HEADER", DOUDESK_HTTPS="1") == (
         "('HTTP_X_FORWARDED_PROTO', 'https')"
     )
+    assert setting("SECURE_HSTS_SECONDS") == "0"  # not without HTTPS
+    assert setting("SECURE_HSTS_SECONDS", DOUDESK_HTTPS="1") == "31536000"
+    assert setting("SECURE_HSTS_SECONDS", DOUDESK_HTTPS="1", DOUDESK_HSTS_SECONDS="0") == "0"
 
 
 def test_help_lists_the_commands_by_their_doudesk_names(tmp_path):

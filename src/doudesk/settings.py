@@ -71,6 +71,10 @@ SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 # An expired form gets the site's own page (Django's tells a shop owner to set DEBUG).
 CSRF_FAILURE_VIEW = "doudesk.web.views.errors.csrf_failure"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
+#: Over HTTPS, browsers are told to use nothing else for this long (HSTS); 0 turns it off.
+SECURE_HSTS_SECONDS = (
+    int(_env_number("DOUDESK_HSTS_SECONDS", "31536000", low=0, high=2 * 31536000)) if HTTPS else 0
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -104,6 +108,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "doudesk.web.middleware.PrivateAnswersMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: answers a locked-out log-in

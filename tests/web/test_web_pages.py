@@ -187,3 +187,12 @@ def test_an_expired_form_gets_the_sites_own_page_in_the_customers_language(custo
     assert 'href="/wallet/"' in text  # open the page again
     english = in_english(client).post("/wallet/", {"amount": "100"}).content.decode()
     assert "This page has expired" in english
+
+
+def test_own_pages_and_api_answers_are_kept_out_of_shared_caches(customer, api, web):
+    # A new API key shown once, balances, evidence: sent with no Cache-Control at all.
+    assert web.get("/api-keys/")["Cache-Control"] == "private, no-store"
+    assert web.get("/wallet/")["Cache-Control"] == "private, no-store"
+    assert api.get("/api/v1/wallet")["Cache-Control"] == "private, no-store"
+    assert Client().get("/api/v1/services")["Cache-Control"] == "private, no-store"
+    assert not Client().get("/").has_header("Cache-Control")  # the public catalogue may be kept

@@ -1,9 +1,11 @@
-"""Which language a request is answered in."""
+"""Which language a request is answered in, and which answers no shared cache keeps."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django.conf import settings
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
 from django.middleware.locale import LocaleMiddleware
 from django.utils import translation
 
@@ -24,3 +26,23 @@ class SiteLanguageMiddleware(LocaleMiddleware):
         supported = {code for code, _ in settings.LANGUAGES}
         translation.activate(chosen if chosen in supported else settings.LANGUAGE_CODE)
         request.LANGUAGE_CODE = translation.get_language()
+
+
+class PrivateAnswersMiddleware:
+    """Keep what is someone's own out of shared caches: API answers and signed-in pages.
+
+    A new API key shown once, an evidence bundle with the customer's salt, balances: without
+    a ``Cache-Control`` a proxy or a shared browser may keep them. An answer that sets its own
+    (static files, log tiles) keeps it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponseBase]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponseBase:
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control") and (
+            request.path.startswith("/api/") or request.user.is_authenticated
+        ):
+            response["Cache-Control"] = "private, no-store"
+        return response
