@@ -256,6 +256,33 @@ def test_enterprise_verification_needs_a_valid_code_and_an_image(settings, tmp_p
     assert verification.number_masked == code[:4] + "*" * 10 + code[-4:]
 
 
+def _png(width: int, height: int) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("1", (width, height)).save(out, "PNG", optimize=True)
+    return out.getvalue()
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("size", [(7_000, 7_000), (20_000, 20_000)])
+def test_a_licence_image_of_too_many_pixels_is_refused_as_such(settings, tmp_path, size):
+    # 20,000 × 20,000 (a few kilobytes) was told it was no JPEG or PNG; 144 megapixels passed.
+    settings.MEDIA_ROOT = tmp_path
+    customer = CustomerFactory(kind="enterprise")
+    huge = SimpleUploadedFile("l.png", _png(*size), content_type="image/png")
+    with pytest.raises(DomainError) as err:
+        verification_submit(
+            customer=customer, legal_name="某某有限公司", number=valid_credit_code(), licence=huge
+        )
+    assert [(e.field, e.message_zh) for e in err.value.errors] == [
+        ("licence", "营业执照图片过大：最多 40 百万像素")
+    ]
+    assert not Verification.objects.exists()
+
+
 @pytest.mark.django_db
 def test_api_keys_are_stored_as_digests_and_shown_once():
     customer = CustomerFactory()

@@ -35,6 +35,7 @@ from doudesk.rowselect import rows_select
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
+LICENCE_MAX_PIXELS = 40_000_000  # a phone photo or a scan of a licence is well below
 MAX_LEGAL_NAME = 100  # characters of a legal name (a person or a registered company)
 MAX_DISPLAY_NAME = 100  # characters of the name a customer goes by (optional)
 #: Pillow's name of each accepted licence image format -> the stored file's extension.
@@ -175,14 +176,23 @@ def _licence_extension(licence: UploadedFile | None) -> str:
         raise _licence_error("营业执照文件为空", "The licence file is empty")
     if licence.size > LICENCE_MAX_BYTES:
         raise _licence_error("营业执照图片不能超过 5 MB", "The licence image must be at most 5 MB")
+    pixels = 0
     try:
         with Image.open(licence) as image:
-            kind = image.format
+            kind, pixels = image.format, image.width * image.height
             image.verify()
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        kind, pixels = "", LICENCE_MAX_PIXELS + 1  # Pillow's own limit, far above ours
+    except (OSError, SyntaxError, ValueError):
         kind = None
     finally:
         licence.seek(0)
+    if pixels > LICENCE_MAX_PIXELS:
+        # A scan of a licence needs a few megapixels; a huge one costs every reviewer's browser.
+        raise _licence_error(
+            f"营业执照图片过大：最多 {LICENCE_MAX_PIXELS // 1_000_000} 百万像素",
+            f"The licence image is too large: at most {LICENCE_MAX_PIXELS // 1_000_000} megapixels",
+        )
     if kind not in LICENCE_FORMATS:
         raise _licence_error(
             "营业执照须为 JPEG 或 PNG 图片", "The licence must be a JPEG or PNG image"
