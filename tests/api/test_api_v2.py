@@ -57,7 +57,19 @@ def test_services_list_has_the_conventions_fields(key, sid):
     listing = v2(key, "services")
     assert len(listing) >= 12
     assert all(
-        set(s) == {"service", "name", "type", "category", "rate", "min", "max", "refill", "cancel"}
+        set(s)
+        == {
+            "service",
+            "name",
+            "type",
+            "category",
+            "rate",
+            "min",
+            "max",
+            "refill",
+            "cancel",
+            "dripfeed",
+        }
         for s in listing
     )
     plays = next(s for s in listing if s["service"] == sid("plays"))
@@ -71,6 +83,7 @@ def test_services_list_has_the_conventions_fields(key, sid):
         "max": "1000000",
         "refill": False,
         "cancel": True,
+        "dripfeed": False,
     }
     english = v2_en(key, "services")
     assert next(s for s in english if s["service"] == sid("plays"))["name"] == "Video plays"
@@ -91,6 +104,29 @@ def test_add_places_an_order_and_holds_its_charge(key, customer, sid):
     order = Order.objects.get(pk=answer["order"])
     assert (order.customer, order.quantity, order.charge_fen) == (customer, 10_000, 16_000)
     assert v2(key, "balance") == {"balance": "840.00", "currency": "CNY"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"runs": "10", "interval": "60"}, "runs"),
+        ({"interval": "60"}, "interval"),
+        ({"comments": "good\nnice"}, "comments"),
+        ({"answer_number": "2"}, "answer_number"),
+    ],
+)
+def test_add_refuses_drip_feed_and_custom_content_instead_of_ignoring_them(
+    key, customer, sid, counts, extra, field
+):
+    # 10 runs of 100 were placed as one order of 100, reported Completed; comments vanished.
+    before = counts(customer)
+    order = {"service": sid("plays"), "link": VIDEO_URL, "quantity": 1_000}
+    answer = v2_en(key, "add", **order, **extra)
+    assert answer == {
+        "error": f"{field}: not available for this service (no drip-feed or custom content)"
+    }
+    assert counts(customer) == before
+    assert "order" in v2(key, "add", **order, runs="", comments="")  # empty fields are no ask
 
 
 def test_add_accepts_promotion_options_as_json(key, sid):

@@ -123,9 +123,19 @@ def _services(customer: Customer, data: dict[str, str]) -> Any:
             "max": str(m.max_quantity),
             "refill": m.refill_allowed,
             "cancel": m.cancel_allowed,
+            "dripfeed": False,  # panels send runs/interval only to services that say true
         }
         for m in modules
     ]
+
+
+#: ``add`` fields of the convention for what no DouDesk service does: drip-feed (``runs``,
+#: ``interval``), custom comments and the like. Ignored, they would place a different order
+#: than the reseller's customer bought (100 units for 10 runs of 100), so they are refused.
+UNSUPPORTED_ADD_FIELDS = (
+    "runs", "interval", "comments", "usernames", "username", "hashtags", "hashtag", "keywords",
+    "media", "answer_number", "groups", "posts", "old_posts", "delay", "expiry",
+)  # fmt: skip
 
 
 def _add(customer: Customer, data: dict[str, str]) -> Any:
@@ -134,6 +144,14 @@ def _add(customer: Customer, data: dict[str, str]) -> Any:
     quantity: Any = quantity_raw if as_int is None else as_int
     if "service" not in data:
         raise DomainError.single("service", "missing", "缺少 service 参数", "Missing service")
+    asked = [name for name in UNSUPPORTED_ADD_FIELDS if data.get(name, "").strip()]
+    if asked:
+        raise DomainError.single(
+            asked[0],
+            "unsupported",
+            "该服务不支持此参数（不支持分批投放或自定义内容）",
+            "not available for this service (no drip-feed or custom content)",
+        )
     service_id = ascii_id(data["service"].strip())
     if service_id is None:  # "٣" or "+1" would otherwise read as a service id
         raise DomainError.single(
