@@ -755,3 +755,25 @@ def test_the_link_placeholder_matches_the_kind_of_link_the_service_takes(web, si
     assert 'placeholder="https://www.douyin.com/user/…"' in followers
     plays = web.get(f"/services/{sid('plays')}/order/").content.decode()
     assert 'placeholder="https://www.douyin.com/video/…"' in plays
+
+
+def test_the_order_form_ties_each_error_to_its_field_for_screen_readers(web, customer, sid):
+    url = f"/services/{sid('plays')}/order/"
+    page = web.get(url).content.decode()
+    assert '<a class="skip-link" href="#main">跳到主要内容</a>' in page
+    assert '<main id="main"' in page
+    [target] = re.findall(r'<input id="target"[^>]*>', page)
+    assert 'aria-describedby="target-errors"' in target
+    assert "aria-invalid" not in target
+    refused = web.post(url, {"target": "https://www.example.com/x", "quantity": "10050"})
+    text = refused.content.decode()
+    [target] = re.findall(r'<input id="target"[^>]*>', text)
+    [quantity] = re.findall(r'<input id="quantity"[^>]*>', text)
+    assert 'aria-invalid="true"' in target
+    assert 'aria-invalid="true"' in quantity
+    order = services.order_place(
+        customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=1_000
+    )
+    listing = web.get("/orders/").content.decode()
+    assert 'aria-label="进度 0/1000"' in listing
+    assert 'aria-label="进度 0/1000"' in web.get(f"/orders/{order.pk}/").content.decode()
