@@ -62,6 +62,21 @@ def test_the_order_form_shows_the_service_and_its_limits(web, sid):
     assert "下单前请先完成实名认证" not in page
 
 
+@pytest.mark.parametrize(
+    ("code", "said"),
+    [
+        ("plays", "数量 500–1,000,000，步长 100"),
+        ("video-edit", "数量 1–20<"),
+        ("account-report", "数量 1<"),
+    ],
+)
+def test_the_order_form_states_the_quantities_a_service_takes_plainly(web, sid, code, said):
+    # A one-off report read "数量 1–1，步长 1".
+    page = web.get(f"/services/{sid(code)}/order/").content.decode()
+    assert said in page
+    assert "1–1" not in page
+
+
 def test_the_live_price_check_sends_only_the_quantity_and_the_link(web, sid):
     # htmx sent every field of the form, the CSRF token too, in the check's URL (and so logs).
     page = web.get(f"/services/{sid('plays')}/order/").content.decode()
