@@ -310,15 +310,22 @@ def test_a_placement_the_provider_may_have_taken_is_never_sent_again_by_itself(
         assert services.orders_sync()["redispatched"] == 0
     assert services.order_dispatch(order_id=order.pk) == "skipped"
     assert fake_adapter.placed == []
-    with pytest.raises(DomainError) as waiting:  # nor refunded while the provider may deliver
-        services.order_cancel(customer=customer, order_id=order.pk)
-    assert waiting.value.status == 409
+    # A cancel is taken but waits: nothing is refunded while the provider may deliver.
+    services.order_cancel(customer=customer, order_id=order.pk)
+    order.refresh_from_db()
+    assert (order.status, order.refunded_fen) == ("pending", 0)
+    assert order.cancel_requested_at is not None
 
-    # The operator finds it at the provider: it is followed from there, not placed again.
-    services.order_dispatch_reconcile(order_id=order.pk, external_id="P-777")
+    # The operator finds it at the provider: it is followed from there, not placed again, and
+    # the provider is asked to stop it.
+    with django_capture_on_commit_callbacks() as after_commit:
+        services.order_dispatch_reconcile(order_id=order.pk, external_id="P-777")
     order.refresh_from_db()
     assert (order.external_id, order.dispatch_uncertain_at) == ("P-777", None)
     assert order.events.filter(kind="dispatched", data__reconciled=True).exists()
+    assert len(after_commit) == 1  # the provider cancel, sent after commit
+    assert services.order_provider_cancel(order_id=order.pk) is True
+    assert fake_adapter.canceled == ["P-777"]
     with pytest.raises(DomainError):
         services.order_dispatch_reconcile(order_id=order.pk, external_id="P-778")
 
@@ -343,6 +350,29 @@ def test_an_uncertain_placement_the_provider_never_got_is_sent_again(
     assert order.external_id == fake_adapter.placed[0]["id"]
     kinds = list(order.events.values_list("kind", flat=True))
     assert kinds[-3:] == ["dispatch_uncertain", "dispatch_retry", "dispatched"]
+
+
+def test_a_cancel_during_an_uncertain_placement_the_provider_never_got_refunds_it_all(
+    customer, fake_adapter, django_capture_on_commit_callbacks
+):
+    # The customer was told "try again in a moment" for as long as the check took.
+    fake_adapter.place_error = ProviderError("read timeout", maybe_applied=True)
+    order = place(customer)
+    services.order_dispatch(order_id=order.pk)
+    fake_adapter.place_error = None
+    services.order_cancel(customer=customer, order_id=order.pk)
+    services.order_cancel(customer=customer, order_id=order.pk)  # asked twice, recorded once
+    assert order.events.filter(kind="cancel_requested").count() == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        services.order_dispatch_reconcile(order_id=order.pk)  # the provider has no such order
+    order.refresh_from_db()
+    assert (order.status, order.refunded_fen, order.dispatch_uncertain_at) == (
+        "canceled", order.charge_fen, None,
+    )  # fmt: skip
+    assert order.events.get(kind="canceled").data["reason"] == "customer"
+    assert fake_adapter.placed == []  # not sent again
+    assert wallet_balances(customer=customer) == {"available_fen": 100_000, "held_fen": 0}
+    assert journal_total_fen() == 0
 
 
 def _during_the_provider_call(fake_adapter, step) -> None:

@@ -902,9 +902,11 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
     """Settle an uncertain dispatch with what the provider says (an operator, from the admin).
 
     With the provider's order id the order is followed as placed; without one (the provider has
-    no such order) it is sent again.
+    no such order) it is sent again. A cancel the customer asked for meanwhile is carried out:
+    the provider is asked to stop the order it took, or an order it never took is cancelled
+    with its whole charge refunded.
     """
-    from doudesk.orders.tasks import order_dispatch_task
+    from doudesk.orders.tasks import order_dispatch_task, order_provider_cancel_task
 
     external_id = external_id.strip()
     with transaction.atomic(durable=True):
@@ -938,6 +940,11 @@ def order_dispatch_reconcile(*, order_id: int, external_id: str = "") -> Order:
                     "reconciled": True,
                 },
             )
+            if order.cancel_requested_at is not None:
+                enqueue_on_commit(order_provider_cancel_task, order.pk)
+        elif order.cancel_requested_at is not None:
+            Order.objects.filter(pk=order_id).update(dispatch_uncertain_at=None)
+            _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=CUSTOMER_STOPPED)
         else:
             Order.objects.filter(pk=order_id).update(
                 dispatch_uncertain_at=None, dispatch_claimed_at=None
@@ -1354,6 +1361,14 @@ def order_cancel(*, customer: Customer, order_id: int) -> Order:
         uncertain = order.dispatch_uncertain_at is not None
         if not order.external_id and not claim_live and not uncertain:
             _settle(order, OrderStatus.CANCELED, delivered=0, cost_fen=0, reason=CUSTOMER_STOPPED)
+            return order
+        if uncertain and not order.external_id:
+            # Whether the provider took the order is being checked: the cancel waits for the
+            # answer (order_dispatch_reconcile), which stops the order either way.
+            if order.cancel_requested_at is None:
+                Order.objects.filter(pk=order.pk).update(cancel_requested_at=now)
+                order.cancel_requested_at = now
+                record_event(order, "cancel_requested")
             return order
         if not order.external_id:
             raise DomainError.single(
