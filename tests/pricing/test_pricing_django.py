@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.utils import timezone
 
-from doudesk.catalog.models import GrowthPlan, ServiceModule
+from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.orders import services as orders
 from doudesk.orders.models import Order
 from doudesk.pricing import engine
@@ -179,6 +179,26 @@ def test_a_growth_plans_later_days_count_against_their_own_days(priced, customer
     orders.order_group_cancel_scheduled(customer=customer, group_id=group.pk)
     pricing_fold(module=module, now=timezone.now() + timedelta(days=5))
     assert state_of(module).orders_total == before.orders_total + 2  # cancelled days: no sale
+
+
+def test_a_package_shows_the_rate_it_charges_and_teaches_demand_nothing(priced, customer):
+    # Its lines showed their quotes' list rates (20 comments "at 450" for ¥6.90), and those
+    # quotes were learned as sales at that price though the customer paid the package's.
+    package = Package.objects.get(code="starter")
+    modules = [item.module for item in package.items.all()]
+    for module in modules:
+        pricing_fold(module=module)
+    before = {m.pk: (state_of(m).quotes_total, state_of(m).orders_total) for m in modules}
+    group = orders.package_order(customer=customer, package=package, target=VIDEO_URL)
+    for order in group.orders.all():
+        assert order.unit_rate == (Decimal(order.charge_fen) * 10 / order.quantity).quantize(
+            Decimal("0.0001")
+        )
+        placed = order.events.get(kind="placed").data
+        assert Decimal(placed["unit_rate"]) == order.unit_rate
+    for module in modules:
+        pricing_fold(module=module)
+        assert (state_of(module).quotes_total, state_of(module).orders_total) == before[module.pk]
 
 
 def test_an_expired_quote_is_refused_with_a_fresh_engine_quote(priced, api, customer):

@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -123,6 +123,8 @@ GUARANTEE_PERCENT = 1
 #: keys, services) are the platform's business, and the reason says only ``rejected``.
 CUSTOMER_REFUSAL_CODES = frozenset({"invalid_link", "invalid_quantity"})
 STATUS_BATCH = 100
+#: Rates per 1,000 units are kept to four decimal places (``Order.unit_rate``).
+RATE_PLACES = Decimal("0.0001")
 # One refill request per order in this interval: the provider needs time to top the count up.
 
 _PROVIDER_TO_REFILL = {
@@ -213,6 +215,9 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         customer=customer, module=line.module, quantity=line.quantity
     )
     charge = quote.total_fen if line.charge_fen is None else line.charge_fen
+    # A bundle's line is charged its share of the bundle's price: its rate is what that share
+    # comes to, not the list price its quote shows.
+    unit_rate = quote.unit_rate if charge == quote.total_fen else _rate_of(charge, line.quantity)
     target_url = line.target.url if line.target else ""
     order = row_insert(
         Order,
@@ -223,7 +228,7 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
         target=target_url,
         target_kind=line.module.target_kind,
         quantity=line.quantity,
-        unit_rate=quote.unit_rate,
+        unit_rate=unit_rate,
         charge_fen=charge,
         options=line.options,
         provider=line.module.provider,
@@ -244,7 +249,7 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
             ),
             "quantity": line.quantity,
             "price": yuan_str(charge),
-            "unit_rate": rate_str(quote.unit_rate),
+            "unit_rate": rate_str(unit_rate),
             "quote": quote.pk,
             **({"group": group.pk} if group else {}),
             **({"scheduled_for": line.scheduled_for.isoformat()} if line.scheduled_for else {}),
@@ -253,6 +258,11 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
     if line.scheduled_for is None or line.scheduled_for <= timezone.now():
         send_on_commit(order_dispatch_soon)
     return order
+
+
+def _rate_of(charge_fen: int, quantity: int) -> Decimal:
+    """Return the rate per 1,000 units (yuan, 4 places) of ``quantity`` units at ``charge_fen``."""
+    return (Decimal(charge_fen) * 10 / quantity).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
 
 
 def _hold(

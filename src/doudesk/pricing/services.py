@@ -219,7 +219,11 @@ def _fold_locked(row: ModulePriceState, state: engine.ModuleState, now: datetime
         upto = Q(**{f"{field}__lte": now})
         return upto if since is None else upto & Q(**{f"{field}__gt": since})
 
-    engine_quotes = Quote.objects.filter(module_id=row.module_id, source=QuoteSource.ENGINE)
+    # A package's lines are sold at the package's price, not at their quotes': neither their
+    # quote nor their order says anything of the demand at the module's own price.
+    engine_quotes = Quote.objects.filter(
+        module_id=row.module_id, source=QuoteSource.ENGINE
+    ).exclude(order__group__kind="package")  # orders.services.package_order's kind
     shown = engine_quotes.filter(window("created_at")).order_by("created_at", "pk")
     # A growth plan's later days are ordered at once but run on their own days: each counts
     # against its day's capacity when that day comes, unless it was cancelled before it.
