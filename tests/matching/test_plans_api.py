@@ -815,3 +815,12 @@ def test_a_named_module_that_does_not_take_the_link_is_said_so(api, customer, si
     assert "竞品分析报告" in note["message_zh"]
     assert "账号主页链接" in note["message_zh"]
     assert "profile link" in note["message_en"]
+
+
+def test_a_distance_in_a_need_is_not_planned_as_a_quantity(api, customer):
+    r = post(api, "/plans", {"need": "新店开业想让附近3公里的人知道，预算500"})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    assert body["understood"]["quantities"] == {}
+    assert "lbs" in body["understood"]["intents"]
+    assert body["plans"]

@@ -429,3 +429,27 @@ def test_without_names_a_need_names_no_module() -> None:
     understood = understand("我要一份竞品分析报告，预算2000", now=NOW)
     assert understood.named_services == understood.excluded_services == ()
     assert set(understood.intents) == {"report"}
+
+
+@pytest.mark.parametrize(
+    "need",
+    [
+        "新店开业想让附近3公里的人知道，预算500",
+        "奶茶店想让周边5公里的人知道，预算500",
+        "附近2千米的人，同城推广，预算500",
+        "本地推广，500米内的人，预算500",
+        "local customers within 3 km, budget 500",
+        "people in a 3-5 km radius, local promotion, budget 500",
+    ],
+)
+def test_a_distance_is_no_quantity(need: str) -> None:
+    # "附近3公里" was read as 3 local visitors asked for.
+    understood = understand(need, now=NOW)
+    assert understood.quantities == {}
+    assert understood.budget == Decimal("500")
+    assert understood.deadline_hours is None
+
+
+def test_a_quantity_beside_a_distance_is_still_read() -> None:
+    understood = understand("周边5公里，到店2000人，预算500", now=NOW)
+    assert understood.quantities == {"lbs": 2000}

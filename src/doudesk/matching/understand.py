@@ -12,9 +12,10 @@ Design:
    domain user dictionary) and match token n-grams against the lexicon (:mod:`.lexicon`):
    intents, negations ("不要评论"), audience words (gender, age words, regions, interests),
    urgency. A number token next to an intent phrase ("2万播放", "涨粉1000", "20k plays") is
-   the quantity asked for that intent. Phrases that name a particular module ("竞品分析",
-   "口播"; see :func:`naming_table`) are read in the same pass: a named module is the one
-   planned for its kind, a negated one ("不要达人探店") is left out.
+   the quantity asked for that intent; a distance ("附近3公里", "5 km") is none. Phrases
+   that name a particular module ("竞品分析", "口播"; see :func:`naming_table`) are read in
+   the same pass: a named module is the one planned for its kind, a negated one
+   ("不要达人探店") is left out.
 4. Structured fields override what the text says (budget, deadline, target, audience, goal
    weights); every override or inconsistency is kept as a :class:`Note`.
 
@@ -207,6 +208,11 @@ _AGE_RES = (
         rf"(?:aged?|ages|年龄|年龄段)\s*(?:of|between|:|：|在|\s)*(?P<a>{_P})\s*"
         rf"(?:-|~|到|至|—|–|to|and)\s*(?P<b>{_P})"
     ),
+)
+#: A distance ("附近3公里", "within 5 km", "500米内"): a radius, never a quantity or an amount.
+_DISTANCE_RE = re.compile(
+    rf"(?P<a>{_P})(?:\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P}))?\s*-?\s*"
+    r"(?:公里|千米|米|kms?(?![a-z])|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|m(?![a-z]))"
 )
 _SKIP_AFTER_NUMBER = frozenset(
     "个 次 条 位 名 人 人次 份 篇 场 支 多 左右 以上 真实 真人 活跃 优质 精准 的 新 视频 条视频 "
@@ -1017,6 +1023,17 @@ def _read_ages(reading: _Reading) -> set[str]:
     return bands
 
 
+def _read_distances(reading: _Reading) -> None:
+    """Consume the numbers of distances, so that "附近3公里" is no quantity of 3.
+
+    Read after money, deadlines and ages, which claim their numbers first; plans have no
+    radius to set, so a distance only keeps its number from being read as something else.
+    """
+    for m in _DISTANCE_RE.finditer(reading.enc.text):
+        if reading.fresh(m, "a", "b"):
+            reading.take(m, "a", "b")
+
+
 @dataclass
 class _Tokens:
     intents: dict[str, float]
@@ -1251,6 +1268,7 @@ def understand(
     totals = _read_total_budgets(reading)
     deadlines = _read_deadlines(reading)
     ages = _read_ages(reading)
+    _read_distances(reading)
     tokens = _read_tokens(reading, naming or _NO_NAMING)
 
     text_budget: Decimal | None = None
