@@ -453,3 +453,27 @@ def test_a_distance_is_no_quantity(need: str) -> None:
 def test_a_quantity_beside_a_distance_is_still_read() -> None:
     understood = understand("周边5公里，到店2000人，预算500", now=NOW)
     assert understood.quantities == {"lbs": 2000}
+
+
+@pytest.mark.parametrize(
+    "need",
+    [
+        "budget 1.5k, more followers, women 25-35 in Shanghai",
+        "预算1.5k，涨粉，女性25-35，上海",
+        "budget 1.5k, more followers from 25 to 35 women in shanghai",
+        "预算1.5k，涨粉，女性25到35岁，上海",
+    ],
+)
+def test_an_age_range_beside_a_gender_word_is_the_audience_age(need: str) -> None:
+    # Without "岁" or "aged", "women 25-35" lost its ages.
+    understood = understand(need, now=NOW)
+    assert understood.audience.genders == {"female"}
+    assert understood.audience.ages == {"24-30", "31-40"}
+    assert understood.audience.regions == {"shanghai"}
+    assert understood.budget == Decimal("1500")
+
+
+def test_a_range_beside_a_gender_word_that_is_no_age_is_left_alone() -> None:
+    understood = understand("女性500-800，预算300，涨粉", now=NOW)
+    assert understood.audience.ages == frozenset()
+    assert "age_out_of_range" not in {n.code for n in understood.notes}

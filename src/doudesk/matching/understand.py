@@ -7,7 +7,8 @@ Design:
 2. Read money and time with regular expressions over that text, where one character class
    stands for "a number": periodic budgets ("每天20元，做三个月" -> ¥1,800 over 90 days), total
    budgets ("预算500元", "budget ¥300", "五百元"), deadlines ("三天内", "一周内见效",
-   "下周一前" relative to ``now``, "by Friday"), age ranges. Numbers used there are consumed.
+   "下周一前" relative to ``now``, "by Friday"), age ranges ("18-30岁", "aged 18-30", or
+   beside a gender word: "women 25-35"). Numbers used there are consumed.
 3. Segment with jieba (a private tokenizer, initialised once, lazily and quietly, with the
    domain user dictionary) and match token n-grams against the lexicon (:mod:`.lexicon`):
    intents, negations ("不要评论"), audience words (gender, age words, regions, interests),
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1004,11 +1005,14 @@ def _named_deadline(name: str, now: datetime) -> datetime:
 def _read_ages(reading: _Reading) -> set[str]:
     lex = get_lexicon()
     bands: set[str] = set()
-    for pattern in _AGE_RES:
+    for pattern in (*_AGE_RES, *_gender_age_res()):
+        bare = pattern not in _AGE_RES
         for m in pattern.finditer(reading.enc.text):
             if not reading.fresh(m, "a", "b"):
                 continue
             a, b = sorted((reading.value(m.group("a")), reading.value(m.group("b"))))
+            if bare and not _AGE_LOW <= a <= b <= _AGE_HIGH:
+                continue  # "女性500-800": no ages, whatever else it is
             reading.take(m, "a", "b")
             hit = {slug for lo, hi, slug in lex.age_bands if lo <= b and hi >= a}
             if not hit:
@@ -1021,6 +1025,30 @@ def _read_ages(reading: _Reading) -> set[str]:
                 )
             bands |= hit
     return bands
+
+
+#: A range beside a gender word with no age word ("women 25-35") is read as ages only within
+#: these bounds.
+_AGE_LOW, _AGE_HIGH = 10, 99
+
+
+@cache
+def _gender_age_res() -> tuple[re.Pattern[str], ...]:
+    """Return the patterns of an age range beside a gender word, with no age word.
+
+    Without "岁" or "aged" a range is ages only next to the audience it describes ("女性25-35",
+    "women 25-35", "25-35 women"); English gender words stand as whole words.
+    """
+    words = []
+    for name in get_lexicon().audience["genders"]:
+        escaped = re.escape(name)
+        words.append(escaped if not name.isascii() else rf"(?<![a-z]){escaped}(?![a-z])")
+    gender = "(?:" + "|".join(sorted(words, key=len, reverse=True)) + ")"
+    span = rf"(?P<a>{_P})\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P})"
+    return (
+        re.compile(rf"{gender}\s*(?:aged?\s*)?{span}(?!\s*(?:{_CUR_POST}|%))"),
+        re.compile(rf"{span}\s*(?:的)?\s*{gender}"),
+    )
 
 
 def _read_distances(reading: _Reading) -> None:
