@@ -477,3 +477,21 @@ def test_a_range_beside_a_gender_word_that_is_no_age_is_left_alone() -> None:
     understood = understand("女性500-800，预算300，涨粉", now=NOW)
     assert understood.audience.ages == frozenset()
     assert "age_out_of_range" not in {n.code for n in understood.notes}
+
+
+@pytest.mark.parametrize(
+    ("need", "quantities", "deadline"),
+    [
+        ("Grow my followers by 5k, budget 1500 RMB", {"followers": 5000}, None),
+        ("increase my views by 20,000 by friday, budget 300", {"plays": 20000}, 62),
+        ("grow followers by 5k within 3 days, budget 500", {"followers": 5000}, 72),
+        ("followers by friday, budget 300", {}, 62),
+    ],
+)
+def test_a_goal_grown_by_a_number_asks_for_that_quantity(
+    need: str, quantities: dict, deadline: float | None
+) -> None:
+    # "Grow my followers by 5k" asked for no quantity.
+    understood = understand(need, now=NOW)
+    assert understood.quantities == quantities
+    assert understood.deadline_hours == deadline

@@ -222,7 +222,7 @@ _SKIP_AFTER_NUMBER = frozenset(
 )
 _SKIP_BEFORE_NUMBER = frozenset(
     "量 数 数量 达到 到 破 涨 增加 突破 至少 超过 冲 冲到 : ： of to at least about around ~ "
-    "再 加 刷 "
+    "再 加 刷 by "
     "要 需要 上 目标 个 有 做 大概 约 大约 = is target goal reach hit 能 涨到 增长 增长到".split()
 )
 _STOP_TOKENS = frozenset("，。,.;；!！?？、\n")
