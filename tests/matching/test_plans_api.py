@@ -824,3 +824,14 @@ def test_a_distance_in_a_need_is_not_planned_as_a_quantity(api, customer):
     assert body["understood"]["quantities"] == {}
     assert "lbs" in body["understood"]["intents"]
     assert body["plans"]
+
+
+def test_a_budget_range_is_planned_at_its_upper_end_and_the_answer_says_so(api, customer):
+    r = post(api, "/plans", {"need": "预算500-800，涨粉"}, **EN)
+    assert r.status_code == 200, r.content
+    understood = r.json()["understood"]
+    assert understood["budget"] == "800.00"
+    [note] = [n for n in understood["notes"] if n["code"] == "budget_range_upper"]
+    assert note["message"] == note["message_zh"]  # the need's language, as every note
+    assert "¥500.00" in note["message_en"]
+    assert "¥800.00" in note["message_en"]

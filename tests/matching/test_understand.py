@@ -495,3 +495,29 @@ def test_a_goal_grown_by_a_number_asks_for_that_quantity(
     understood = understand(need, now=NOW)
     assert understood.quantities == quantities
     assert understood.deadline_hours == deadline
+
+
+@pytest.mark.parametrize(
+    ("need", "budget", "low", "high"),
+    [
+        ("预算500-800，涨粉", "800", "¥500.00", "¥800.00"),
+        ("预算800-500，涨粉", "800", "¥500.00", "¥800.00"),
+        ("budget ¥500 to ¥800 for likes", "800", "¥500.00", "¥800.00"),
+        ("每天20-30元，做一周，涨粉", "210", "¥20.00", "¥30.00"),
+    ],
+)
+def test_a_budget_range_is_read_as_its_upper_end_and_says_so(
+    need: str, budget: str, low: str, high: str
+) -> None:
+    # "预算500-800" became ¥800 without a word.
+    understood = understand(need, now=NOW)
+    assert understood.budget == Decimal(budget)
+    note = next(n for n in understood.notes if n.code == "budget_range_upper")
+    assert low in note.message_zh
+    assert high in note.message_zh
+    assert f"{low} to {high}" in note.message_en
+
+
+def test_a_single_budget_draws_no_range_note() -> None:
+    understood = understand("预算500，涨粉", now=NOW)
+    assert "budget_range_upper" not in {n.code for n in understood.notes}

@@ -786,15 +786,29 @@ def _unit_days(unit: str) -> int:
 
 
 def _amount(reading: _Reading, m: re.Match[str]) -> Decimal:
-    """Read an amount match: the upper end of a range, negative when written with a minus."""
+    """Read an amount match: the upper end of a range, negative when written with a minus.
+
+    A range ("预算500-800") is read as its upper end (a budget is a ceiling), and a note says
+    so.
+    """
     value = reading.value(m.group("amt"))
     if m.groupdict().get("amt2"):
-        upper = reading.value(m.group("amt2"))
-        if upper > value:
-            value = upper
+        low, high = sorted((value, reading.value(m.group("amt2"))))
+        value = high
+        if low < high and not m.groupdict().get("neg"):
+            reading.notes.append(_range_note(low, high))
     if m.groupdict().get("neg"):
         value = -value
     return value
+
+
+def _range_note(low: Decimal, high: Decimal) -> Note:
+    return _note(
+        "budget_range_upper",
+        f"金额写的是范围（{_yuan(low)}至{_yuan(high)}），按上限{_yuan(high)}理解。",
+        f"The amount is a range ({_yuan(low)} to {_yuan(high)}); we read it as its upper end, "
+        f"{_yuan(high)}.",
+    )
 
 
 def _has_currency(m: re.Match[str]) -> bool:
