@@ -835,3 +835,35 @@ def test_a_budget_range_is_planned_at_its_upper_end_and_the_answer_says_so(api, 
     assert note["message"] == note["message_zh"]  # the need's language, as every note
     assert "¥500.00" in note["message_en"]
     assert "¥800.00" in note["message_en"]
+
+
+@pytest.mark.parametrize(
+    ("need", "asked", "lang"),
+    [
+        ("预算50，涨粉1万", "10,000", "zh"),
+        ("视频播放量达到10w，预算300", "100,000", "zh"),
+        ("budget ¥50, 10,000 followers", "10,000", "en"),
+    ],
+)
+def test_a_goal_beyond_the_budget_is_said_so_with_what_it_would_cost(
+    api, customer, need, asked, lang
+):
+    # The plans fell short of the quantity asked without a word.
+    r = post(api, "/plans", {"need": need})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    [note] = [n for n in body["understood"]["notes"] if n["code"] == "goal_not_reached"]
+    assert bool(CJK.search(note["message"])) == (lang == "zh")
+    reached = max(max(p["expected"].values()) for p in body["plans"])
+    assert f"{reached:,.0f}" in note["message_zh"]
+    assert asked in note["message_zh"]
+    assert asked in note["message_en"]
+    cost = re.search(r"about ¥([\d,]+\.\d\d)", note["message_en"])
+    assert cost is not None
+    assert Decimal(cost.group(1).replace(",", "")) > Decimal(body["understood"]["budget"])
+
+
+def test_a_goal_within_the_budget_draws_no_shortfall_note(api, customer):
+    body = post(api, "/plans", {"need": "涨粉1000，预算500元"}).json()
+    assert "goal_not_reached" not in {n["code"] for n in body["understood"]["notes"]}
+    assert "预计效果满足您要求的数量" in body["plans"][0]["explanation"]

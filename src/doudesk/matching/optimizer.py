@@ -118,7 +118,7 @@ import numpy as np
 from doudesk.errors import DomainError, FieldError
 
 from .lexicon import get_lexicon
-from .offers import Catalogue, Offer, PriceFn, catalogue_price
+from .offers import AUDIENCE_FREE_KINDS, Catalogue, Offer, PriceFn, catalogue_price
 from .understand import Understood
 
 VALUE_SHARE = 0.6
@@ -285,6 +285,40 @@ def plan_value(need: Understood, picks: Sequence[tuple[Offer, int]]) -> float:
         oj = o.get(j, 0.0)
         total += w * ((1 - EXCESS_CREDIT) * min(oj, targets[j]) + EXCESS_CREDIT * oj)
     return total
+
+
+def goal_cost(
+    need: Understood,
+    offers: Catalogue | Sequence[Offer],
+    intent: str,
+    quantity: int,
+    *,
+    price: PriceFn | None = None,
+) -> int | None:
+    """Return roughly what ``quantity`` of ``intent`` costs (fen), or None if nothing brings it.
+
+    An estimate for telling a customer what a goal beyond the budget would take, not a plan:
+    the cheapest single offer that brings the outcome and can target the need's audience, at
+    the quantity on its grid that brings enough; past its largest quantity, that price scaled
+    up per unit (as if ordered again). Deadlines are not considered.
+    """
+    price_fn = price or catalogue_price
+    best: int | None = None
+    for o in offers.offers if isinstance(offers, Catalogue) else offers:
+        per_unit = (o.outcomes or {}).get(intent, 0.0)
+        if per_unit <= 0 or not (
+            o.kind in AUDIENCE_FREE_KINDS or o.audience.supports(need.audience)
+        ):
+            continue
+        units = math.ceil(quantity / per_unit - 1e-9)
+        if units <= o.top_qty:
+            q = o.min_qty + o.step * max(0, math.ceil((units - o.min_qty) / o.step))
+            fen = price_fn(o, q)
+        else:
+            fen = math.ceil(price_fn(o, o.top_qty) * units / o.top_qty)
+        if best is None or fen < best:
+            best = fen
+    return best
 
 
 # --------------------------------------------------------------------------- candidates
@@ -1777,6 +1811,8 @@ def _make_plan(
             + (
                 ", its expected results reaching every quantity you asked for."
                 if asks_met and asked
+                else ", its expected results short of the quantities you asked for."
+                if asked
                 else "."
             ),
             "fast": f"Done in about {eta:g} h (balanced plan: {bal_eta:g} h) while keeping "
@@ -1791,7 +1827,13 @@ def _make_plan(
         head = {
             "balanced": f"在{budget_y}预算内期望效果最大（目标：{goals}）。",
             "value": f"最省钱：花{total_y}（预算{budget_y}），达到最优效果的{share:.0%}"
-            + ("，预计效果满足您要求的数量。" if asks_met and asked else "。"),
+            + (
+                "，预计效果满足您要求的数量。"
+                if asks_met and asked
+                else "，预计效果达不到您要求的数量。"
+                if asked
+                else "。"
+            ),
             "fast": f"约{eta:g}小时完成（均衡方案约{bal_eta:g}小时），保留最优效果的{share:.0%}。",
         }[key]
         text = head + "；".join(lines) + "。"

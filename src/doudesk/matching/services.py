@@ -10,7 +10,9 @@ Design overview
   ordering it will charge. A target link narrows the modules to those whose target kind accepts
   that very link (the same parser orders use), so a plan can be ordered with the link it was
   planned for. A need that names a module ("竞品分析报告", "口播") is planned with that one
-  rather than the cheapest of its kind, and one it rules out is not used. Nothing is written.
+  rather than the cheapest of its kind, and one it rules out is not used. A quantity asked
+  that no plan reaches is said so in a note, with what the plans reach and roughly what the
+  whole goal would cost (:func:`doudesk.matching.optimizer.goal_cost`). Nothing is written.
 * **Order** (:func:`plan_order`). Stateless: the client sends the plan's items back
   (``service_id`` + ``quantity``), the target and, optionally, the ``total`` it was shown. Every
   line is validated first (module, quantity, link, audience options); when ``total`` is given and
@@ -34,8 +36,9 @@ from doudesk.catalog.models import Channel
 from doudesk.catalog.promotion import duration_within
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
+from doudesk.matching.lexicon import get_lexicon
 from doudesk.matching.offers import Audience, Catalogue, Offer, PriceFn
-from doudesk.matching.optimizer import optimise
+from doudesk.matching.optimizer import asked_quantities, goal_cost, optimise
 from doudesk.matching.selectors import (
     UNAVAILABLE_FEN,
     MatchingCatalogue,
@@ -272,6 +275,54 @@ def _left_out_reason(
     )
 
 
+def _goal_notes(
+    understood: Understood, catalogue: Catalogue, plans: list[dict[str, Any]], price: PriceFn
+) -> list[Note]:
+    """Say which quantities asked for no plan reaches, what they reach, and what all would cost.
+
+    The plans keep within the budget (and deadline); a goal beyond them used to be planned
+    short without a word ("预算50，涨粉1万": 240 followers). The cost is an estimate
+    (:func:`.optimizer.goal_cost`) of every quantity asked, each on its cheapest module.
+    """
+    asked = asked_quantities(understood)
+    if not asked or not plans:
+        return []
+    lex = get_lexicon()
+    units = {lex.kind_intent[k]: u for k, u in lex.kind_units.items()}
+    short: list[tuple[str, float, int]] = []
+    for intent, quantity in asked.items():
+        reached = max(float(p["expected"].get(intent, 0)) for p in plans)
+        if reached < quantity:
+            short.append((intent, reached, quantity))
+    if not short:
+        return []
+    zh_parts, en_parts = [], []
+    for intent, reached, quantity in short:
+        unit_zh, unit_en = units.get(intent, ("", lex.intent_labels[intent][1]))
+        zh_parts.append(
+            f"{lex.intent_labels[intent][0]}约{reached:,.0f}{unit_zh}（您要求{quantity:,}{unit_zh}）"
+        )
+        en_parts.append(f"about {reached:,.0f} {unit_en} (you asked for {quantity:,})")
+    costs = [goal_cost(understood, catalogue, j, q, price=price) for j, q in asked.items()]
+    full = None if None in costs else sum(c for c in costs if c is not None)
+    budget = f"¥{understood.budget:,.2f}"
+    zh = f"预算{budget}内的方案预计只能达到：{'、'.join(zh_parts)}"
+    en = f"Within the {budget} budget the plans are expected to reach only {'; '.join(en_parts)}"
+    if full is not None and full < UNAVAILABLE_FEN and full > understood.budget_fen:
+        # The estimate leaves the deadline out: more money may not make it faster.
+        timed = understood.deadline_hours is not None
+        zh += f"；全部达到约需{yuan_label(full)}{'（未计时限）' if timed else ''}。"
+        en += f"; all of it would cost about {yuan_label(full)}"
+        en += " (deadline aside)." if timed else "."
+    elif understood.deadline_hours is not None:
+        zh += f"；在{understood.deadline_hours:g}小时内无法全部完成。"
+        en += f"; not all of it can be delivered within {understood.deadline_hours:g} h."
+    else:
+        zh += "。"
+        en += "."
+    return [Note("goal_not_reached", zh, en)]
+
+
 def plan_need(
     *,
     need: str | None,
@@ -330,6 +381,7 @@ def plan_need(
         raise
     shown = [p.as_dict() for p in plans if p.total_fen < UNAVAILABLE_FEN]
     notes = _named_notes(understood, current, catalogue, shown, price)
+    notes += _goal_notes(understood, catalogue, shown, price)
     if notes:
         understood = dataclasses.replace(understood, notes=(*understood.notes, *notes))
     for plan in shown:
