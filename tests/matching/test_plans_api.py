@@ -867,3 +867,32 @@ def test_a_goal_within_the_budget_draws_no_shortfall_note(api, customer):
     body = post(api, "/plans", {"need": "涨粉1000，预算500元"}).json()
     assert "goal_not_reached" not in {n["code"] for n in body["understood"]["notes"]}
     assert "预计效果满足您要求的数量" in body["plans"][0]["explanation"]
+
+
+@pytest.mark.parametrize("need", ["涨粉1万 预算不限", "followers 10000 budget unlimited"])
+def test_a_goal_without_a_budget_limit_is_planned_at_what_it_costs(api, customer, need):
+    r = post(api, "/plans", {"need": need})
+    assert r.status_code == 200, r.content
+    body = r.json()
+    understood = body["understood"]
+    assert understood["quantities"] == {"followers": 10000}
+    assert understood["budget_source"] == "unlimited"
+    budget = Decimal(understood["budget"])
+    # The budget is what the goal costs (a margin aside), not the 10,000 followers read as yuan.
+    assert budget != Decimal("10000")
+    cheapest = body["plans"][0]
+    assert cheapest["expected"]["followers"] >= 10000
+    assert budget - Decimal(cheapest["total"]) <= max(Decimal(cheapest["total"]) / 40, 1)
+    codes = {n["code"] for n in understood["notes"]}
+    assert "budget_unlimited" in codes
+    assert "goal_not_reached" not in codes
+    [note] = [n for n in understood["notes"] if n["code"] == "budget_unlimited"]
+    assert f"¥{budget:,.2f}" in note["message_zh"]
+    assert f"¥{budget:,.2f}" in note["message_en"]
+
+
+def test_a_need_without_a_budget_limit_or_a_quantity_asks_for_a_ceiling(api, customer):
+    r = post(api, "/plans", {"need": "涨粉 预算不限"}, **EN)
+    error = assert_field_error(r, 400, "budget", lang="en")
+    assert error["code"] == "missing"
+    assert "ceiling" in error["message_en"]

@@ -521,3 +521,54 @@ def test_a_budget_range_is_read_as_its_upper_end_and_says_so(
 def test_a_single_budget_draws_no_range_note() -> None:
     understood = understand("预算500，涨粉", now=NOW)
     assert "budget_range_upper" not in {n.code for n in understood.notes}
+
+
+@pytest.mark.parametrize(
+    "need",
+    [
+        "涨粉1万 预算不限",
+        "不限预算，涨粉1万",
+        "followers 10000 budget unlimited",
+        "10000 followers, no budget limit",
+        "budget: no limit, 10k followers",
+    ],
+)
+def test_a_need_without_a_budget_limit_keeps_its_goal_as_the_goal(need: str) -> None:
+    # "涨粉1万 预算不限" read the 10,000 followers as a budget of ¥10,000 and lost the goal.
+    understood = understand(need, now=NOW)
+    assert understood.quantities == {"followers": 10000}
+    assert understood.budget_source == "unlimited"
+
+
+@pytest.mark.parametrize(
+    ("need", "lang"), [("涨粉 预算不限", "zh"), ("followers, any budget", "en")]
+)
+def test_a_need_without_a_budget_limit_or_a_quantity_is_asked_for_a_ceiling(
+    need: str, lang: str
+) -> None:
+    with pytest.raises(DomainError) as exc:
+        understand(need, now=NOW)
+    [error] = exc.value.errors
+    assert (error.field, error.code) == ("budget", "missing")
+    assert "上限" in error.message_zh
+    assert "ceiling" in error.message_en
+
+
+@pytest.mark.parametrize(
+    ("need", "budget"),
+    [("预算不限，最多花2000元，涨粉1万", "2000"), ("预算不限于500元，涨粉1万", "500")],
+)
+def test_an_amount_beside_a_budget_without_limit_is_still_the_budget(
+    need: str, budget: str
+) -> None:
+    understood = understand(need, now=NOW)
+    assert understood.budget == Decimal(budget)
+    assert understood.budget_source == "text"
+    assert understood.quantities == {"followers": 10000}
+
+
+def test_no_budget_is_not_an_unlimited_one() -> None:
+    with pytest.raises(DomainError) as exc:
+        understand("no budget, 1000 followers", now=NOW)
+    assert [(e.field, e.code) for e in exc.value.errors] == [("budget", "missing")]
+    assert "ceiling" not in exc.value.errors[0].message_en

@@ -46,6 +46,7 @@ from doudesk.matching.selectors import (
     plan_price_function,
 )
 from doudesk.matching.understand import (
+    MAX_BUDGET,
     Note,
     Understood,
     goal_weights_not_an_object,
@@ -68,6 +69,9 @@ LINK_KINDS: tuple[str, ...] = (
     catalog_targets.TargetKind.LIVE.value,
 )
 GROUP_KIND = "matched_plan"
+#: A need without a budget limit is planned at its goal's estimated cost plus this fraction
+#: (1/50, at least ¥1): room for the modules' quantity steps and rounding.
+UNLIMITED_MARGIN = 50
 
 
 def _error(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
@@ -275,6 +279,35 @@ def _left_out_reason(
     )
 
 
+def _costed(understood: Understood, catalogue: Catalogue, price: PriceFn) -> Understood:
+    """Give a need without a budget limit the budget its quantities cost, and say so.
+
+    "涨粉1万 预算不限" is planned at roughly what 10,000 followers cost
+    (:func:`.optimizer.goal_cost`, plus a margin so the plans can reach it on their
+    modules' grids and rounding); a goal nothing here can bring still needs a ceiling.
+    """
+    asked = asked_quantities(understood)
+    costs = [goal_cost(understood, catalogue, j, q, price=price) for j, q in asked.items()]
+    if not costs or None in costs or sum(c or 0 for c in costs) >= UNAVAILABLE_FEN:
+        raise _error(
+            "budget",
+            "missing",
+            "没有服务能按所需数量报价，请告诉我们预算上限，例如“预算5000元”。",
+            "No service can price the quantity you asked for; tell us the most you would "
+            "spend, e.g. “budget ¥5000”.",
+        )
+    fen = sum(c or 0 for c in costs)
+    fen += max(100, fen // UNLIMITED_MARGIN)
+    budget = min(Decimal(fen) / 100, MAX_BUDGET).quantize(Decimal("0.01"))
+    note = Note(
+        "budget_unlimited",
+        f"预算不限：按达到您要求的数量约需的{yuan_label(int(budget * 100))}规划。",
+        f"No budget limit: planned at what the quantities you asked for cost, about "
+        f"{yuan_label(int(budget * 100))}.",
+    )
+    return dataclasses.replace(understood, budget=budget, notes=(*understood.notes, note))
+
+
 def _goal_notes(
     understood: Understood, catalogue: Catalogue, plans: list[dict[str, Any]], price: PriceFn
 ) -> list[Note]:
@@ -362,6 +395,8 @@ def plan_need(
         # The link was matched against each module's own target kind above.
         understood = dataclasses.replace(understood, target_kind=None)
     price = plan_price_function(current.modules)
+    if understood.budget_source == "unlimited":
+        understood = _costed(understood, catalogue, price)
     try:
         plans = optimise(understood, catalogue, price=price)
     except DomainError as exc:

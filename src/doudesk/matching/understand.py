@@ -17,6 +17,8 @@ Design:
    that name a particular module ("竞品分析", "口播"; see :func:`naming_table`) are read in
    the same pass: a named module is the one planned for its kind, a negated one
    ("不要达人探店") is left out.
+   A budget with no limit ("预算不限", "budget unlimited") is no amount: the need is planned at
+   what its quantities cost, and without quantities a ceiling is asked for.
 4. Structured fields override what the text says (budget, deadline, target, audience, goal
    weights); every override or inconsistency is kept as a :class:`Note`.
 
@@ -125,6 +127,15 @@ _WEAK_BUDGET_RES = (
     ),
 )
 _MONEY_RE = re.compile(_AMOUNT)
+#: A budget without a ceiling ("预算不限", "budget unlimited", "any budget"): no amount, and
+#: a number before it ("涨粉1万 预算不限") is no budget either.
+_UNLIMITED_BUDGET_RE = re.compile(
+    r"(?:总预算|预算|经费|费用|budget)\s*(?:是|为|:|：|is|\s)*"
+    r"(?:不限(?!于)|无上限|没有上限|不设上限|无限制?|没有限制|随意|无所谓|unlimited|no limit|"
+    r"not limited|open\b)|"
+    r"不限预算|(?:unlimited|any|open)\s+budget|no\s+budget\s+(?:limit|cap|ceiling)|"
+    r"money is no object"
+)
 
 _DURATION_DEADLINE_RES = (
     re.compile(
@@ -261,7 +272,10 @@ class Understood:
     """What a need asks for, ready for the optimiser.
 
     ``intents`` are normalised weights (sum 1) over the lexicon's intents; ``budget`` is the
-    total in yuan (for a periodic budget, ``daily_budget`` x ``period_days``);
+    total in yuan (for a periodic budget, ``daily_budget`` x ``period_days``); ``budget_source``
+    says where it came from: ``text``, ``periodic``, ``field``, or ``unlimited`` for a need
+    with no budget limit that asks for quantities ("涨粉1万 预算不限"), whose ``budget`` is
+    :data:`MAX_BUDGET` until the goal is costed (``matching.services`` does);
     ``quantities`` are the amounts asked per intent; ``deadline_hours`` is None when no deadline
     was given; ``max_per_kind`` is how many modules of one kind a plan may use;
     ``named_services`` are the modules the need names (the only ones of their kind to plan) and
@@ -815,6 +829,19 @@ def _has_currency(m: re.Match[str]) -> bool:
     return bool(m.group("pre") or m.group("cur1") or m.group("cur2"))
 
 
+def _read_unlimited_budget(reading: _Reading) -> bool:
+    """Blank out every "预算不限"; return whether the text says the budget has no limit."""
+    text, n = _UNLIMITED_BUDGET_RE.subn(" ", reading.enc.text)
+    if n:
+        reading.enc = Encoded(text, reading.enc.values)
+    return bool(n)
+
+
+def _asked(tokens: _Tokens) -> bool:
+    """Whether the text asks for a quantity of a goal it does not rule out."""
+    return any(q > 0 for k, q in tokens.quantities.items() if k not in tokens.negated)
+
+
 def _read_periodic(reading: _Reading) -> tuple[Decimal, int] | None:
     """Find "每天20元"-style budgets; return (amount per period, days per period)."""
     s = reading.enc.text
@@ -1303,6 +1330,7 @@ def understand(
 
     reading = _Reading(encode_numbers((naming or _NO_NAMING).mark(_normalise(text))), now)
     notes = reading.notes
+    unlimited = _read_unlimited_budget(reading)
 
     # Money: periodic budgets first, their period next, then totals.
     periodic = _read_periodic(reading)
@@ -1378,6 +1406,23 @@ def understand(
         source = "field"
     elif text_budget is not None:
         final_budget = guard(_check_budget, text_budget, "text")
+    elif unlimited and _asked(tokens):
+        # No ceiling but a goal: planned at what the goal costs (matching.services sizes it);
+        # until then the platform's own ceiling stands for "no limit".
+        final_budget = MAX_BUDGET
+        source = "unlimited"
+    elif unlimited and budget in (None, ""):
+        errors.append(
+            FieldError(
+                "budget",
+                "missing",
+                "预算不限时也需要一个上限：请告诉我们最多花多少（例如“预算5000元”），"
+                "或要达到的数量（例如“涨粉1万”），我们按达成所需的费用规划。",
+                "Even without a budget limit we need a ceiling: tell us the most you would "
+                "spend (e.g. “budget ¥5000”) or the quantity you want (e.g. “10,000 "
+                "followers”), and we plan at what it costs.",
+            )
+        )
     elif budget in (None, "") and not any(e.field == "budget" for e in errors):
         errors.append(
             FieldError(
