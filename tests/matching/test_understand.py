@@ -182,6 +182,8 @@ def test_quantities_are_read_next_to_their_intent() -> None:
     assert u.quantities == {"plays": 10000}
     u = understand("launch video, 20k plays and some comments, budget ¥300", now=NOW)
     assert u.quantities == {"plays": 20000}
+    u = understand("I want 1.5m plays on my video, budget 20000", now=NOW)
+    assert u.quantities == {"plays": 1_500_000}  # "1m" was read as 1
 
 
 def test_a_daily_budget_becomes_a_growth_plan() -> None:

@@ -1,6 +1,6 @@
 """Numbers in free text: Arabic, Chinese (via cn2an) and shorthand, as placeholders.
 
-:func:`encode_numbers` finds every number ("500", "1,000", "1.5万", "2k", "1e3", "五百",
+:func:`encode_numbers` finds every number ("500", "1,000", "1.5万", "2k", "1m", "1e3", "五百",
 "三", "two") and replaces it with one private-use character whose value is kept in a list. The
 pattern rules of the understanding step then match a single character class for "a number"
 and read its value, and jieba sees one token per number (it would split "1.5" otherwise).
@@ -34,6 +34,7 @@ _MULTIPLIERS = {
     "万": 10000,
     "百万": 1_000_000,
     "million": 1_000_000,
+    "m": 1_000_000,
     "千万": 10_000_000,
     "亿": 100_000_000,
     "百": 100,
@@ -62,7 +63,7 @@ _CN_DIGITS = "零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖"
 _CN_ALL = _CN_DIGITS + "十拾百佰千仟万亿点"
 _NUMBER_RE = re.compile(
     r"(?P<arabic>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
-    r"(?P<mult>\s?(?:thousand|million)\b|(?:千万|百万|万|千|亿|百)|[kw](?![a-z]))?"
+    r"(?P<mult>\s?(?:thousand|million)\b|(?:千万|百万|万|千|亿|百)|[kwm](?![a-z]))?"
     rf"|(?P<cn>[{_CN_DIGITS}十拾][{_CN_ALL}]*)"
     rf"|\b(?P<en>{'|'.join(_EN_WORDS)})\b"
 )
