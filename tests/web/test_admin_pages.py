@@ -490,3 +490,23 @@ def test_journal_entries_are_filtered_and_described_in_the_operators_language(
     shown = holds.context["cl"].result_list
     assert {entry.kind for entry in shown} == {"order_hold"}
     assert len(shown) == JournalEntry.objects.filter(kind="order_hold").count()
+    # The entry's own page showed the stored Chinese memo to English operators too.
+    hold = JournalEntry.objects.filter(kind="order_hold").first()
+    page = admin_client.get(reverse("admin:wallet_journalentry_change", args=[hold.pk]))
+    shown = _readonly(page.content.decode())
+    assert f"Hold for order #{hold.order_id}" in shown
+    assert not [field for field in shown if "冻结" in field]
+
+
+def test_an_orders_group_is_named_as_its_customer_knows_it(seeded, admin_client, customer):
+    # It read "growth_plan 每日涨粉计划", the kind's code before the plan's name.
+    from doudesk.catalog.models import GrowthPlan
+    from doudesk.orders import services
+    from factories import ACCOUNT_URL
+
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    group = services.growth_plan_order(customer=customer, plan=plan, target=ACCOUNT_URL)
+    order = group.orders.order_by("pk").first()
+    page = admin_client.get(reverse("admin:orders_order_change", args=[order.pk]))
+    assert f"#{group.pk} 每日涨粉计划" in _readonly(page.content.decode())
+    assert "growth_plan" not in " ".join(_readonly(page.content.decode()))

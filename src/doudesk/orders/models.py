@@ -43,7 +43,7 @@ class OrderGroup(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     def __str__(self) -> str:
-        return f"{self.kind} {self.label}"
+        return f"#{self.pk} {self.name}"
 
     @property
     def name(self) -> str:

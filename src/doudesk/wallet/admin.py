@@ -70,6 +70,8 @@ class EntryKindFilter(admin.SimpleListFilter):
 @admin.register(JournalEntry)
 class JournalEntryAdmin(ReadOnlyAdmin):
     list_display = ("pk", "ref", "kind_shown", "memo_shown", "order", "created_at")
+    # The page shows the kind and memo worded as in the list (the stored memo is Chinese).
+    fields = readonly_fields = ("ref", "kind_shown", "memo_shown", "order", "created_at")
     list_filter = (EntryKindFilter,)
     search_fields = ("ref",)
     inlines = [LegInline]
