@@ -442,6 +442,7 @@ def test_without_names_a_need_names_no_module() -> None:
         "本地推广，500米内的人，预算500",
         "local customers within 3 km, budget 500",
         "people in a 3-5 km radius, local promotion, budget 500",
+        "附近500m的门店引流，预算500元",  # read as 500 million visitors when m meant million
     ],
 )
 def test_a_distance_is_no_quantity(need: str) -> None:

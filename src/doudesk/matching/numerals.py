@@ -59,11 +59,14 @@ _EN_WORDS = {
     "fifty": 50,
     "hundred": 100,
 }
+#: What "m" counts in millions after a number ("1.5m plays"); elsewhere "500m" is a distance.
+_MILLIONS = "plays?|views?|followers?|fans?|likes?|comments?|shares?|viewers?|impressions?"
 _CN_DIGITS = "零〇一二两三四五六七八九壹贰叁肆伍陆柒捌玖"
 _CN_ALL = _CN_DIGITS + "十拾百佰千仟万亿点"
 _NUMBER_RE = re.compile(
     r"(?P<arabic>\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:e[+-]?\d+)?)"
-    r"(?P<mult>\s?(?:thousand|million)\b|(?:千万|百万|万|千|亿|百)|[kwm](?![a-z]))?"
+    r"(?P<mult>\s?(?:thousand|million)\b|(?:千万|百万|万|千|亿|百)|[kw](?![a-z])"
+    rf"|m(?=\s*(?:{_MILLIONS})\b))?"
     rf"|(?P<cn>[{_CN_DIGITS}十拾][{_CN_ALL}]*)"
     rf"|\b(?P<en>{'|'.join(_EN_WORDS)})\b"
 )

@@ -222,10 +222,11 @@ _AGE_RES = (
     ),
 )
 #: A distance ("附近3公里", "within 5 km", "500米内"): a radius, never a quantity or an amount.
-#: A bare "m" is no metre: "1m plays" is a million (:mod:`.numerals`).
+#: "m" after a number is a metre unless a count follows: "1m plays" is a million
+#: (:mod:`.numerals`).
 _DISTANCE_RE = re.compile(
     rf"(?P<a>{_P})(?:\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P}))?\s*-?\s*"
-    r"(?:公里|千米|米|kms?(?![a-z])|kilomet(?:er|re)s?|miles?|met(?:er|re)s?)"
+    r"(?:公里|千米|米|kms?(?![a-z])|kilomet(?:er|re)s?|miles?|met(?:er|re)s?|m(?![a-z]))"
 )
 _SKIP_AFTER_NUMBER = frozenset(
     "个 次 条 位 名 人 人次 份 篇 场 支 多 左右 以上 真实 真人 活跃 优质 精准 的 新 视频 条视频 "
