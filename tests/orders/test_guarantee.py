@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
@@ -12,6 +13,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import reverse
 
+from doudesk.catalog.models import ServiceModule
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
@@ -98,6 +100,20 @@ def test_payouts_one_unit_at_a_time_add_up_to_what_was_paid_and_no_more(customer
     assert refused.value.errors[0].field == "units"
     assert "最多可赔付 0 个单位" in refused.value.errors[0].message_zh
     assert journal_total_fen() == 0
+
+
+def test_an_order_settled_by_the_older_rounding_is_paid_back_what_was_paid(customer, fake_adapter):
+    # Settled before charges were priced per unit, 66 of these plays were charged 114 fen
+    # (2,255 × 66 ÷ 1,300, rounded twice), not their 115: paying all of them back hit the
+    # order's check constraint, a 500.
+    ServiceModule.objects.filter(pk=module_id("plays")).update(rate_per_1000=Decimal("17.349"))
+    order = finished(customer, fake_adapter, quantity=1_300, remains=1_234)
+    Order.objects.filter(pk=order.pk).update(refunded_fen=order.refunded_fen + 1)
+    fill_fund(10_000)
+    payout = order_guarantee_pay(order_id=order.pk, units=66, cause="dropped")
+    assert payout.amount_fen == 114
+    order.refresh_from_db()
+    assert order.guarantee_paid_fen == order.paid_fen == 114
 
 
 def _refused_writes_nothing(order_id: int, customer, **kwargs) -> DomainError:

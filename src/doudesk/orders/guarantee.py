@@ -8,9 +8,9 @@ than it delivered), an operator pays them back from the fund (:func:`order_guara
 Each payout is one balanced entry (guarantee fund → the customer's cash) and an order event, so
 it is in the customer's statement and the transparency log. The units paid back never exceed
 the units delivered, and the money never exceeds what the customer paid for them: each payout
-is the price of the units paid back after it less their price before it
-(``Order.units_charge_fen``), so rounding never adds up past the charge. The fund never goes
-negative.
+is what the customer paid for the units paid back after it less what they paid for those
+before it (``Order.units_charge_fen``, within what they paid), so rounding never adds up past
+what was paid. The fund never goes negative.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def order_guarantee_pay(
                 f"At most {order.delivered - before:,} units can be paid back "
                 f"({order.delivered:,} delivered, {before:,} paid back)",
             )
-        amount = order.units_charge_fen(before + units) - order.units_charge_fen(before)
+        amount = _paid_for(order, before + units) - _paid_for(order, before)
         if amount <= 0:
             raise _refused(
                 "units",
@@ -115,6 +115,15 @@ def order_guarantee_pay(
             },
         )
     return payout
+
+
+def _paid_for(order: Order, units: int) -> int:
+    """Return what the customer paid for ``units`` delivered units, never past what they paid.
+
+    An order settled before charges were priced per unit (its charge prorated and rounded
+    twice) may have been charged a fen less than the units' price now says.
+    """
+    return min(order.units_charge_fen(units), order.paid_fen)
 
 
 def _units_paid_back(order: Order) -> int:
