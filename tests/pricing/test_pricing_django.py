@@ -392,7 +392,7 @@ def test_a_module_without_offers_sells_at_its_static_list_rate(priced, customer)
     assert (quote.source, quote.unit_rate) == (QuoteSource.STATIC, module.rate_per_1000)
 
 
-def test_a_static_price_is_never_above_the_lowest_market_reference(priced, customer):
+def test_a_static_price_is_never_above_the_lowest_market_reference(priced, customer, web):
     # ¥299 a visit stood beside a reference of ¥250 on the module's own page.
     module = ServiceModule.objects.get(pk=module_id("lbs-store-visit"))
     now = timezone.now()
@@ -411,6 +411,13 @@ def test_a_static_price_is_never_above_the_lowest_market_reference(priced, custo
         customer=customer, service_id=module.pk, target=ACCOUNT_URL, quantity=1
     )
     assert order.charge_fen == 25_000
+    catalogue = web.get("/").content.decode()
+    card = catalogue.split(f'data-module="{module.pk}"')[1].split("</article>")[0]
+    assert "¥250.00" in card
+    assert "¥299.00" not in card  # the list rate stood beside the price charged
+    form = web.get(f"/services/{module.pk}/order/").content.decode()
+    assert "¥250.00" in form
+    assert "¥299.00" not in form
     # A reference above the list rate leaves the list rate.
     ReferencePrice.objects.update(rate=Decimal("350000"))
     assert quote_create(customer=customer, module=module, quantity=1).total_fen == 29_900
