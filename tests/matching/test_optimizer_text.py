@@ -53,10 +53,13 @@ def test_the_cheapest_plan_says_when_it_falls_short_of_the_quantity_asked(langua
     assert short not in reached["value"].explanation
 
 
-def test_a_goal_is_costed_on_its_cheapest_module_past_its_largest_quantity() -> None:
+def test_a_goal_is_costed_on_its_cheapest_module_that_reaches_it_in_one_order() -> None:
     u = followers_need("50", 1_000)
     # ¥180 per 1,000 followers on the cheaper module (prices in fen).
     assert goal_cost(u, [FOLLOWERS, DEAR], "followers", 1_000) == 18_000
-    # 10,000 is past its 5,000: twice its largest order, still cheaper than the dear one.
-    assert goal_cost(u, [FOLLOWERS, DEAR], "followers", 10_000) == 180_000
+    # 10,000 is past the cheaper one's 5,000: a plan orders a module once, so the dear one.
+    dear = goal_cost(u, [DEAR], "followers", 10_000)
+    assert goal_cost(u, [FOLLOWERS, DEAR], "followers", 10_000) == dear
+    # With none reaching it, as much as a plan can buy: the cheaper one's 5,000.
+    assert goal_cost(u, [FOLLOWERS], "followers", 10_000) == 90_000
     assert goal_cost(u, [FOLLOWERS], "plays", 1_000) is None

@@ -299,11 +299,13 @@ def goal_cost(
 
     An estimate for telling a customer what a goal beyond the budget would take, not a plan:
     the cheapest single offer that brings the outcome and can target the need's audience, at
-    the quantity on its grid that brings enough; past its largest quantity, that price scaled
-    up per unit (as if ordered again). Deadlines are not considered.
+    the quantity on its grid that brings enough. When no offer brings enough in one order (a
+    plan orders a module once), the cheapest at its largest quantity: as much as a plan can
+    buy. Deadlines are not considered.
     """
     price_fn = price or catalogue_price
-    best: int | None = None
+    reaching: list[int] = []
+    short: list[int] = []
     for o in offers.offers if isinstance(offers, Catalogue) else offers:
         per_unit = (o.outcomes or {}).get(intent, 0.0)
         if per_unit <= 0 or not (
@@ -313,12 +315,11 @@ def goal_cost(
         units = math.ceil(quantity / per_unit - 1e-9)
         if units <= o.top_qty:
             q = o.min_qty + o.step * max(0, math.ceil((units - o.min_qty) / o.step))
-            fen = price_fn(o, q)
+            reaching.append(price_fn(o, min(q, o.top_qty)))
         else:
-            fen = math.ceil(price_fn(o, o.top_qty) * units / o.top_qty)
-        if best is None or fen < best:
-            best = fen
-    return best
+            short.append(price_fn(o, o.top_qty))
+    found = reaching or short
+    return min(found) if found else None
 
 
 # --------------------------------------------------------------------------- candidates

@@ -301,9 +301,10 @@ def _costed(understood: Understood, catalogue: Catalogue, price: PriceFn) -> Und
     budget = min(Decimal(fen) / 100, MAX_BUDGET).quantize(Decimal("0.01"))
     note = Note(
         "budget_unlimited",
-        f"预算不限：按达到您要求的数量约需的{yuan_label(int(budget * 100))}规划。",
-        f"No budget limit: planned at what the quantities you asked for cost, about "
-        f"{yuan_label(int(budget * 100))}.",
+        f"预算不限：按约{yuan_label(int(budget * 100))}规划，即一个方案达到您要求的数量"
+        "（或能订购的最多）所需。",
+        f"No budget limit: planned at about {yuan_label(int(budget * 100))}, what one plan "
+        "needs to reach the quantities you asked for (or as much of them as it can order).",
     )
     return dataclasses.replace(understood, budget=budget, notes=(*understood.notes, note))
 
