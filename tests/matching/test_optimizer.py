@@ -282,6 +282,16 @@ def test_long_ranges_are_feasible_and_optimal_up_to_one_step_an_item(
         assert all(got.get(j, 0) >= q * (1 - 1e-9) for j, q in asked_quantities(u).items())
 
 
+def test_the_balanced_plan_spends_what_rounding_left_of_the_budget():
+    # Hypothesis found it: 65 plays for ¥0.39 of a ¥0.40 budget that buys 67 (¥5.99 per 1,000,
+    # a price rounded half-up to the fen), two steps short where one is the tolerance.
+    plays = Offer("1", "plays", "模块0", "Module 0", 599, 1, 67, 1, audience=ANY)
+    followers = Offer("2", "followers", "模块1", "Module 1", 500, 1, 66, 1, audience=ANY)
+    plans = {p.key: p for p in optimise(need("0.40", {"plays": 1.0}), [plays, followers])}
+    [item] = plans["balanced"].items
+    assert (item.quantity, plans["balanced"].total_fen) == (67, 40)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cat=offers(), u=needs())
 def test_the_fastest_plan_keeps_the_most_value_among_the_fastest(
