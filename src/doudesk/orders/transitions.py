@@ -36,9 +36,10 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 #: In the public entries they told anyone each supplier's name and, by its numbers, its volume.
 OPERATOR_ONLY = frozenset({"provider", "provider_order", "error"})
 #: Event data kept out of the public log: the above; a deliverable's name, which is the
-#: customer's business (the log keeps its file's hash); and what ties one customer's orders
-#: together, the group (a package or plan) an order belongs to and the day a plan's later
-#: order is scheduled for (30 days of one plan share the time of day to the microsecond).
+#: customer's business (the log keeps its file's hash); and the group (a package or plan) an
+#: order belongs to and the day a plan's later order is scheduled for, which named the link
+#: between one customer's orders outright. (Orders placed together still sit side by side in
+#: the log, written in one transaction.)
 KEPT_OUT_OF_LOG = OPERATOR_ONLY | {"deliverable", "group", "scheduled_for"}
 
 
