@@ -6,6 +6,7 @@ No Django import: the request guards, the form-encoded API and the web forms sha
 from __future__ import annotations
 
 import sys
+import unicodedata
 from collections.abc import Iterator
 from typing import Any
 
@@ -85,6 +86,15 @@ def text_problem(text: str) -> str:
 def printable(name: str) -> str:
     """Return ``name`` without the characters that made it unstorable, so an answer can quote it."""
     return name.replace("\x00", "").encode("utf-8", "ignore").decode("utf-8")
+
+
+def plain_spaces(text: str) -> str:
+    """Return ``text`` with every space character as an ASCII space, trimmed.
+
+    A Chinese input method in full-width mode types U+3000 for a space, and pasted text
+    brings no-break spaces: they are spaces, not the hidden characters a name may not hold.
+    """
+    return "".join(" " if unicodedata.category(ch) == "Zs" else ch for ch in text).strip()
 
 
 def json_depth(value: Any) -> int:

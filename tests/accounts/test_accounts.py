@@ -118,6 +118,19 @@ def test_a_sign_up_losing_a_race_for_its_account_is_told_it_is_taken(monkeypatch
 
 
 @pytest.mark.django_db
+def test_a_full_width_space_in_a_name_is_a_space_not_a_hidden_character():
+    # An IME's full-width space (U+3000) was refused as a control character.
+    customer = customer_sign_up(
+        identifier="li@example.com", password=PASSWORD, kind="individual", display_name="小\u3000王"
+    )
+    assert customer.display_name == "小 王"
+    verification = verification_submit(
+        customer=customer, legal_name="\u00a0买买提\u3000艾力\u3000", number=valid_resident_id(45)
+    )
+    assert verification.legal_name == "买买提 艾力"
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize("name", ["张三\u202e", "张\x07三", "张\n三"])
 def test_a_legal_name_with_hidden_characters_is_refused(name):
     customer = CustomerFactory(display_name="")

@@ -32,6 +32,7 @@ from doudesk.accounts.selectors import number_verified_elsewhere
 from doudesk.crypto import blind_index, encrypt_text
 from doudesk.errors import DomainError, FieldError
 from doudesk.rowselect import rows_select
+from doudesk.textinput import plain_spaces
 
 MOBILE_RE = re.compile(r"^1[3-9]\d{9}$")
 LICENCE_MAX_BYTES = 5 * 1024 * 1024
@@ -95,7 +96,7 @@ def customer_sign_up(
                 "kind", Code.INVALID_KIND, "请选择个人或企业", "Choose individual or enterprise"
             )
         )
-    display_name = (display_name or "").strip()
+    display_name = plain_spaces(display_name or "")
     if len(display_name) > MAX_DISPLAY_NAME or not display_name.isprintable():
         errors.append(
             FieldError(
@@ -226,7 +227,7 @@ def verification_submit(
             status=409,
         )
     errors: list[FieldError] = []
-    name = (legal_name or "").strip()
+    name = plain_spaces(legal_name or "")
     person = customer.kind == CustomerKind.INDIVIDUAL
     if len(name) < 2:
         errors.append(
