@@ -23,6 +23,7 @@ from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_get_locked
 from doudesk.orders.models import GuaranteeCause, GuaranteePayout, Order, OrderStatus
 from doudesk.orders.transitions import record_event
+from doudesk.textinput import plain_spaces
 from doudesk.wallet.models import Account, AccountKind
 from doudesk.wallet.money import CURRENCY, yuan_label, yuan_str
 from doudesk.wallet.services import accounts_get, customer_spec, journal_post, platform_spec
@@ -44,7 +45,7 @@ def order_guarantee_pay(
     for more units than were delivered and not yet paid back, for an amount under one fen, and
     when the fund holds less than the amount.
     """
-    note = (note or "").strip()
+    note = plain_spaces(note or "")
     if cause not in GuaranteeCause.values:
         raise _refused("cause", Code.GUARANTEE_INVALID, "请选择赔付原因", "Choose the cause")
     if len(note) > NOTE_LENGTH or not note.isprintable():
