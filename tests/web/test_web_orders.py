@@ -33,6 +33,10 @@ from factories import (
 
 pytestmark = pytest.mark.django_db
 
+#: The bundle forms as a customer sends them, with the price they were shown.
+STARTER = {"target": VIDEO_URL, "confirmed_total": "168.00"}
+DAILY = {"target": ACCOUNT_URL, "confirmed_total": "540.00"}
+
 
 @pytest.fixture
 def dispatched(monkeypatch) -> list[int]:
@@ -210,6 +214,36 @@ def test_an_order_is_charged_only_the_total_the_customer_was_shown(web, customer
     assert "金额无效，请刷新页面" in tampered.content.decode()
 
 
+def test_an_order_sent_before_its_price_was_shown_asks_to_confirm_it(web, customer, sid, counts):
+    # Sent before the live price came back (or after a refused quantity), it was charged
+    # an amount never shown.
+    url = f"/services/{sid('plays')}/order/"
+    before = counts(customer)
+    refused = web.post(url, {"target": VIDEO_URL, "quantity": "10000"})
+    assert refused.status_code == 400
+    page = refused.content.decode()
+    assert "应付金额为 ¥160.00，请确认后再提交" in page
+    assert '<input type="hidden" name="confirmed_total" value="160.00">' in page
+    assert counts(customer) == before
+    form = {"target": VIDEO_URL, "quantity": "10000", "confirmed_total": "160.00"}
+    assert web.post(url, form).status_code == 302
+
+
+def test_a_package_is_charged_only_the_price_the_customer_was_shown(web, customer, counts):
+    package = Package.objects.get(code="starter")
+    url = f"/bundles/package/{package.pk}/order/"
+    assert 'name="confirmed_total" value="168.00"' in web.get(url).content.decode()
+    Package.objects.filter(pk=package.pk).update(price_fen=19_000)  # an operator's edit
+    before = counts(customer)
+    refused = web.post(url, STARTER)
+    assert "应付金额现为 ¥190.00，与您确认的 ¥168.00 不同" in refused.content.decode()
+    assert counts(customer) == before
+    unshown = web.post(url, {"target": VIDEO_URL}).content.decode()
+    assert "应付金额为 ¥190.00，请确认后再提交" in unshown
+    assert web.post(url, STARTER | {"confirmed_total": "190.00"}).status_code == 302
+    assert OrderGroup.objects.get(customer=customer).total_fen == 19_000
+
+
 def test_a_growth_plan_is_charged_only_the_price_the_customer_was_shown(web, customer, counts):
     plan = GrowthPlan.objects.get(code="daily-followers")
     url = f"/bundles/plan/{plan.pk}/order/"
@@ -295,6 +329,7 @@ def test_a_good_order_redirects_to_its_page_with_the_timeline(
                 "ages": ["18-23", "24-30"],
                 "regions": "成都，重庆",
                 "duration_hours": "48",
+                "confirmed_total": "160.00",
             },
         )
     order = Order.objects.get(customer=customer)
@@ -481,7 +516,7 @@ def test_a_package_is_ordered_at_its_bundle_price_with_one_hold(
 ):
     package = Package.objects.get(code="starter")
     with django_capture_on_commit_callbacks(execute=True):
-        response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+        response = web.post(f"/bundles/package/{package.pk}/order/", STARTER)
     assert (response.status_code, response["Location"]) == (302, "/orders/")
     group = OrderGroup.objects.get(customer=customer)
     orders = list(group.orders.order_by("pk"))
@@ -504,7 +539,7 @@ def test_a_package_is_ordered_at_its_bundle_price_with_one_hold(
 
 def test_the_wallet_names_a_package_hold_in_the_page_language(web, customer, dispatched):
     package = Package.objects.get(code="starter")
-    web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    web.post(f"/bundles/package/{package.pk}/order/", STARTER)
     assert OrderGroup.objects.get(customer=customer).label_en == package.name_en
     assert f"{package.name_zh} 冻结" in web.get("/wallet/").content.decode()
     english = in_english(web).get("/wallet/").content.decode()
@@ -515,7 +550,7 @@ def test_the_wallet_names_a_package_hold_in_the_page_language(web, customer, dis
 def test_a_package_with_the_wrong_kind_of_link_orders_nothing(web, customer, counts):
     package = Package.objects.get(code="grow")  # followers + report: needs an account link
     before = counts(customer)
-    response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    response = web.post(f"/bundles/package/{package.pk}/order/", STARTER)
     assert response.status_code == 400
     assert "此服务需要账号主页链接" in response.content.decode()
     assert counts(customer) == before
@@ -529,10 +564,8 @@ def test_a_module_taken_off_sale_is_not_sold_in_a_package_or_a_growth_plan(web, 
     assert package.name_zh not in catalogue
     assert plan.name_zh not in catalogue
     before = counts(customer)
-    assert (
-        web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL}).status_code == 404
-    )
-    assert web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL}).status_code == 404
+    assert web.post(f"/bundles/package/{package.pk}/order/", STARTER).status_code == 404
+    assert web.post(f"/bundles/plan/{plan.pk}/order/", DAILY).status_code == 404
     assert counts(customer) == before
     # An order in flight through the service (a page opened before the change) is refused too.
     with pytest.raises(DomainError) as refused:
@@ -545,7 +578,7 @@ def test_every_refusal_of_a_package_order_is_shown_on_its_form(web, customer, co
     package = Package.objects.get(code="starter")
     package.items.all().delete()  # an operator saved a package with no items
     before = counts(customer)
-    response = web.post(f"/bundles/package/{package.pk}/order/", {"target": VIDEO_URL})
+    response = web.post(f"/bundles/package/{package.pk}/order/", STARTER)
     assert response.status_code == 400
     assert "没有可下单的项目" in response.content.decode()
     assert counts(customer) == before
@@ -560,7 +593,7 @@ def test_a_growth_plan_places_thirty_orders_dispatches_the_first_and_holds_once(
     assert "抖音账号主页链接" in form  # followers grow an account, not a video
     assert "¥540.00" in web.get("/").content.decode()
     with django_capture_on_commit_callbacks(execute=True):
-        response = web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
+        response = web.post(f"/bundles/plan/{plan.pk}/order/", DAILY)
     assert response.status_code == 302
     group = OrderGroup.objects.get(customer=customer, kind="growth_plan")
     orders = list(group.orders.order_by("pk"))
@@ -628,7 +661,7 @@ def test_a_growth_plan_shows_each_days_start_and_cancels_the_days_not_started(
 ):
     plan = GrowthPlan.objects.get(code="daily-followers")
     with django_capture_on_commit_callbacks(execute=True):
-        web.post(f"/bundles/plan/{plan.pk}/order/", {"target": ACCOUNT_URL})
+        web.post(f"/bundles/plan/{plan.pk}/order/", DAILY)
     group = OrderGroup.objects.get(customer=customer, kind="growth_plan")
     first, second, *_, last = group.orders.order_by("pk")
     # "My orders" lists the day under way and sums up the 29 to come in one line.

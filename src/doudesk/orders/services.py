@@ -295,11 +295,13 @@ def order_place(
     quote_id: Any = None,
     options: Any = None,
     confirmed_total: Any = None,
+    confirmation_required: bool = False,
 ) -> Order:
     """Place one order: validate, then create it and hold its charge in one transaction.
 
     ``confirmed_total`` (yuan) is the amount the customer was shown and confirmed; an order
-    that would be charged anything else is refused (:func:`check_confirmed_total`).
+    that would be charged anything else is refused (:func:`check_confirmed_total`), and with
+    ``confirmation_required`` (a form) so is one whose amount was never shown.
     """
     customer_require_verified(customer)
     confirmed_fen = confirmed_total_fen(confirmed_total)
@@ -314,7 +316,7 @@ def order_place(
     try:
         with transaction.atomic(durable=True):
             order = _order_place_line(customer, line)
-            check_confirmed_total(confirmed_fen, order.charge_fen)
+            check_confirmed_total(confirmed_fen, order.charge_fen, required=confirmation_required)
             return order
     except IntegrityError as exc:
         raise _quote_conflict(exc, line) from exc
@@ -332,12 +334,24 @@ def confirmed_total_fen(value: Any) -> int | None:
         ) from None
 
 
-def check_confirmed_total(confirmed_fen: int | None, charge_fen: int) -> None:
+def check_confirmed_total(
+    confirmed_fen: int | None, charge_fen: int, *, required: bool = False
+) -> None:
     """Refuse a charge other than the one the customer confirmed (its transaction rolls back).
 
     A form shows the price and places the order a moment later: a price published meanwhile,
-    or a quantity changed after the price was shown, must not be charged unseen.
+    or a quantity changed after the price was shown, must not be charged unseen. With
+    ``required``, neither is an amount never shown (the live price had not come back, or the
+    quantity was refused when the form was sent).
     """
+    if confirmed_fen is None and required:
+        raise DomainError.single(
+            "total",
+            Code.PRICE_CHANGED,
+            f"应付金额为 {yuan_label(charge_fen)}，请确认后再提交",
+            f"The amount due is {yuan_label(charge_fen)}; confirm it and submit again",
+            status=409,
+        )
     if confirmed_fen is None or confirmed_fen == charge_fen:
         return
     raise DomainError.single(
@@ -504,6 +518,7 @@ def order_group_place(
     total_fen: int | None = None,
     record: AnswerRecord | None = None,
     confirmed_fen: int | None = None,
+    confirmation_required: bool = False,
 ) -> OrderGroup:
     """Place several orders in one transaction with one hold (a package, plan or matched plan).
 
@@ -539,7 +554,6 @@ def order_group_place(
             label_en=label_en[:100],
             total_fen=sum(charges),
         )
-        check_confirmed_total(confirmed_fen, group.total_fen)
         for line, quote, charge in zip(lines, quotes, charges, strict=True):
             line.quote, line.charge_fen = quote, charge
             _order_create(customer, line, group=group)
@@ -550,13 +564,22 @@ def order_group_place(
             memo=f"{label} 冻结",
             order_id=None,
         )
+        check_confirmed_total(confirmed_fen, group.total_fen, required=confirmation_required)
         if record is not None:
             record.save(group)
     return group
 
 
-def package_order(*, customer: Customer, package: Package, target: Any) -> OrderGroup:
-    """Order a package for one target at its bundle price."""
+def package_order(
+    *,
+    customer: Customer,
+    package: Package,
+    target: Any,
+    confirmed_total: Any = None,
+    confirmation_required: bool = False,
+) -> OrderGroup:
+    """Order a package for one target at its bundle price (confirmed as one order's is)."""
+    confirmed_fen = confirmed_total_fen(confirmed_total)
     lines = []
     errors: list[FieldError] = []
     for item in package.items.select_related("module"):
@@ -579,11 +602,18 @@ def package_order(*, customer: Customer, package: Package, target: Any) -> Order
         label_en=package.name_en,
         lines=lines,
         total_fen=package.price_fen,
+        confirmed_fen=confirmed_fen,
+        confirmation_required=confirmation_required,
     )
 
 
 def growth_plan_order(
-    *, customer: Customer, plan: GrowthPlan, target: Any, confirmed_total: Any = None
+    *,
+    customer: Customer,
+    plan: GrowthPlan,
+    target: Any,
+    confirmed_total: Any = None,
+    confirmation_required: bool = False,
 ) -> OrderGroup:
     """Order a daily growth plan: one order a day, the first at once, all funds held now.
 
@@ -611,6 +641,7 @@ def growth_plan_order(
         label_en=plan.name_en,
         lines=lines,
         confirmed_fen=confirmed_fen,
+        confirmation_required=confirmation_required,
     )
 
 

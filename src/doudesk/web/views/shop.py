@@ -123,6 +123,7 @@ def order_form(request: HttpRequest, module_id: int) -> HttpResponse:
                 quantity=_quantity(request.POST.get("quantity", "")),
                 options=_options_from_form(request),
                 confirmed_total=request.POST.get("confirmed_total"),
+                confirmation_required=True,
             )
         except DomainError as exc:
             context["errors"] = errors = field_errors(exc)
@@ -149,6 +150,7 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     bundle = get_object_or_404(on_sale, pk=bundle_id)
     customer = request.customer  # type: ignore[attr-defined]
     plan_price = None if isinstance(bundle, Package) else growth_plan_price_fen(plan=bundle)
+    shown_fen = bundle.price_fen if isinstance(bundle, Package) else plan_price
     context: dict = {
         "bundle": bundle,
         "kind": kind,
@@ -157,21 +159,24 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
         else bundle.module.target_kind,
         "plan_price_fen": plan_price,
         # The price shown, sent back with the order: charged only if it still holds.
-        "plan_price_total": yuan_str(plan_price) if plan_price else "",
+        "confirmed_total": yuan_str(shown_fen) if shown_fen else "",
         "values": request.POST,
         "verified": customer_is_verified(customer),
     }
     if request.method == "POST":
         target = request.POST.get("target", "")
         try:
+            confirmed = {
+                "confirmed_total": request.POST.get("confirmed_total"),
+                "confirmation_required": True,
+            }
             if isinstance(bundle, Package):
-                services.package_order(customer=customer, package=bundle, target=target)
+                services.package_order(
+                    customer=customer, package=bundle, target=target, **confirmed
+                )
             else:
                 services.growth_plan_order(
-                    customer=customer,
-                    plan=bundle,
-                    target=target,
-                    confirmed_total=request.POST.get("confirmed_total"),
+                    customer=customer, plan=bundle, target=target, **confirmed
                 )
         except DomainError as exc:
             errors = field_errors(exc)
