@@ -129,6 +129,18 @@ def test_add_refuses_drip_feed_and_custom_content_instead_of_ignoring_them(
     assert "order" in v2(key, "add", **order, runs="", comments="")  # empty fields are no ask
 
 
+def test_add_refuses_drip_feed_given_twice_or_as_json(key, customer, sid, counts):
+    # "runs=2&runs=" was placed (the last value won), and a JSON null was an ask for "null".
+    before = counts(customer)
+    form = {"key": key, "action": "add", "service": sid("plays"), "link": VIDEO_URL}
+    twice = Client().post(V2, form | {"quantity": "1000", "runs": ["2", ""]}).json()
+    assert twice["error"].startswith("runs: ")
+    assert counts(customer) == before
+    body = {**form, "quantity": 1000, "runs": None, "interval": None}
+    placed = Client().post(V2, json.dumps(body), content_type="application/json").json()
+    assert set(placed) == {"order"}
+
+
 def test_add_accepts_promotion_options_as_json(key, sid):
     answer = v2(
         key,

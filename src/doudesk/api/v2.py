@@ -306,6 +306,8 @@ def _json_params(body: bytes) -> dict[str, str] | None:
         return None
 
     def as_text(value: object) -> str:
+        if value is None:
+            return ""  # as an empty form field: nothing asked
         if isinstance(value, str):
             return value
         if isinstance(value, list):
@@ -326,6 +328,10 @@ def api_v2(request: HttpRequest) -> JsonResponse:
             return _error("Incorrect request: send a form or a JSON object")
     else:
         data = dict(request.POST.items())
+        for name in UNSUPPORTED_ADD_FIELDS:  # given twice ("runs=2&runs="), any value asks
+            asked = [value for value in request.POST.getlist(name) if value.strip()]
+            if asked:
+                data[name] = asked[0]
     customer = api_key_authenticate(data.get("key", ""))
     if customer is None:
         return _error("Invalid API key")
