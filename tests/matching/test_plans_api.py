@@ -880,9 +880,11 @@ def test_a_goal_without_a_budget_limit_is_planned_at_what_it_costs(api, customer
     budget = Decimal(understood["budget"])
     # The budget is what the goal costs (a margin aside), not the 10,000 followers read as yuan.
     assert budget != Decimal("10000")
-    cheapest = body["plans"][0]
-    assert cheapest["expected"]["followers"] >= 10000
-    assert budget - Decimal(cheapest["total"]) <= max(Decimal(cheapest["total"]) / 40, 1)
+    # Every plan reaches the goal, none buys much more: 10,200 followers were bought with the
+    # margin the budget had, and 最省钱 kept to 60 % of that.
+    for plan in body["plans"]:
+        assert 10000 <= plan["expected"]["followers"] < 10100
+        assert Decimal(plan["total"]) <= budget
     codes = {n["code"] for n in understood["notes"]}
     assert "budget_unlimited" in codes
     assert "goal_not_reached" not in codes

@@ -294,6 +294,7 @@ def goal_cost(
     quantity: int,
     *,
     price: PriceFn | None = None,
+    extra_steps: int = 0,
 ) -> int | None:
     """Return roughly what ``quantity`` of ``intent`` costs (fen), or None if nothing brings it.
 
@@ -301,7 +302,7 @@ def goal_cost(
     the cheapest single offer that brings the outcome and can target the need's audience, at
     the quantity on its grid that brings enough. When no offer brings enough in one order (a
     plan orders a module once), the cheapest at its largest quantity: as much as a plan can
-    buy. Deadlines are not considered.
+    buy. Deadlines are not considered. ``extra_steps`` prices that many steps more of it.
     """
     price_fn = price or catalogue_price
     reaching: list[int] = []
@@ -314,7 +315,7 @@ def goal_cost(
             continue
         units = math.ceil(quantity / per_unit - 1e-9)
         if units <= o.top_qty:
-            q = o.min_qty + o.step * max(0, math.ceil((units - o.min_qty) / o.step))
+            q = o.min_qty + o.step * (max(0, math.ceil((units - o.min_qty) / o.step)) + extra_steps)
             reaching.append(price_fn(o, min(q, o.top_qty)))
         else:
             short.append(price_fn(o, o.top_qty))

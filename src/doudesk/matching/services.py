@@ -69,9 +69,6 @@ LINK_KINDS: tuple[str, ...] = (
     catalog_targets.TargetKind.LIVE.value,
 )
 GROUP_KIND = "matched_plan"
-#: A need without a budget limit is planned at its goal's estimated cost plus this fraction
-#: (1/50, at least ¥1): room for the modules' quantity steps and rounding.
-UNLIMITED_MARGIN = 50
 
 
 def _error(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
@@ -282,9 +279,9 @@ def _left_out_reason(
 def _costed(understood: Understood, catalogue: Catalogue, price: PriceFn) -> Understood:
     """Give a need without a budget limit the budget its quantities cost, and say so.
 
-    "涨粉1万 预算不限" is planned at roughly what 10,000 followers cost
-    (:func:`.optimizer.goal_cost`, plus a margin so the plans can reach it on their
-    modules' grids and rounding); a goal nothing here can bring still needs a ceiling.
+    "涨粉1万 预算不限" is planned at what 10,000 followers cost on the cheapest module that
+    brings them (:func:`.optimizer.goal_cost`); a goal nothing here can bring still needs a
+    ceiling.
     """
     asked = asked_quantities(understood)
     costs = [goal_cost(understood, catalogue, j, q, price=price) for j, q in asked.items()]
@@ -296,8 +293,13 @@ def _costed(understood: Understood, catalogue: Catalogue, price: PriceFn) -> Und
             "No service can price the quantity you asked for; tell us the most you would "
             "spend, e.g. “budget ¥5000”.",
         )
-    fen = sum(c or 0 for c in costs)
-    fen += max(100, fen // UNLIMITED_MARGIN)
+    # The estimate is a grid quantity at its exact price. One step more of each goal is room
+    # for 最省钱, which rounds its quantities up; a wider margin would be spent on more than
+    # was asked (10,200 followers for 10,000).
+    fen = sum(
+        goal_cost(understood, catalogue, j, q, price=price, extra_steps=1) or 0
+        for j, q in asked.items()
+    )
     budget = min(Decimal(fen) / 100, MAX_BUDGET).quantize(Decimal("0.01"))
     note = Note(
         "budget_unlimited",
