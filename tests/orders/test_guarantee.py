@@ -215,6 +215,8 @@ def test_an_operator_pays_back_from_the_order_admin_and_the_history_says_so(
     pay = reverse("admin:orders_order_guarantee", args=[order.pk])
     assert f'href="{pay}"' in admin_client.get(change).content.decode()
 
+    facts = admin_client.get(pay).content.decode()
+    assert "已交付 1,300 · 实付 ¥20.80 · 已赔付 ¥0.00（0 个单位） · 保障金可用 ¥0.21" in facts
     short = admin_client.post(pay, {"units": "1000", "cause": "dropped"})
     assert "保障金余额不足" in short.content.decode()  # shown on the form, nothing paid
     assert not GuaranteePayout.objects.exists()

@@ -25,7 +25,7 @@ from doudesk.orders.deliverables import (
     order_deliverable_add,
     order_deliverable_withdraw,
 )
-from doudesk.orders.guarantee import NOTE_LENGTH, order_guarantee_pay
+from doudesk.orders.guarantee import NOTE_LENGTH, order_guarantee_pay, units_paid_back
 from doudesk.orders.labels import order_event_label
 from doudesk.orders.models import (
     TERMINAL_STATUSES,
@@ -38,7 +38,9 @@ from doudesk.orders.models import (
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
 from doudesk.wallet.admin_money import yuan_field
+from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import typed_yuan, yuan_label
+from doudesk.wallet.services import platform_account
 
 #: The order's money columns (integer fen) and the methods that show them in yuan.
 ORDER_YUAN = {
@@ -340,10 +342,15 @@ class OrderAdmin(admin.ModelAdmin):
                 order_id=order.pk, units=data["units"], cause=data["cause"], note=data["note"]
             )
 
-        facts = _("已交付 %(delivered)s · 实付 %(paid)s · 已赔付 %(back)s") % {
+        facts = _(
+            "已交付 %(delivered)s · 实付 %(paid)s · 已赔付 %(back)s（%(units)s 个单位）"
+            " · 保障金可用 %(fund)s"
+        ) % {
             "delivered": f"{order.delivered:,}",
             "paid": yuan_label(order.paid_fen),
             "back": yuan_label(order.guarantee_paid_fen),
+            "units": f"{units_paid_back(order):,}",
+            "fund": yuan_label(platform_account(AccountKind.GUARANTEE_FUND).balance_fen),
         }
         return self._order_form(
             request, order, form, apply, refusal_field="units", done=_("已赔付"),

@@ -69,7 +69,7 @@ def order_guarantee_pay(
                 "Only a completed or partially completed order can be paid back",
                 status=409,
             )
-        before = _units_paid_back(order)
+        before = units_paid_back(order)
         if units > order.delivered - before:
             raise _refused(
                 "units",
@@ -127,7 +127,8 @@ def _paid_for(order: Order, units: int) -> int:
     return min(order.units_charge_fen(units), order.paid_fen)
 
 
-def _units_paid_back(order: Order) -> int:
+def units_paid_back(order: Order) -> int:
+    """Return how many of the order's units the guarantee fund has paid back."""
     total = order.guarantee_payouts.aggregate(units=Sum("units"))["units"]
     return total or 0
 
