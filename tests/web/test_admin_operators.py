@@ -48,6 +48,8 @@ def test_staff_who_may_only_view_orders_cannot_deliver_or_reconcile(seeded, cust
         assert viewer.post(url, data).status_code == 403
     order.refresh_from_db()
     assert (order.status, order.delivered) == ("pending", 0)
+    refused = viewer.get(deliver).content.decode()
+    assert 'href="/admin/">返回运营后台</a>' in refused  # not only the customers' catalogue
 
 
 def test_a_recorded_delivery_is_in_the_orders_admin_history(seeded, customer):
