@@ -446,9 +446,10 @@ def test_without_names_a_need_names_no_module() -> None:
     ],
 )
 def test_a_distance_is_no_quantity(need: str) -> None:
-    # "附近3公里" was read as 3 local visitors asked for.
+    # "附近3公里" was read as 3 local visitors asked for, then dropped without a word.
     understood = understand(need, now=NOW)
     assert understood.quantities == {}
+    assert "distance_not_targeted" in {note.code for note in understood.notes}
     assert understood.budget == Decimal("500")
     assert understood.deadline_hours is None
 

@@ -1097,12 +1097,22 @@ def _gender_age_res() -> tuple[re.Pattern[str], ...]:
 def _read_distances(reading: _Reading) -> None:
     """Consume the numbers of distances, so that "附近3公里" is no quantity of 3.
 
-    Read after money, deadlines and ages, which claim their numbers first; plans have no
-    radius to set, so a distance only keeps its number from being read as something else.
+    Read after money, deadlines and ages, which claim their numbers first. Plans have no
+    radius to set: a note says local promotion reaches the city, not the distance given.
     """
+    found = False
     for m in _DISTANCE_RE.finditer(reading.enc.text):
         if reading.fresh(m, "a", "b"):
             reading.take(m, "a", "b")
+            found = True
+    if found:
+        reading.notes.append(
+            _note(
+                "distance_not_targeted",
+                "同城推广按城市投放，不能只限定您写的距离范围。",
+                "Local promotion reaches your city; it cannot be held to the distance you gave.",
+            )
+        )
 
 
 @dataclass
