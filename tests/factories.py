@@ -106,6 +106,18 @@ def fund_customer(customer: Customer, fen: int) -> None:
         )
 
 
+def staff_client(*codenames: str):
+    """Return a client logged in as a staff member holding only the given permissions."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    user = User.objects.create_user("staff", password="x", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def html_text(fragment: str) -> str:
     """Return an HTML fragment as it reads: tags dropped, white space collapsed."""
     return " ".join(re.sub(r"<[^>]+>", " ", fragment).split())

@@ -18,7 +18,7 @@ from doudesk.ledger.models import LogLeaf
 from doudesk.orders import services
 from doudesk.orders.deliverables import order_deliverable_add
 from doudesk.orders.models import Deliverable, Order
-from factories import ACCOUNT_URL, module_id
+from factories import ACCOUNT_URL, module_id, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -113,20 +113,12 @@ def test_a_link_is_shown_to_open_and_not_served(customer, web):
     assert web.get(f"/orders/{order.pk}/deliverables/{added.pk}/").status_code == 404
 
 
-def _staff(*codenames: str) -> Client:
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_an_operator_uploads_a_deliverable_from_the_admin_and_it_is_logged(customer):
     order = report_order(customer)
     url = reverse("admin:orders_order_deliverable", args=[order.pk])
-    viewer = _staff("view_order")
+    viewer = staff_client("view_order")
     assert viewer.post(url, {"name": "r", "url": "https://pan.example.com/s/1"}).status_code == 403
-    ops = get_user_model().objects.get(username="ops")
+    ops = get_user_model().objects.get(username="staff")
     ops.user_permissions.add(Permission.objects.get(codename="change_order"))
     page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert url in page
@@ -195,7 +187,7 @@ def test_staff_who_may_see_orders_see_and_download_deliverables_and_change_right
 ):
     order = report_order(customer)
     added = order_deliverable_add(order_id=order.pk, name="报告", file=pdf())
-    viewer = _staff("view_order")
+    viewer = staff_client("view_order")
     page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     file_url = reverse("admin:orders_order_deliverable_file", args=[order.pk, added.pk])
     assert file_url in page  # the list shows, with a download that works (/media/ is not served)
@@ -203,7 +195,7 @@ def test_staff_who_may_see_orders_see_and_download_deliverables_and_change_right
     withdraw = reverse("admin:orders_order_deliverable_withdraw", args=[order.pk, added.pk])
     assert viewer.post(withdraw).status_code == 403
     assert Client().get(file_url).status_code == 302  # to the admin's log-in
-    ops = get_user_model().objects.get(username="ops")
+    ops = get_user_model().objects.get(username="staff")
     ops.user_permissions.add(Permission.objects.get(codename="change_order"))
     assert "撤回后客户不再能看到" in viewer.get(withdraw).content.decode()
     assert viewer.post(withdraw).status_code == 302
@@ -218,13 +210,13 @@ def test_staff_who_may_see_orders_see_and_download_deliverables_and_change_right
 def test_view_only_staff_are_offered_no_action_they_would_be_refused(customer):
     order = report_order(customer)
     added = order_deliverable_add(order_id=order.pk, name="报告", file=pdf())
-    viewer = _staff("view_order")
+    viewer = staff_client("view_order")
     page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     upload = f'href="{reverse("admin:orders_order_deliverable", args=[order.pk])}"'
     withdraw = reverse("admin:orders_order_deliverable_withdraw", args=[order.pk, added.pk])
     assert upload not in page
     assert withdraw not in page
-    ops = get_user_model().objects.get(username="ops")
+    ops = get_user_model().objects.get(username="staff")
     ops.user_permissions.add(Permission.objects.get(codename="change_order"))
     page = viewer.get(reverse("admin:orders_order_change", args=[order.pk])).content.decode()
     assert upload in page
@@ -234,7 +226,7 @@ def test_view_only_staff_are_offered_no_action_they_would_be_refused(customer):
 
 def test_the_history_reads_in_words_and_the_timeline_keeps_a_withdrawn_name_out(customer, web):
     order = report_order(customer)
-    ops = _staff("view_order", "change_order")
+    ops = staff_client("view_order", "change_order")
     url = reverse("admin:orders_order_deliverable", args=[order.pk])
     assert ops.post(url, {"name": "", "file": pdf("报告.pdf")}).status_code == 302
     message = LogEntry.objects.get(object_id=str(order.pk)).get_change_message()

@@ -7,10 +7,7 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db import transaction
-from django.test import Client
 from django.urls import reverse
 
 from doudesk.catalog.models import ServiceModule
@@ -24,7 +21,7 @@ from doudesk.wallet.models import AccountKind, JournalEntry
 from doudesk.wallet.money import prorate_fen
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
 from doudesk.wallet.services import journal_post, platform_account
-from factories import VIDEO_URL, in_english, module_id
+from factories import VIDEO_URL, in_english, module_id, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -199,14 +196,6 @@ def test_the_customer_sees_the_payout_on_the_order_page_statement_and_api(
     }  # fmt: skip
 
 
-def _staff(*codenames: str) -> Client:
-    user = get_user_model().objects.create_user("ops", password="x", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def test_an_operator_pays_back_from_the_order_admin_and_the_history_says_so(
     customer, fake_adapter, admin_client
 ):
@@ -229,7 +218,7 @@ def test_an_operator_pays_back_from_the_order_admin_and_the_history_says_so(
     assert "原因: 交付后掉量，未能补足" in history
     assert "¥16.00" in admin_client.get(change).content.decode()  # the payouts inline
 
-    viewer = _staff("view_order")
+    viewer = staff_client("view_order")
     assert f'href="{pay}"' not in viewer.get(change).content.decode()
     assert viewer.post(pay, {"units": "1", "cause": "dropped"}).status_code == 403
     assert GuaranteePayout.objects.count() == 1

@@ -7,25 +7,21 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.test import Client
 from django.urls import reverse
 
 from doudesk.orders import services
 from doudesk.orders.models import Order
-from factories import ACCOUNT_URL, VIDEO_URL, CustomerFactory, fund_customer, module_id
+from factories import (
+    ACCOUNT_URL,
+    VIDEO_URL,
+    CustomerFactory,
+    fund_customer,
+    module_id,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-def staff_client(*codenames: str) -> Client:
-    """Return a client logged in as a staff member holding only the given permissions."""
-    user = get_user_model().objects.create_user("staff", password="x", is_staff=True)
-    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def manual_order(customer) -> Order:
