@@ -39,12 +39,8 @@ DELIVERABLE_EXTENSIONS = frozenset(
 _HTTPS = URLValidator(schemes=["https"])
 
 
-def _refused(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
-    return DomainError.single(field, code, zh, en, status=status)
-
-
 def _not_found() -> DomainError:
-    return _refused(
+    return DomainError.single(
         "deliverable", Code.DELIVERABLE_NOT_FOUND, "交付物不存在", "No such deliverable", status=404
     )
 
@@ -62,14 +58,14 @@ def order_deliverable_add(
     if not name and file is not None:
         name = _shortened(PurePath(file.name or "").name, NAME_LENGTH)
     if not name or len(name) > NAME_LENGTH or not name.isprintable():
-        raise _refused(
+        raise DomainError.single(
             "name",
             Code.DELIVERABLE_INVALID,
             "请填写交付物名称（最多 120 个字符，不含控制字符）",
             "Name the deliverable (at most 120 characters, no control characters)",
         )
     if (file is None) == (not url):
-        raise _refused(
+        raise DomainError.single(
             "file",
             Code.DELIVERABLE_INVALID,
             "请上传一个文件或填写一个链接（二选一）",
@@ -81,9 +77,11 @@ def order_deliverable_add(
     with transaction.atomic():
         order = order_qs_select_for_update().filter(pk=order_id).first()
         if order is None:
-            raise _refused("order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404)
+            raise DomainError.single(
+                "order", Code.NOT_FOUND, "订单不存在", "Order not found", status=404
+            )
         if order.status == OrderStatus.CANCELED:
-            raise _refused(
+            raise DomainError.single(
                 "order",
                 Code.ALREADY_FINISHED,
                 "订单已取消，未交付任何内容",
@@ -116,7 +114,7 @@ def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:
         order = order_qs_select_for_update().get(pk=order_id)
         found = Deliverable.objects.select_for_update().get(pk=deliverable_id)
         if found.withdrawn_at is not None:
-            raise _refused(
+            raise DomainError.single(
                 "deliverable",
                 Code.DELIVERABLE_INVALID,
                 "该交付物已撤回",
@@ -146,14 +144,14 @@ def _checked_file(file: UploadedFile) -> str:
             "、".join(sorted(DELIVERABLE_EXTENSIONS)),
             ", ".join(sorted(DELIVERABLE_EXTENSIONS)),
         )
-        raise _refused(
+        raise DomainError.single(
             "file",
             Code.DELIVERABLE_INVALID,
             f"不支持此文件类型，可上传：{kinds}",
             f"This file type is not taken; upload one of: {kinds_en}",
         )
     if not file.size or file.size > DELIVERABLE_MAX_BYTES:
-        raise _refused(
+        raise DomainError.single(
             "file",
             Code.DELIVERABLE_INVALID,
             "文件为空或超过 50 MB；更大的成品请以链接交付",
@@ -174,7 +172,7 @@ def _check_link(url: str) -> None:
     else:
         valid = len(url) <= LINK_LENGTH
     if not valid:
-        raise _refused(
+        raise DomainError.single(
             "url",
             Code.DELIVERABLE_INVALID,
             "请填写以 https:// 开头的有效链接（最多 500 个字符）",

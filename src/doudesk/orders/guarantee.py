@@ -32,10 +32,6 @@ from doudesk.wallet.services import accounts_get, customer_spec, journal_post, p
 NOTE_LENGTH = GuaranteePayout._meta.get_field("note").max_length or 0
 
 
-def _refused(field: str, code: str, zh: str, en: str, status: int = 400) -> DomainError:
-    return DomainError.single(field, code, zh, en, status=status)
-
-
 def order_guarantee_pay(
     *, order_id: int, units: int, cause: str, note: str = ""
 ) -> GuaranteePayout:
@@ -47,22 +43,24 @@ def order_guarantee_pay(
     """
     note = plain_spaces(note or "")
     if cause not in GuaranteeCause.values:
-        raise _refused("cause", Code.GUARANTEE_INVALID, "请选择赔付原因", "Choose the cause")
+        raise DomainError.single(
+            "cause", Code.GUARANTEE_INVALID, "请选择赔付原因", "Choose the cause"
+        )
     if len(note) > NOTE_LENGTH or not note.isprintable():
-        raise _refused(
+        raise DomainError.single(
             "note",
             Code.GUARANTEE_INVALID,
             f"说明最多 {NOTE_LENGTH} 个字符，不含控制字符",
             f"The note takes at most {NOTE_LENGTH} characters, no control characters",
         )
     if units < 1:
-        raise _refused(
+        raise DomainError.single(
             "units", Code.GUARANTEE_INVALID, "赔付数量至少为 1", "Pay back at least 1 unit"
         )
     with transaction.atomic(durable=True):
         order = order_get_locked(order_id, related=("customer",))
         if order.status not in (OrderStatus.COMPLETED, OrderStatus.PARTIAL):
-            raise _refused(
+            raise DomainError.single(
                 "order",
                 Code.GUARANTEE_NOT_DELIVERED,
                 "只有已完成或部分完成的订单可以赔付",
@@ -71,7 +69,7 @@ def order_guarantee_pay(
             )
         before = units_paid_back(order)
         if units > order.delivered - before:
-            raise _refused(
+            raise DomainError.single(
                 "units",
                 Code.GUARANTEE_OVER_DELIVERED,
                 f"最多可赔付 {order.delivered - before:,} 个单位"
@@ -81,7 +79,7 @@ def order_guarantee_pay(
             )
         amount = _paid_for(order, before + units) - _paid_for(order, before)
         if amount <= 0:
-            raise _refused(
+            raise DomainError.single(
                 "units",
                 Code.GUARANTEE_INVALID,
                 "这些单位的金额不足 1 分，请多赔付几个单位",
@@ -138,7 +136,7 @@ def _check_fund_covers(fund: Account, amount: int) -> None:
     balance = Account.objects.filter(pk=fund.pk).values_list("balance_fen", flat=True).get()
     if balance < 0:
         available = balance + amount
-        raise _refused(
+        raise DomainError.single(
             "units",
             Code.GUARANTEE_FUND_SHORT,
             f"保障金余额不足：可用 {yuan_label(available)}，需要 {yuan_label(amount)}",
