@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -67,6 +67,7 @@ from doudesk.orders.transitions import (
     record_event,
     transition,
 )
+from doudesk.pricing.engine import rate_round
 from doudesk.pricing.models import Quote
 from doudesk.pricing.selectors import PRICING_RELATED
 from doudesk.pricing.services import quote_create, quote_take
@@ -123,8 +124,6 @@ GUARANTEE_PERCENT = 1
 #: keys, services) are the platform's business, and the reason says only ``rejected``.
 CUSTOMER_REFUSAL_CODES = frozenset({"invalid_link", "invalid_quantity"})
 STATUS_BATCH = 100
-#: Rates per 1,000 units are kept to four decimal places (``Order.unit_rate``).
-RATE_PLACES = Decimal("0.0001")
 # One refill request per order in this interval: the provider needs time to top the count up.
 
 _PROVIDER_TO_REFILL = {
@@ -262,7 +261,7 @@ def _order_create(customer: Customer, line: OrderLine, *, group: OrderGroup | No
 
 def _rate_of(charge_fen: int, quantity: int) -> Decimal:
     """Return the rate per 1,000 units (yuan, 4 places) of ``quantity`` units at ``charge_fen``."""
-    return (Decimal(charge_fen) * 10 / quantity).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    return rate_round(Decimal(charge_fen) * 10 / quantity)
 
 
 def _hold(
