@@ -80,3 +80,21 @@ def test_a_phone_sees_forms_and_tables_without_sideways_scrolling(
         }"""
     )
     assert max(lines) == 1, lines
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_a_phone_sees_the_price_tiers_whole_in_english(live_server, phone) -> None:
+    """The four columns fit a phone: their English headers wrap instead of pushing it wider."""
+    from doudesk.catalog.models import ServiceModule
+    from doudesk.catalog.seed import seed_demo
+
+    seed_demo()
+    plays = ServiceModule.objects.get(code="plays")
+    phone.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    phone.goto(f"{live_server.url}/services/{plays.pk}/pricing/")
+    assert phone.locator("#price-tiers th").first.inner_text() == "Quantity"
+    widths = phone.evaluate(
+        "() => { const t = document.querySelector('#price-tiers');"
+        " return [t.scrollWidth, t.clientWidth]; }"
+    )
+    assert widths[0] <= widths[1], f"the price tiers scroll sideways: {widths}"
