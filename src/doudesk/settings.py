@@ -95,7 +95,7 @@ INSTALLED_APPS = [
     "doudesk.matching",
     "doudesk.sandbox",  # its payment-callback task must be registered with the worker
     "doudesk.web",
-    "axes",
+    "doudesk.accounts.apps.LoginGuardConfig",  # django-axes
 ]
 
 MIDDLEWARE = [

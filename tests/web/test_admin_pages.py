@@ -212,6 +212,11 @@ def _readonly(page: str) -> list[str]:
     return [v.strip() for v in re.findall(r'<div class="readonly">(.*?)</div>', page, re.S)]
 
 
+def _inline_cells(page: str, field: str) -> list[str]:
+    """Return the texts of an inline table's read-only column, row by row."""
+    return re.findall(rf'<td class="field-{field}">\s*<p>(.*?)</p>', page)
+
+
 def test_order_money_reads_in_yuan_under_a_yuan_title(seeded, admin_client, customer):
     order = _order_of_1600_yuan(customer)
     assert order.charge_fen == 160_000
@@ -378,11 +383,15 @@ def test_the_order_page_reads_in_the_operators_language(seeded, admin_client, cu
     chinese = admin_client.get(url).content.decode()
     for label in ("服务商订单号", "已交付数量", "订单金额（元）", "创建时间", "订单事件"):
         assert label in chinese
+    # The event the order was placed with names the status it entered in words, with its code.
+    assert _inline_cells(chinese, "to_status_shown") == ["等待中 (pending)"]
+    assert _inline_cells(chinese, "from_status_shown") == ["—"]
     admin_client.cookies["django_language"] = "en"
     english = admin_client.get(url).content.decode()
     for label in ("Provider order id", "Quantity delivered", "Order amount (yuan)", "Created at"):
         assert label in english
     assert "Order event" in english
+    assert _inline_cells(english, "to_status_shown") == ["Pending (pending)"]
     assert "服务商订单号" not in english
     listing = admin_client.get(reverse("admin:orders_order_changelist")).content.decode()
     assert "Service module" in listing
@@ -414,6 +423,34 @@ def test_the_admin_sections_read_in_the_operators_language(admin_client):
     for section in ("Customers and verification", "Transparency log", "Pricing", "Wallet"):
         assert section in english
     assert "透明日志" not in english
+
+
+def test_the_log_in_protection_reads_in_the_operators_language(admin_client):
+    """django-axes ships no Chinese: its section, models and fields are named by DouDesk."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.utils import translation
+
+    chinese = admin_client.get(reverse("admin:index")).content.decode()
+    for name in ("登录防护", "登录尝试", "登录日志", "登录失败记录"):
+        assert name in chinese
+    with translation.override("zh-hans"):
+        for model in (AccessAttempt, AccessFailureLog, AccessLog):
+            labels = {f.name: str(f.verbose_name) for f in model._meta.concrete_fields}
+            labels.pop("id")
+            assert [n for n, label in labels.items() if not CJK.search(label)] == [], model
+    AccessAttempt.objects.create(
+        user_agent="curl", ip_address="203.0.113.9", username="a@example.com",
+        http_accept="*/*", path_info="/login/", get_data="", post_data="",
+        failures_since_start=5,
+    )  # fmt: skip
+    attempts = admin_client.get(reverse("admin:axes_accessattempt_changelist")).content.decode()
+    for column in ("IP 地址", "失败次数", "已锁定"):
+        assert column in attempts
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(reverse("admin:index")).content.decode()
+    assert "Log-in protection" in english
+    assert "Access attempts" in english
+    assert "登录防护" not in english
 
 
 def test_a_resident_id_is_approved_on_one_account_only_even_from_the_queue(

@@ -34,6 +34,7 @@ from doudesk.orders.models import (
     GuaranteePayout,
     Order,
     OrderEvent,
+    OrderStatus,
 )
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
@@ -84,12 +85,32 @@ class _OrderPartInline(admin.TabularInline):
 
 class OrderEventInline(_OrderPartInline):
     model = OrderEvent
-    fields = readonly_fields = ("kind_shown", "from_status", "to_status", "data", "created_at")
+    fields = readonly_fields = (
+        "kind_shown", "from_status_shown", "to_status_shown", "data", "created_at",
+    )  # fmt: skip
 
     @admin.display(description=_("事件"))
     def kind_shown(self, event: OrderEvent) -> str:
         """Return the event in words, with its code (which the API and the log use)."""
         return f"{order_event_label(event.kind)} ({event.kind})"
+
+    @admin.display(description=_("原状态"))
+    def from_status_shown(self, event: OrderEvent) -> str:
+        """Return the status the order left, in words (— for an event that moved none)."""
+        return _status_words(event.from_status)
+
+    @admin.display(description=_("新状态"))
+    def to_status_shown(self, event: OrderEvent) -> str:
+        """Return the status the order entered, in words (— for an event that moved none)."""
+        return _status_words(event.to_status)
+
+
+def _status_words(status: str) -> str:
+    """Return an order status as operators read it: ``已完成 (completed)``; an empty one as —."""
+    if not status:
+        return "—"
+    label = OrderStatus(status).label if status in OrderStatus.values else status
+    return f"{label} ({status})"
 
 
 class CancelRequestedFilter(admin.SimpleListFilter):
