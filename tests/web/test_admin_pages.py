@@ -425,6 +425,26 @@ def test_the_admin_sections_read_in_the_operators_language(admin_client):
     assert "透明日志" not in english
 
 
+def test_the_permission_picker_names_permissions_in_the_operators_language(admin_client):
+    """Django stores built-in permission names in English once ("Can view 订单")."""
+    from django.contrib.auth import get_user_model
+    from django.utils.html import escape
+
+    operator = get_user_model().objects.create_user("operator", password="x" * 12)
+    pages = (
+        reverse("admin:auth_group_add"),
+        reverse("admin:accounts_user_change", args=[operator.pk]),
+    )
+    for url in pages:
+        chinese = admin_client.get(url).content.decode()
+        assert escape("订单管理 | 订单 | 可查看订单") in chinese, url
+        assert "Can view 订单" not in chinese, url
+    admin_client.cookies["django_language"] = "en"
+    for url in pages:
+        english = admin_client.get(url).content.decode()
+        assert escape("Orders | Order | Can view Order") in english, url
+
+
 def test_the_log_in_protection_reads_in_the_operators_language(admin_client):
     """django-axes ships no Chinese: its section, models and fields are named by DouDesk."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog

@@ -6,7 +6,8 @@ import logging
 import mimetypes
 
 from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Case, QuerySet, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -29,8 +30,56 @@ admin.site.site_header = _("DouDesk 运营后台")
 admin.site.site_title = "DouDesk"
 
 
+#: The four permissions Django gives every model, worded as operators read them.
+MODEL_PERMISSION_WORDS = {
+    "add": _("可添加%(model)s"),
+    "change": _("可修改%(model)s"),
+    "delete": _("可删除%(model)s"),
+    "view": _("可查看%(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    """Return a permission as the permission picker shows it, in the operator's language.
+
+    Django stores a model's built-in permissions with English names made once from its
+    untranslated name ("Can view 订单"); they are worded from the codename and the model's
+    name in the page's language instead: ``订单管理 | 订单 | 可查看订单``.
+    """
+    model = permission.content_type.model_class()
+    if model is None:  # a permission left behind by a removed model
+        return str(permission)
+    opts = model._meta
+    action, _sep, model_name = permission.codename.partition("_")
+    words = MODEL_PERMISSION_WORDS.get(action)
+    name = (
+        words % {"model": opts.verbose_name}
+        if words and model_name == opts.model_name
+        else permission.name
+    )
+    return f"{opts.app_config.verbose_name} | {opts.verbose_name} | {name}"
+
+
+class PermissionPickerMixin:
+    """Shows the permission picker's choices with :func:`permission_label`."""
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        if field is not None and db_field.name in ("permissions", "user_permissions"):
+            field.label_from_instance = permission_label
+        return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class DoudeskGroupAdmin(PermissionPickerMixin, GroupAdmin):
+    """Django's group admin, with permissions named in the operator's language."""
+
+
 @admin.register(User)
-class DoudeskUserAdmin(UserAdmin):
+class DoudeskUserAdmin(PermissionPickerMixin, UserAdmin):
     list_display = ("username", "email", "phone", "is_staff", "date_joined")
     search_fields = ("username", "email", "phone")
     fieldsets = (*UserAdmin.fieldsets, (_("手机号"), {"fields": ("phone",)}))
