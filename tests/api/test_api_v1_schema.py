@@ -177,6 +177,26 @@ def test_plans_validate_against_the_published_schema(api, customer, spec, need):
     check(spec, "post", "/plans/order", ordered)
 
 
+def test_packages_and_growth_plans_validate_against_the_published_schema(api, customer, spec):
+    from doudesk.catalog.models import GrowthPlan, Package
+    from factories import fund_customer
+
+    fund_customer(customer, 1_000_000)
+    check(spec, "get", "/packages", Client().get(V1 + "/packages"))
+    check(spec, "get", "/growth-plans", Client().get(V1 + "/growth-plans"))
+    starter = Package.objects.get(code="starter").pk
+    ordered = post(api, f"/packages/{starter}/orders", {"target": VIDEO_URL})
+    assert ordered.status_code == 201, ordered.content
+    check(spec, "post", "/packages/{package_id}/orders", ordered)
+    plan = GrowthPlan.objects.get().pk
+    ordered = post(api, f"/growth-plans/{plan}/orders", {"target": ACCOUNT_URL})
+    assert ordered.status_code == 201, ordered.content
+    check(spec, "post", "/growth-plans/{plan_id}/orders", ordered)
+    refused = post(api, "/packages/999999/orders", {"target": VIDEO_URL})
+    assert refused.status_code == 404
+    check(spec, "post", "/packages/{package_id}/orders", refused)
+
+
 def test_refusals_validate_against_the_published_schema(
     api, customer, spec, sid, api_key_for, seeded
 ):

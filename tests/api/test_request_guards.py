@@ -92,7 +92,12 @@ def test_a_path_holding_unstorable_text_is_not_found(web, path):
     assert v1_error(api, 404)["field"] == "path"
 
 
-@pytest.mark.parametrize("path", ["/plans", "/orders", "/quotes", "/plans/order", "/api-keys"])
+BUNDLE_ORDERS = ["/packages/1/orders", "/growth-plans/1/orders"]  # refused before the id is read
+
+
+@pytest.mark.parametrize(
+    "path", ["/plans", "/orders", "/quotes", "/plans/order", "/api-keys", *BUNDLE_ORDERS]
+)
 def test_a_multipart_form_to_v1_is_told_it_is_not_json_and_writes_nothing(
     api, customer, sid, counts, path
 ):
@@ -104,7 +109,7 @@ def test_a_multipart_form_to_v1_is_told_it_is_not_json_and_writes_nothing(
     assert counts(customer) == before
 
 
-@pytest.mark.parametrize("path", ["/plans", "/orders", "/quotes", "/plans/order"])
+@pytest.mark.parametrize("path", ["/plans", "/orders", "/quotes", "/plans/order", *BUNDLE_ORDERS])
 @pytest.mark.parametrize("body", ["[]", '"text"', "5", "true", ' [{"service_id": 1}]'])
 def test_a_json_body_that_is_not_an_object_is_refused_as_such(api, customer, counts, path, body):
     # It used to be read as an empty object: "budget missing", "service_id required".

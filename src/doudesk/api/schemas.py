@@ -260,8 +260,48 @@ class PlansOut(Schema):
     plans: list[PlanOut]
 
 
+class PackageItemOut(Schema):
+    """A service of a package, in the quantity the package orders."""
+
+    service_id: int
+    name: str
+    quantity: int
+
+
+class PackageOut(Schema):
+    """A fixed bundle of services for one link at a bundle price (e.g. 播放+点赞+评论)."""
+
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    description: str
+    target_kind: str = Field(description="Link the package takes: video, account, live or none")
+    price: Yuan
+    currency: Currency
+    items: list[PackageItemOut]
+
+
+class GrowthPlanOut(Schema):
+    """A daily growth plan: ``daily_quantity`` units of one service a day for ``days`` days."""
+
+    id: int
+    code: str
+    name: str
+    name_zh: str
+    name_en: str
+    description: str
+    service_id: int
+    target_kind: str
+    daily_quantity: int
+    days: int
+    price: Yuan | None = Field(description="Today's price of all its days; null: not for sale now")
+    currency: Currency
+
+
 class PlanOrderOut(Schema):
-    """A plan ordered as one group of orders."""
+    """A plan, package or growth plan ordered as one group of orders."""
 
     group_id: int
     total: Yuan

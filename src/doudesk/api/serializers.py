@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from doudesk.catalog.models import ServiceModule
-from doudesk.orders.models import Order
+from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
+from doudesk.orders.models import Order, OrderGroup
 from doudesk.wallet.money import rate_str, yuan_str
 
 
@@ -67,4 +67,54 @@ def order_dict(order: Order) -> dict[str, Any]:
         "options": order.options,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "finished_at": order.finished_at.isoformat() if order.finished_at else None,
+    }
+
+
+def group_dict(group: OrderGroup) -> dict[str, Any]:
+    """Return orders placed together (a plan, package or growth plan): its total and orders."""
+    return {
+        "group_id": group.pk,
+        "total": yuan_str(group.total_fen),
+        "currency": "CNY",
+        "orders": [order_dict(o) for o in group.orders.order_by("pk")],
+    }
+
+
+def package_dict(package: Package) -> dict[str, Any]:
+    """Return a package as v1 shows it: its services and quantities, at the bundle price."""
+    return {
+        "id": package.pk,
+        "code": package.code,
+        "name": package.name,
+        "name_zh": package.name_zh,
+        "name_en": package.name_en,
+        "description": package.description,
+        "target_kind": package.target_kind,
+        "price": yuan_str(package.price_fen),
+        "currency": "CNY",
+        "items": [
+            {"service_id": item.module_id, "name": item.module.name, "quantity": item.quantity}
+            for item in package.items.all()
+        ],
+    }
+
+
+def growth_plan_dict(plan: GrowthPlan, price_fen: int | None) -> dict[str, Any]:
+    """Return a growth plan as v1 shows it; ``price_fen``: today's price of all its days.
+
+    A plan whose service cannot be priced today has ``price`` null (it cannot be ordered now).
+    """
+    return {
+        "id": plan.pk,
+        "code": plan.code,
+        "name": plan.name,
+        "name_zh": plan.name_zh,
+        "name_en": plan.name_en,
+        "description": plan.description,
+        "service_id": plan.module_id,
+        "target_kind": plan.module.target_kind,
+        "daily_quantity": plan.daily_quantity,
+        "days": plan.days,
+        "price": None if price_fen is None else yuan_str(price_fen),
+        "currency": "CNY",
     }

@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from doudesk.api.errors import HTTP_MESSAGES, domain_error_body, schema_errors
-from doudesk.api.routers import keys, ledger, orders, plans, services, wallet
+from doudesk.api.routers import bundles, keys, ledger, orders, plans, services, wallet
 from doudesk.errors import DomainError, FieldError
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,7 @@ api_v1.add_router("/", orders.router)
 api_v1.add_router("/", wallet.router)
 api_v1.add_router("/", keys.router)
 api_v1.add_router("/", plans.router)
+api_v1.add_router("/", bundles.router)
 api_v1.add_router("/ledger", ledger.router)
 api_v1.add_router("/", ledger.evidence_router)
 

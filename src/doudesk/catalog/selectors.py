@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeVar
 
 from django.conf import settings
 from django.db.models import Prefetch, Q, QuerySet
@@ -11,6 +12,8 @@ from doudesk.catalog.error_codes import CatalogErrorCode
 from doudesk.catalog.models import Category, GrowthPlan, Package, PackageItem, ServiceModule
 from doudesk.errors import DomainError
 from doudesk.rowselect import row_get
+
+Bundle = TypeVar("Bundle", Package, GrowthPlan)
 
 
 def on_sale() -> Q:
@@ -82,3 +85,38 @@ def growth_plan_list() -> QuerySet[GrowthPlan]:
     return GrowthPlan.objects.filter(active=True, module__in=modules_on_sale()).select_related(
         "module"
     )
+
+
+def package_get(*, package_id: object) -> Package:
+    """Return the package ``package_id`` on sale (:func:`package_list`), or a 404 field error."""
+    package = _on_sale(package_list(), package_id)
+    if package is None:
+        raise DomainError.single(
+            "package_id",
+            CatalogErrorCode.UNKNOWN_PACKAGE,
+            "套餐不存在或已下架",
+            "Unknown or unavailable package",
+            status=404,
+        )
+    return package
+
+
+def growth_plan_get(*, plan_id: object) -> GrowthPlan:
+    """Return the growth plan ``plan_id`` on sale (:func:`growth_plan_list`), or a 404 error."""
+    plan = _on_sale(growth_plan_list(), plan_id)
+    if plan is None:
+        raise DomainError.single(
+            "plan_id",
+            CatalogErrorCode.UNKNOWN_GROWTH_PLAN,
+            "增长计划不存在或已下架",
+            "Unknown or unavailable growth plan",
+            status=404,
+        )
+    return plan
+
+
+def _on_sale(on_sale: QuerySet[Bundle], pk: object) -> Bundle | None:
+    try:
+        return on_sale.filter(pk=int(str(pk))).first()
+    except (TypeError, ValueError):
+        return None

@@ -576,8 +576,12 @@ def package_order(
     target: Any,
     confirmed_total: Any = None,
     confirmation_required: bool = False,
+    record: AnswerRecord | None = None,
 ) -> OrderGroup:
-    """Order a package for one target at its bundle price (confirmed as one order's is)."""
+    """Order a package for one target at its bundle price (confirmed as one order's is).
+
+    ``record``: an ``Idempotency-Key`` request's, saved in the same transaction.
+    """
     confirmed_fen = confirmed_total_fen(confirmed_total)
     lines = []
     errors: list[FieldError] = []
@@ -603,6 +607,7 @@ def package_order(
         total_fen=package.price_fen,
         confirmed_fen=confirmed_fen,
         confirmation_required=confirmation_required,
+        record=record,
     )
 
 
@@ -613,10 +618,12 @@ def growth_plan_order(
     target: Any,
     confirmed_total: Any = None,
     confirmation_required: bool = False,
+    record: AnswerRecord | None = None,
 ) -> OrderGroup:
     """Order a daily growth plan: one order a day, the first at once, all funds held now.
 
     ``confirmed_total`` (yuan): the plan's price the customer confirmed, as for one order.
+    ``record``: an ``Idempotency-Key`` request's, saved in the same transaction.
     """
     confirmed_fen = confirmed_total_fen(confirmed_total)
     parsed, options = order_request_validate(
@@ -641,6 +648,56 @@ def growth_plan_order(
         lines=lines,
         confirmed_fen=confirmed_fen,
         confirmation_required=confirmation_required,
+        record=record,
+    )
+
+
+def bundle_order_idempotent(
+    *,
+    customer: Customer,
+    idempotency_key: str,
+    bundle: Package | GrowthPlan,
+    target: Any,
+    confirmed_total: Any,
+    render: Callable[[OrderGroup], dict[str, Any]],
+) -> tuple[int, dict[str, Any]]:
+    """Order a package or growth plan once per ``Idempotency-Key`` (see :func:`place_idempotent`).
+
+    The total is compared in fen, so a retry writing the same amount another way ("50", 50.0)
+    is the same request.
+    """
+    is_package = isinstance(bundle, Package)
+    params = {
+        "endpoint": "packages/order" if is_package else "growth-plans/order",
+        "id": bundle.pk,
+        "target": target,
+        "total": confirmed_total_fen(confirmed_total),
+    }
+
+    def place(record: AnswerRecord) -> None:
+        if isinstance(bundle, Package):
+            package_order(
+                customer=customer,
+                package=bundle,
+                target=target,
+                confirmed_total=confirmed_total,
+                record=record,
+            )
+        else:
+            growth_plan_order(
+                customer=customer,
+                plan=bundle,
+                target=target,
+                confirmed_total=confirmed_total,
+                record=record,
+            )
+
+    return place_idempotent(
+        customer=customer,
+        idempotency_key=idempotency_key,
+        params=params,
+        render=render,
+        place=place,
     )
 
 

@@ -16,11 +16,9 @@ from ninja import Header, Router, Schema, Status
 
 from doudesk.api.auth import AUTH
 from doudesk.api.schemas import PlanOrderOut, PlansOut, answers
-from doudesk.api.serializers import order_dict
+from doudesk.api.serializers import group_dict
 from doudesk.api.types import NumberOrText
 from doudesk.matching import services
-from doudesk.orders.models import OrderGroup
-from doudesk.wallet.money import yuan_str
 
 router = Router(tags=["plans"], auth=AUTH)
 
@@ -85,17 +83,7 @@ def plans_order(
                 customer=request.auth,
                 idempotency_key=idempotency_key,
                 params=params,
-                render=_group_dict,
+                render=group_dict,
             )
         )
-    return Status(201, _group_dict(services.plan_order(customer=request.auth, **params)))
-
-
-def _group_dict(group: OrderGroup) -> dict[str, Any]:
-    """Return the answer to an ordered plan: the group, its total and its orders."""
-    return {
-        "group_id": group.pk,
-        "total": yuan_str(group.total_fen),
-        "currency": "CNY",
-        "orders": [order_dict(o) for o in group.orders.order_by("pk")],
-    }
+    return Status(201, group_dict(services.plan_order(customer=request.auth, **params)))
