@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -22,6 +23,7 @@ from hypothesis import strategies as st
 
 from doudesk.providers.adapters.base import (
     ProviderAdapter,
+    ProviderDeliverable,
     ProviderError,
     ProviderOrderStatus,
     ProviderRefillStatus,
@@ -349,6 +351,127 @@ def test_add_without_an_order_id_may_have_been_applied(answer: Any) -> None:
     with pytest.raises(ProviderError) as caught:
         adapter.place(service="1", link="https://x.test", quantity=100, options={})
     assert caught.value.maybe_applied
+
+
+# -- deliverables ------------------------------------------------------------------------------
+
+
+def test_deliverables_are_read_with_addresses_resolved_against_the_endpoint() -> None:
+    offered = [
+        {"name": " 诊断报告 ", "url": "/files/1/r.txt"},
+        {"name": "成片", "url": "https://cdn.example.net/v.mp4"},  # read; fetch_file refuses it
+        {"name": "", "url": "/x.txt"},
+        {"name": "无地址"},
+        {"name": "n", "url": 5},
+        "a file",
+    ]
+    adapter, _ = mock_adapter({"status": "Completed", "deliverables": offered})
+    assert adapter.status("1").deliverables == (
+        ProviderDeliverable("诊断报告", "http://provider.test/files/1/r.txt"),
+        ProviderDeliverable("成片", "https://cdn.example.net/v.mp4"),
+    )
+    many = [{"name": f"f{n}", "url": f"/f{n}.txt"} for n in range(30)]
+    adapter, _ = mock_adapter({"status": "Completed", "deliverables": many})
+    assert len(adapter.status("1").deliverables) == 10
+
+
+@pytest.mark.parametrize("offered", [None, "yes", 3, {"name": "x"}])
+def test_a_status_without_readable_deliverables_reads_none(offered: Any) -> None:
+    answer = {"status": "Completed", "remains": "0"}
+    if offered is not None:
+        answer["deliverables"] = offered
+    adapter, _ = mock_adapter(answer)
+    assert adapter.status("1") == ProviderOrderStatus("1", ProviderStatus.COMPLETED, remains=0)
+
+
+def file_adapter(
+    answer: Callable[[httpx.Request], httpx.Response],
+) -> tuple[SmmV2Adapter, list[httpx.Request]]:
+    """Build an adapter whose transport answers each request with ``answer(request)``."""
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return answer(request)
+
+    client = httpx.Client(transport=httpx.MockTransport(handler))
+    return SmmV2Adapter(URL, KEY, client=client), seen
+
+
+def raising(exc: Exception) -> Callable[[httpx.Request], httpx.Response]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return answer
+
+
+def test_a_file_on_the_providers_host_is_fetched_without_the_key() -> None:
+    adapter, seen = file_adapter(lambda request: httpx.Response(200, content=b"report"))
+    assert adapter.fetch_file("http://provider.test/f/r.txt", max_bytes=6, seconds=5) == b"report"
+    [request] = seen
+    assert (request.method, str(request.url)) == ("GET", "http://provider.test/f/r.txt")
+    assert KEY not in str(request.url)
+    assert all(KEY not in value for value in request.headers.values())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://provider.test/f/r.txt",  # another scheme
+        "http://provider.test:8080/f/r.txt",  # another port
+        "http://files.provider.test/f/r.txt",  # another host, even a neighbour
+        "http://127.0.0.1/f/r.txt",
+        "file:///etc/passwd",
+        "http://[bad",
+    ],
+)
+def test_a_file_off_the_providers_host_is_refused_unasked(url: str) -> None:
+    adapter, seen = file_adapter(lambda request: httpx.Response(200, content=b"x"))
+    with pytest.raises(ProviderRejected) as refused:
+        adapter.fetch_file(url, max_bytes=100, seconds=5)
+    assert refused.value.code == "file_refused"
+    assert seen == []
+
+
+def _chunks(*parts: bytes, pause: float = 0.0) -> Iterator[bytes]:
+    for part in parts:
+        time.sleep(pause)
+        yield part
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(200, content=b"x" * 101),  # its length says so
+        httpx.Response(200, content=_chunks(b"x" * 60, b"x" * 60)),  # no length: the bytes do
+        httpx.Response(200, content=b""),
+        httpx.Response(404, json={"error": "Not found"}),
+        httpx.Response(302, headers={"Location": "http://169.254.169.254/latest"}),
+    ],
+)
+def test_a_file_too_large_empty_missing_or_elsewhere_is_refused(response: httpx.Response) -> None:
+    adapter, seen = file_adapter(lambda request: response)
+    with pytest.raises(ProviderRejected) as refused:
+        adapter.fetch_file("http://provider.test/f/r.txt", max_bytes=100, seconds=5)
+    assert refused.value.code == "file_refused"
+    assert len(seen) == 1  # a redirect is not followed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        lambda request: httpx.Response(503),
+        lambda request: httpx.Response(429),
+        lambda request: httpx.Response(200, content=_chunks(b"a", b"b", b"c", pause=0.05)),
+        raising(httpx.ReadTimeout("slow")),
+        raising(httpx.ConnectError("refused")),
+    ],
+)
+def test_a_file_not_fetched_for_now_is_a_transient_error(answer: Any) -> None:
+    adapter, _ = file_adapter(answer)
+    with pytest.raises(ProviderError) as failed:
+        adapter.fetch_file("http://provider.test/f/r.txt", max_bytes=100, seconds=0.02)
+    assert failed.value.retryable
 
 
 # -- error sorting -----------------------------------------------------------------------------

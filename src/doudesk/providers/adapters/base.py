@@ -4,7 +4,8 @@ Design overview
 ---------------
 The order flow never talks to a provider directly; it holds a :class:`ProviderAdapter` (set up
 from settings by the provider registry) and calls ``place``, ``status``/``status_many``,
-``cancel``, ``refill``/``refill_status`` and ``balance``. Adapters are plain Python: they take
+``cancel``, ``refill``/``refill_status``, ``balance`` and ``fetch_file`` (a finished order's
+deliverable, where a provider hands files over). Adapters are plain Python: they take
 their configuration as arguments, return frozen dataclasses, and never touch the ORM, so the
 same code drives the SMM API v2 HTTP client, the manual (operator) adapter and test doubles.
 
@@ -35,6 +36,7 @@ from typing import Any, Protocol, runtime_checkable
 __all__ = [
     "PlacedOrder",
     "ProviderAdapter",
+    "ProviderDeliverable",
     "ProviderError",
     "ProviderOrderStatus",
     "ProviderRejected",
@@ -150,6 +152,18 @@ class PlacedOrder:
 
 
 @dataclass(frozen=True)
+class ProviderDeliverable:
+    """A file the provider hands over with an order (a report, a note on edited videos).
+
+    ``url`` is absolute, resolved against the provider's endpoint; the platform fetches it with
+    :meth:`ProviderAdapter.fetch_file`, which takes files from the provider's own host only.
+    """
+
+    name: str
+    url: str
+
+
+@dataclass(frozen=True)
 class ProviderOrderStatus:
     """Where an order stands at the provider.
 
@@ -157,6 +171,8 @@ class ProviderOrderStatus:
     status it is what the platform refunds. ``charge`` is what the provider bills for the order.
     ``delivered_units`` holds opaque hashed identifiers of delivered units where the channel has
     them (empty otherwise); the platform uses them to check that no unit is sold twice.
+    ``deliverables`` are the files a finished order's work produced, where the provider hands
+    any over (empty otherwise, as with every provider that sends counts only).
     """
 
     external_id: str
@@ -167,6 +183,7 @@ class ProviderOrderStatus:
     currency: str | None = None
     # Can hold thousands of hashes: kept out of repr so log lines stay readable.
     delivered_units: tuple[str, ...] = field(default=(), repr=False)
+    deliverables: tuple[ProviderDeliverable, ...] = ()
 
     @property
     def is_final(self) -> bool:
@@ -202,7 +219,8 @@ class ProviderRejected(ProviderError):
 
     ``code`` is a coarse machine-readable reason: ``invalid_key``, ``unknown_service``,
     ``invalid_link``, ``invalid_quantity``, ``insufficient_funds``, ``unknown_order``,
-    ``not_cancelable``, ``not_refillable``, ``unknown_refill`` or ``rejected``.
+    ``not_cancelable``, ``not_refillable``, ``unknown_refill``, ``file_refused`` (a deliverable's
+    file not taken) or ``rejected``.
     """
 
     retryable = False
@@ -248,4 +266,12 @@ class ProviderAdapter(Protocol):
 
     def balance(self) -> Decimal:
         """Return the platform's remaining balance at the provider."""
+        ...
+
+    def fetch_file(self, url: str, *, max_bytes: int, seconds: float) -> bytes:
+        """Return the file at ``url`` (a :class:`ProviderDeliverable`'s), within both bounds.
+
+        ProviderRejected for a file that is not to be taken (another host, larger than
+        ``max_bytes``, not found); ProviderError when it could not be fetched for now.
+        """
         ...

@@ -59,3 +59,9 @@ class ManualAdapter:
     def balance(self) -> Decimal:
         """Manual providers are paid outside the platform."""
         return Decimal(0)
+
+    def fetch_file(self, url: str, *, max_bytes: int, seconds: float) -> bytes:
+        """Not available: an operator uploads what a manual order delivers."""
+        raise ProviderRejected(
+            "manual deliverables are uploaded by an operator", code="file_refused"
+        )

@@ -13,6 +13,13 @@ answers into the dataclasses of :mod:`doudesk.providers.adapters.base` and sorts
   :class:`ProviderRejected`, unless its wording says it is temporary ("try again", "too many
   requests", "maintenance", ...), which stays a :class:`ProviderError`.
 
+A status answer may carry ``"deliverables": [{"name": ..., "url": ...}]``, a DouDesk extension
+the sandbox provider sends for finished orders whose work is a file (a report, a note on edited
+videos); panels that send counts only leave it out and nothing changes for them. An entry that
+cannot be read is skipped with a warning, never a failed status. :meth:`SmmV2Adapter.fetch_file`
+fetches such a file from the provider's own host only (scheme, host and port of its endpoint),
+without the API key, following no redirect, within a size cap and a time limit.
+
 Providers are lax about types (``"3572"`` or ``3572``, ``"0.27819"`` or ``0.27819``): integers
 and decimals are read leniently, amounts always as :class:`~decimal.Decimal`. A value that is
 present but unreadable is a malformed answer (:class:`ProviderError`), never silently zero.
@@ -26,6 +33,7 @@ import logging
 import os
 import re
 import threading
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from decimal import Decimal, InvalidOperation
@@ -35,6 +43,7 @@ import httpx
 
 from doudesk.providers.adapters.base import (
     PlacedOrder,
+    ProviderDeliverable,
     ProviderError,
     ProviderOrderStatus,
     ProviderRefillStatus,
@@ -50,6 +59,8 @@ logger = logging.getLogger(__name__)
 
 #: The convention caps multi-order calls (``orders=1,2,3``) at 100 ids; larger lists are chunked.
 MAX_IDS_PER_CALL = 100
+#: Files one status answer may hand over; more are left out (a report or a few videos' notes).
+MAX_DELIVERABLES = 10
 
 _RESERVED_FIELDS = frozenset({"key", "action", "service", "link", "quantity"})
 
@@ -324,8 +335,7 @@ class SmmV2Adapter:
     def _status_fields(self) -> dict[str, str]:
         return {"units": "1"} if self.request_units else {}
 
-    @staticmethod
-    def _parse_status(external_id: str, entry: Any) -> ProviderOrderStatus:
+    def _parse_status(self, external_id: str, entry: Any) -> ProviderOrderStatus:
         if not isinstance(entry, dict) or not isinstance(entry.get("status"), str):
             raise ProviderError(
                 f"malformed status for order {external_id}: {entry!r}", maybe_applied=True
@@ -349,7 +359,29 @@ class SmmV2Adapter:
             charge=_parse_decimal(entry.get("charge"), "charge"),
             currency=currency,
             delivered_units=tuple(units),
+            deliverables=self._parse_deliverables(external_id, entry.get("deliverables")),
         )
+
+    def _parse_deliverables(self, external_id: str, value: Any) -> tuple[ProviderDeliverable, ...]:
+        """Read an answer's optional ``deliverables``; each url resolved against the endpoint."""
+        if value is None:
+            return ()
+        entries = value if isinstance(value, list) else [value]
+        found: list[ProviderDeliverable] = []
+        for entry in entries[:MAX_DELIVERABLES]:
+            name = entry.get("name") if isinstance(entry, dict) else None
+            url = entry.get("url") if isinstance(entry, dict) else None
+            readable = isinstance(name, str) and isinstance(url, str)
+            if not readable or not name.strip() or not url.strip():
+                logger.warning("order %s: skipping malformed deliverable %r", external_id, entry)
+                continue
+            try:
+                resolved = str(httpx.URL(self.url).join(url.strip()))
+            except httpx.InvalidURL:
+                logger.warning("order %s: skipping deliverable at %r", external_id, url)
+                continue
+            found.append(ProviderDeliverable(name=name.strip(), url=resolved))
+        return tuple(found)
 
     def status(self, external_id: str) -> ProviderOrderStatus:
         """Return one order's status (``action=status&order=ID``)."""
@@ -441,6 +473,59 @@ class SmmV2Adapter:
             return ProviderRefillStatus.parse(status)
         except ValueError as exc:
             raise ProviderError(str(exc), maybe_applied=True) from None
+
+    def fetch_file(self, url: str, *, max_bytes: int, seconds: float) -> bytes:
+        """Return the file at ``url`` (a deliverable's) if it is on the provider's host.
+
+        ProviderRejected (``file_refused``) for another host or scheme, an answer other than
+        HTTP 200 (a redirect included), an empty file or one over ``max_bytes`` (refused as soon
+        as its length or the bytes read say so); ProviderError for a network failure, HTTP 429 or
+        5xx, or a transfer not done within ``seconds``. The API key is not sent: a file's address
+        is the provider's to make unguessable.
+        """
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL:
+            raise ProviderRejected(
+                f"unreadable file address {url!r}", code="file_refused"
+            ) from None
+        home = httpx.URL(self.url)
+        if (target.scheme, target.host, target.port) != (home.scheme, home.host, home.port):
+            raise ProviderRejected(
+                f"file not on the provider's host: {target.scheme}://{target.host}",
+                code="file_refused",
+            )
+        deadline = time.monotonic() + seconds
+        received: list[bytes] = []
+        size = 0
+        try:
+            with self._client.stream(
+                "GET", target, timeout=min(self.timeout, seconds), follow_redirects=False
+            ) as response:
+                if response.status_code == 429 or response.status_code >= 500:
+                    raise ProviderError(
+                        f"provider failed a file (HTTP {response.status_code})", maybe_applied=False
+                    )
+                if response.status_code != 200:
+                    raise ProviderRejected(
+                        f"provider answered a file with HTTP {response.status_code}",
+                        code="file_refused",
+                    )
+                declared = response.headers.get("Content-Length", "")
+                if declared.isdigit() and int(declared) > max_bytes:
+                    raise ProviderRejected(f"file over {max_bytes} bytes", code="file_refused")
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise ProviderRejected(f"file over {max_bytes} bytes", code="file_refused")
+                    if time.monotonic() > deadline:
+                        raise ProviderError(f"file not received within {seconds:g} s")
+                    received.append(chunk)
+        except httpx.HTTPError as exc:
+            raise ProviderError(f"file not fetched: {type(exc).__name__}") from exc
+        if not size:
+            raise ProviderRejected("provider answered an empty file", code="file_refused")
+        return b"".join(received)
 
     def balance(self) -> Decimal:
         """Return the remaining balance at the provider (``action=balance``)."""
