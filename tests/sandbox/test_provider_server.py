@@ -274,6 +274,68 @@ def test_units_are_reported_only_when_asked(server: ProviderServer, clock: FakeC
     assert status.delivered_units == tuple(unit_id(order, n) for n in range(1, 6))
 
 
+# -- deliverables ------------------------------------------------------------------------------
+
+
+def test_a_finished_report_hands_over_a_labelled_sample_at_an_address_of_its_own(
+    server: ProviderServer, clock: FakeClock
+) -> None:
+    order = post(server, action="add", service=REPORT, link=LINK, quantity="1").json()["order"]
+    running = post(server, action="status", order=str(order)).json()
+    assert "deliverables" not in running  # nothing to hand over before the work is done
+    clock.advance(10)
+
+    [offered] = post(server, action="status", order=str(order)).json()["deliverables"]
+    assert offered["name"] == "沙盒样例：账号诊断报告 Sandbox sample: account diagnosis report"
+    address = f"http://{server.host}:{server.port}{offered['url']}"
+    fetched = httpx.get(address, timeout=5.0)
+    assert fetched.status_code == 200
+    assert fetched.headers["Content-Type"] == "text/plain; charset=utf-8"
+    text = fetched.content.decode()
+    assert text.startswith("# 沙盒样例：账号诊断报告")
+    assert LINK in text
+    assert "模拟" in text
+    clock.advance(3600)
+    assert httpx.get(address, timeout=5.0).content == fetched.content  # one file, one hash
+
+    prefix, order_id, token, filename = offered["url"].rsplit("/", 3)
+    assert (prefix, order_id, filename) == (
+        "/deliverables",
+        str(order),
+        f"account-diagnosis-{order}.txt",
+    )
+    other = post(server, action="add", service=REPORT, link=LINK, quantity="1").json()["order"]
+    clock.advance(10)
+    base = f"http://{server.host}:{server.port}/deliverables"
+    for wrong in (
+        f"{base}/{order}/{'0' * 32}/{filename}",  # a guessed token
+        f"{base}/{other}/{token}/account-diagnosis-{other}.txt",  # another order's
+        f"{base}/{order}/{token}/video-editing-{order}.txt",
+        f"{base}/{order}/{token}",
+    ):
+        assert httpx.get(wrong, timeout=5.0).status_code == 404, wrong
+
+
+def test_only_work_delivered_as_a_file_is_handed_over(
+    make_server: ServerFactory, clock: FakeClock
+) -> None:
+    server = make_server()
+    plays = post(server, action="add", service=PLAYS, link=LINK, quantity="100").json()["order"]
+    edit = post(server, action="add", service=EDITING, link="", quantity="2").json()["order"]
+    clock.advance(60)
+    answers = post(server, action="status", orders=f"{plays},{edit}").json()
+    assert "deliverables" not in answers[str(plays)]  # counted work: the standard shape
+    [note] = answers[str(edit)]["deliverables"]
+    assert note["name"].startswith("沙盒样例：视频剪辑交付说明")
+
+    failing = make_server(fail_rate=1.0, db_path=server.provider.db_path.with_name("f.sqlite3"))
+    report = post(failing, action="add", service=REPORT, link=LINK, quantity="1").json()["order"]
+    clock.advance(60)
+    canceled = post(failing, action="status", order=str(report)).json()
+    assert canceled["status"] == "Canceled"
+    assert "deliverables" not in canceled  # nothing done, nothing to hand over
+
+
 # -- multi-status, keys, errors ----------------------------------------------------------------
 
 

@@ -40,6 +40,13 @@ dispatch → status-sync → refund path runs exactly as it would against a real
   ``f"sandbox:{order}:{n}"`` for each delivered unit ``n`` (1-based), so the platform can check
   that no unit is sold twice. Without it the answer keeps the standard shape. The list grows with
   the order, so ask for it on modest orders only.
+* **Deliverables.** A final order of a service whose work is a file (the account diagnosis
+  report, video editing) that delivered something also carries ``"deliverables": [{"name",
+  "url"}]``: one sample from :mod:`doudesk.sandbox.samples`, labelled a sandbox sample, at a url
+  relative to this server (``/deliverables/ORDER/TOKEN/FILE``; the token is an HMAC of the order
+  id under the API key, so only the key's holder learns the address, and the key is not sent to
+  fetch it). ``GET`` on that address answers the file as ``text/plain``; every other answer
+  keeps the standard shape.
 
 Run it alone with ``python -m doudesk.sandbox.provider_server --host 127.0.0.1 --port 8765
 --db PATH --key KEY``; the knobs default to ``DOUDESK_SANDBOX_SPEED``,
@@ -71,6 +78,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from doudesk.sandbox.samples import SAMPLES, Sample, SampleOrder
+
 __all__ = [
     "CURRENCY",
     "SANDBOX_LABEL",
@@ -88,6 +97,7 @@ logger = logging.getLogger(__name__)
 SANDBOX_LABEL = "[沙盒 Sandbox]"
 CURRENCY = "CNY"
 API_PATH = "/api/v2"
+DELIVERABLES_PATH = "/deliverables/"
 MAX_IDS = 100
 MAX_BODY_BYTES = 1 << 20
 MAX_LINK_LENGTH = 2048
@@ -123,6 +133,8 @@ class SandboxService:
     #: Whether an order must name a link. Production services (video editing) work from the
     #: customer's brief, not from a link: an empty link is accepted there.
     needs_link: bool = True
+    #: The sample a finished order hands over (a key of ``SAMPLES``); none for counted work.
+    sample: str = ""
 
     def as_api(self) -> dict[str, Any]:
         """Render as an entry of the ``services`` answer."""
@@ -151,10 +163,11 @@ def _svc(
     cancel: bool,
     start: tuple[int, int] = (0, 0),
     needs_link: bool = True,
+    sample: str = "",
 ) -> SandboxService:
     return SandboxService(
         sid, f"{SANDBOX_LABEL} {name}", f"{SANDBOX_LABEL} {category}", Decimal(rate),
-        low, high, refill, cancel, start, needs_link,
+        low, high, refill, cancel, start, needs_link, sample,
     )  # fmt: skip
 
 
@@ -177,9 +190,9 @@ SERVICES: tuple[SandboxService, ...] = (
     _svc(7, "同城LBS推广曝光 Local LBS exposure", "本地推广 Local promotion", "20.00", 500,
          1_000_000, refill=False, cancel=True, start=(0, 10_000)),
     _svc(8, "短视频剪辑 Short-video editing (per video)", "内容 Content", "120000.00", 1, 20,
-         refill=False, cancel=False, needs_link=False),
+         refill=False, cancel=False, needs_link=False, sample="editing"),
     _svc(9, "账号诊断报告 Account diagnosis report", "数据 Data", "60000.00", 1, 1,
-         refill=False, cancel=False),
+         refill=False, cancel=False, sample="report"),
 )  # fmt: skip
 
 
@@ -483,6 +496,11 @@ class SandboxProvider:
         }
         if units:
             answer["units"] = [unit_id(row["id"], n) for n in range(1, progress.delivered + 1)]
+        sample = self._sample_of(row, progress)
+        if sample is not None:
+            token = self._deliverable_token(row["id"])
+            path = f"{DELIVERABLES_PATH}{row['id']}/{token}/{sample.filename(row['id'])}"
+            answer["deliverables"] = [{"name": sample.name, "url": path}]
         return answer
 
     def _status(self, conn: sqlite3.Connection, fields: Mapping[str, str]) -> Any:
@@ -509,6 +527,52 @@ class SandboxProvider:
                 return {"error": ERR_ORDER}
             return self._render(row, now, units=units)
         return {"error": ERR_REQUEST}
+
+    # -- deliverables --------------------------------------------------------------------------
+
+    def _deliverable_token(self, order_id: int) -> str:
+        message = f"deliverable:{order_id}".encode()
+        return hmac.new(self._key, message, hashlib.sha256).hexdigest()[:32]
+
+    def _sample_of(self, row: sqlite3.Row, progress: _Progress) -> Sample | None:
+        """Return the sample an order hands over: once final with work delivered, if any."""
+        if progress.status not in ("Completed", "Partial"):
+            return None
+        return SAMPLES.get(self._services[row["service"]].sample)
+
+    def deliverable(self, path: str) -> bytes | None:
+        """Return the file at ``path`` (a status answer's deliverable url); None if none is."""
+        parts = path.removeprefix(DELIVERABLES_PATH).split("/")
+        if len(parts) != 3:
+            return None
+        text, token, filename = parts
+        order_id = _parse_id(text)
+        if order_id is None or not hmac.compare_digest(
+            token.encode(), self._deliverable_token(order_id).encode()
+        ):
+            return None
+        conn = self._connect()
+        try:
+            row = conn.execute(
+                f"SELECT {_ORDER_COLUMNS}, link FROM orders WHERE id = ?", (order_id,)
+            ).fetchone()
+        finally:
+            conn.close()
+        if row is None:
+            return None
+        progress = _progress(row, self.clock())
+        sample = self._sample_of(row, progress)
+        if sample is None or filename != sample.filename(order_id):
+            return None
+        order = SampleOrder(
+            order_id=order_id,
+            link=row["link"],
+            quantity=row["quantity"],
+            delivered=progress.delivered,
+            created_at=row["created_at"],
+            finished_at=row["finish_at"],
+        )
+        return sample.render(order)
 
     # -- cancel --------------------------------------------------------------------------------
 
@@ -701,8 +765,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, code: int, payload: Any, *, close: bool = False) -> None:
         """Send ``payload`` as JSON; ``close`` ends the connection (a body was left unread)."""
         body = json.dumps(payload, ensure_ascii=False).encode()
+        self._send(code, body, "application/json; charset=utf-8", close=close)
+
+    def _send(self, code: int, body: bytes, content_type: str, *, close: bool = False) -> None:
         self.send_response(code)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         if close:
             self.send_header("Connection", "close")
@@ -716,8 +783,22 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(200, {"status": "ok"})
         elif path == API_PATH:
             self._reply(405, {"error": "Method not allowed: use POST"})
+        elif path.startswith(DELIVERABLES_PATH):
+            self._deliver(path)
         else:
             self._reply(404, {"error": "Not found"})
+
+    def _deliver(self, path: str) -> None:
+        try:
+            body = self.server.provider.deliverable(path)
+        except Exception:
+            logger.exception("sandbox provider failed on deliverable %r", path)
+            self._reply(500, {"error": "Internal error"})
+            return
+        if body is None:
+            self._reply(404, {"error": "Not found"})
+        else:
+            self._send(200, body, "text/plain; charset=utf-8")
 
     def do_POST(self) -> None:
         try:
