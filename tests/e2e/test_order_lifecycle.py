@@ -8,7 +8,9 @@ and every journal entry balances.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import time
 from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
@@ -20,7 +22,7 @@ from doudesk.orders.models import Order
 from doudesk.providers.models import Provider
 from doudesk.wallet.models import JournalEntry, Leg
 from doudesk.wallet.selectors import journal_total_fen, wallet_balances
-from factories import VIDEO_URL
+from factories import ACCOUNT_URL, VIDEO_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -167,3 +169,30 @@ def test_a_provider_reporting_units_has_each_delivered_unit_attributed_once(
     credited = [leaf["credited"] for leaf in leaves if leaf["type"] == "delivered_units"]
     assert sum(credited) == 1_000
     assert_every_entry_balances()
+
+
+def test_a_sandbox_report_ends_with_its_sample_file_for_the_customer(
+    platform, customer, api_key_for, settings, tmp_path
+):
+    # The worker keeps files under its own data directory; the live server serves them there.
+    settings.MEDIA_ROOT = tmp_path / "worker-data" / "uploads"
+    plat = platform()
+    client = plat.client(api_key_for(customer))
+    report = ServiceModule.objects.get(code="account-report").pk
+    response = client.post(
+        "/api/v1/orders", json={"service_id": report, "target": ACCOUNT_URL, "quantity": 1}
+    )
+    assert response.status_code == 201, response.text
+    order_id = response.json()["id"]
+
+    assert plat.wait_until_final(client, order_id)["status"] == "completed"
+    deadline = time.monotonic() + 30  # the fetch task runs once the order settled
+    while not (listed := client.get(f"/api/v1/orders/{order_id}/deliverables").json()):
+        assert time.monotonic() < deadline, plat.worker_log()
+        time.sleep(0.2)
+
+    [sample] = listed
+    assert sample["name"].startswith("沙盒样例：账号诊断报告")
+    content = client.get(sample["download"]).content
+    assert hashlib.sha256(content).hexdigest() == sample["sha256"]
+    assert ACCOUNT_URL in content.decode()

@@ -135,7 +135,8 @@ class DeliverableInline(_OrderPartInline):
 
     model = Deliverable
     fields = readonly_fields = (
-        "name", "file_shown", "url", "sha256", "created_at", "withdrawn_at", "withdraw",
+        "name", "file_shown", "url", "sha256", "source_url", "created_at", "withdrawn_at",
+        "withdraw",
     )  # fmt: skip
 
     @admin.display(description=_("文件"))

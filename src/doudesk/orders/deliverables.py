@@ -4,16 +4,24 @@ An operator adds them (:func:`order_deliverable_add`); the customer downloads th
 order page (:func:`deliverable_get`). Each addition is an order event, so it is in the
 transparency log: a file by its SHA-256 only (its name is the customer's business, not the
 public log's), a link by the fact that one was given.
+
+A provider may hand files over itself: a status answer that settles an order may name
+deliverables (the sandbox provider does for its reports and video editing), and
+:func:`order_provider_deliverables_fetch`, run as a task after that commit, fetches each through
+the provider's adapter (its own host only, at most :data:`DELIVERABLE_MAX_BYTES`, within
+:data:`FETCH_SECONDS`) and adds it as an operator's upload is added, once per order and file.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
-from pathlib import PurePath
+from pathlib import PurePath, PurePosixPath
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import QuerySet
@@ -26,6 +34,10 @@ from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Deliverable, Order, OrderStatus
 from doudesk.orders.transitions import record_event
+from doudesk.providers.adapters.base import ProviderRejected
+from doudesk.providers.registry import adapter_for
+
+logger = logging.getLogger(__name__)
 
 #: The longest name and link a deliverable may have (its columns').
 NAME_LENGTH = Deliverable._meta.get_field("name").max_length or 0
@@ -36,6 +48,8 @@ DELIVERABLE_MAX_BYTES = 50 * 1024 * 1024
 DELIVERABLE_EXTENSIONS = frozenset(
     {"pdf", "docx", "xlsx", "pptx", "csv", "txt", "zip", "png", "jpg", "jpeg", "mp4", "mov"}
 )
+#: How long fetching one file a provider handed over may take, all told.
+FETCH_SECONDS = 60.0
 _HTTPS = URLValidator(schemes=["https"])
 
 
@@ -46,12 +60,19 @@ def _not_found() -> DomainError:
 
 
 def order_deliverable_add(
-    *, order_id: int, name: str, file: UploadedFile | None = None, url: str = ""
+    *,
+    order_id: int,
+    name: str,
+    file: UploadedFile | None = None,
+    url: str = "",
+    source_url: str = "",
 ) -> Deliverable:
     """Add a deliverable to an order: a file or an https link, never both; returns it.
 
     Refused for an order cancelled with nothing delivered. The order's ``deliverable_added``
     event (in the same transaction) carries the file's SHA-256 into the transparency log.
+    ``source_url`` names where a provider handed the file over: a file from there already on
+    the order is returned as it is, and nothing is added.
     """
     name = (name or "").strip()
     url = (url or "").strip()
@@ -88,7 +109,13 @@ def order_deliverable_add(
                 "The order was canceled with nothing delivered",
                 status=409,
             )
-        deliverable = Deliverable(order=order, name=name, url=url, sha256=digest)
+        if source_url:
+            kept = Deliverable.objects.filter(order=order, source_url=source_url).first()
+            if kept is not None:
+                return kept
+        deliverable = Deliverable(
+            order=order, name=name, url=url, sha256=digest, source_url=source_url
+        )
         if file is not None:
             # Stored under a name of its own: the customer's may be long, odd or theirs only.
             extension = PurePath(file.name or "").suffix.lower()
@@ -97,6 +124,59 @@ def order_deliverable_add(
         data = {"deliverable": name, **({"sha256": digest} if digest else {"link": True})}
         record_event(order, "deliverable_added", data=data)
     return deliverable
+
+
+def order_provider_deliverables_fetch(*, order_id: int) -> int:
+    """Keep the files the provider handed over with a finished order; return how many were added.
+
+    Runs after the status answer that settled the order named deliverables; it takes the order's
+    id only, so the provider is asked for the order's status again. A file already kept for the
+    order is neither fetched nor added again, and a concurrent run adds it once (the order's
+    lock). A file the adapter or :func:`order_deliverable_add` refuses (another host, too large,
+    a type not taken) is logged and left out; a transient failure raises
+    :class:`~doudesk.providers.adapters.base.ProviderError` for the task to retry.
+    """
+    order = Order.objects.select_related("provider").filter(pk=order_id).first()
+    finished = (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
+    if order is None or order.status not in finished or not order.external_id:
+        return 0
+    try:
+        adapter = adapter_for(order.provider)
+        offered = adapter.status(order.external_id).deliverables
+    except ProviderRejected as exc:  # the order unknown there, or the provider switched off
+        logger.warning("order %s: no deliverables from the provider: %s", order.pk, exc)
+        return 0
+    kept = set(
+        Deliverable.objects.filter(order=order)
+        .exclude(source_url="")
+        .values_list("source_url", flat=True)
+    )
+    added = 0
+    for deliverable in offered:
+        if deliverable.url in kept:
+            continue
+        try:
+            if len(deliverable.url) > LINK_LENGTH:
+                raise ProviderRejected("file address too long", code="file_refused")
+            content = adapter.fetch_file(
+                deliverable.url, max_bytes=DELIVERABLE_MAX_BYTES, seconds=FETCH_SECONDS
+            )
+            # The address's file name gives the type (its extension); the name is the provider's.
+            filename = PurePosixPath(urlsplit(deliverable.url).path).name
+            order_deliverable_add(
+                order_id=order.pk,
+                name=deliverable.name[:NAME_LENGTH],
+                file=SimpleUploadedFile(filename, content),
+                source_url=deliverable.url,
+            )
+        except (ProviderRejected, DomainError) as exc:
+            logger.warning(
+                "order %s: deliverable %r from provider %s refused: %s",
+                order.pk, deliverable.name, order.provider.code, exc,
+            )  # fmt: skip
+            continue
+        added += 1
+    return added
 
 
 def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:

@@ -220,9 +220,10 @@ class OrderEvent(models.Model):
 class Deliverable(models.Model):
     """What an order delivers beyond a count: a report's file, a video's link.
 
-    Uploaded by an operator (or the provider's team through one); the customer downloads it
-    from the order page. A file's SHA-256 is in the order's ``deliverable_added`` event, and so
-    in the transparency log: the customer can check the file they hold is the one delivered.
+    Uploaded by an operator (or the provider's team through one), or handed over by the
+    provider with its status answer (``source_url``); the customer downloads it from the order
+    page. A file's SHA-256 is in the order's ``deliverable_added`` event, and so in the
+    transparency log: the customer can check the file they hold is the one delivered.
     """
 
     order = models.ForeignKey(
@@ -235,6 +236,9 @@ class Deliverable(models.Model):
     created_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
     #: Set when an operator withdrew it (given by mistake): the customer no longer sees it.
     withdrawn_at = models.DateTimeField(_("撤回时间"), null=True, blank=True)
+    #: Where the provider handed the file over (empty for an operator's upload): each of a
+    #: provider's files is kept once per order however often its status is read.
+    source_url = models.URLField(_("服务商文件地址"), max_length=500, blank=True)
 
     class Meta:
         verbose_name = pgettext_lazy("one", "交付物")
@@ -244,7 +248,12 @@ class Deliverable(models.Model):
             models.CheckConstraint(
                 condition=(Q(file="") & ~Q(url="")) | (~Q(file="") & Q(url="")),
                 name="deliverable_file_or_link",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["order", "source_url"],
+                condition=~Q(source_url=""),
+                name="deliverable_once_per_provider_file",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,8 @@ Design overview
   (``Order.units_charge_fen``: at the order's rate, half-up to the fen once) goes to the
   provider's payable, the guarantee fund and platform revenue; the undelivered remainder
   returns to the customer's cash.
+  A final answer naming deliverables (files the provider hands over) sends a task that fetches
+  and keeps them after the commit (``deliverables.order_provider_deliverables_fetch``).
 """
 
 from __future__ import annotations
@@ -1328,6 +1330,11 @@ def _apply_provider_status_locked(order: Order, report: ProviderOrderStatus) -> 
             reason="" if delivered >= order.quantity else stopper,
             claim=claim,
         )
+        if report.deliverables and delivered:
+            from doudesk.orders.tasks import order_provider_deliverables_task
+
+            # Fetched after the commit, outside the lock: a file can take seconds to arrive.
+            enqueue_on_commit(order_provider_deliverables_task, order.pk)
         return order
     delivered = max(delivered, order.delivered)
     fields = _progress_fields(order, report, delivered)

@@ -6,7 +6,7 @@ import threading
 
 from celery import shared_task
 
-from doudesk.orders import services
+from doudesk.orders import deliverables, services
 from doudesk.providers.adapters.base import ProviderError
 
 RETRY = {
@@ -63,3 +63,9 @@ def order_provider_cancel_task(order_id: int) -> bool:
 def order_refill_task(refill_id: int) -> str:
     """Send the refill request to the provider."""
     return services.order_provider_refill(refill_id=refill_id)
+
+
+@shared_task(**RETRY)
+def order_provider_deliverables_task(order_id: int) -> int:
+    """Fetch and keep the files the provider handed over with a finished order (once each)."""
+    return deliverables.order_provider_deliverables_fetch(order_id=order_id)
