@@ -74,3 +74,23 @@ def test_manual_references_stored_as_typed_are_written_as_they_are_now_read():
     )
     with pytest.raises(DomainError):
         topup_credit_manual(customer=customer, amount_fen=100, reference="bank-002")
+
+
+@pytest.mark.django_db
+def test_a_demo_competitor_report_is_moved_to_the_sandbox_service_for_it(seeded):
+    # It was sent to the diagnosis report's sandbox service (9) and got that report's sample.
+    from importlib import import_module
+
+    from django.apps import apps
+
+    from doudesk.catalog.models import ServiceModule
+
+    migration = import_module("doudesk.catalog.migrations.0004_competitor_report_sandbox_service")
+    competitor = ServiceModule.objects.filter(code="competitor-report")
+    competitor.update(provider_service_id="9")  # as an older demo catalogue was seeded
+    migration.send_competitor_reports_to_their_service(apps, None)
+    assert competitor.get().provider_service_id == "10"
+    assert ServiceModule.objects.get(code="account-report").provider_service_id == "9"
+    competitor.update(provider_service_id="custom-7")  # an operator's own mapping stays
+    migration.send_competitor_reports_to_their_service(apps, None)
+    assert competitor.get().provider_service_id == "custom-7"

@@ -159,6 +159,26 @@ def test_video_editing_hands_over_a_note_on_each_video(
     assert "4. " not in text
 
 
+def test_a_competitor_report_hands_over_a_competitor_analysis_not_a_diagnosis(
+    customer, sandbox, clock, fetches, django_capture_on_commit_callbacks
+):
+    order = services.order_place(
+        customer=customer, service_id=module_id("competitor-report"), target=ACCOUNT_URL,
+        quantity=1,
+    )  # fmt: skip
+    services.order_dispatch(order_id=order.pk)
+    clock.now += 60
+    with django_capture_on_commit_callbacks(execute=True):
+        services.orders_sync()
+
+    [report] = Deliverable.objects.filter(order=order)
+    assert report.name == "沙盒样例：竞品分析报告 Sandbox sample: competitor analysis report"
+    text = report.file.read().decode()
+    assert text.startswith("# 沙盒样例：竞品分析报告")
+    assert "对标账号 C Benchmark C" in text
+    assert "账号诊断" not in text
+
+
 def test_repeated_syncs_and_task_runs_keep_the_sample_once(
     customer, sandbox, clock, fetches, django_capture_on_commit_callbacks
 ):

@@ -78,7 +78,7 @@ MODULES = [
      "reports", 1, 1, 1, "99000.00", "24", 0, False, False, PRO, "sandbox", "9"),
     ("competitor-report", "data", ModuleKind.REPORT, "竞品分析报告", "Competitor analysis report",
      "同类账号对标与爆款拆解", "Benchmark of similar accounts and their hits", A, "份", "reports",
-     1, 1, 1, "149000.00", "48", 0, False, False, PRO, "sandbox", "9"),
+     1, 1, 1, "149000.00", "48", 0, False, False, PRO, "sandbox", "10"),
 ]  # fmt: skip
 
 # How customers name a module when another of its kind would also serve the need (smart

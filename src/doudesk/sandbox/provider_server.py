@@ -193,6 +193,8 @@ SERVICES: tuple[SandboxService, ...] = (
          refill=False, cancel=False, needs_link=False, sample="editing"),
     _svc(9, "账号诊断报告 Account diagnosis report", "数据 Data", "60000.00", 1, 1,
          refill=False, cancel=False, sample="report"),
+    _svc(10, "竞品分析报告 Competitor analysis report", "数据 Data", "90000.00", 1, 1,
+         refill=False, cancel=False, sample="competitors"),
 )  # fmt: skip
 
 

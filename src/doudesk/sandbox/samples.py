@@ -162,6 +162,55 @@ def _report(order: SampleOrder) -> str:
     return "\n".join(lines)
 
 
+def _competitors(order: SampleOrder) -> str:
+    rng = _rng(order)
+    rows = []
+    for letter in "ABC":
+        followers = rng.randint(20_000, 900_000)
+        rows.append(
+            f"| 对标账号 {letter} Benchmark {letter} | {followers:,} | {rng.randint(8, 40)} "
+            f"| {rng.randint(5_000, 400_000):,} | {rng.uniform(2, 12):.1f} % |"
+        )
+    hooks = rng.sample(
+        [
+            ("开头 3 秒抛出反差结果", "a contrast shown in the first 3 seconds"),
+            ("真人出镜口播 + 字幕重点", "a presenter on camera with key words captioned"),
+            ("前后对比 + 价格锚点", "before/after with a price anchor"),
+            ("评论区提问引出下一条", "a question in the comments leading to the next video"),
+            ("同城地标 + 门店实拍", "a local landmark and real footage of the shop"),
+        ],
+        3,
+    )
+    lines = _header(order, "沙盒样例：竞品分析报告 Sandbox sample: competitor analysis report")
+    lines += [
+        f"- 分析对象 Account：{order.link or '（未提供 none given）'}",
+        "",
+        "## 一、对标账号 Benchmark accounts（模拟数据 simulated）",
+        "",
+        "| 账号 Account | 粉丝 Followers | 近 30 天作品 Posts, 30 days | 平均播放 Average plays "
+        "| 互动率 Engagement |",
+        "| --- | --- | --- | --- | --- |",
+        *rows,
+        "",
+        "## 二、爆款拆解 What their hits share（模拟 simulated）",
+        "",
+        *(
+            f"{n}. {zh}，时长 {rng.choice((15, 30, 45, 60))} 秒。\n   {en}."
+            for n, (zh, en) in enumerate(hooks, 1)
+        ),
+        "",
+        "## 三、可借鉴的做法 What to borrow",
+        "",
+        "本样例不是对真实账号的分析：对标账号与数据均为模拟。正式服务商会选取与您同类目、同城或同价位的"
+        "真实账号，逐条拆解其近期爆款。",
+        "This sample analyses no real account: the benchmarks and figures are simulated. A real "
+        "provider picks real accounts of your category, city or price range and takes their "
+        "recent hits apart one by one.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def _editing(order: SampleOrder) -> str:
     rng = _rng(order)
     lines = _header(order, "沙盒样例：视频剪辑交付说明 Sandbox sample: video editing delivery note")
@@ -192,13 +241,21 @@ def _editing(order: SampleOrder) -> str:
     return "\n".join(lines)
 
 
-_RENDERERS = {"account-diagnosis": _report, "video-editing": _editing}
+_RENDERERS = {
+    "account-diagnosis": _report,
+    "competitor-analysis": _competitors,
+    "video-editing": _editing,
+}
 
-#: The samples, by the kind of work: a report, or edited videos.
+#: The samples, by the kind of work: a report of either kind, or edited videos.
 SAMPLES = {
     "report": Sample(
         name="沙盒样例：账号诊断报告 Sandbox sample: account diagnosis report",
         slug="account-diagnosis",
+    ),
+    "competitors": Sample(
+        name="沙盒样例：竞品分析报告 Sandbox sample: competitor analysis report",
+        slug="competitor-analysis",
     ),
     "editing": Sample(
         name="沙盒样例：视频剪辑交付说明 Sandbox sample: video editing delivery note",
