@@ -121,3 +121,26 @@ def pytest_collection_modifyitems(config, items) -> None:
     items.sort(
         key=lambda item: bool(item.get_closest_marker("e2e") or item.get_closest_marker("browser"))
     )
+
+
+@pytest.fixture
+def upload_disk_writes(monkeypatch, settings, tmp_path) -> list[int]:
+    """Send every upload to a temporary file, as large ones go; returns the sizes they reached.
+
+    Each entry is how many bytes Django's temporary-file handler had written to one upload's
+    file after a chunk; the temporary files live in ``tmp_path / "upload-tmp"``.
+    """
+    from django.core.files.uploadhandler import TemporaryFileUploadHandler
+
+    settings.FILE_UPLOAD_MAX_MEMORY_SIZE = 0  # no upload is kept in memory instead
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "upload-tmp")
+    (tmp_path / "upload-tmp").mkdir()
+    written: list[int] = []
+    receive = TemporaryFileUploadHandler.receive_data_chunk
+
+    def receive_and_note(handler, raw_data, start):
+        receive(handler, raw_data, start)
+        written.append(handler.file.tell())
+
+    monkeypatch.setattr(TemporaryFileUploadHandler, "receive_data_chunk", receive_and_note)
+    return written

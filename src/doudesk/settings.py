@@ -207,6 +207,12 @@ MEDIA_ROOT = DATA_DIR / "uploads"
 MEDIA_URL = "/media/"
 WHITENOISE_USE_FINDERS = True
 DATA_UPLOAD_MAX_MEMORY_SIZE = 6 * 1024 * 1024
+# Each file is stopped at its view's limit while it streams (see doudesk.uploads), first.
+FILE_UPLOAD_HANDLERS = [
+    "doudesk.uploads.UploadLimitHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Celery: Redis when configured, else the serverless SQLAlchemy transport on a SQLite file.
 REDIS_URL = os.environ.get("REDIS_URL", "")

@@ -15,10 +15,10 @@ from django.urls import reverse
 
 from doudesk.errors import DomainError
 from doudesk.ledger.models import LogLeaf
-from doudesk.orders import services
+from doudesk.orders import deliverables, services
 from doudesk.orders.deliverables import order_deliverable_add
 from doudesk.orders.models import Deliverable, Order
-from factories import ACCOUNT_URL, module_id, staff_client
+from factories import ACCOUNT_URL, in_english, module_id, staff_client
 
 pytestmark = pytest.mark.django_db
 
@@ -128,6 +128,34 @@ def test_an_operator_uploads_a_deliverable_from_the_admin_and_it_is_logged(custo
     assert done.status_code == 302
     assert Deliverable.objects.get(order=order).name == "竞品分析报告"
     assert "上传交付物" in LogEntry.objects.get(object_id=str(order.pk)).get_change_message()
+
+
+@pytest.mark.parametrize(
+    ("english", "message"),
+    [
+        (False, "文件为空或超过 50 MB；更大的成品请以链接交付"),
+        (True, "The file is empty or over 50 MB; deliver larger work as a link"),
+    ],
+)
+def test_an_oversized_file_is_stopped_while_it_streams_and_refused_on_the_form(
+    customer, monkeypatch, upload_disk_writes, tmp_path, english, message
+):
+    monkeypatch.setattr(deliverables, "DELIVERABLE_MAX_BYTES", 100_000)
+    order = report_order(customer)
+    url = reverse("admin:orders_order_deliverable", args=[order.pk])
+    ops = staff_client("change_order")
+    if english:
+        in_english(ops)
+    refused = ops.post(url, {"name": "r", "file": pdf(content=CONTENT + b"\x00" * 1_000_000)})
+    assert refused.status_code == 200
+    assert refused.context["form"].errors["file"] == [message]
+    assert message in refused.content.decode()
+    assert 0 < max(upload_disk_writes) <= 100_000  # what passed the limit was never written
+    assert not list((tmp_path / "upload-tmp").iterdir())
+    assert not Deliverable.objects.exists()
+    taken = ops.post(url, {"name": "r", "file": pdf(content=CONTENT + b"\x00" * 90_000)})
+    assert taken.status_code == 302
+    assert Deliverable.objects.get().file.size == len(CONTENT) + 90_000
 
 
 def test_the_api_lists_deliverables_and_serves_the_file_to_its_customer_only(

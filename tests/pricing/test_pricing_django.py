@@ -17,6 +17,7 @@ from django.utils import timezone
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.orders import services as orders
 from doudesk.orders.models import Order
+from doudesk.pricing import admin as pricing_admin
 from doudesk.pricing import engine
 from doudesk.pricing.models import (
     ModulePriceState,
@@ -501,6 +502,22 @@ def test_the_admin_imports_reference_prices_from_csv(priced, admin_client):
     latest = PriceChange.objects.filter(module=module).order_by("-at", "-pk").first()
     assert latest.ceiling == Decimal("18.5")
     assert latest.reference_rate == Decimal("18.5")
+
+
+def test_an_oversized_reference_csv_is_stopped_while_it_streams_and_refused_on_the_form(
+    priced, admin_client, monkeypatch, upload_disk_writes
+):
+    monkeypatch.setattr(pricing_admin, "REFERENCE_CSV_MAX_BYTES", 100_000)
+    today = timezone.localdate().isoformat()
+    rows = f"plays,巨量引擎,18.50,{today},30\n" * 10_000
+    csv_text = "module,source,rate,observed_at,valid_days\n" + rows
+    upload = SimpleUploadedFile("refs.csv", csv_text.encode(), content_type="text/csv")
+    before = ReferencePrice.objects.count()
+    response = admin_client.post("/admin/pricing/referenceprice/import-csv/", {"file": upload})
+    assert response.status_code == 200
+    assert response.context["form"].errors["file"] == ["CSV 文件不能超过 2 MB"]
+    assert 0 < max(upload_disk_writes) <= 100_000  # what passed the limit was never written
+    assert ReferencePrice.objects.count() == before
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
 
+from doudesk.accounts import services as account_services
 from doudesk.accounts.models import Customer, User, Verification
 from doudesk.accounts.services import LICENCE_MAX_BYTES
 from doudesk.crypto import decrypt_text
@@ -380,6 +381,41 @@ def test_a_bad_licence_is_a_field_error(enterprise, licence, message):
     assert message in errors[0]
     assert errors[0] in response.content.decode()
     assert not Verification.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(
+    ("english", "message"),
+    [(False, "营业执照图片不能超过 5 MB"), (True, "The licence image must be at most 5 MB")],
+)
+def test_an_oversized_licence_is_stopped_while_it_streams_and_refused_by_field(
+    enterprise, monkeypatch, upload_disk_writes, tmp_path, english, message
+):
+    customer, client = enterprise
+    monkeypatch.setattr(account_services, "LICENCE_MAX_BYTES", 100_000)
+    if english:
+        in_english(client)
+    licence = SimpleUploadedFile("big.png", PNG + b"\x00" * 1_000_000, "image/png")
+    name, number = "某某科技有限公司", valid_credit_code()
+    response = client.post("/verify/", {"legal_name": name, "number": number, "licence": licence})
+    assert response.status_code == 400
+    assert response.context["errors"]["licence"] == [message]
+    assert message in response.content.decode()
+    assert f'value="{name}"' in response.content.decode()  # the other fields are still there
+    assert 0 < max(upload_disk_writes) <= 100_000  # what passed the limit was never written
+    assert not list((tmp_path / "upload-tmp").iterdir())  # and what was is deleted at once
+    assert not Verification.objects.filter(customer=customer).exists()
+
+
+def test_a_licence_of_exactly_the_limit_is_taken_whole(enterprise, monkeypatch, upload_disk_writes):
+    customer, client = enterprise
+    monkeypatch.setattr(account_services, "LICENCE_MAX_BYTES", len(PNG) + 200_000)
+    content = PNG + b"\x00" * 200_000  # Pillow reads the image and ignores what trails it
+    licence = SimpleUploadedFile("licence.png", content, "image/png")
+    form = {"legal_name": "某某科技有限公司", "number": valid_credit_code(), "licence": licence}
+    assert client.post("/verify/", form).status_code == 302
+    stored = Verification.objects.get(customer=customer).licence
+    assert stored.read() == content
+    assert max(upload_disk_writes) == len(content)
 
 
 def test_a_bad_credit_code_is_a_field_error(enterprise):

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from doudesk.admin_counts import count_field
 from doudesk.errors import DomainError
+from doudesk.orders import deliverables
 from doudesk.orders.deliverables import (
     LINK_LENGTH,
     NAME_LENGTH,
@@ -38,6 +39,7 @@ from doudesk.orders.models import (
 )
 from doudesk.orders.services import order_dispatch_reconcile, order_record_manual_delivery
 from doudesk.providers.registry import is_operator_driven
+from doudesk.uploads import takes_files
 from doudesk.wallet.admin_money import yuan_field
 from doudesk.wallet.models import AccountKind
 from doudesk.wallet.money import typed_yuan, yuan_label
@@ -380,6 +382,7 @@ class OrderAdmin(admin.ModelAdmin):
             extra={"facts": facts},
         )  # fmt: skip
 
+    @takes_files(lambda: deliverables.DELIVERABLE_MAX_BYTES)
     def deliverable_view(self, request: HttpRequest, order_id: int) -> HttpResponse:
         """Add a deliverable (a report's file, a video's link) for the customer to download."""
         order = get_object_or_404(Order.objects.select_related("module"), pk=order_id)

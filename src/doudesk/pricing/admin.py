@@ -40,6 +40,7 @@ from doudesk.pricing.services import (
     pricing_publish,
     reference_prices_import_csv,
 )
+from doudesk.uploads import takes_files
 from doudesk.wallet.admin_money import yuan_field
 
 
@@ -141,8 +142,19 @@ class ProviderOfferAdmin(admin.ModelAdmin):
         _republish(request, obj.module)
 
 
+#: The largest reference-price CSV taken (tens of thousands of rows; read whole into memory).
+REFERENCE_CSV_MAX_BYTES = 2 * 1024 * 1024
+
+
 class ReferenceCsvForm(forms.Form):
     file = forms.FileField(label=_("CSV 文件"))
+
+    def clean_file(self) -> Any:
+        """Refuse a file over :data:`REFERENCE_CSV_MAX_BYTES` (stopped as it streamed)."""
+        file = self.cleaned_data["file"]
+        if file.size > REFERENCE_CSV_MAX_BYTES:
+            raise ValidationError(_("CSV 文件不能超过 2 MB"))
+        return file
 
 
 @admin.register(ReferencePrice)
@@ -172,6 +184,7 @@ class ReferencePriceAdmin(admin.ModelAdmin):
         ]
         return custom + super().get_urls()
 
+    @takes_files(lambda: REFERENCE_CSV_MAX_BYTES)
     def import_csv(self, request: HttpRequest) -> HttpResponse:
         """Upload a CSV of reference prices (all rows or none)."""
         if not self.has_add_permission(request):

@@ -9,6 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
+from doudesk.accounts import services as account_services
 from doudesk.accounts.models import ApiKey, CustomerKind
 from doudesk.accounts.services import (
     api_key_create,
@@ -19,6 +20,7 @@ from doudesk.accounts.services import (
 )
 from doudesk.errors import DomainError
 from doudesk.textinput import ascii_id
+from doudesk.uploads import takes_files
 from doudesk.web.views.common import customer_required, errors_elsewhere, field_errors
 
 
@@ -79,6 +81,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return redirect("web:catalog")
 
 
+@takes_files(lambda: account_services.LICENCE_MAX_BYTES)
 @customer_required
 def verify(request: HttpRequest) -> HttpResponse:
     """Identity verification: resident ID for individuals, credit code + licence for companies."""
