@@ -392,6 +392,27 @@ def test_ledger_positions_written_loosely_are_field_errors(api, query):
     assert_error(api.get(f"{V1}/ledger/entries?{query}"), 422, "start")
 
 
+@pytest.mark.parametrize("value", ["-1", "abc", str(2**63), "9" * 5000])
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("entries?start=", "start"),
+        ("entries?start=0&end=", "end"),
+        ("proof/inclusion?index=", "index"),
+        ("proof/inclusion?index=0&size=", "size"),
+        ("proof/consistency?first=", "first"),
+        ("proof/consistency?first=0&second=", "second"),
+    ],
+)
+def test_a_ledger_position_that_is_no_position_is_one_422_field_error(api, query, field, value):
+    # Negative, not a number and past what the log can ever hold answer alike; a position past
+    # the published tree is a 400 of the log's own (test_api_v1_schema).
+    answer = api.get(f"{V1}/ledger/{query}{value}", headers=EN)
+    error = assert_error(answer, 422, field, lang="en", code="int_range")
+    assert error["message_en"] == f"Must be an integer from 0 to {2**63 - 1}"
+    assert len(answer.json()["errors"]) == 1
+
+
 def test_listing_past_the_end_is_empty_and_an_unknown_status_is_a_field_error(api, sid, customer):
     services.order_place(customer=customer, service_id=sid("plays"), target=VIDEO_URL, quantity=500)
     for offset in ("1", "9" * 25):

@@ -87,8 +87,9 @@ def test_entries_are_the_exact_hashed_texts(log):
     [
         ({"start": 300}, 400, "out_of_range"),
         ({"start": 5, "end": 5}, 400, "empty_range"),
-        ({"start": -1}, 400, "negative"),
-        ({"start": "x"}, 422, "int_parsing"),
+        ({"start": -1}, 422, "int_range"),
+        ({"start": "x"}, 422, "int_range"),
+        ({"start": 2**63}, 422, "int_range"),
         ({}, 422, "missing"),
     ],
 )

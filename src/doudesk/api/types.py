@@ -62,6 +62,16 @@ Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT), BeforeValidator(_in_range(1, M
 #: Where a list's page starts: 0 or more.
 Offset = Annotated[int, Field(ge=0), BeforeValidator(_in_range(0, None))]
 
+#: The largest index or size the transparency log can hold (its index column is 64-bit).
+MAX_LOG_POSITION = 2**63 - 1
+#: A leaf index or tree size of the transparency log: 0 to ``MAX_LOG_POSITION``. Past the
+#: published tree is a refusal of the log's (400); not such a number at all is this one (422).
+LogPosition = Annotated[
+    int,
+    Field(ge=0, le=MAX_LOG_POSITION),
+    BeforeValidator(_in_range(0, MAX_LOG_POSITION)),
+]
+
 
 def _whole_number(value: Any) -> Any:
     """Pass a JSON integer, or text that is exactly one written with the digits 0-9.

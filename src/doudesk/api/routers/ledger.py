@@ -23,7 +23,7 @@ from doudesk.api.schemas import (
     LedgerPublicKeyOut,
     answers,
 )
-from doudesk.api.types import Int
+from doudesk.api.types import Int, LogPosition
 from doudesk.ledger import selectors
 from doudesk.ledger.verify import dump_bundle
 from doudesk.orders.selectors import order_get
@@ -75,14 +75,16 @@ def ledger_public_key(request: HttpRequest) -> Any:
 
 
 @router.get("/entries", auth=None, response=answers(LedgerEntriesOut, 400))
-def ledger_entries(request: HttpRequest, start: Int, end: Int | None = None) -> dict[str, Any]:
+def ledger_entries(
+    request: HttpRequest, start: LogPosition, end: LogPosition | None = None
+) -> dict[str, Any]:
     """Leaves ``start`` ≤ index < ``end`` of the published tree (at most 1,000 per answer)."""
     return {"entries": selectors.ledger_entries(start=start, end=end)}
 
 
 @router.get("/proof/inclusion", auth=None, response=answers(InclusionProofOut, 400))
 def ledger_proof_inclusion(
-    request: HttpRequest, index: Int, size: Int | None = None
+    request: HttpRequest, index: LogPosition, size: LogPosition | None = None
 ) -> dict[str, Any]:
     """Audit path of leaf ``index`` in the tree of ``size`` leaves (default: published size)."""
     return selectors.ledger_inclusion(index=index, size=size)
@@ -90,7 +92,7 @@ def ledger_proof_inclusion(
 
 @router.get("/proof/consistency", auth=None, response=answers(ConsistencyProofOut, 400))
 def ledger_proof_consistency(
-    request: HttpRequest, first: Int, second: Int | None = None
+    request: HttpRequest, first: LogPosition, second: LogPosition | None = None
 ) -> dict[str, Any]:
     """Consistency proof from tree size ``first`` to ``second`` (default: published size)."""
     return selectors.ledger_consistency(first=first, second=second)
