@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -148,6 +149,15 @@ def test_deploy_check_warns_when_personal_data_hangs_on_the_secret_key(tmp_path)
     assert "doudesk.W001" in unset.stderr + unset.stdout
     assert "DOUDESK_FIELD_KEY" in unset.stderr + unset.stdout
     assert "doudesk.W001" not in given.stderr + given.stdout
+
+
+def test_deploy_check_names_each_production_setting_left_unset(tmp_path):
+    production = {"DOUDESK_MODE": "production", "DOUDESK_SECRET_KEY": "s3cr-k3y-" * 6}
+    unset = _check(tmp_path, "--deploy", **production)
+    warned = {w for w in re.findall(r"doudesk\.W\d{3}", unset.stderr + unset.stdout)}
+    assert warned == {f"doudesk.W00{n}" for n in (1, 3, 4, 5, 7, 8, 9)}
+    sandbox = _check(tmp_path, "--deploy")
+    assert set(re.findall(r"doudesk\.W\d{3}", sandbox.stderr + sandbox.stdout)) == {"doudesk.W002"}
 
 
 def _serve_refusal(tmp_path: Path, *args: str, **extra: str) -> str:

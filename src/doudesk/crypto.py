@@ -11,14 +11,16 @@ from cryptography.fernet import Fernet
 from django.conf import settings
 
 
+def derived_field_key(secret_key: str) -> str:
+    """Return the Fernet key derived from ``secret_key``: used when no field key is given."""
+    digest = hashlib.sha256(b"doudesk-field-key:" + secret_key.encode()).digest()
+    return base64.urlsafe_b64encode(digest).decode()
+
+
 @lru_cache(maxsize=1)
 def _fernet() -> Fernet:
-    key = settings.FIELD_ENCRYPTION_KEY
-    if not key:
-        # Derive a stable key from the secret key so sandbox installs need no extra setting.
-        digest = hashlib.sha256(b"doudesk-field-key:" + settings.SECRET_KEY.encode()).digest()
-        key = base64.urlsafe_b64encode(digest).decode()
-    return Fernet(key)
+    # Derived from the secret key when none is given, so sandbox installs need no extra setting.
+    return Fernet(settings.FIELD_ENCRYPTION_KEY or derived_field_key(settings.SECRET_KEY))
 
 
 def encrypt_text(value: str) -> str:

@@ -235,7 +235,8 @@ CELERY_DB_REUSE_MAX = 10**9
 
 # Operator facts shown on the site.
 # The sandbox shows a sample filing number; production shows only the operator's real one.
-ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", "沪ICP备2026000000号-1" if SANDBOX else "")
+ICP_FILING_SAMPLE = "沪ICP备2026000000号-1"
+ICP_FILING = os.environ.get("DOUDESK_ICP_FILING", ICP_FILING_SAMPLE if SANDBOX else "")
 OPERATOR_NAME = os.environ.get("DOUDESK_OPERATOR_NAME", "DouDesk")
 # Where the messages that say "contact support" send people (the footer links it).
 SUPPORT_EMAIL = os.environ.get(

@@ -1,12 +1,13 @@
-"""Start-up checks of the transparency log (every ``doudesk`` command runs them)."""
+"""Checks of the transparency log: at start-up (every ``doudesk`` command) and deploy ones."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.core.checks import Error, register
+from django.conf import settings
+from django.core.checks import Error, Warning, register
 
-from doudesk.ledger.services import ledger_key_problem
+from doudesk.ledger.services import DEFAULT_ORIGIN, ledger_key_problem, ledger_origin
 
 
 @register()
@@ -18,3 +19,37 @@ def ledger_key_names_the_origin(app_configs: Any = None, **kwargs: Any) -> list[
     """
     problem, hint = ledger_key_problem()
     return [Error(problem, hint=hint, id="doudesk.E001")] if problem else []
+
+
+@register(deploy=True)
+def ledger_origin_named(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Warn when production's log keeps the placeholder origin (it cannot change once in use)."""
+    if settings.SANDBOX or ledger_origin() != DEFAULT_ORIGIN:
+        return []
+    return [
+        Warning(
+            f"DOUDESK_LEDGER_ORIGIN is not set: the transparency log's checkpoints name it "
+            f"{DEFAULT_ORIGIN!r}, a placeholder, and a log cannot be renamed once published "
+            "(its key and every verifier go by the name).",
+            hint="Set DOUDESK_LEDGER_ORIGIN to a name of the site's own, e.g. doudesk.cn/ledger, "
+            "before the first order.",
+            id="doudesk.W008",
+        )
+    ]
+
+
+@register(deploy=True)
+def ledger_key_given(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    """Warn when production's log signs with a key made in the data directory."""
+    if settings.SANDBOX or (settings.LEDGER_SIGNER_KEY or "").strip():
+        return []
+    return [
+        Warning(
+            "DOUDESK_LEDGER_KEY is not set: the transparency log signs with a key it makes in "
+            "DOUDESK_DATA_DIR, which each machine makes for itself and which, once lost, ends "
+            "the log (no later checkpoint can be verified against the published ones).",
+            hint="Set DOUDESK_LEDGER_KEY to the log's PRIVATE+KEY+... note key on every "
+            "machine, and back it up.",
+            id="doudesk.W009",
+        )
+    ]
