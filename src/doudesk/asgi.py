@@ -26,6 +26,8 @@ from django.db import close_old_connections  # noqa: E402
 from django.http import HttpRequest, HttpResponseBase  # noqa: E402
 from django.urls import set_script_prefix  # noqa: E402
 
+from doudesk.uploads import capped_receive  # noqa: E402
+
 
 class SyncChainASGIHandler(ASGIHandler):
     """Django's ASGI handler running the synchronous middleware chain and view in one hop.
@@ -49,6 +51,14 @@ class SyncChainASGIHandler(ASGIHandler):
         if scope["type"] != "http":
             raise ValueError(f"Django can only handle ASGI/HTTP connections, not {scope['type']}")
         await self.handle(scope, receive, send)
+
+    async def handle(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        """Handle a request whose body is kept only as far as its view can take it.
+
+        Django writes the whole body to a temporary file before anything reads it; an upload
+        over its page's limit would fill the disk there (see ``doudesk.uploads``).
+        """
+        await super().handle(scope, capped_receive(scope, receive), send)
 
     async def get_response_async(self, request: HttpRequest) -> HttpResponseBase:
         """Run the synchronous ``get_response`` on a request thread."""

@@ -6,20 +6,25 @@ file's size afterwards has let the whole file onto the disk. :class:`UploadLimit
 comes first in ``FILE_UPLOAD_HANDLERS`` and passes a file's bytes on to Django's own handlers
 only up to the limit its view declares with :func:`takes_files`; a view that declares none
 takes no file. A file past the limit reaches the view as an :class:`OversizedUpload` (its
-name and full size, no content), which the view's service refuses by its size in its own
+name and size, no content), which the view's service refuses by its size in its own
 words, as it refuses any file over its limit.
+
+Under ASGI, Django first writes the whole request body to a temporary file; the web process
+wraps its ``receive`` in :func:`capped_receive`, which keeps no more of a body than its view's
+files and form fields can take (:func:`body_cap`).
 """
 
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler
-from django.http import HttpRequest
 from django.urls import Resolver404, resolve
+from django.utils.http import parse_header_parameters
 
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -41,20 +46,76 @@ def takes_files(max_bytes: Callable[[], int]) -> Callable[[View], View]:
     return declare
 
 
-def view_max_bytes(request: HttpRequest) -> int:
-    """Return the largest file the view a request goes to takes (0 for a view taking none)."""
+def view_max_bytes(path_info: str, urlconf: str | None = None) -> int:
+    """Return the largest file the view at ``path_info`` takes (0 for a view taking none)."""
     try:
-        match = resolve(request.path_info, getattr(request, "urlconf", None))
+        match = resolve(path_info, urlconf)
     except Resolver404:
         return 0
     limit = getattr(match.func, LIMIT_ATTRIBUTE, None)
     return limit() if limit is not None else 0
 
 
+#: Room in a body for the multipart headers and boundaries around a form's fields.
+BODY_FRAMING_BYTES = 1024 * 1024
+
+
+def body_cap(path_info: str) -> int:
+    """Return how much of a request body to keep: what its view's file and fields can take."""
+    fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE  # Django's own limit on the fields
+    return view_max_bytes(path_info) + fields + BODY_FRAMING_BYTES
+
+
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+
+
+def capped_receive(scope: dict[str, Any], receive: Receive) -> Receive:
+    """Wrap an ASGI ``receive`` so that the request body it gives stops at :func:`body_cap`.
+
+    The rest is still read (the client then gets its answer) but dropped. A multipart body
+    cut short is closed with its final boundary, so the file it was cut in still reaches the
+    view, as one past the limit (refused by field), instead of vanishing as an upload broken
+    off.
+    """
+    path_info = scope["path"].removeprefix(scope.get("root_path", ""))
+    kept = 0
+    cap: int | None = None  # worked out only for a body larger than a form's fields
+    cut = False
+
+    async def receive_capped() -> dict[str, Any]:
+        nonlocal kept, cap, cut
+        message = await receive()
+        if message["type"] != "http.request":
+            return message
+        body = message.get("body", b"")
+        if cap is None and kept + len(body) > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            cap = body_cap(path_info)
+        if cap is not None and kept + len(body) > cap:
+            body, cut = body[: max(cap - kept, 0)], True
+        kept += len(body)
+        if cut and not message.get("more_body", False):
+            body += _closing_boundary(scope)
+        return {**message, "body": body}
+
+    return receive_capped
+
+
+def _closing_boundary(scope: dict[str, Any]) -> bytes:
+    """Return the line that ends the request's multipart body (nothing for another body)."""
+    for name, value in scope.get("headers", ()):
+        if name.lower() == b"content-type":
+            kind, params = parse_header_parameters(value.decode("latin-1"))
+            boundary = params.get("boundary", "")
+            if kind == "multipart/form-data" and boundary:
+                return b"\r\n--" + boundary.encode("latin-1") + b"--\r\n"
+    return b""
+
+
 class OversizedUpload(UploadedFile):
     """A file refused while it streamed for passing its view's limit: its name and size only.
 
-    Nothing of it was kept; it reads as empty. ``size`` is what the client sent.
+    Nothing of it was kept; it reads as empty. ``size`` is how much of it arrived: all the
+    client sent, or what the body kept of it when :func:`capped_receive` cut it.
     """
 
     def __init__(self, *, name: str | None, content_type: str | None, size: int) -> None:
@@ -74,7 +135,9 @@ class UploadLimitHandler(FileUploadHandler):
 
     def handle_raw_input(self, *args: Any, **kwargs: Any) -> None:
         # Once per multipart body, before any file in it.
-        self.max_bytes = view_max_bytes(self.request) if self.request is not None else 0
+        request = self.request
+        if request is not None:
+            self.max_bytes = view_max_bytes(request.path_info, getattr(request, "urlconf", None))
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)
