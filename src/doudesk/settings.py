@@ -168,6 +168,9 @@ WEB_REQUEST_THREADS = int(_env_number("DOUDESK_WEB_THREADS", "16", low=1, high=1
 # Live pages (Server-Sent Events, doudesk.web.sse): the server re-renders a page's fragment every
 # tick and sends it when it changed; a stream ends after SSE_MAX_SECONDS (the browser reconnects).
 SSE_TICK_SECONDS = 1.0
+# A fragment unchanged this long is rendered every SSE_IDLE_TICK_SECONDS until it changes.
+SSE_IDLE_AFTER_SECONDS = 30.0
+SSE_IDLE_TICK_SECONDS = 5.0
 SSE_HEARTBEAT_SECONDS = 15.0
 SSE_MAX_SECONDS = 300.0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -128,6 +128,45 @@ def test_an_unchanged_order_sends_nothing_but_a_keep_alive_and_the_stream_expire
     assert "done" not in kinds  # it expired; the browser reconnects by itself
 
 
+class PauseClock(TickClock):
+    """A :class:`TickClock` that lists the pauses the stream took between its renders."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pauses: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.pauses.append(seconds)
+        super().sleep(seconds)
+
+
+def test_a_fragment_unchanged_for_a_while_is_rendered_less_often_until_it_changes(
+    web, open_order, settings, monkeypatch
+):
+    # An order an operator delivers by hand stays open for days with nothing to send.
+    clock = PauseClock()
+    monkeypatch.setattr("doudesk.web.sse.time", clock)
+    # Binary fractions, so that the clock's sums are exact.
+    settings.SSE_TICK_SECONDS = 0.125
+    settings.SSE_IDLE_AFTER_SECONDS = 0.5
+    settings.SSE_IDLE_TICK_SECONDS = 0.5
+    settings.SSE_HEARTBEAT_SECONDS = 2.0
+    stream = messages(web.get(f"/orders/{open_order.pk}/stream/"))
+    assert [event for event, _ in itertools.islice(stream, 2)] == ["retry", "order"]
+    assert next(stream)[0] == "comment"  # 2 s of nothing new
+    assert clock.pauses[:4] == [0.125] * 4  # a tick while the fragment may still change
+    assert set(clock.pauses[4:]) == {0.5}  # then the idle tick
+    idle = len(clock.pauses)
+
+    Order.objects.filter(pk=open_order.pk).update(status=OrderStatus.IN_PROGRESS, delivered=200)
+    event, html = next(stream)
+    assert (event, "200/500" in html) == ("order", True)
+    assert clock.pauses[idle:] == [0.5]  # the change was seen at the next idle render ...
+    Order.objects.filter(pk=open_order.pk).update(delivered=300)
+    assert "300/500" in next(stream)[1]
+    assert clock.pauses[idle + 1 :] == [0.125]  # ... and from it on, a tick apart again
+
+
 def test_the_order_stream_speaks_the_pages_language(web, open_order):
     stream = messages(in_english(web).get(f"/orders/{open_order.pk}/stream/").streaming_content)
     next(stream)

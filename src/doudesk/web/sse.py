@@ -4,6 +4,8 @@ A live page (an open order, my orders, a wallet awaiting a payment) connects wit
 extension (``hx-ext="sse" sse-connect=URL sse-close="done"``). Its stream re-renders the
 fragment on the server every ``SSE_TICK_SECONDS`` and sends it (one event, named after the
 fragment) only when the HTML changed, so an idle page costs one render a tick and no traffic.
+A fragment unchanged for ``SSE_IDLE_AFTER_SECONDS`` (an order an operator delivers by hand,
+open for days) is rendered every ``SSE_IDLE_TICK_SECONDS`` instead, until it changes again.
 When what the page follows is finished, the stream sends the last fragment and ``done``, and
 the browser closes it. After ``SSE_MAX_SECONDS`` the server ends the stream and the browser
 reconnects by itself (``retry``), so no connection is held forever and a stream never outlives
@@ -58,7 +60,7 @@ class _Stream:
     def __init__(self, event: str) -> None:
         self.event = event
         self.last_html: str | None = None
-        self.started = self.last_sent = time.monotonic()
+        self.started = self.last_sent = self.last_changed = time.monotonic()
 
     def after(self, snap: Snapshot) -> tuple[list[str], bool]:
         """Return (messages to send now, whether the stream ends) after one render."""
@@ -67,6 +69,7 @@ class _Stream:
         if snap.html != self.last_html:
             out.append(encode_event(self.event, snap.html))
             self.last_html = snap.html
+            self.last_changed = now
         if snap.finished:
             return [*out, encode_event(DONE_EVENT, "")], True
         if now - self.started >= settings.SSE_MAX_SECONDS:
@@ -76,6 +79,12 @@ class _Stream:
         if out:
             self.last_sent = now
         return out, False
+
+    def pause(self) -> float:
+        """Return the seconds to wait before the next render: a tick, or a longer one when idle."""
+        if time.monotonic() - self.last_changed >= settings.SSE_IDLE_AFTER_SECONDS:
+            return max(settings.SSE_TICK_SECONDS, settings.SSE_IDLE_TICK_SECONDS)
+        return settings.SSE_TICK_SECONDS
 
 
 def _render_in_thread(render: Callable[[], Snapshot]) -> Snapshot:
@@ -94,7 +103,7 @@ def _sync_events(render: Callable[[], Snapshot], stream: _Stream) -> Iterator[st
         yield from messages
         if ended:
             return
-        time.sleep(settings.SSE_TICK_SECONDS)
+        time.sleep(stream.pause())
 
 
 async def _async_events(render: Callable[[], Snapshot], stream: _Stream) -> AsyncIterator[str]:
@@ -106,7 +115,7 @@ async def _async_events(render: Callable[[], Snapshot], stream: _Stream) -> Asyn
             yield message
         if ended:
             return
-        await asyncio.sleep(settings.SSE_TICK_SECONDS)
+        await asyncio.sleep(stream.pause())
 
 
 def fragment_stream(
