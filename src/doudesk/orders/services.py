@@ -654,6 +654,28 @@ def growth_plan_order(
     )
 
 
+def bundle_order(
+    *,
+    customer: Customer,
+    bundle: Package | GrowthPlan,
+    target: Any,
+    confirmed_total: Any = None,
+    confirmation_required: bool = False,
+    record: AnswerRecord | None = None,
+) -> OrderGroup:
+    """Order a package (:func:`package_order`) or a growth plan (:func:`growth_plan_order`)."""
+    common = {
+        "customer": customer,
+        "target": target,
+        "confirmed_total": confirmed_total,
+        "confirmation_required": confirmation_required,
+        "record": record,
+    }
+    if isinstance(bundle, Package):
+        return package_order(package=bundle, **common)
+    return growth_plan_order(plan=bundle, **common)
+
+
 def bundle_order_idempotent(
     *,
     customer: Customer,
@@ -668,31 +690,21 @@ def bundle_order_idempotent(
     The total is compared in fen, so a retry writing the same amount another way ("50", 50.0)
     is the same request.
     """
-    is_package = isinstance(bundle, Package)
     params = {
-        "endpoint": "packages/order" if is_package else "growth-plans/order",
+        "endpoint": "packages/order" if isinstance(bundle, Package) else "growth-plans/order",
         "id": bundle.pk,
         "target": target,
         "total": confirmed_total_fen(confirmed_total),
     }
 
     def place(record: AnswerRecord) -> None:
-        if isinstance(bundle, Package):
-            package_order(
-                customer=customer,
-                package=bundle,
-                target=target,
-                confirmed_total=confirmed_total,
-                record=record,
-            )
-        else:
-            growth_plan_order(
-                customer=customer,
-                plan=bundle,
-                target=target,
-                confirmed_total=confirmed_total,
-                record=record,
-            )
+        bundle_order(
+            customer=customer,
+            bundle=bundle,
+            target=target,
+            confirmed_total=confirmed_total,
+            record=record,
+        )
 
     return place_idempotent(
         customer=customer,

@@ -85,14 +85,7 @@ def _ordered(
                 render=group_dict,
             )
         )
-    if isinstance(bundle, Package):
-        group = services.package_order(
-            customer=request.auth, package=bundle, target=payload.target,
-            confirmed_total=payload.total,
-        )  # fmt: skip
-    else:
-        group = services.growth_plan_order(
-            customer=request.auth, plan=bundle, target=payload.target,
-            confirmed_total=payload.total,
-        )  # fmt: skip
+    group = services.bundle_order(
+        customer=request.auth, bundle=bundle, target=payload.target, confirmed_total=payload.total
+    )
     return Status(201, group_dict(group))

@@ -166,18 +166,13 @@ def bundle_order(request: HttpRequest, kind: str, bundle_id: int) -> HttpRespons
     if request.method == "POST":
         target = request.POST.get("target", "")
         try:
-            confirmed = {
-                "confirmed_total": request.POST.get("confirmed_total"),
-                "confirmation_required": True,
-            }
-            if isinstance(bundle, Package):
-                services.package_order(
-                    customer=customer, package=bundle, target=target, **confirmed
-                )
-            else:
-                services.growth_plan_order(
-                    customer=customer, plan=bundle, target=target, **confirmed
-                )
+            services.bundle_order(
+                customer=customer,
+                bundle=bundle,
+                target=target,
+                confirmed_total=request.POST.get("confirmed_total"),
+                confirmation_required=True,
+            )
         except DomainError as exc:
             errors = field_errors(exc)
             context["errors"] = errors
