@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
+from typing import Any
 
 import factory
 
@@ -131,6 +134,100 @@ def in_english(client):
     return client
 
 
+def beijing_noon(days_ago: int):
+    """Return noon (site time, Beijing) ``days_ago`` days before today."""
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    day = timezone.localdate() - timedelta(days=days_ago)
+    return timezone.make_aware(datetime.combine(day, time(12)))
+
+
+@contextmanager
+def happened(*, days_ago: int) -> Iterator[None]:
+    """Date what the block writes (orders, their events, journal entries) ``days_ago`` at noon.
+
+    ``with happened(days_ago=3): services.order_place(...)`` leaves an order placed three days
+    ago: its ``created_at``, its events and its hold all say so. Orders the block updated or
+    finished have their ``updated_at`` and ``finished_at`` moved too.
+    """
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from doudesk.orders.models import Order, OrderEvent
+    from doudesk.wallet.models import JournalEntry
+
+    started = timezone.now()
+    last_event = OrderEvent.objects.aggregate(pk=Max("pk"))["pk"] or 0
+    last_entry = JournalEntry.objects.aggregate(pk=Max("pk"))["pk"] or 0
+    yield
+    when = beijing_noon(days_ago)
+    OrderEvent.objects.filter(pk__gt=last_event).update(created_at=when)
+    JournalEntry.objects.filter(pk__gt=last_entry).update(created_at=when)
+    Order.objects.filter(created_at__gte=started).update(created_at=when)
+    Order.objects.filter(updated_at__gte=started).update(updated_at=when)
+    Order.objects.filter(finished_at__gte=started).update(finished_at=when)
+
+
+def order_history(customer: Customer, adapter: FakeAdapter) -> dict[str, Any]:
+    """Give ``customer`` a month of orders in every state (the dashboard's story).
+
+    Days are counted back from today (Beijing): an order finished 40 days ago (¥16.00, out of
+    the last 30 days); 10,000 plays placed 5 days ago (¥160.00), 6,000 delivered 4 days ago and
+    the rest 2 days ago; 1,000 plays placed 3 days ago (¥16.00), ending yesterday with 600 (¥6.40
+    refunded); 1,000 followers placed yesterday (¥180.00), 350 delivered yesterday and 30 more
+    today (no progress step: the count moved within its tenth); 100 likes placed and cancelled
+    today (¥5.00, refunded); 500 plays placed today and not sent yet (¥8.00).
+    """
+    from doudesk.orders import services
+
+    def place(code: str, quantity: int, target: str = VIDEO_URL) -> Any:
+        return services.order_place(
+            customer=customer, service_id=module_id(code), target=target, quantity=quantity
+        )
+
+    def send(order: Any) -> str:
+        services.order_dispatch(order_id=order.pk)
+        order.refresh_from_db()
+        return order.external_id
+
+    def report(external_id: str, status: ProviderStatus, remains: int) -> None:
+        adapter.report(external_id, status, remains=remains)
+        services.orders_sync()
+
+    with happened(days_ago=40):
+        old = place("plays", 1_000)
+        report(send(old), ProviderStatus.COMPLETED, remains=0)
+    with happened(days_ago=5):
+        done = place("plays", 10_000)
+        done_id = send(done)
+    with happened(days_ago=4):
+        report(done_id, ProviderStatus.IN_PROGRESS, remains=4_000)
+    with happened(days_ago=3):
+        partial = place("plays", 1_000)
+        partial_id = send(partial)
+    with happened(days_ago=2):
+        report(done_id, ProviderStatus.COMPLETED, remains=0)
+    with happened(days_ago=1):
+        report(partial_id, ProviderStatus.PARTIAL, remains=400)
+        growing = place("followers", 1_000, ACCOUNT_URL)
+        growing_id = send(growing)
+        report(growing_id, ProviderStatus.IN_PROGRESS, remains=650)
+    report(growing_id, ProviderStatus.IN_PROGRESS, remains=620)
+    canceled = place("likes", 100)
+    services.order_cancel(customer=customer, order_id=canceled.pk)
+    waiting = place("plays", 500)
+    return {
+        "old": old,
+        "done": done,
+        "partial": partial,
+        "growing": growing,
+        "canceled": canceled,
+        "waiting": waiting,
+    }
+
+
 class FakeAdapter:
     """A scripted provider: records placements and answers statuses set by the test."""
 
@@ -219,9 +316,12 @@ __all__ = [
     "CustomerFactory",
     "FakeAdapter",
     "ProviderError",
+    "beijing_noon",
     "fund_customer",
+    "happened",
     "in_english",
     "make_verified_customer",
+    "order_history",
     "module_id",
     "valid_credit_code",
     "valid_resident_id",

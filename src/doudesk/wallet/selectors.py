@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
+
 from django.db.models import Q, QuerySet, Sum
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, TruncDate
 
 from doudesk.accounts.models import Customer
 from doudesk.wallet.models import Account, AccountKind, JournalEntry, Leg, TopUp
@@ -45,6 +47,42 @@ def wallet_statement(*, customer: Customer) -> QuerySet[JournalEntry]:
         )
         .order_by("-pk")
     )
+
+
+#: Journal kinds that take a customer's money for orders (cash → hold) and give it back.
+ORDER_CHARGE_KINDS = ("order_hold",)
+ORDER_REFUND_KINDS = ("order_settle", "guarantee_payout")
+
+
+def wallet_order_money_by_day(
+    *, customer: Customer, since: datetime
+) -> dict[date, tuple[int, int]]:
+    """Return, per local day since ``since``, the fen charged for orders and given back.
+
+    Read from the customer's cash account in the journal, as the wallet's statement shows
+    it: charged is what placements took from the available balance (a package or plan's one
+    hold on the day it was placed), given back what settlements refunded and what the
+    guarantee fund paid back. Days are the site's (Beijing) days; days without either are
+    left out. One query.
+    """
+    charge = Q(entry__kind__in=ORDER_CHARGE_KINDS)
+    refund = Q(entry__kind__in=ORDER_REFUND_KINDS)
+    rows = (
+        Leg.objects.filter(
+            charge | refund,
+            account__customer=customer,
+            account__kind=AccountKind.CUSTOMER_CASH,
+            entry__created_at__gte=since,
+        )
+        .annotate(day=TruncDate("entry__created_at"))
+        .values("day")
+        .annotate(
+            taken=Coalesce(Sum("amount_fen", filter=charge), 0),
+            given=Coalesce(Sum("amount_fen", filter=refund), 0),
+        )
+        .order_by("day")
+    )
+    return {row["day"]: (-row["taken"], row["given"]) for row in rows}
 
 
 def wallet_topups(*, customer: Customer, limit: int = 20) -> QuerySet[TopUp]:
