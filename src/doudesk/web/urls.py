@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from doudesk.web.views import accounts, orders, plans, pricing, shop, wallet
+from doudesk.web.views import accounts, dashboard, orders, plans, pricing, shop, wallet
 
 app_name = "web"
 
@@ -18,6 +18,8 @@ urlpatterns = [
     path("services/<int:module_id>/pricing/", pricing.module_price, name="module_price"),
     path("bundles/<str:kind>/<int:bundle_id>/order/", shop.bundle_order, name="bundle_order"),
     path("plans/", plans.plans, name="plans"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/stream/", dashboard.dashboard_stream, name="dashboard_stream"),
     path("orders/", orders.orders, name="orders"),
     path("orders/stream/", orders.orders_stream, name="orders_stream"),
     path("orders/<int:order_id>/", orders.order_detail, name="order_detail"),
