@@ -145,6 +145,8 @@ def test_main_answers_validate_against_the_published_schema(api, customer, spec,
     assert check(spec, "get", "/orders/{order_id}/refills", listed)[0]["status"] == "requested"
 
     check(spec, "get", "/wallet", api.get(V1 + "/wallet"))
+    dashboard = check(spec, "get", "/dashboard", api.get(V1 + "/dashboard"))
+    assert dashboard["units_delivered"] == 100  # the likes: per-day services are checked too
     topup = post(api, "/wallet/topups", {"amount": "100"})
     assert topup.status_code == 201
     check(spec, "post", "/wallet/topups", topup)
@@ -213,6 +215,7 @@ def test_refusals_validate_against_the_published_schema(
         seen.add(status)
 
     refused("get", "/orders", Client().get(V1 + "/orders"), 401)
+    refused("get", "/dashboard", Client().get(V1 + "/dashboard"), 401)
     malformed = api.post(V1 + "/orders", data="{", content_type="application/json")
     refused("post", "/orders", malformed, 400)
     refused("post", "/orders", post(api, "/orders", {"target": VIDEO_URL}), 422)
@@ -416,6 +419,10 @@ def test_the_schema_lists_the_fields_of_each_main_answer(spec):
         "expires_at",
     }
     assert fields("/wallet", "get") == {"balance", "held", "currency", "journal"}
+    assert {"pipeline", "finished", "charged", "refunded", "spent", "currency"} <= fields(
+        "/dashboard", "get"
+    )
+    assert {"under_way", "units_delivered", "services", "days"} <= fields("/dashboard", "get")
     assert fields("/plans", "post") == {"understood", "plans"}
     assert {"rate", "min", "max", "step"} <= fields("/services", "get")
     assert fields("/orders/{order_id}/events", "get") == {"kind", "status", "data", "at"}

@@ -186,6 +186,81 @@ class TopUpOut(Schema):
     pay_url: str
 
 
+Day = Annotated[str, Field(json_schema_extra={"format": "date"})]
+
+
+class PipelineOut(Schema):
+    """How many of the caller's orders are in each status now, in the order they pass."""
+
+    pending: int
+    processing: int
+    in_progress: int
+    completed: int
+    partial: int
+    canceled: int
+
+
+class OutcomesOut(Schema):
+    """How many of the caller's orders ended each way within the dashboard's days."""
+
+    completed: int
+    partial: int
+    canceled: int
+
+
+class DashboardServiceOut(Schema):
+    """Units of one service delivered within the dashboard's days."""
+
+    service_id: int
+    name: str
+    unit: str
+    units: int
+
+
+class DashboardServiceDayOut(Schema):
+    """Units of one service delivered on one day."""
+
+    service_id: int
+    units: int
+
+
+class DashboardDayOut(Schema):
+    """One Beijing day: units delivered (in all and per service), money charged and refunded."""
+
+    date: Day
+    units: int
+    charged: Yuan
+    refunded: Yuan
+    services: list[DashboardServiceDayOut]
+
+
+class DashboardOut(Schema):
+    """The caller's orders now and over the last 30 days (Beijing days, today last).
+
+    ``pipeline``: orders per status now, as "my orders" lists them (a growth plan's days not
+    begun yet are ``scheduled_days``); ``under_way`` the pending, processing and in-progress
+    ones. ``finished``: orders that ended within the days. ``charged``: what orders took from
+    the balance; ``refunded``: refunds of undelivered units and guarantee fund payouts;
+    ``spent``: charged less refunded. ``units_delivered`` and each day's ``units`` come from
+    the orders' progress, on the day it was recorded.
+    """
+
+    first_day: Day
+    last_day: Day
+    timezone: str
+    under_way: int
+    scheduled_days: int
+    pipeline: PipelineOut
+    finished: OutcomesOut
+    charged: Yuan
+    refunded: Yuan
+    spent: Yuan
+    currency: Currency
+    units_delivered: int
+    services: list[DashboardServiceOut]
+    days: list[DashboardDayOut]
+
+
 class NoteOut(Schema):
     """Something understood with a caveat (an override, an assumption).
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
 from doudesk.orders.models import Order, OrderGroup
+from doudesk.orders.selectors import Dashboard
 from doudesk.wallet.money import rate_str, yuan_str
 
 
@@ -117,4 +118,45 @@ def growth_plan_dict(plan: GrowthPlan, price_fen: int | None) -> dict[str, Any]:
         "days": plan.days,
         "price": None if price_fen is None else yuan_str(price_fen),
         "currency": "CNY",
+    }
+
+
+def dashboard_dict(dashboard: Dashboard, *, timezone: str) -> dict[str, Any]:
+    """Return a customer's dashboard as v1 shows it; days are ISO dates in ``timezone``."""
+    return {
+        "first_day": dashboard.first_day.isoformat(),
+        "last_day": dashboard.last_day.isoformat(),
+        "timezone": timezone,
+        "under_way": dashboard.under_way,
+        "scheduled_days": dashboard.scheduled_days,
+        "pipeline": {c.status: c.count for c in dashboard.pipeline},
+        "finished": {c.status: c.count for c in dashboard.finished},
+        "charged": yuan_str(dashboard.charged_fen),
+        "refunded": yuan_str(dashboard.refunded_fen),
+        "spent": yuan_str(dashboard.spent_fen),
+        "currency": "CNY",
+        "units_delivered": dashboard.units_delivered,
+        "services": [
+            {
+                "service_id": delivery.module.pk,
+                "name": delivery.module.name,
+                "unit": delivery.module.unit,
+                "units": delivery.units,
+            }
+            for delivery in dashboard.modules
+        ],
+        "days": [
+            {
+                "date": day.day.isoformat(),
+                "units": day.units,
+                "charged": yuan_str(day.charged_fen),
+                "refunded": yuan_str(day.refunded_fen),
+                "services": [
+                    {"service_id": delivery.module.pk, "units": delivery.per_day[n]}
+                    for delivery in dashboard.modules
+                    if delivery.per_day[n]
+                ],
+            }
+            for n, day in enumerate(dashboard.days)
+        ],
     }

@@ -9,7 +9,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from doudesk.api.errors import HTTP_MESSAGES, domain_error_body, schema_errors
-from doudesk.api.routers import bundles, keys, ledger, orders, plans, services, wallet
+from doudesk.api.routers import bundles, dashboard, keys, ledger, orders, plans, services, wallet
 from doudesk.errors import DomainError, FieldError
 
 logger = logging.getLogger(__name__)
@@ -23,6 +23,7 @@ api_v1 = NinjaAPI(
 api_v1.add_router("/", services.router)
 api_v1.add_router("/", orders.router)
 api_v1.add_router("/", wallet.router)
+api_v1.add_router("/", dashboard.router)
 api_v1.add_router("/", keys.router)
 api_v1.add_router("/", plans.router)
 api_v1.add_router("/", bundles.router)

@@ -23,7 +23,7 @@ def _live_context(customer: Customer) -> dict[str, Any]:
 
 
 def _chart_data(dashboard: Dashboard) -> dict[str, Any]:
-    """What the two charts draw: per day, units per service, and fen charged and given back."""
+    """Return what the two charts draw: units per service, fen charged and given back, per day."""
     return {
         "days": [day.day.strftime("%m-%d") for day in dashboard.days],
         "delivery": [
