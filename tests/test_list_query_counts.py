@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from doudesk.orders import services
-from factories import VIDEO_URL
+from factories import ACCOUNT_URL, VIDEO_URL
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +49,9 @@ def first_render(client, url: str) -> str:
         ("v1 orders", lambda web, api: api.get("/api/v1/orders")),
         ("v1 services", lambda web, api: api.get("/api/v1/services")),
         ("catalogue", lambda web, api: web.get("/")),
+        ("dashboard", lambda web, api: web.get("/dashboard/")),
+        ("dashboard, live", lambda web, api: first_render(web, "/dashboard/stream/")),
+        ("v1 dashboard", lambda web, api: api.get("/api/v1/dashboard")),
     ],
 )
 def test_a_list_reads_as_many_queries_for_twelve_rows_as_for_two(label, read, web, api, place):
@@ -77,3 +80,40 @@ def test_a_multi_status_reads_as_many_queries_for_twelve_orders_as_for_two(
     few = query_count(status_of_all)
     place(10)
     assert query_count(status_of_all) == few
+
+
+def test_the_dashboard_reads_as_many_queries_for_twelve_delivered_orders_as_for_two(
+    customer, web, api, fake_adapter, sid
+):
+    """Delivery, money and statuses are summed in the database, not read order by order."""
+    from doudesk.providers.adapters.base import ProviderStatus
+
+    def more(n: int) -> None:
+        for step in range(n):
+            code = ("plays", "likes", "followers")[step % 3]
+            quantity = {"plays": 1_000, "likes": 100, "followers": 100}[code]
+            target = ACCOUNT_URL if code == "followers" else VIDEO_URL
+            order = services.order_place(
+                customer=customer, service_id=sid(code), target=target, quantity=quantity
+            )
+            services.order_dispatch(order_id=order.pk)
+            order.refresh_from_db()
+            # Progress, then (for two in three) the end: completed, or partial with a refund.
+            fake_adapter.report(
+                order.external_id, ProviderStatus.IN_PROGRESS, remains=quantity // 2
+            )
+            services.orders_sync()
+            if step % 3:
+                final = ProviderStatus.COMPLETED if step % 3 == 1 else ProviderStatus.PARTIAL
+                fake_adapter.report(order.external_id, final, remains=0 if step % 3 == 1 else 10)
+                services.orders_sync()
+
+    def read() -> None:
+        assert web.get("/dashboard/").status_code == 200
+        assert api.get("/api/v1/dashboard").status_code == 200
+
+    more(3)
+    read()  # first use of the API key
+    few = query_count(read)
+    more(9)
+    assert query_count(read) == few
