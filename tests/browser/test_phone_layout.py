@@ -98,3 +98,54 @@ def test_a_phone_sees_the_price_tiers_whole_in_english(live_server, phone) -> No
         " return [t.scrollWidth, t.clientWidth]; }"
     )
     assert widths[0] <= widths[1], f"the price tiers scroll sideways: {widths}"
+
+
+CHARTS_DRAWN = """() => ["delivery-chart", "money-chart"].every(
+    (id) => window.echarts && echarts.getInstanceByDom(document.getElementById(id)))"""
+CHART_STATE = """() => ["delivery-chart", "money-chart"].map((id) => {
+    const el = document.getElementById(id);
+    const option = echarts.getInstanceByDom(el).getOption();
+    return {
+        days: option.xAxis[0].data.length,
+        series: option.series.map((s) => s.name),
+        inside: el.getBoundingClientRect().right <= document.documentElement.clientWidth,
+        canvas: el.querySelector("canvas").width > 0,
+    };
+})"""
+
+
+@pytest.mark.usefixtures("transactional_db")
+def test_a_phone_sees_the_dashboard_whole_with_its_charts(
+    live_server, phone, log_in, fake_adapter
+) -> None:
+    """Figures, pipeline, both charts and their tables fit 375 px, in Chinese and English."""
+    from playwright.sync_api import expect
+
+    from doudesk.catalog.seed import seed_demo
+    from factories import order_history
+
+    seed_demo()
+    customer = make_verified_customer()
+    fund_customer(customer, 100_000)
+    order_history(customer, fake_adapter)
+    log_in(phone, customer)
+
+    phone.goto(live_server.url + "/dashboard/")
+    expect(phone.locator("#fig-units")).to_have_text("10,980")
+    phone.wait_for_function(CHARTS_DRAWN)
+    assert phone.evaluate(CHART_STATE) == [
+        {"days": 30, "series": ["视频播放", "账号涨粉"], "inside": True, "canvas": True},
+        {"days": 30, "series": ["扣款", "退款"], "inside": True, "canvas": True},
+    ]
+    assert phone.evaluate(PAGE_FITS), "the dashboard scrolls sideways"
+    for summary in phone.locator("details summary").all():
+        summary.click()
+    expect(phone.locator("#delivery-table")).to_be_visible()
+    expect(phone.locator("#money-table")).to_be_visible()
+    assert phone.evaluate(PAGE_FITS), "the dashboard's tables scroll sideways"
+
+    phone.context.add_cookies([{"name": "django_language", "value": "en", "url": live_server.url}])
+    phone.goto(live_server.url + "/dashboard/")
+    expect(phone.locator("h1")).to_have_text("Dashboard")
+    phone.wait_for_function(CHARTS_DRAWN)
+    assert phone.evaluate(PAGE_FITS), "the English dashboard scrolls sideways"
