@@ -91,6 +91,31 @@ def test_a_retried_idempotency_key_gets_the_first_answer_and_places_nothing_more
     assert counts() == snapshot
 
 
+@pytest.mark.parametrize("kind", ["package", "growth plan"])
+def test_a_retry_after_the_bundle_left_sale_still_gets_the_first_answer(api, customer, kind):
+    # The client lost the first answer (a timeout) and retries; meanwhile the operator took the
+    # package or plan off sale. Its orders stand, so the retry must not read "unknown package".
+    fund_customer(customer, 1_000_000)
+    if kind == "package":
+        bundle: Package | GrowthPlan = Package.objects.get(code="starter")
+        path, target = f"/packages/{bundle.pk}/orders", VIDEO_URL
+    else:
+        bundle = GrowthPlan.objects.get(code="daily-followers")
+        path, target = f"/growth-plans/{bundle.pk}/orders", ACCOUNT_URL
+    key = {"Idempotency-Key": "lost-answer"}
+    first = post_json(api, path, {"target": target}, **key)
+    assert first.status_code == 201, first.content
+    bundle.active = False
+    bundle.save()
+
+    again = post_json(api, path, {"target": target}, **key)
+
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert OrderGroup.objects.filter(customer=customer).count() == 1
+    fresh = post_json(api, path, {"target": target}, **{"Idempotency-Key": "a-new-request"})
+    assert fresh.status_code == 404  # a new request is refused as before
+
+
 @pytest.mark.parametrize(
     ("path", "body", "status", "field", "english"),
     [

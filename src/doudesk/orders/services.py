@@ -32,7 +32,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -42,7 +42,7 @@ from doudesk.accounts.models import Customer
 from doudesk.accounts.services import customer_require_verified
 from doudesk.catalog import targets
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
-from doudesk.catalog.selectors import module_get
+from doudesk.catalog.selectors import growth_plan_get, module_get, package_get
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
 from doudesk.ledger.services import ledger_units_attribute
@@ -680,24 +680,32 @@ def bundle_order_idempotent(
     *,
     customer: Customer,
     idempotency_key: str,
-    bundle: Package | GrowthPlan,
+    kind: Literal["package", "growth_plan"],
+    bundle_id: int,
     target: Any,
     confirmed_total: Any,
     render: Callable[[OrderGroup], dict[str, Any]],
 ) -> tuple[int, dict[str, Any]]:
-    """Order a package or growth plan once per ``Idempotency-Key`` (see :func:`place_idempotent`).
+    """Order package or growth plan ``bundle_id`` once per ``Idempotency-Key``.
 
-    The total is compared in fen, so a retry writing the same amount another way ("50", 50.0)
-    is the same request.
+    ``kind`` is ``"package"`` or ``"growth_plan"``. The bundle is looked up only when the key
+    has no answer yet (as :func:`order_place_idempotent` looks up the service): a retry gets the
+    first answer even if the bundle has left sale since (see :func:`place_idempotent`). The total
+    is compared in fen, so a retry writing the same amount another way ("50", 50.0) is the same
+    request.
     """
+    is_package = kind == "package"
     params = {
-        "endpoint": "packages/order" if isinstance(bundle, Package) else "growth-plans/order",
-        "id": bundle.pk,
+        "endpoint": "packages/order" if is_package else "growth-plans/order",
+        "id": bundle_id,
         "target": target,
         "total": confirmed_total_fen(confirmed_total),
     }
 
     def place(record: AnswerRecord) -> None:
+        bundle = (
+            package_get(package_id=bundle_id) if is_package else growth_plan_get(plan_id=bundle_id)
+        )
         bundle_order(
             customer=customer,
             bundle=bundle,

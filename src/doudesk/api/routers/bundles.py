@@ -9,7 +9,7 @@ listing showed to be sure the price has not moved: another amount is refused (40
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from ninja import Header, Router, Schema, Status
@@ -18,7 +18,6 @@ from doudesk.api.auth import AUTH
 from doudesk.api.schemas import GrowthPlanOut, PackageOut, PlanOrderOut, answers
 from doudesk.api.serializers import group_dict, growth_plan_dict, package_dict
 from doudesk.api.types import Int, NumberOrText
-from doudesk.catalog.models import GrowthPlan, Package
 from doudesk.catalog.selectors import growth_plan_get, growth_plan_list, package_get, package_list
 from doudesk.orders import services
 from doudesk.pricing.selectors import growth_plan_price_fen
@@ -52,8 +51,13 @@ def packages_order(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, Any]]:
     """Order a package for one link at its bundle price; a retried key gets the first answer."""
-    package = package_get(package_id=package_id)
-    return _ordered(request, package, payload, idempotency_key)
+    if idempotency_key is not None:
+        return _ordered_once(request, "package", package_id, payload, idempotency_key)
+    group = services.package_order(
+        customer=request.auth, package=package_get(package_id=package_id),
+        target=payload.target, confirmed_total=payload.total,
+    )  # fmt: skip
+    return Status(201, group_dict(group))
 
 
 @router.post("/growth-plans/{plan_id}/orders", auth=AUTH, response=ORDERED)
@@ -64,28 +68,31 @@ def growth_plans_order(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, Any]]:
     """Order a growth plan for one link, every day held now; a retried key gets the first answer."""
-    plan = growth_plan_get(plan_id=plan_id)
-    return _ordered(request, plan, payload, idempotency_key)
-
-
-def _ordered(
-    request: HttpRequest,
-    bundle: Package | GrowthPlan,
-    payload: BundleOrderIn,
-    idempotency_key: str | None,
-) -> Status[dict[str, Any]]:
     if idempotency_key is not None:
-        return Status(
-            *services.bundle_order_idempotent(
-                customer=request.auth,
-                idempotency_key=idempotency_key,
-                bundle=bundle,
-                target=payload.target,
-                confirmed_total=payload.total,
-                render=group_dict,
-            )
-        )
-    group = services.bundle_order(
-        customer=request.auth, bundle=bundle, target=payload.target, confirmed_total=payload.total
-    )
+        return _ordered_once(request, "growth_plan", plan_id, payload, idempotency_key)
+    group = services.growth_plan_order(
+        customer=request.auth, plan=growth_plan_get(plan_id=plan_id),
+        target=payload.target, confirmed_total=payload.total,
+    )  # fmt: skip
     return Status(201, group_dict(group))
+
+
+def _ordered_once(
+    request: HttpRequest,
+    kind: Literal["package", "growth_plan"],
+    bundle_id: int,
+    payload: BundleOrderIn,
+    idempotency_key: str,
+) -> Status[dict[str, Any]]:
+    # The bundle is looked up inside: a retry gets its first answer after the bundle left sale.
+    return Status(
+        *services.bundle_order_idempotent(
+            customer=request.auth,
+            idempotency_key=idempotency_key,
+            kind=kind,
+            bundle_id=bundle_id,
+            target=payload.target,
+            confirmed_total=payload.total,
+            render=group_dict,
+        )
+    )
