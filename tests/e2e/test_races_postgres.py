@@ -160,6 +160,37 @@ def test_postgres_retries_of_one_plan_order_at_once_place_it_once(seeded):
     assert journal_total_fen() == 0
 
 
+def test_postgres_retries_of_one_package_order_at_once_place_it_once(seeded):
+    # The wallet affords the package exactly once; the retries write its total four ways.
+    from doudesk.catalog.models import Package
+    from doudesk.orders.models import OrderGroup
+
+    customer = make_verified_customer()
+    starter = Package.objects.get(code="starter")
+    fund_customer(customer, starter.price_fen)
+    totals = ["168", 168, "168.00", 168.0]
+
+    results = run_concurrently(
+        lambda i: services.bundle_order_idempotent(
+            customer=customer,
+            idempotency_key="package-retry",
+            kind="package",
+            bundle_id=starter.pk,
+            target=VIDEO_URL,
+            confirmed_total=totals[i],
+            render=lambda group: {"group_id": group.pk, "total_fen": group.total_fen},
+        ),
+        4,
+    )
+
+    (group,) = OrderGroup.objects.filter(customer=customer)
+    assert results == [(201, {"group_id": group.pk, "total_fen": 16_800})] * 4
+    assert Order.objects.filter(customer=customer).count() == starter.items.count()
+    assert IdempotencyRecord.objects.filter(customer=customer).count() == 1
+    assert wallet_balances(customer=customer) == {"available_fen": 0, "held_fen": 16_800}
+    assert journal_total_fen() == 0
+
+
 def test_postgres_two_reviewers_deciding_at_once_make_one_decision(seeded, settings):
     # Both used to succeed, the last writer winning (rejected with the approval's empty reason).
     from django.contrib.auth import get_user_model
