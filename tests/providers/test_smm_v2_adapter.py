@@ -6,9 +6,12 @@ network itself use real loopback sockets: a dead port and a server that answers 
 
 from __future__ import annotations
 
+import gzip
 import socket
 import threading
 import time
+import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -455,6 +458,39 @@ def test_a_file_too_large_empty_missing_or_elsewhere_is_refused(response: httpx.
         adapter.fetch_file("http://provider.test/f/r.txt", max_bytes=100, seconds=5)
     assert refused.value.code == "file_refused"
     assert len(seen) == 1  # a redirect is not followed
+
+
+ZEROS = 32 << 20
+#: 32 MB of zeros in some KB, as each encoding sends them ("br": any bytes said to be Brotli).
+BOMBS = {
+    "gzip": lambda: gzip.compress(bytes(ZEROS)),
+    "gzip, gzip": lambda: gzip.compress(gzip.compress(bytes(ZEROS))),
+    "deflate": lambda: zlib.compress(bytes(ZEROS)),
+    "br": lambda: gzip.compress(bytes(ZEROS)),
+}
+
+
+@pytest.mark.parametrize("encoding", BOMBS)
+def test_a_compressed_file_is_refused_without_being_inflated(encoding: str) -> None:
+    # Inflated whole, a chunk at a time, before its size was checked: stacked encodings
+    # multiply, and 7 KB sent as "gzip, gzip" made the worker take 8 GB to refuse it.
+    bomb = BOMBS[encoding]()
+    adapter, seen = file_adapter(  # streamed, as from the network (bytes are read at once)
+        lambda request: httpx.Response(
+            200, content=iter([bomb]), headers={"Content-Encoding": encoding}
+        )
+    )
+    tracemalloc.start()
+    try:
+        with pytest.raises(ProviderRejected) as refused:
+            adapter.fetch_file("http://provider.test/f/r.txt", max_bytes=50 << 20, seconds=5)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert refused.value.code == "file_refused"
+    assert peak < 4 << 20, f"{peak} bytes taken for a refused file"
+    [request] = seen
+    assert request.headers["Accept-Encoding"] == "identity"  # so an honest server sends it as is
 
 
 @pytest.mark.parametrize(

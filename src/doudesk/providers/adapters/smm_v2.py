@@ -18,7 +18,8 @@ the sandbox provider sends for finished orders whose work is a file (a report, a
 videos); panels that send counts only leave it out and nothing changes for them. An entry that
 cannot be read is skipped with a warning, never a failed status. :meth:`SmmV2Adapter.fetch_file`
 fetches such a file from the provider's own host only (scheme, host and port of its endpoint),
-without the API key, following no redirect, within a size cap and a time limit.
+without the API key, following no redirect, as sent (never inflated), within a size cap and a
+time limit.
 
 Providers are lax about types (``"3572"`` or ``3572``, ``"0.27819"`` or ``0.27819``): integers
 and decimals are read leniently, amounts always as :class:`~decimal.Decimal`. A value that is
@@ -479,9 +480,9 @@ class SmmV2Adapter:
 
         ProviderRejected (``file_refused``) for another host or scheme, an answer other than
         HTTP 200 (a redirect included), an empty file or one over ``max_bytes`` (refused as soon
-        as its length or the bytes read say so); ProviderError for a network failure, HTTP 429 or
-        5xx, or a transfer not done within ``seconds``. The API key is not sent: a file's address
-        is the provider's to make unguessable.
+        as its length or the bytes read say so), or one sent compressed; ProviderError for a
+        network failure, HTTP 429 or 5xx, or a transfer not done within ``seconds``. The API key
+        is not sent: a file's address is the provider's to make unguessable.
         """
         try:
             target = httpx.URL(url)
@@ -500,7 +501,11 @@ class SmmV2Adapter:
         size = 0
         try:
             with self._client.stream(
-                "GET", target, timeout=min(self.timeout, seconds), follow_redirects=False
+                "GET",
+                target,
+                headers={"Accept-Encoding": "identity"},
+                timeout=min(self.timeout, seconds),
+                follow_redirects=False,
             ) as response:
                 if response.status_code == 429 or response.status_code >= 500:
                     raise ProviderError(
@@ -510,6 +515,14 @@ class SmmV2Adapter:
                     raise ProviderRejected(
                         f"provider answered a file with HTTP {response.status_code}",
                         code="file_refused",
+                    )
+                # Asked for as is: a compressed body is inflated a whole chunk at a time before
+                # its size can be counted, and stacked encodings multiply (7 KB sent as "gzip,
+                # gzip" inflated to gigabytes), so it is refused, never inflated.
+                encoding = response.headers.get("Content-Encoding", "").strip().lower()
+                if encoding not in ("", "identity"):
+                    raise ProviderRejected(
+                        f"file sent compressed ({encoding[:40]})", code="file_refused"
                     )
                 declared = response.headers.get("Content-Length", "")
                 if declared.isdigit() and int(declared) > max_bytes:
