@@ -22,6 +22,7 @@ from concurrency import postgres_only, run_concurrently
 from doudesk.ledger.models import LogLeaf
 from doudesk.orders import deliverables, services
 from doudesk.orders.models import Deliverable, Order
+from doudesk.providers.adapters.base import ProviderError
 from doudesk.providers.adapters.smm_v2 import SmmV2Adapter
 from doudesk.sandbox.provider_server import ProviderServer
 from factories import ACCOUNT_URL, module_id
@@ -240,18 +241,23 @@ PROVIDER_URL = "https://panel.example.com/api/v2"
 
 
 @pytest.fixture
-def panel(monkeypatch) -> Callable[[Any], list[httpx.Request]]:
+def panel(monkeypatch) -> Callable[..., list[httpx.Request]]:
     """Route orders to an SMM v2 panel answering ``deliverables`` as given; returns its requests.
 
-    The panel takes every order as 777 and reports it Completed; a GET is answered with a file.
+    The panel takes every order as 777 and reports it Completed; a GET is answered with a file,
+    or by ``files(request)`` where the test gives it.
     """
 
-    def install(offered: Any) -> list[httpx.Request]:
+    def install(
+        offered: Any, files: Callable[[httpx.Request], httpx.Response] | None = None
+    ) -> list[httpx.Request]:
         seen: list[httpx.Request] = []
 
         def answer(request: httpx.Request) -> httpx.Response:
             seen.append(request)
             if request.method == "GET":
+                if files is not None:
+                    return files(request)
                 return httpx.Response(200, content=b"a file from anywhere")
             form = {k: v[0] for k, v in parse_qs(request.content.decode()).items()}
             if form["action"] == "add":
@@ -321,6 +327,44 @@ def test_a_file_on_the_providers_host_is_fetched_and_kept(
     assert all("panel-key" not in value for value in get.headers.values())  # the API's only
     kept = order.deliverables.get()
     assert (kept.name, kept.file.read()) == ("诊断报告", b"a file from anywhere")
+
+
+def test_a_file_named_twice_in_one_answer_is_fetched_and_kept_once(
+    customer, panel, clock, fetches, django_capture_on_commit_callbacks
+):
+    seen = panel(
+        [{"name": "报告", "url": "/files/r.txt"}, {"name": "报告副本", "url": "/files/r.txt"}]
+    )
+
+    order = place_and_sync(customer, django_capture_on_commit_callbacks, clock)
+
+    assert len([r for r in seen if r.method == "GET"]) == 1
+    assert list(order.deliverables.values_list("name", flat=True)) == ["报告"]
+
+
+def test_a_file_not_fetched_for_now_holds_back_no_other_file(
+    customer, panel, clock, monkeypatch, django_capture_on_commit_callbacks
+):
+    from doudesk.orders.tasks import order_provider_deliverables_task
+
+    monkeypatch.setattr(order_provider_deliverables_task, "apply_async", lambda *_, **__: None)
+    down = {"/files/a.txt"}
+
+    def files(request: httpx.Request) -> httpx.Response:
+        if request.url.path in down:
+            return httpx.Response(503)
+        return httpx.Response(200, content=request.url.path.encode())
+
+    panel([{"name": "甲", "url": "/files/a.txt"}, {"name": "乙", "url": "/files/b.txt"}], files)
+    order = place_and_sync(customer, django_capture_on_commit_callbacks, clock)
+
+    with pytest.raises(ProviderError):  # the task is retried for the file still to come ...
+        deliverables.order_provider_deliverables_fetch(order_id=order.pk)
+    assert list(order.deliverables.values_list("name", flat=True)) == ["乙"]  # ... not for this
+
+    down.clear()
+    assert deliverables.order_provider_deliverables_fetch(order_id=order.pk) == 1
+    assert list(order.deliverables.values_list("name", flat=True)) == ["乙", "甲"]
 
 
 @postgres_only

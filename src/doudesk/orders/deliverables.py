@@ -34,7 +34,7 @@ from doudesk.orders.error_codes import OrderErrorCode as Code
 from doudesk.orders.lock_objects import order_qs_select_for_update
 from doudesk.orders.models import Deliverable, Order, OrderStatus
 from doudesk.orders.transitions import record_event
-from doudesk.providers.adapters.base import ProviderRejected
+from doudesk.providers.adapters.base import ProviderError, ProviderRejected
 from doudesk.providers.registry import adapter_for
 
 logger = logging.getLogger(__name__)
@@ -132,9 +132,10 @@ def order_provider_deliverables_fetch(*, order_id: int) -> int:
     Runs after the status answer that settled the order named deliverables; it takes the order's
     id only, so the provider is asked for the order's status again. A file already kept for the
     order is neither fetched nor added again, and a concurrent run adds it once (the order's
-    lock). A file the adapter or :func:`order_deliverable_add` refuses (another host, too large,
-    a type not taken) is logged and left out; a transient failure raises
-    :class:`~doudesk.providers.adapters.base.ProviderError` for the task to retry.
+    lock); one named twice is fetched once. A file the adapter or :func:`order_deliverable_add`
+    refuses (another host, too large, a type not taken) is logged and left out. A file not
+    fetched for now (a transient failure) holds back no other: once the rest are tried, its
+    :class:`~doudesk.providers.adapters.base.ProviderError` is raised for the task to retry.
     """
     order = Order.objects.select_related("provider").filter(pk=order_id).first()
     finished = (OrderStatus.COMPLETED, OrderStatus.PARTIAL)
@@ -152,9 +153,11 @@ def order_provider_deliverables_fetch(*, order_id: int) -> int:
         .values_list("source_url", flat=True)
     )
     added = 0
+    failed: ProviderError | None = None
     for deliverable in offered:
         if deliverable.url in kept:
             continue
+        kept.add(deliverable.url)  # named twice in one answer: fetched once
         try:
             if len(deliverable.url) > LINK_LENGTH:
                 raise ProviderRejected("file address too long", code="file_refused")
@@ -175,7 +178,16 @@ def order_provider_deliverables_fetch(*, order_id: int) -> int:
                 order.pk, deliverable.name, order.provider.code, exc,
             )  # fmt: skip
             continue
+        except ProviderError as exc:
+            logger.warning(
+                "order %s: deliverable %r from provider %s not fetched for now: %s",
+                order.pk, deliverable.name, order.provider.code, exc,
+            )  # fmt: skip
+            failed = exc
+            continue
         added += 1
+    if failed is not None:
+        raise failed
     return added
 
 
