@@ -342,6 +342,28 @@ def test_a_file_named_twice_in_one_answer_is_fetched_and_kept_once(
     assert list(order.deliverables.values_list("name", flat=True)) == ["报告"]
 
 
+@pytest.mark.parametrize(
+    ("name", "kept"),
+    [
+        (
+            "账号诊断报告\n2026　年度",
+            "账号诊断报告 2026 年度",
+        ),  # a line break, an ideographic space
+        ("诊断\t报告\x07", "诊断 报告"),
+        ("\u202etxt.exe 报告", "txt.exe 报告"),  # no right-to-left override turning the name
+        ("\x00\x1b", "r-777.txt"),  # nothing readable: the file's own name
+    ],
+)
+def test_a_providers_file_name_with_control_characters_is_kept_under_a_readable_name(
+    customer, panel, clock, fetches, name, kept, django_capture_on_commit_callbacks
+):
+    panel([{"name": name, "url": "/files/r-777.txt"}])
+
+    order = place_and_sync(customer, django_capture_on_commit_callbacks, clock)
+
+    assert list(order.deliverables.values_list("name", flat=True)) == [kept]
+
+
 def test_a_file_not_fetched_for_now_holds_back_no_other_file(
     customer, panel, clock, monkeypatch, django_capture_on_commit_callbacks
 ):

@@ -168,7 +168,7 @@ def order_provider_deliverables_fetch(*, order_id: int) -> int:
             filename = PurePosixPath(urlsplit(deliverable.url).path).name
             order_deliverable_add(
                 order_id=order.pk,
-                name=deliverable.name[:NAME_LENGTH],
+                name=_readable_name(deliverable.name)[:NAME_LENGTH],
                 file=SimpleUploadedFile(filename, content),
                 source_url=deliverable.url,
             )
@@ -189,6 +189,16 @@ def order_provider_deliverables_fetch(*, order_id: int) -> int:
     if failed is not None:
         raise failed
     return added
+
+
+def _readable_name(name: str) -> str:
+    """Return a provider's name for a file as one line of printable text (empty if none is).
+
+    Any whitespace (a line break, a tab, the ideographic space) reads as one space, and what
+    does not print (control characters, a right-to-left override) is dropped. An operator's
+    name with them is refused, to be typed again; a provider's file would be lost over them.
+    """
+    return " ".join("".join(c for c in name if c.isprintable() or c.isspace()).split())
 
 
 def order_deliverable_withdraw(*, deliverable_id: int) -> Deliverable:
