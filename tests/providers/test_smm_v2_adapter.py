@@ -378,6 +378,15 @@ def test_deliverables_are_read_with_addresses_resolved_against_the_endpoint() ->
     assert len(adapter.status("1").deliverables) == 10
 
 
+def test_files_past_the_tenth_are_left_out_with_a_warning(caplog) -> None:
+    # An operator must learn that a provider named files the platform did not take.
+    eleven = [{"name": f"f{n}", "url": f"/f{n}.txt"} for n in range(11)]
+    adapter, _ = mock_adapter({"status": "Completed", "deliverables": eleven})
+    kept = adapter.status("1").deliverables
+    assert [d.name for d in kept] == [f"f{n}" for n in range(10)]
+    assert "order 1: 1 deliverables left out, past the first 10" in caplog.text
+
+
 @pytest.mark.parametrize("offered", [None, "yes", 3, {"name": "x"}])
 def test_a_status_without_readable_deliverables_reads_none(offered: Any) -> None:
     answer = {"status": "Completed", "remains": "0"}

@@ -368,6 +368,11 @@ class SmmV2Adapter:
         if value is None:
             return ()
         entries = value if isinstance(value, list) else [value]
+        if len(entries) > MAX_DELIVERABLES:
+            logger.warning(
+                "order %s: %d deliverables left out, past the first %d",
+                external_id, len(entries) - MAX_DELIVERABLES, MAX_DELIVERABLES,
+            )  # fmt: skip
         found: list[ProviderDeliverable] = []
         for entry in entries[:MAX_DELIVERABLES]:
             name = entry.get("name") if isinstance(entry, dict) else None
