@@ -45,6 +45,23 @@ def test_packages_and_growth_plans_are_listed_publicly_with_their_prices(seeded,
     assert plan["target_kind"] == "account"
 
 
+def test_a_growth_plan_its_service_no_longer_sells_daily_is_listed_without_a_price(
+    api, customer, counts
+):
+    # The operator raised the module's minimum past the plan's daily quantity: the plan cannot
+    # be ordered, so the listing must not offer it at a price ("null: not for sale now").
+    plan = GrowthPlan.objects.get(code="daily-followers")
+    plan.module.min_quantity = plan.daily_quantity * 2
+    plan.module.save()
+
+    [listed] = Client().get(V1 + "/growth-plans").json()
+    assert listed["price"] is None
+    snapshot = counts(customer)
+    refused = post_json(api, f"/growth-plans/{plan.pk}/orders", {"target": ACCOUNT_URL})
+    assert refused.status_code == 400
+    assert counts(customer) == snapshot
+
+
 def test_a_package_is_ordered_at_its_bundle_price_as_one_group(api, customer):
     before = wallet_balances(customer=customer)["available_fen"]
     starter = Package.objects.get(code="starter")

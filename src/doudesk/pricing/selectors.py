@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from doudesk.catalog.models import GrowthPlan, ServiceModule
+from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
 from doudesk.languages import english_active
 from doudesk.pricing import engine
@@ -319,8 +320,11 @@ def module_price_at(
 def growth_plan_price_fen(*, plan: GrowthPlan, now: datetime | None = None) -> int | None:
     """Return what ordering ``plan`` holds today (its daily order at today's price × its days).
 
-    None when the module cannot be sold at the daily quantity now.
+    None when the module cannot be sold at the daily quantity now: not priced at it, or no
+    longer taking it (its range or step changed since the plan was made).
     """
+    if quantity_errors(plan.module, plan.daily_quantity):
+        return None
     try:
         daily = module_price_at(module=plan.module, quantity=plan.daily_quantity, now=now)
     except DomainError:
