@@ -445,6 +445,24 @@ def test_the_permission_picker_names_permissions_in_the_operators_language(admin
         assert escape("Orders | Order | Can view Order") in english, url
 
 
+def test_every_permission_in_the_picker_reads_in_the_page_language(admin_client):
+    """Every model's section and name has both words: "可查看order group" mixed two languages."""
+    from html import unescape
+
+    def permissions(page: str) -> list[str]:
+        options = re.findall(r"<option[^>]*>([^<]*)</option>", page)
+        return [unescape(option) for option in options if " | " in option]
+
+    chinese = permissions(admin_client.get(reverse("admin:auth_group_add")).content.decode())
+    assert len(chinese) > 100
+    # Latin letters only in names that are the same in both languages (API 密钥).
+    assert [p for p in chinese if re.search(r"[A-Za-z]", p.replace("API", ""))] == []
+    admin_client.cookies["django_language"] = "en"
+    english = permissions(admin_client.get(reverse("admin:auth_group_add")).content.decode())
+    assert [p for p in english if re.search(r"[\u3000-\u9fff]", p)] == []
+    assert "Orders | Order group | Can view Order group" in english
+
+
 def test_the_log_in_protection_reads_in_the_operators_language(admin_client):
     """django-axes ships no Chinese: its section, models and fields are named by DouDesk."""
     from axes.models import AccessAttempt, AccessFailureLog, AccessLog

@@ -42,6 +42,10 @@ class OrderGroup(models.Model):
     total_fen = models.BigIntegerField()
     created_at = models.DateTimeField(auto_now_add=True)
 
+    class Meta:
+        verbose_name = _("订单组")
+        verbose_name_plural = pgettext_lazy("many", "订单组")
+
     def __str__(self) -> str:
         return f"#{self.pk} {self.name}"
 
@@ -332,6 +336,10 @@ class Refill(models.Model):
     #: When a run of the refill task took it to send (see ``order_provider_refill``).
     claimed_at = models.DateTimeField(null=True, blank=True)
 
+    class Meta:
+        verbose_name = pgettext_lazy("one", "补量")
+        verbose_name_plural = _("补量")
+
     @property
     def is_final(self) -> bool:
         """Whether the provider will do nothing more for this refill."""
@@ -353,6 +361,8 @@ class IdempotencyRecord(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
+        verbose_name = _("幂等记录")
+        verbose_name_plural = pgettext_lazy("many", "幂等记录")
         constraints = [
             models.UniqueConstraint(fields=["customer", "key"], name="idempotency_key_once")
         ]
@@ -368,6 +378,10 @@ class DispatchRound(models.Model):
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)
     sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("派单轮次")
+        verbose_name_plural = pgettext_lazy("many", "派单轮次")
 
     def __str__(self) -> str:
         return f"dispatch round sent {self.sent_at}" if self.sent_at else "no dispatch round"
