@@ -491,6 +491,31 @@ def test_the_log_in_protection_reads_in_the_operators_language(admin_client):
     assert "登录防护" not in english
 
 
+def test_a_log_in_attempts_status_reads_in_the_operators_language(admin_client):
+    """django-axes names its status column "Status" and words it "3 Attempt Remaining"."""
+    from axes.models import AccessAttempt
+
+    for failures in (2, 5):
+        AccessAttempt.objects.create(
+            user_agent="curl", ip_address="203.0.113.9", username=f"{failures}@example.com",
+            http_accept="*/*", path_info="/login/", get_data="", post_data="",
+            failures_since_start=failures,
+        )  # fmt: skip
+    url = reverse("admin:axes_accessattempt_changelist")
+    chinese = admin_client.get(url).content.decode()
+    texts = re.findall(r'<th scope="col" class="[^"]*column-.*?<div class="text">(.*?)</div>',
+                       chinese, re.S)  # fmt: skip
+    headers = [re.sub(r"<[^>]+>", "", text).strip() for text in texts]
+    assert "状态" in headers
+    assert [h for h in headers if not CJK.search(h) and h != "IP 地址"] == []
+    assert "还可再试 3 次" in chinese
+    assert "已锁定" in chinese
+    admin_client.cookies["django_language"] = "en"
+    english = admin_client.get(url).content.decode()
+    assert "3 attempts left" in english
+    assert "Locked out" in english
+
+
 def test_a_resident_id_is_approved_on_one_account_only_even_from_the_queue(
     seeded, admin_client, settings
 ):
