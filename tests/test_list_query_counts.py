@@ -117,3 +117,41 @@ def test_the_dashboard_reads_as_many_queries_for_twelve_delivered_orders_as_for_
     few = query_count(read)
     more(9)
     assert query_count(read) == few
+
+
+def add_bundles(n: int) -> None:
+    """Put ``n`` more packages and growth plans on sale, each of other services."""
+    from doudesk.catalog.models import GrowthPlan, Package, PackageItem, ServiceModule
+
+    modules = list(ServiceModule.objects.filter(active=True).order_by("pk"))
+    start = Package.objects.count()
+    for i in range(start, start + n):
+        module = modules[i % len(modules)]
+        package = Package.objects.create(
+            code=f"extra-{i}", name_zh=f"套餐{i}", name_en=f"Package {i}", price_fen=10_000,
+            target_kind=module.target_kind,
+        )  # fmt: skip
+        PackageItem.objects.create(package=package, module=module, quantity=module.min_quantity)
+        GrowthPlan.objects.create(
+            code=f"extra-{i}", name_zh=f"计划{i}", name_en=f"Plan {i}", module=module,
+            daily_quantity=module.min_quantity, days=3,
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("label", "url"),
+    [
+        ("v1 packages", "/api/v1/packages"),
+        ("v1 growth plans", "/api/v1/growth-plans"),
+        ("catalogue", "/"),
+    ],
+)
+def test_packages_and_growth_plans_list_in_as_many_queries_for_twelve_as_for_two(
+    seeded, client, label, url
+):
+    add_bundles(1)
+    client.get(url)
+    few = query_count(lambda: client.get(url))
+    add_bundles(10)
+    many = query_count(lambda: client.get(url))
+    assert many == few, f"{label}: {few} queries for a few packages and plans, {many} for more"

@@ -323,10 +323,27 @@ def growth_plan_price_fen(*, plan: GrowthPlan, now: datetime | None = None) -> i
     None when the module cannot be sold at the daily quantity now: not priced at it, or no
     longer taking it (its range or step changed since the plan was made).
     """
+    return growth_plan_prices_fen(plans=[plan], now=now)[plan.pk]
+
+
+def growth_plan_prices_fen(
+    *, plans: Iterable[GrowthPlan], now: datetime | None = None
+) -> dict[int, int | None]:
+    """Return :func:`growth_plan_price_fen` of many plans in a constant number of queries, by id."""
+    now = now or timezone.now()
+    plans = list(plans)
+    modules = list({p.module_id: p.module for p in plans}.values())
+    inputs = pricing_inputs_many(modules=modules, now=now)
+    return {p.pk: _plan_price_fen(p, inputs[p.module_id], now) for p in plans}
+
+
+def _plan_price_fen(plan: GrowthPlan, inputs: PricingInputs, now: datetime) -> int | None:
     if quantity_errors(plan.module, plan.daily_quantity):
         return None
     try:
-        daily = module_price_at(module=plan.module, quantity=plan.daily_quantity, now=now)
+        daily = price_from_inputs(
+            module=plan.module, quantity=plan.daily_quantity, inputs=inputs, now=now
+        )
     except DomainError:
         return None
     return daily.total_fen * plan.days

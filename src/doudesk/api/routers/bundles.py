@@ -20,7 +20,7 @@ from doudesk.api.serializers import group_dict, growth_plan_dict, package_dict
 from doudesk.api.types import Int, NumberOrText
 from doudesk.catalog.selectors import growth_plan_get, growth_plan_list, package_get, package_list
 from doudesk.orders import services
-from doudesk.pricing.selectors import growth_plan_price_fen
+from doudesk.pricing.selectors import growth_plan_prices_fen
 
 router = Router(tags=["packages and growth plans"])
 ORDERED = answers({201: PlanOrderOut}, 400, 401, 402, 403, 404, 409, 422)
@@ -40,7 +40,9 @@ def packages_list(request: HttpRequest) -> list[dict[str, Any]]:
 @router.get("/growth-plans", auth=None, response=answers(list[GrowthPlanOut]))
 def growth_plans_list(request: HttpRequest) -> list[dict[str, Any]]:
     """Every growth plan on sale, with today's price of all its days."""
-    return [growth_plan_dict(plan, growth_plan_price_fen(plan=plan)) for plan in growth_plan_list()]
+    plans = list(growth_plan_list())
+    prices = growth_plan_prices_fen(plans=plans)
+    return [growth_plan_dict(plan, prices[plan.pk]) for plan in plans]
 
 
 @router.post("/packages/{package_id}/orders", auth=AUTH, response=ORDERED)

@@ -13,7 +13,11 @@ from doudesk.catalog.promotion import AGE_BANDS
 from doudesk.catalog.services import quantity_errors
 from doudesk.errors import DomainError
 from doudesk.orders import services
-from doudesk.pricing.selectors import growth_plan_price_fen, module_price_at
+from doudesk.pricing.selectors import (
+    growth_plan_price_fen,
+    growth_plan_prices_fen,
+    module_price_at,
+)
 from doudesk.textinput import ascii_int
 from doudesk.wallet.money import yuan_str
 from doudesk.web.views.common import (
@@ -31,13 +35,15 @@ DEFAULT_DURATION_HOURS = "24"
 
 def catalog(request: HttpRequest) -> HttpResponse:
     """Every category with its modules, the packages and the growth plans."""
+    plans = list(selectors.growth_plan_list())
+    prices = growth_plan_prices_fen(plans=plans)
     return render(
         request,
         "web/catalog.html",
         {
             "categories": selectors.category_list(),
             "packages": selectors.package_list(),
-            "plans": [(g, growth_plan_price_fen(plan=g)) for g in selectors.growth_plan_list()],
+            "plans": [(g, prices[g.pk]) for g in plans],
         },
     )
 
