@@ -8,7 +8,9 @@ Design:
    stands for "a number": periodic budgets ("每天20元，做三个月" -> ¥1,800 over 90 days), total
    budgets ("预算500元", "budget ¥300", "五百元"), deadlines ("三天内", "一周内见效",
    "下周一前" relative to ``now``, "by Friday"), age ranges ("18-30岁", "aged 18-30", or
-   beside a gender word: "women 25-35"). Numbers used there are consumed.
+   beside a gender word: "women 25-35"). Numbers used there are consumed. A live stream's
+   start ("周六晚上8点开播", "going live Friday 8pm", Beijing time) is read before all of them
+   and blanked, so its day is no deadline and its hour no quantity.
 3. Segment with jieba (a private tokenizer, initialised once, lazily and quietly, with the
    domain user dictionary) and match token n-grams against the lexicon (:mod:`.lexicon`):
    intents, negations ("不要评论"), audience words (gender, age words, regions, interests),
@@ -20,7 +22,7 @@ Design:
    A budget with no limit ("预算不限", "budget unlimited") is no amount: the need is planned at
    what its quantities cost, and without quantities a ceiling is asked for.
 4. Structured fields override what the text says (budget, deadline, target, audience, goal
-   weights); every override or inconsistency is kept as a :class:`Note`.
+   weights, live start); every override or inconsistency is kept as a :class:`Note`.
 
 Input the user can get wrong raises :class:`doudesk.errors.DomainError` with a field-level
 message in Chinese and English; a missing budget is the one thing we must ask for.
@@ -212,6 +214,88 @@ _NAMED_DEADLINES: tuple[tuple[re.Pattern[str], str], ...] = (
 _DATE_RE = re.compile(
     rf"(?:(?P<month>{_P})\s*月\s*)?(?P<day>{_P})\s*(?:号|日)\s*(?P<rel>之前|以前|前|截止|为止)"
 )
+# ---- A live stream's start ("周六晚上8点开播", "going live Friday 8pm"): a moment, not a
+# deadline. The day is optional; an hour is not (a day alone gets a note). Every pattern's
+# ``when`` group is the moment, blanked once read so that "今晚" or "下周五" there is no deadline.
+#: A live start further ahead than this is refused (a structured one) or not read (the text's).
+MAX_LIVE_AHEAD_DAYS = 90
+_ZH_LIVE_DAY = (
+    r"(?:(?P<rel>大后天|后天|明天|明日|明晚|明早|今天|今日|今晚|今夜|今早)"
+    rf"|(?P<which>下|这|本)?个?(?:周|星期|礼拜)(?P<wd>{_P}|日|天)"
+    rf"|(?:(?P<month>{_P})\s*月\s*)?(?P<mday>{_P})\s*(?:日|号)"
+    rf"(?:\s*[(（]?\s*(?:周|星期|礼拜)(?:{_P}|日|天)\s*[)）]?)?)"
+)
+_ZH_PERIOD = (
+    r"(?P<period>凌晨|清晨|早上|早晨|上午|中午|午后|下午|傍晚|晚上|晚间|夜里|夜间|半夜|晚|夜|早)"
+)
+_ZH_CLOCK = rf"(?P<hour>{_P})\s*(?:点钟|点|时|:)\s*(?:(?P<minute>{_P})\s*分?|(?P<half>半)|整)?"
+_ZH_LIVE_VERB = r"(?:准时|正式|开始|要|会|就|将)?\s*(?:开播|开直播|上播|直播(?!间))"
+_ZH_LIVE_WHEN = rf"(?P<when>(?:{_ZH_LIVE_DAY}\s*的?\s*)?{_ZH_PERIOD}?\s*{_ZH_CLOCK})"
+_ZH_LIVE_RES = (
+    re.compile(rf"{_ZH_LIVE_WHEN}\s*的?\s*(?={_ZH_LIVE_VERB})"),
+    re.compile(rf"(?:开播|直播)时间\s*(?:是|为|定在|在|:)?\s*{_ZH_LIVE_WHEN}"),
+)
+_ZH_LIVE_DAY_ONLY_RE = re.compile(
+    rf"(?P<when>{_ZH_LIVE_DAY}\s*的?\s*{_ZH_PERIOD}?)\s*(?={_ZH_LIVE_VERB})"
+)
+_EN_MONTHS = {
+    name: n
+    for n, names in enumerate(
+        (
+            ("january", "jan"),
+            ("february", "feb"),
+            ("march", "mar"),
+            ("april", "apr"),
+            ("may",),
+            ("june", "jun"),
+            ("july", "jul"),
+            ("august", "aug"),
+            ("september", "sept", "sep"),
+            ("october", "oct"),
+            ("november", "nov"),
+            ("december", "dec"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_EN_MONTH_NAMES = "|".join(sorted(_EN_MONTHS, key=len, reverse=True))
+_EN_WEEKDAY_NAMES = "|".join(sorted(_WEEKDAYS_EN, key=len, reverse=True))
+_EN_LIVE_DAY = (
+    r"(?:(?P<rel>the day after tomorrow|day after tomorrow|tomorrow|tonight|today)"
+    rf"|(?:(?P<which>next|this|coming)\s+)?(?P<wd>{_EN_WEEKDAY_NAMES})\b"
+    rf"|(?P<mon>{_EN_MONTH_NAMES})\.?\s*(?P<mday>{_P})(?:st|nd|rd|th)?"
+    rf"|(?P<mday2>{_P})(?:st|nd|rd|th)?\s*(?:of\s+)?(?P<mon2>{_EN_MONTH_NAMES})\b)"
+    r"(?:\s+(?P<part>night|evening|afternoon|morning))?"
+)
+_EN_CLOCK = (
+    rf"(?:(?:(?:at|@)\s*)?(?:(?P<hour>{_P})(?:\s*:\s*(?P<minute>{_P}))?\s*(?P<ampm>[ap])\.?\s?m(?![a-z])\.?"
+    rf"|(?P<hour24>{_P})\s*:\s*(?P<minute24>{_P})|(?P<noon>noon|midnight))"
+    rf"|(?:at|@)\s*(?P<hourat>{_P})(?!\s*[:.%]|\s*[ap]\.?\s?m(?![a-z])))"
+)
+_EN_LIVE_LEAD = (
+    r"(?:go(?:ing|es)?\s+live"
+    r"|(?:live\s*stream|livestream|stream|live|broadcast)\s+"
+    r"(?:starts?|begins?|kicks?\s+off|is\s+on|goes\s+live|will\s+(?:start|begin))"
+    r"|start(?:s|ing)?\s+(?:the\s+|my\s+|our\s+|a\s+)?"
+    r"(?:live\s*stream|livestream|stream|streaming|broadcast|live)"
+    r"|(?:live\s*stream(?:ing)?|livestream(?:ing)?|streaming|on\s+air|live)"
+    r"(?=\s+(?:at|on|this|next|coming|tomorrow|tonight|today|@)\b|\s*@))"
+    r"\s*,?\s*(?:(?:on|from|at)\s+(?=[^\s]))?"
+)
+#: What follows a moment that comes first ("tonight at 9 going live", "Sat 8pm livestream").
+_EN_LIVE_AFTER = (
+    r"\s*,?\s*(?=(?:(?:i|we)\s*(?:am|m|are|re|will|ll)?\s+)?"
+    r"(?:go(?:ing|es)?\s+live|live\s*stream|livestream|stream(?:ing)?\s+(?:starts?|begins?)))"
+)
+_EN_LIVE_RES = (
+    re.compile(rf"{_EN_LIVE_LEAD}(?P<when>{_EN_LIVE_DAY}\s*,?\s*{_EN_CLOCK})"),
+    re.compile(rf"{_EN_LIVE_LEAD}(?P<when>{_EN_CLOCK}\s*,?\s*(?:on\s+)?{_EN_LIVE_DAY})"),
+    re.compile(rf"{_EN_LIVE_LEAD}(?P<when>{_EN_CLOCK})"),
+    re.compile(rf"(?P<when>{_EN_LIVE_DAY}\s*,?\s*{_EN_CLOCK}){_EN_LIVE_AFTER}"),
+    re.compile(rf"(?P<when>{_EN_CLOCK}\s*,?\s*(?:on\s+)?{_EN_LIVE_DAY}){_EN_LIVE_AFTER}"),
+)
+_EN_LIVE_DAY_ONLY_RE = re.compile(rf"{_EN_LIVE_LEAD}(?P<when>{_EN_LIVE_DAY})")
 _AGE_RES = (
     re.compile(
         rf"(?P<a>{_P})\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P})\s*(?:周岁|岁|years?\s*old|year\s*olds?|yo\b)"
@@ -281,7 +365,8 @@ class Understood:
     ``quantities`` are the amounts asked per intent; ``deadline_hours`` is None when no deadline
     was given; ``max_per_kind`` is how many modules of one kind a plan may use;
     ``named_services`` are the modules the need names (the only ones of their kind to plan) and
-    ``excluded_services`` those it rules out.
+    ``excluded_services`` those it rules out; ``live_starts_at`` is when the need's live stream
+    starts (Beijing time), None when it gave none or the stream is on already.
     """
 
     language: str
@@ -300,6 +385,7 @@ class Understood:
     notes: tuple[Note, ...] = ()
     named_services: tuple[int | str, ...] = ()
     excluded_services: tuple[int | str, ...] = ()
+    live_starts_at: datetime | None = None
 
     @property
     def budget_fen(self) -> int:
@@ -324,6 +410,9 @@ class Understood:
             "urgent": self.urgent,
             "named_services": list(self.named_services),
             "excluded_services": list(self.excluded_services),
+            "live_starts_at": (
+                None if self.live_starts_at is None else self.live_starts_at.isoformat()
+            ),
             "notes": [
                 {
                     "code": n.code,
@@ -1045,6 +1134,349 @@ def _named_deadline(name: str, now: datetime) -> datetime:
     return _end_of(today, now)
 
 
+# --------------------------------------------------------------------------- live starts
+
+#: Periods of the day after which an hour from 1 to 11 is in the afternoon or evening; of
+#: these, the ones after which 12 o'clock is midnight (晚上12点) rather than noon.
+_PM_PERIODS = frozenset(
+    "下午 午后 傍晚 晚上 晚间 夜里 夜间 晚 夜 今晚 今夜 明晚 "
+    "tonight evening night afternoon p".split()
+)
+_MIDNIGHT_PERIODS = frozenset("晚上 晚间 夜里 夜间 晚 夜 今晚 今夜 明晚 tonight night".split())
+_AM_PERIODS = frozenset("凌晨 清晨 早上 早晨 上午 早 今早 明早 morning a".split())
+_DAY_OFFSETS = {
+    "今天": 0,
+    "今日": 0,
+    "今晚": 0,
+    "今夜": 0,
+    "今早": 0,
+    "today": 0,
+    "tonight": 0,
+    "明天": 1,
+    "明日": 1,
+    "明晚": 1,
+    "明早": 1,
+    "tomorrow": 1,
+    "后天": 2,
+    "day after tomorrow": 2,
+    "the day after tomorrow": 2,
+    "大后天": 3,
+}
+_WEEKDAYS_ZH = "一二三四五六日"
+_WEEKDAY_ABBR = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTH_ABBR = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def live_start_label(when: datetime, language: str, *, now: datetime | None = None) -> str:
+    """Return a live start as plans show it, in Beijing time.
+
+    "12月6日（周六）20:00" / "Sat 6 Dec 20:00"; the year is shown only when it is not
+    ``now``'s (default: the current year).
+    """
+    local = when.astimezone(TIMEZONE)
+    this_year = (now or datetime.now(TIMEZONE)).astimezone(TIMEZONE).year
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    if language.startswith("en"):
+        year = "" if local.year == this_year else f" {local.year}"
+        day = f"{_WEEKDAY_ABBR[local.weekday()]} {local.day} {_MONTH_ABBR[local.month - 1]}"
+        return f"{day}{year} {clock}"
+    year = "" if local.year == this_year else f"{local.year}年"
+    return f"{year}{local.month}月{local.day}日（周{_WEEKDAYS_ZH[local.weekday()]}）{clock}"
+
+
+def _live_labels(when: datetime, now: datetime) -> tuple[str, str]:
+    return live_start_label(when, "zh", now=now), live_start_label(when, "en", now=now)
+
+
+def _live_too_far(field_name: str, when: datetime, now: datetime) -> DomainError:
+    zh, en = _live_labels(when, now)
+    return _error(
+        field_name,
+        "too_far",
+        f"开播时间（{zh}）在{MAX_LIVE_AHEAD_DAYS}天之后，暂不能预约投放；"
+        f"请给出{MAX_LIVE_AHEAD_DAYS}天内的开播时间。",
+        f"The live start ({en}) is more than {MAX_LIVE_AHEAD_DAYS} days ahead and cannot be "
+        f"booked yet; give a start within {MAX_LIVE_AHEAD_DAYS} days.",
+    )
+
+
+_ISO_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[tT ]\d{2}:\d{2}")
+
+
+def parse_live_start_field(value: object, now: datetime) -> datetime:
+    """Validate a structured live start: an ISO 8601 date and time after ``now``.
+
+    A time without a zone is Beijing time. Raises a ``live_starts_at`` field error for
+    anything else, a time already past, or one more than :data:`MAX_LIVE_AHEAD_DAYS` ahead.
+    """
+    parsed: datetime | None = None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str) and _ISO_DATETIME_RE.match(value.strip()):
+        try:
+            parsed = datetime.fromisoformat(value.strip())
+        except ValueError:
+            parsed = None
+    if parsed is None:
+        raise _error(
+            "live_starts_at",
+            "invalid",
+            "开播时间须为日期和时间（ISO 8601），例如 2026-12-06T20:00+08:00。",
+            "The live start must be a date and time (ISO 8601), e.g. 2026-12-06T20:00+08:00.",
+        )
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=TIMEZONE)
+    parsed = parsed.astimezone(TIMEZONE)
+    if parsed <= now:
+        raise _error(
+            "live_starts_at",
+            "in_past",
+            "开播时间已过，请填写将来的时间。",
+            "The live start has passed; give a time in the future.",
+        )
+    if parsed - now > timedelta(days=MAX_LIVE_AHEAD_DAYS):
+        raise _live_too_far("live_starts_at", parsed, now)
+    return parsed
+
+
+@dataclass(frozen=True)
+class _LiveDay:
+    """The day a live start names, and how a moment already past on it moves on."""
+
+    day: date | None  # None: no day given (today, or tomorrow once the hour has passed)
+    rolls: str | None  # "week": a bare weekday moves to next week; None: it has passed
+    hint: str | None  # the period a day word implies ("今晚": evening)
+
+
+def _live_day(reading: _Reading, g: Mapping[str, str | None], today: date) -> _LiveDay | None:
+    """Read the day of a live start's match (None when it names no real date)."""
+    rel = g.get("rel")
+    if rel:
+        hint = "今晚" if rel in ("今晚", "今夜", "明晚", "tonight") else None
+        hint = "今早" if rel in ("今早", "明早") else hint
+        return _LiveDay(today + timedelta(days=_DAY_OFFSETS[rel]), None, g.get("part") or hint)
+    raw_weekday = g.get("wd")
+    if raw_weekday:
+        which = g.get("which")
+        monday = today - timedelta(days=today.weekday())
+        if raw_weekday in _WEEKDAYS_EN:
+            ahead = (_WEEKDAYS_EN[raw_weekday] - today.weekday()) % 7
+            if which == "next" and ahead == 0:
+                ahead = 7
+            rolls = "week" if which in (None, "coming") else None
+            return _LiveDay(today + timedelta(days=ahead), rolls, g.get("part"))
+        if is_number(raw_weekday):
+            v = reading.value(raw_weekday)
+            if v != v.to_integral_value() or not 1 <= v <= 7:
+                return None
+            weekday = int(v) - 1
+        else:
+            weekday = 6  # 周日 / 周天
+        if which == "下":
+            return _LiveDay(monday + timedelta(days=7 + weekday), None, None)
+        target = monday + timedelta(days=weekday)
+        if target < today:
+            target += timedelta(days=7)
+        return _LiveDay(target, "week" if which is None else None, None)
+    mday = g.get("mday") or g.get("mday2")
+    if not mday:
+        return _LiveDay(None, None, g.get("part"))
+    month_name = g.get("mon") or g.get("mon2")
+    month_raw = g.get("month")
+    month_v = (
+        Decimal(_EN_MONTHS[month_name])
+        if month_name
+        else reading.value(month_raw)
+        if month_raw
+        else Decimal(today.month)
+    )
+    day_v = reading.value(mday)
+    if not (1 <= month_v <= 12 and 1 <= day_v <= 31) or day_v != day_v.to_integral_value():
+        return None
+    try:
+        target = date(today.year, int(month_v), int(day_v))
+        if target < today:
+            # A date past this year is next year's; a day of the month past, next month's.
+            named_month = bool(month_name or month_raw)
+            target = target.replace(year=today.year + 1) if named_month else _add_month(target)
+    except ValueError:
+        return None
+    return _LiveDay(target, None, g.get("part"))
+
+
+def _live_clock(
+    reading: _Reading, g: Mapping[str, str | None], hint: str | None
+) -> tuple[int, int, bool] | None:
+    """Return (hour 0-24, minute, whether am or pm was left unsaid) of a live start's match."""
+    if g.get("noon"):
+        return (12 if g["noon"] == "noon" else 24), 0, False
+    raw = g.get("hour") or g.get("hour24") or g.get("hourat")
+    if raw is None:
+        return None
+    hour = reading.value(raw)
+    minute = Decimal(0)
+    minute_raw = g.get("minute") or g.get("minute24")
+    if minute_raw:
+        minute = reading.value(minute_raw)
+    elif g.get("half"):
+        minute = Decimal(30)
+    elif hour != hour.to_integral_value() and hour.as_tuple().exponent == -2:
+        hour, minute = Decimal(int(hour)), (hour % 1) * 100  # "7.30pm"
+    if (
+        hour != hour.to_integral_value()
+        or minute != minute.to_integral_value()
+        or not (0 <= hour <= 24 and 0 <= minute <= 59)
+        or (hour == 24 and minute)
+    ):
+        return None
+    h, mins = int(hour), int(minute)
+    period = g.get("period") or g.get("ampm") or hint
+    if h == 0 or h > 12:
+        return h, mins, False
+    if period is None:
+        return h, mins, True
+    if period in _PM_PERIODS:
+        h = h + 12 if h < 12 else (24 if period in _MIDNIGHT_PERIODS else 12)
+    elif period == "中午":
+        h = h if h >= 11 else h + 12
+    elif period == "半夜":
+        h = h + 12 if h >= 11 else h
+    elif period in _AM_PERIODS and h == 12:
+        h = 0
+    return h, mins, False
+
+
+def _at(day: date, hour: int, minute: int) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=TIMEZONE) + timedelta(
+        hours=hour, minutes=minute
+    )
+
+
+@dataclass(frozen=True)
+class _LiveRead:
+    """A live start read in the text: when (None: under way already) and what to note."""
+
+    at: datetime | None
+    notes: tuple[Note, ...]
+
+
+def _live_moment(reading: _Reading, m: re.Match[str]) -> _LiveRead | None:
+    """Resolve a live start's match to a moment in Beijing time (None: no real moment)."""
+    now = reading.now.astimezone(TIMEZONE)
+    today = now.date()
+    g = m.groupdict()
+    day = _live_day(reading, g, today)
+    if day is None:
+        return None
+    clock = _live_clock(reading, g, day.hint)
+    if clock is None:
+        return None
+    hour, minute, unsaid = clock
+    notes: list[Note] = []
+    if unsaid and day.day is None:
+        # "8点开播": the next time the clock shows 8, morning or evening.
+        am, pm = (hour, hour + 12) if hour < 12 else (12, 24)
+        when = next(
+            t
+            for t in (_at(today, am, minute), _at(today, pm, minute), _at(today, am + 24, minute))
+            if t > now
+        )
+    else:
+        if unsaid:
+            hour = hour + 12 if hour <= 6 else hour  # on a given day, 3点 is 15:00, 8点 08:00
+        when = _at(day.day or today, hour, minute)
+    if unsaid:
+        zh, en = _live_labels(when, now)
+        notes.append(
+            _note(
+                "live_start_hour_assumed",
+                f"开播时间没写上午还是下午，按{zh}理解。",
+                f"The live start does not say am or pm; we read it as {en}.",
+            )
+        )
+    if when <= now:
+        clock_text = f"{when.hour:02d}:{when.minute:02d}"
+        if day.day is None or day.rolls == "week":
+            when += timedelta(days=1 if day.day is None else 7)
+            zh, en = _live_labels(when, now)
+            later_zh, later_en = ("明天", "tomorrow") if day.day is None else ("下周", "next week")
+            notes.append(
+                _note(
+                    "live_start_moved_on",
+                    f"今天{clock_text}已过，开播时间按{later_zh}（{zh}）理解。",
+                    f"{clock_text} today has passed; we read the live start as {later_en}, {en}.",
+                )
+            )
+        else:
+            zh, en = _live_labels(when, now)
+            notes.append(
+                _note(
+                    "live_start_passed",
+                    f"开播时间（{zh}）已过，按直播已开始理解：直播间人气下单后立即投放。",
+                    f"The live start ({en}) has passed, so the stream is taken to be on: "
+                    "live-room viewers start as soon as the plan is ordered.",
+                )
+            )
+            return _LiveRead(None, tuple(notes))
+    if when - now > timedelta(days=MAX_LIVE_AHEAD_DAYS):
+        raise _live_too_far("need", when, now)
+    return _LiveRead(when, tuple(notes))
+
+
+def _read_live_start(reading: _Reading) -> datetime | None:
+    """Find when a live stream starts ("周六晚上8点开播", "going live Friday 8pm").
+
+    Each moment read is blanked from the text, so its day is no deadline ("今晚", "下周五")
+    and its hour no quantity. The first one counts; a note says so when others differ. A
+    moment already past today is tomorrow's when no day was given, next week's for a bare
+    weekday, and otherwise the stream is taken to be on (None, with a note). A day without
+    an hour is no start: a note asks for the hour (its day still reads as a deadline).
+    """
+    s = reading.enc.text
+    found: list[tuple[int, int, re.Match[str]]] = []
+    for pattern in (*_ZH_LIVE_RES, *_EN_LIVE_RES):
+        for m in pattern.finditer(s):
+            found.append((m.start("when"), m.end("when"), m))
+    found.sort(key=lambda t: (t[0], t[0] - t[1]))
+    reads: list[tuple[int, int, _LiveRead]] = []
+    for start, end, m in found:
+        if reads and start < reads[-1][1]:
+            continue  # inside one read already
+        read = _live_moment(reading, m)
+        if read is not None:
+            reads.append((start, end, read))
+    if not reads:
+        if _ZH_LIVE_DAY_ONLY_RE.search(s) or _EN_LIVE_DAY_ONLY_RE.search(s):
+            reading.notes.append(
+                _note(
+                    "live_start_without_time",
+                    "只写了开播日期、没写几点开播：直播间人气下单后立即投放；写明时间"
+                    "（例如“周六晚8点开播”）即可在开播时投放。",
+                    "The stream's day is given but not its time: live-room viewers start as soon "
+                    "as the plan is ordered; give the time (e.g. “going live Saturday 8pm”) to "
+                    "have them start with the stream.",
+                )
+            )
+        return None
+    pieces, pos = [], 0
+    for start, end, _ in reads:
+        pieces += [s[pos:start], " "]
+        pos = end
+    reading.enc = Encoded("".join(pieces) + s[pos:], reading.enc.values)
+    first = reads[0][2]
+    reading.notes.extend(first.notes)
+    if len({r.at for _, _, r in reads}) > 1:
+        zh, en = ("—", "—") if first.at is None else _live_labels(first.at, reading.now)
+        reading.notes.append(
+            _note(
+                "several_live_starts",
+                f"文中有多个开播时间，按第一个（{zh}）理解。",
+                f"The text gives several live starts; we used the first ({en}).",
+            )
+        )
+    return first.at
+
+
 def _read_ages(reading: _Reading) -> set[str]:
     lex = get_lexicon()
     bands: set[str] = set()
@@ -1300,13 +1732,15 @@ def understand(
     language: str | None = None,
     max_per_kind: int | None = None,
     naming: Naming | None = None,
+    live_starts_at: object = None,
 ) -> Understood:
     """Read a need written in Chinese or English; structured fields override the text.
 
     ``budget`` is in yuan (number, Decimal or string), ``deadline_hours`` in hours, ``audience``
     a mapping as in :func:`parse_audience_field`, ``goal_weights`` intent -> weight, ``now`` the
     reference time for relative dates (default: now in Asia/Shanghai), ``naming`` the phrases
-    that name particular modules (:func:`naming_table`). Raises
+    that name particular modules (:func:`naming_table`), ``live_starts_at`` when a live stream
+    starts (:func:`parse_live_start_field`; else read from the text: "周六晚上8点开播"). Raises
     :class:`DomainError` for a missing or invalid budget and other invalid fields.
     """
     lex = get_lexicon()
@@ -1339,10 +1773,17 @@ def understand(
     field_audience = guard(parse_audience_field, audience) if audience else None
     field_weights = guard(parse_goal_weights, goal_weights) if goal_weights else None
     target_kind = guard(classify_target, target) if target else None
+    field_live = (
+        guard(parse_live_start_field, live_starts_at, now.astimezone(TIMEZONE))
+        if live_starts_at not in (None, "")
+        else None
+    )
 
     reading = _Reading(encode_numbers((naming or _NO_NAMING).mark(_normalise(text))), now)
     notes = reading.notes
     unlimited = _read_unlimited_budget(reading)
+    # The live start first: its day and hour are neither a deadline nor a quantity.
+    text_live = guard(_read_live_start, reading)
 
     # Money: periodic budgets first, their period next, then totals.
     periodic = _read_periodic(reading)
@@ -1470,6 +1911,17 @@ def understand(
         final_deadline = field_deadline
     if final_deadline is None and period_days is not None and periodic is not None:
         final_deadline = float(period_days * 24)
+    final_live = field_live or text_live
+    if field_live is not None and text_live is not None and text_live != field_live:
+        field_zh, field_en = _live_labels(field_live, now)
+        text_zh, text_en = _live_labels(text_live, now)
+        notes.append(
+            _note(
+                "live_start_field_overrides_text",
+                f"以填写的开播时间{field_zh}为准（文中为{text_zh}）。",
+                f"The live start field ({field_en}) overrides the text ({text_en}).",
+            )
+        )
 
     # Intents.
     intents = dict(tokens.intents)
@@ -1499,6 +1951,9 @@ def understand(
                 )
             )
         intents = dict(field_weights)
+    if not intents and (text_live or field_live):
+        # "live at 8pm Saturday, budget ¥300": a need whose one subject is its stream.
+        intents = {"live_viewers": 1.0}
     if not intents:
         intents = dict(lex.default_intents)
         notes.append(
@@ -1574,6 +2029,7 @@ def understand(
         notes=tuple(dict.fromkeys(notes)),
         named_services=tuple(o.service_id for o in named.values()),
         excluded_services=tuple(o.service_id for o in tokens.excluded.values()),
+        live_starts_at=final_live,
     )
 
 
