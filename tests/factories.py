@@ -26,6 +26,7 @@ from doudesk.wallet.models import AccountKind
 
 VIDEO_URL = "https://www.douyin.com/video/7301234567890123456"
 ACCOUNT_URL = "https://www.douyin.com/user/MS4wLjABAAAAv7iSuuXDJGDvJkmH_vz1qkDZYo1apxgzaxdBlovjuGk"
+LIVE_URL = "https://live.douyin.com/646454278948"
 _serial = itertools.count(100)
 
 

@@ -105,6 +105,10 @@ class OrderOut(Schema):
     quote_id: str | None
     group_id: int | None
     options: dict[str, Any] | None
+    scheduled_for: Timestamp | None = Field(
+        description="When a scheduled order (a growth plan's later day, a plan's live-room "
+        "item) is due to start; null: at once"
+    )
     created_at: Timestamp | None
     finished_at: Timestamp | None
 
@@ -302,6 +306,9 @@ class UnderstoodOut(Schema):
         description="Services the need names: the only ones of their kind planned"
     )
     excluded_services: list[int] = Field(description="Services the need rules out")
+    live_starts_at: Timestamp | None = Field(
+        description="When the need's live stream starts (Beijing time); null: none given"
+    )
     notes: list[NoteOut]
 
 
@@ -326,6 +333,11 @@ class PlanOut(Schema):
     expected: dict[str, Number]
     eta_hours: Number
     explanation: str
+    live_starts_at: Timestamp | None = Field(
+        description="When the plan's live-room items (target_kind live) start: the live start; "
+        "the other items start at once. Null: no item waits"
+    )
+    schedule_note: str | None = Field(description="When the live-room items run, in words")
 
 
 class PlansOut(Schema):

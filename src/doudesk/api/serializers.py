@@ -66,6 +66,7 @@ def order_dict(order: Order) -> dict[str, Any]:
         "quote_id": order.quote_id,
         "group_id": order.group_id,
         "options": order.options,
+        "scheduled_for": order.scheduled_for.isoformat() if order.scheduled_for else None,
         "created_at": order.created_at.isoformat() if order.created_at else None,
         "finished_at": order.finished_at.isoformat() if order.finished_at else None,
     }

@@ -19,6 +19,14 @@ Design overview
   today's prices no longer add up to it, a 409 says so with the fresh total and nothing is
   written. Then :func:`doudesk.orders.services.order_group_place` places all orders in one
   transaction with one hold of the plan's total.
+* **Live streams.** A need that says when its live stream starts ("周六晚上8点开播", or the
+  ``live_starts_at`` field) has its live-room items (modules taking a ``live`` link) ordered as
+  scheduled orders due at that very moment: a live-room promotion can only run while the room
+  is on air, and a due order is sent within a sync interval (seconds). The other items start at
+  once; the whole plan is held at once, and a scheduled item can be cancelled (refunded in full)
+  until it is due. A live item's ETA counts from the live start: with a deadline, it must be
+  done by then (its promotion ends within what is left after the start), unless the stream
+  starts after the deadline, which then binds the other items only (a note says so).
 """
 
 from __future__ import annotations
@@ -26,8 +34,11 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from django.utils import timezone
 
 from doudesk.accounts.models import Customer
 from doudesk.accounts.services import customer_require_verified
@@ -50,8 +61,10 @@ from doudesk.matching.understand import (
     Note,
     Understood,
     goal_weights_not_an_object,
+    live_start_label,
     parse_audience_field,
     parse_deadline_field,
+    parse_live_start_field,
     understand,
 )
 from doudesk.orders.models import OrderGroup
@@ -368,11 +381,14 @@ def plan_need(
     audience: Any = None,
     goal_weights: Any = None,
     language: str | None = None,
+    live_starts_at: Any = None,
 ) -> dict[str, Any]:
     """Return ``{"understood", "plans"}`` for a need; raises :class:`DomainError` on bad input.
 
     Amounts are yuan strings with ``"currency": "CNY"``; each plan lists ``service_id``,
-    ``name``, ``quantity``, ``cost`` and ``target_kind`` per item. Writes nothing.
+    ``name``, ``quantity``, ``cost`` and ``target_kind`` per item, and, when the need says when
+    its live stream starts (``live_starts_at``, ISO 8601, overrides the text), the plans with
+    live-room items say so (``live_starts_at``, ``schedule_note``). Writes nothing.
     """
     if need is not None and not isinstance(need, str):
         raise _error("need", "invalid", "需求须为文本", "The need must be text")
@@ -382,6 +398,7 @@ def plan_need(
         raise goal_weights_not_an_object()
     target = (target or "").strip() or None
     current = matching_catalogue()
+    now = timezone.localtime()
     understood = understand(
         need,
         budget=budget,
@@ -391,8 +408,11 @@ def plan_need(
         goal_weights=goal_weights,
         language=language,
         naming=current.naming,
+        live_starts_at=live_starts_at,
+        now=now,
     )
     catalogue, understood = _as_named(current, current.catalogue, understood)
+    catalogue, understood = _live_within_deadline(current, catalogue, understood, now)
     if target is not None:
         catalogue = _accepting(catalogue, current.target_kinds, target)
         # The link was matched against each module's own target kind above.
@@ -427,7 +447,86 @@ def plan_need(
             # Which link the item takes (video, account, live or none): what to send back in
             # ``targets`` when the plan is ordered.
             item["target_kind"] = current.target_kinds[int(item["service_id"])]
+        plan.update(_live_schedule(plan, understood, now))
     return {"understood": understood.as_dict(), "plans": shown}
+
+
+def _is_live(current: MatchingCatalogue, offer: Offer) -> bool:
+    return current.target_kinds.get(int(offer.service_id)) == catalog_targets.TargetKind.LIVE
+
+
+def _hours_between(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 3600
+
+
+def _live_within_deadline(
+    current: MatchingCatalogue, catalogue: Catalogue, understood: Understood, now: datetime
+) -> tuple[Catalogue, Understood]:
+    """Hold live-room items to the deadline counted from the live start (when both are given).
+
+    The optimiser counts every ETA from now; a live item starts at the live start, so what it
+    can deliver by the deadline is what fits in the hours left after the start: it is capped to
+    that (or left out when nothing fits, with a note). A stream that starts after the deadline
+    cannot be held to it: its items are planned as they are and a note says so.
+    """
+    live_at, deadline = understood.live_starts_at, understood.deadline_hours
+    if live_at is None or deadline is None:
+        return catalogue, understood
+    live = [o for o in catalogue.offers if _is_live(current, o)]
+    if not live:
+        return catalogue, understood
+    left = deadline - _hours_between(now, live_at)
+    zh, en = live_start_label(live_at, "zh", now=now), live_start_label(live_at, "en", now=now)
+    if left <= 0:
+        note = Note(
+            "live_after_deadline",
+            f"开播时间（{zh}）在您的时限之后：直播间人气在开播时投放，时限只适用于其他服务。",
+            f"The stream starts ({en}) after your deadline: live-room traffic runs when it "
+            "starts, and the deadline holds for the other services.",
+        )
+        return catalogue, dataclasses.replace(understood, notes=(*understood.notes, note))
+    kept: list[Offer] = []
+    changed = False
+    for offer in catalogue.offers:
+        if not _is_live(current, offer) or offer.eta_hours(offer.top_qty) <= left:
+            kept.append(offer)
+        elif offer.eta_hours(offer.min_qty) <= left:
+            reach = int((left - offer.start_hours) / offer.hours_per_1000 * 1000)
+            top = offer.min_qty + (reach - offer.min_qty) // offer.step * offer.step
+            kept.append(dataclasses.replace(offer, max_qty=top))
+            changed = True
+        else:
+            changed = True  # left out: not even its smallest order is done in time
+    if not changed:
+        return catalogue, understood
+    notes = understood.notes
+    if len(kept) < len(catalogue.offers):
+        notes = (
+            *notes,
+            Note(
+                "live_too_close_to_deadline",
+                f"开播（{zh}）后到您的时限只剩约{left:.1f}小时，来不及完成直播间人气投放。",
+                f"Only about {left:.1f} h remain between the stream's start ({en}) and your "
+                "deadline: too little for live-room traffic.",
+            ),
+        )
+    return Catalogue(kept), dataclasses.replace(understood, notes=notes)
+
+
+def _live_schedule(plan: dict[str, Any], understood: Understood, now: datetime) -> dict[str, Any]:
+    """Say when a plan's live-room items run: at the live start, the rest at once."""
+    live_at = understood.live_starts_at
+    names = [
+        i["name"] for i in plan["items"] if i["target_kind"] == catalog_targets.TargetKind.LIVE
+    ]
+    if live_at is None or not names:
+        return {"live_starts_at": None, "schedule_note": None}
+    label = live_start_label(live_at, understood.language, now=now)
+    if understood.language == "en":
+        note = f"{', '.join(names)} will run from {label}, when the stream starts."
+    else:
+        note = f"{'、'.join(names)}将在 {label} 开播时投放。"
+    return {"live_starts_at": live_at.isoformat(), "schedule_note": note}
 
 
 def _targets(raw: Any) -> dict[str, str]:
@@ -521,6 +620,7 @@ def plan_order(
     audience: Any = None,
     total: Any = None,
     deadline_hours: Any = None,
+    live_starts_at: Any = None,
     record: AnswerRecord | None = None,
 ) -> OrderGroup:
     """Place a plan as a group of orders in one transaction with one hold of its total.
@@ -532,7 +632,9 @@ def plan_order(
     as targeting options; ``total`` (optional, yuan) is the total the customer saw: if today's
     prices differ, a 409 on ``total`` carries the fresh total and nothing is written.
     ``deadline_hours`` (optional, the plan's ``understood.deadline_hours``) makes its
-    official-promotion orders run a promotion that ends within it. ``record`` keeps an
+    official-promotion orders run a promotion that ends within it. ``live_starts_at`` (optional,
+    ISO 8601: the plan's ``live_starts_at``) schedules the items that take a live-room link for
+    that moment; the deadline then counts for them from it. ``record`` keeps an
     ``Idempotency-Key`` request's answer with the placement (:func:`plan_order_idempotent`).
     """
     customer_require_verified(customer)
@@ -540,6 +642,15 @@ def plan_order(
     per_kind = _targets(targets)
     parsed_audience = parse_audience_field(audience) if audience else Audience()
     deadline = parse_deadline_field(deadline_hours) if deadline_hours not in (None, "") else None
+    now = timezone.localtime()
+    live_at = (
+        parse_live_start_field(live_starts_at, now) if live_starts_at not in (None, "") else None
+    )
+    live_deadline = deadline
+    if live_at is not None and deadline is not None:
+        left = deadline - _hours_between(now, live_at)
+        # A stream that starts after the deadline is not held to it (see plan_need's note).
+        live_deadline = left if left > 0 else None
     current = matching_catalogue()
     errors: list[FieldError] = []
     lines: list[OrderLine] = []
@@ -555,12 +666,17 @@ def plan_order(
             continue
         takes_link = module.target_kind != catalog_targets.TargetKind.NONE
         own_link = per_kind.get(module.target_kind)
+        scheduled = live_at if module.target_kind == catalog_targets.TargetKind.LIVE else None
         try:
             parsed, options = order_request_validate(
                 module=module,
                 target=(link if own_link is None else own_link) if takes_link else "",
                 quantity=qty,
-                options=_options(module.channel, parsed_audience, deadline),
+                options=_options(
+                    module.channel,
+                    parsed_audience,
+                    deadline if scheduled is None else live_deadline,
+                ),
             )
         except DomainError as exc:
             for e in exc.errors:
@@ -570,7 +686,15 @@ def plan_order(
                 if item not in errors:
                     errors.append(item)
             continue
-        lines.append(OrderLine(module=module, target=parsed, quantity=qty, options=options))
+        lines.append(
+            OrderLine(
+                module=module,
+                target=parsed,
+                quantity=qty,
+                options=options,
+                scheduled_for=scheduled,
+            )
+        )
     if errors:
         raise DomainError(*errors)
     price = plan_price_function({line.module.pk: line.module for line in lines})
