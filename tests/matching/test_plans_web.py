@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from doudesk.orders.models import Order, OrderGroup
-from factories import VIDEO_URL, CustomerFactory, fund_customer
+from factories import LIVE_URL, VIDEO_URL, CustomerFactory, fund_customer
 
 pytestmark = pytest.mark.django_db
 
@@ -228,3 +230,40 @@ def test_the_same_budget_error_from_the_text_and_the_field_is_shown_once(web):
         "/plans/", {"action": "plan", "need": "想涨粉，预算-5元", "budget": "-5"}
     ).content.decode()
     assert page.count("预算必须大于0元") == 1
+
+
+def test_a_live_stream_plan_is_ordered_from_the_page_for_the_streams_start(web, customer, sid):
+    start = (timezone.localtime() + timedelta(days=2)).replace(
+        hour=20, minute=0, second=0, microsecond=0
+    )
+    need = "直播间人气1000，预算300元"
+    form, page = first_plan_order(web, need, live_starts_at=start.strftime("%Y-%m-%dT%H:%M"))
+    label = f"{start.month}月{start.day}日（周{'一二三四五六日'[start.weekday()]}）20:00"
+    assert f'id="understood-live-start">{label} 开播</span>' in page
+    assert f'class="meta live-schedule">直播间人气将在 {label} 开播时投放。' in page
+    carried = re.search(r'name="plan_live_starts_at" value="([^"]*)"', page).group(1)
+    assert datetime.fromisoformat(carried) == start
+    r = web.post("/plans/", {**form, "plan_live_starts_at": carried, "target_live": LIVE_URL})
+    assert r.status_code == 302, r.content.decode()[:2000]
+    order = Order.objects.get(customer=customer, module_id=sid("live-viewers"))
+    assert order.scheduled_for == start
+    # My orders sums it up as waiting for the stream, and its page offers to cancel it.
+    orders_page = web.get("/orders/").content.decode()
+    assert f"1 项直播间投放待开播（{start:%m-%d} 20:00，共 ¥" in orders_page
+    order_page = web.get(f"/orders/{order.pk}/").content.decode()
+    assert f'id="order-scheduled">{start:%Y-%m-%d} 20:00' in order_page
+    assert "取消方案中尚未开始的 1 项" in order_page
+    web.cookies["django_language"] = "en"
+    orders_page = web.get("/orders/").content.decode()
+    assert f"1 live-room item waits for the stream ({start:%m-%d} 20:00, ¥" in orders_page
+
+
+def test_the_page_shows_a_bad_live_start_by_its_field(web, customer, counts):
+    before = counts(customer)
+    r = web.post(
+        "/plans/",
+        {"action": "plan", "need": "直播间人气，预算300元", "live_starts_at": "2020-01-01T20:00"},
+    )
+    assert r.status_code == 400
+    assert "开播时间已过，请填写将来的时间。" in r.content.decode()
+    assert counts(customer) == before

@@ -16,6 +16,7 @@ from django.utils.translation import get_language, ngettext
 from doudesk.errors import DomainError
 from doudesk.ledger.selectors import ledger_evidence
 from doudesk.ledger.verify import dump_bundle
+from doudesk.matching.services import GROUP_KIND
 from doudesk.orders import selectors, services
 from doudesk.orders.deliverables import (
     deliverable_get,
@@ -147,7 +148,18 @@ def group_cancel_scheduled(request: HttpRequest, order_id: int) -> HttpResponse:
     order = found_or_404(lambda: selectors.order_get(customer=customer, order_id=order_id))
     if request.method == "POST" and order.group_id is not None:
         count = services.order_group_cancel_scheduled(customer=customer, group_id=order.group_id)
-        if count:
+        if count and order.group.kind == GROUP_KIND:
+            # A smart plan's only scheduled items are its live-room ones, waiting for the stream.
+            messages.success(
+                request,
+                ngettext(
+                    "已取消方案中尚未开始的 %(n)d 项，金额已全额退回钱包",
+                    "已取消方案中尚未开始的 %(n)d 项，金额已全额退回钱包",
+                    count,
+                )
+                % {"n": count},
+            )
+        elif count:
             messages.success(
                 request,
                 ngettext(

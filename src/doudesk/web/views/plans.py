@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -14,10 +15,11 @@ from doudesk.languages import english_active
 from doudesk.matching import services
 from doudesk.matching.lexicon import get_lexicon
 from doudesk.matching.services import LINK_KINDS
+from doudesk.matching.understand import live_start_label
 from doudesk.textinput import MAX_JSON_DEPTH, json_depth
 from doudesk.web.views.common import customer_required, field_errors
 
-FIELDS = ("need", "budget", "deadline_hours", "target")
+FIELDS = ("need", "budget", "deadline_hours", "target", "live_starts_at")
 _UNREADABLE = object()
 
 
@@ -56,14 +58,18 @@ def _plan(request: HttpRequest, values: dict[str, str]) -> dict[str, Any]:
         deadline_hours=values.get("deadline_hours") or None,
         target=values.get("target") or None,
         language="en" if english_active() else "zh",  # the page's language, whatever the need's
+        live_starts_at=values.get("live_starts_at") or None,
     )
     target = values.get("target", "")
     understood = answer["understood"]
     # The audience the need asked for travels with the plan into its orders' targeting.
     audience = understood["audience"] if any(understood["audience"].values()) else None
     links = _typed_links(request)
+    live_at = understood["live_starts_at"]
     return {
         "understood": understood,
+        "live_start": live_at
+        and live_start_label(datetime.fromisoformat(live_at), "en" if english_active() else "zh"),
         "plans": [_display(p, target, audience, links) for p in answer["plans"]],
     }
 
@@ -99,6 +105,7 @@ def plans(request: HttpRequest) -> HttpResponse:
                 audience=_json(request.POST.get("audience", ""), "audience"),
                 total=request.POST.get("total") or None,
                 deadline_hours=request.POST.get("plan_deadline_hours") or None,
+                live_starts_at=request.POST.get("plan_live_starts_at") or None,
             )
         except DomainError as exc:
             by_field = field_errors(exc)
