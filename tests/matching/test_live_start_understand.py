@@ -175,3 +175,18 @@ def test_labels_name_the_day_in_each_language():
     assert live_start_label(start, "zh", now=NOW_DEC) == "12月6日（周日）20:00"
     assert live_start_label(start, "en", now=NOW_DEC) == "Sun 6 Dec 20:00"
     assert live_start_label(start, "en", now=NOW) == "Sun 6 Dec 2026 20:00"
+
+
+@pytest.mark.parametrize(
+    ("need", "quantities"),
+    [
+        ("we live at 5 locations, 1000 live viewers, budget ¥300", {"live_viewers": 1000}),
+        ("预算500:直播带货，直播间人气", {}),  # 500 is no hour
+        ("直播间人气2000，三天内，预算500元", {"live_viewers": 2000}),
+    ],
+)
+def test_a_need_without_a_live_start_reads_as_before(need, quantities):
+    u = understand(need, now=NOW)
+    assert u.live_starts_at is None
+    assert dict(u.quantities) == quantities
+    assert not [n for n in u.notes if n.code.startswith("live_start")]

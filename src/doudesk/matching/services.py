@@ -472,9 +472,11 @@ def _live_within_deadline(
     live_at, deadline = understood.live_starts_at, understood.deadline_hours
     if live_at is None or deadline is None:
         return catalogue, understood
-    live = [o for o in catalogue.offers if _is_live(current, o)]
-    if not live:
-        return catalogue, understood
+    goals = get_lexicon().kind_intent
+    if not any(
+        _is_live(current, o) and goals[o.kind] in understood.intents for o in catalogue.offers
+    ):
+        return catalogue, understood  # no live-room item serves this need
     left = deadline - _hours_between(now, live_at)
     zh, en = live_start_label(live_at, "zh", now=now), live_start_label(live_at, "en", now=now)
     if left <= 0:

@@ -217,7 +217,8 @@ _DATE_RE = re.compile(
 # ---- A live stream's start ("周六晚上8点开播", "going live Friday 8pm"): a moment, not a
 # deadline. The day is optional; an hour is not (a day alone gets a note). Every pattern's
 # ``when`` group is the moment, blanked once read so that "今晚" or "下周五" there is no deadline.
-#: A live start further ahead than this is refused (a structured one) or not read (the text's).
+#: A live start further ahead than this is refused: the field's on ``live_starts_at``, the
+#: text's on ``need``.
 MAX_LIVE_AHEAD_DAYS = 90
 _ZH_LIVE_DAY = (
     r"(?:(?P<rel>大后天|后天|明天|明日|明晚|明早|今天|今日|今晚|今夜|今早)"
@@ -271,7 +272,9 @@ _EN_LIVE_DAY = (
 _EN_CLOCK = (
     rf"(?:(?:(?:at|@)\s*)?(?:(?P<hour>{_P})(?:\s*:\s*(?P<minute>{_P}))?\s*(?P<ampm>[ap])\.?\s?m(?![a-z])\.?"
     rf"|(?P<hour24>{_P})\s*:\s*(?P<minute24>{_P})|(?P<noon>noon|midnight))"
-    rf"|(?:at|@)\s*(?P<hourat>{_P})(?!\s*[:.%]|\s*[ap]\.?\s?m(?![a-z])))"
+    # A bare hour ("at 9") only where a time of day ends: not "live at 5 locations".
+    rf"|(?:at|@)\s*(?P<hourat>{_P})(?=\s*(?:$|[,.;!?，。；！？]|(?:tonight|today|tomorrow|on|"
+    rf"this|next|coming|oclock|o clock|go(?:ing|es)?\s+live|live|stream|{_EN_WEEKDAY_NAMES})\b)))"
 )
 _EN_LIVE_LEAD = (
     r"(?:go(?:ing|es)?\s+live"
@@ -296,6 +299,8 @@ _EN_LIVE_RES = (
     re.compile(rf"(?P<when>{_EN_CLOCK}\s*,?\s*(?:on\s+)?{_EN_LIVE_DAY}){_EN_LIVE_AFTER}"),
 )
 _EN_LIVE_DAY_ONLY_RE = re.compile(rf"{_EN_LIVE_LEAD}(?P<when>{_EN_LIVE_DAY})")
+#: Every live start names its stream so: a need without any is not searched further.
+_LIVE_WORD_RE = re.compile(r"播|live|stream|broadcast|on\s+air")
 _AGE_RES = (
     re.compile(
         rf"(?P<a>{_P})\s*(?:-|~|到|至|—|–|to)\s*(?P<b>{_P})\s*(?:周岁|岁|years?\s*old|year\s*olds?|yo\b)"
@@ -1433,6 +1438,8 @@ def _read_live_start(reading: _Reading) -> datetime | None:
     an hour is no start: a note asks for the hour (its day still reads as a deadline).
     """
     s = reading.enc.text
+    if not _LIVE_WORD_RE.search(s):
+        return None
     found: list[tuple[int, int, re.Match[str]]] = []
     for pattern in (*_ZH_LIVE_RES, *_EN_LIVE_RES):
         for m in pattern.finditer(s):
