@@ -146,3 +146,22 @@ def test_a_history_across_midnight_labels_the_day_with_its_date(
     assert labels
     assert all(re.fullmatch(r"\d\d-\d\d|\d\d:\d\d", label) for label in labels), labels
     assert any(re.fullmatch(r"\d\d-\d\d", label) for label in labels), labels
+
+
+def test_a_fresh_publication_minutes_old_labels_its_ticks_with_seconds(
+    live_server: Any, page: Any
+) -> None:
+    # A fresh catalogue's chart spans a minute or two: every tick read the same "04:44".
+    import re
+
+    from django.utils import timezone
+
+    from doudesk.pricing.models import PriceChange
+
+    plays = _plays_history("16")
+    PriceChange.objects.filter(module_id=plays).update(at=timezone.now() - timedelta(seconds=90))
+    _open_chart(page, f"{live_server.url}/services/{plays}/pricing/")
+    labels = page.evaluate(AXIS_LABELS)
+    assert len(labels) > 1
+    assert len(set(labels)) == len(labels), labels
+    assert any(re.fullmatch(r"\d\d:\d\d:\d\d", label) for label in labels), labels
