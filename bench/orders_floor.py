@@ -35,6 +35,7 @@ import json
 import os
 import subprocess
 import sys
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -96,7 +97,12 @@ def application() -> Any:
     )
     from django.urls import path
 
-    # DouDesk's ``asgi.py`` sets Django up with the settings above and builds the handler.
+    # DouDesk's ``asgi.py`` sets Django up with the settings above and builds the handler; the
+    # modules it imports from the package (``doudesk.uploads``) come without the package's
+    # ``__init__`` (see _module_from).
+    package = types.ModuleType("doudesk")
+    package.__path__ = [str(SRC_DIR / "doudesk")]
+    sys.modules["doudesk"] = package
     asgi = _module_from(SRC_DIR / "doudesk" / "asgi.py", "floor_asgi")
     urlpatterns.append(path("", _api().urls))
     return asgi.application
