@@ -115,6 +115,13 @@ def growth_plan_get(*, plan_id: object) -> GrowthPlan:
     return plan
 
 
+def bundle_get(*, kind: str, bundle_id: object) -> Package | GrowthPlan:
+    """Return the ``"package"`` or ``"growth_plan"`` ``bundle_id`` on sale, or its 404 error."""
+    if kind == "package":
+        return package_get(package_id=bundle_id)
+    return growth_plan_get(plan_id=bundle_id)
+
+
 def _on_sale(on_sale: QuerySet[Bundle], pk: object) -> Bundle | None:
     try:
         return on_sale.filter(pk=int(str(pk))).first()

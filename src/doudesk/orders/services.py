@@ -42,7 +42,7 @@ from doudesk.accounts.models import Customer
 from doudesk.accounts.services import customer_require_verified
 from doudesk.catalog import targets
 from doudesk.catalog.models import GrowthPlan, Package, ServiceModule
-from doudesk.catalog.selectors import growth_plan_get, module_get, package_get
+from doudesk.catalog.selectors import bundle_get, module_get
 from doudesk.catalog.services import order_request_validate
 from doudesk.errors import DomainError, FieldError
 from doudesk.ledger.services import ledger_units_attribute
@@ -694,21 +694,17 @@ def bundle_order_idempotent(
     is compared in fen, so a retry writing the same amount another way ("50", 50.0) is the same
     request.
     """
-    is_package = kind == "package"
     params = {
-        "endpoint": "packages/order" if is_package else "growth-plans/order",
+        "endpoint": "packages/order" if kind == "package" else "growth-plans/order",
         "id": bundle_id,
         "target": target,
         "total": confirmed_total_fen(confirmed_total),
     }
 
     def place(record: AnswerRecord) -> None:
-        bundle = (
-            package_get(package_id=bundle_id) if is_package else growth_plan_get(plan_id=bundle_id)
-        )
         bundle_order(
             customer=customer,
-            bundle=bundle,
+            bundle=bundle_get(kind=kind, bundle_id=bundle_id),
             target=target,
             confirmed_total=confirmed_total,
             record=record,

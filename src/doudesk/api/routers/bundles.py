@@ -18,7 +18,7 @@ from doudesk.api.auth import AUTH
 from doudesk.api.schemas import GrowthPlanOut, PackageOut, PlanOrderOut, answers
 from doudesk.api.serializers import group_dict, growth_plan_dict, package_dict
 from doudesk.api.types import Int, NumberOrText
-from doudesk.catalog.selectors import growth_plan_get, growth_plan_list, package_get, package_list
+from doudesk.catalog.selectors import bundle_get, growth_plan_list, package_list
 from doudesk.orders import services
 from doudesk.pricing.selectors import growth_plan_prices_fen
 
@@ -53,13 +53,7 @@ def packages_order(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, Any]]:
     """Order a package for one link at its bundle price; a retried key gets the first answer."""
-    if idempotency_key is not None:
-        return _ordered_once(request, "package", package_id, payload, idempotency_key)
-    group = services.package_order(
-        customer=request.auth, package=package_get(package_id=package_id),
-        target=payload.target, confirmed_total=payload.total,
-    )  # fmt: skip
-    return Status(201, group_dict(group))
+    return _ordered(request, "package", package_id, payload, idempotency_key)
 
 
 @router.post("/growth-plans/{plan_id}/orders", auth=AUTH, response=ORDERED)
@@ -70,22 +64,24 @@ def growth_plans_order(
     idempotency_key: str | None = Header(None, alias="Idempotency-Key"),
 ) -> Status[dict[str, Any]]:
     """Order a growth plan for one link, every day held now; a retried key gets the first answer."""
-    if idempotency_key is not None:
-        return _ordered_once(request, "growth_plan", plan_id, payload, idempotency_key)
-    group = services.growth_plan_order(
-        customer=request.auth, plan=growth_plan_get(plan_id=plan_id),
-        target=payload.target, confirmed_total=payload.total,
-    )  # fmt: skip
-    return Status(201, group_dict(group))
+    return _ordered(request, "growth_plan", plan_id, payload, idempotency_key)
 
 
-def _ordered_once(
+def _ordered(
     request: HttpRequest,
     kind: Literal["package", "growth_plan"],
     bundle_id: int,
     payload: BundleOrderIn,
-    idempotency_key: str,
+    idempotency_key: str | None,
 ) -> Status[dict[str, Any]]:
+    if idempotency_key is None:
+        group = services.bundle_order(
+            customer=request.auth,
+            bundle=bundle_get(kind=kind, bundle_id=bundle_id),
+            target=payload.target,
+            confirmed_total=payload.total,
+        )
+        return Status(201, group_dict(group))
     # The bundle is looked up inside: a retry gets its first answer after the bundle left sale.
     return Status(
         *services.bundle_order_idempotent(
